@@ -1,0 +1,75 @@
+# zjob: one non-recursive Makefile, every library through pkg-config.
+# Targets: all (default), deps, check, check-asan, demo, bench, clean.
+
+PKGS   := libczmq libzmq msgpack sqlite3 libuv libcurl jansson libsodium
+B      ?= build
+BIN    ?= bin
+SAN    ?=
+CFLAGS ?= -O2 -g
+override CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -Iinclude -I. \
+                    -fPIC $(SAN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+override LDFLAGS += $(SAN) -rdynamic
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lboost_context -ldl -lm
+
+objs = $(patsubst %.c,$(B)/%.o,$(1))
+SHARED := $(call objs,$(wildcard proto/*.c common/*.c))
+COORD  := $(call objs,$(filter-out %/main.c,$(wildcard coordinator/*.c)))
+WORKER := $(call objs,$(filter-out %/main.c,$(wildcard worker/*.c)))
+CLIENT := $(call objs,client/zjob.c)
+CLI    := $(call objs,$(filter-out client/zjob.c,$(wildcard client/*.c)))
+UNIT   := $(call objs,$(wildcard tests/unit/*.c))
+HELPERS:= $(patsubst tests/e2e/%.c,$(BIN)/%,$(wildcard tests/e2e/*.c)) \
+          $(BIN)/test_plugin.so
+
+PROGRAMS := $(BIN)/zjob-coordinator $(BIN)/zjob-worker $(BIN)/zjob \
+            $(BIN)/libzjob.a $(BIN)/libzjob.so
+
+all: $(PROGRAMS)
+
+$(BIN)/zjob-coordinator: $(B)/coordinator/main.o $(COORD) $(SHARED)
+	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/zjob-worker: $(B)/worker/main.o $(WORKER) $(SHARED)
+	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/zjob: $(CLI) $(CLIENT) $(SHARED)
+	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/libzjob.a: $(CLIENT) $(SHARED)
+	@mkdir -p $(@D) && $(AR) rcs $@ $^
+$(BIN)/libzjob.so: $(CLIENT) $(SHARED)
+	@mkdir -p $(@D) && $(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/test-unit: $(UNIT) $(COORD) $(WORKER) $(CLIENT) $(SHARED)
+	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(shell pkg-config --libs check)
+$(BIN)/%: $(B)/tests/e2e/%.o $(SHARED)
+	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/test_plugin.so: tests/plugins/test_plugin.c
+	@mkdir -p $(@D) && $(CC) $(CFLAGS) -shared -o $@ $<
+$(B)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(@D) && $(CC) $(CFLAGS) $(shell pkg-config --cflags check) -c -o $@ $<
+$(B)/%.o: %.c
+	@mkdir -p $(@D) && $(CC) $(CFLAGS) -c -o $@ $<
+
+deps:
+	@tests/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all $(BIN)/test-unit $(HELPERS)
+	$(BIN)/test-unit
+	BIN=$(BIN) tests/e2e/run
+
+check-asan:
+	$(MAKE) B=build-asan BIN=build-asan/bin CFLAGS='-O1 -g' \
+	        SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' check
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	BIN=$(BIN) tests/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	BIN=$(BIN) bench/run
+
+clean:
+	rm -rf build build-asan bin
+
+.PHONY: all deps check check-asan demo bench clean
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

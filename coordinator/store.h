@@ -1,0 +1,79 @@
+//  store.h - the SQLite record of jobs and workers (schema v1, WAL).
+//  Only this class talks to SQLite; every statement is prepared once.
+//  Writes are group-committed: the first write of a loop turn opens a
+//  transaction and zj_store_commit closes it. Not thread-safe: one owner,
+//  the coordinator's loop.
+#ifndef ZJ_STORE_H
+#define ZJ_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/msg.h"
+
+typedef struct zj_store zj_store_t;
+
+typedef enum { ZJ_SYNC_NORMAL, ZJ_SYNC_FULL } zj_sync_t;
+
+//  Opens (creating and migrating) the database at path, in WAL mode with
+//  the given synchronous level. Returns NULL and writes why on failure.
+zj_store_t *zj_store_new(const char *path, zj_sync_t sync, char *why);
+
+//  Rolls back an open turn, closes the database; sets *self_p to NULL.
+void zj_store_destroy(zj_store_t **self_p);
+
+//  Inserts a job (kind, args, state, priority, attempts, max_attempts,
+//  timeout_ms, not_before, created_at, and result/error/finished_at when
+//  it is already final) and sets job->id. Borrows job.
+int zj_store_insert_job(zj_store_t *self, zj_job_t *job);
+
+//  Writes a job's mutable fields (state, attempts, not_before, worker,
+//  started_at, finished_at, result, error) by id. Borrows job.
+int zj_store_update_job(zj_store_t *self, const zj_job_t *job);
+
+//  Reads job id into *job (which then owns its strings; free with
+//  zj_job_clear). Returns 0 or ZJ_ENOTFOUND or ZJ_ESTORE.
+int zj_store_get_job(zj_store_t *self, int64_t id, zj_job_t *job);
+
+typedef void(zj_store_job_fn)(void *arg, const zj_job_t *job);
+
+//  Calls fn for the newest limit jobs (limit 0 = 100) in state (NULL =
+//  any), newest first. The job is borrowed for the call.
+int zj_store_list_jobs(zj_store_t *self, const char *state, int limit,
+                       zj_store_job_fn *fn, void *arg);
+
+//  Recovery at start: turns every running job back to queued (inside the
+//  current turn) and calls fn for every queued job, oldest first. Writes
+//  the number turned back into *requeued. Returns 0 or ZJ_ESTORE.
+int zj_store_recover(zj_store_t *self, zj_store_job_fn *fn, void *arg,
+                     int64_t *requeued);
+
+//  Inserts or replaces a worker row (state is info->state).
+int zj_store_save_worker(zj_store_t *self, const zj_worker_info_t *info);
+
+//  Sets a worker's state and last_seen.
+int zj_store_set_worker_state(zj_store_t *self, const char *name,
+                              const char *state, double last_seen);
+
+//  Marks every worker not "gone" as "gone" (a fresh run knows none).
+int zj_store_forget_workers(zj_store_t *self);
+
+typedef void(zj_store_worker_fn)(void *arg, const zj_worker_info_t *info);
+
+//  Calls fn for every worker row; kinds are parsed back from the stored
+//  JSON object {"kind": "io"|"cpu", ...}.
+int zj_store_list_workers(zj_store_t *self, zj_store_worker_fn *fn,
+                          void *arg);
+
+//  True between the turn's first write and its commit.
+bool zj_store_in_turn(const zj_store_t *self);
+
+//  Commits the turn's transaction, if one is open. On failure rolls it
+//  back and returns ZJ_ESTORE: nothing of the turn was kept.
+int zj_store_commit(zj_store_t *self);
+
+//  The last SQLite error message, for logs.
+const char *zj_store_last_error(const zj_store_t *self);
+
+#endif

@@ -1,0 +1,106 @@
+//  handler.h - the API for job handlers, built in or loaded from plugins.
+//
+//  A handler runs one job: it gets the args as JSON text and returns a
+//  result as JSON text, or an error. I/O handlers run as coroutines on the
+//  worker's event loop and may await (sleep, fds, child processes, HTTP)
+//  with the functions below: each suspends only the calling job. CPU
+//  handlers run in a pool process and must not await.
+//
+//  A plugin is a shared object that exports
+//      int zjob_plugin_init(zjob_registry_t *registry);
+//  which calls zjob_registry_add for each kind and returns 0.
+#ifndef ZJOB_HANDLER_H
+#define ZJOB_HANDLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct zjob_ctx zjob_ctx_t;           //  One running job
+typedef struct zjob_registry zjob_registry_t; //  Kinds a worker offers
+
+typedef enum { ZJOB_CLASS_IO = 0, ZJOB_CLASS_CPU = 1 } zjob_class_t;
+
+//  Runs one job. args is JSON text ("null" when the job had none).
+//  On success returns 0 and sets *result_p to malloc'd JSON text. On
+//  failure returns non-zero and sets *error_p to a malloc'd one-line
+//  reason ("bad args: 'seconds' must be a number"). The worker frees both.
+typedef int(zjob_handler_fn)(zjob_ctx_t *ctx, const char *args,
+                             char **result_p, char **error_p);
+
+//  Registers kind with its class and handler. Returns 0, or non-zero if
+//  the name is invalid or already taken.
+int zjob_registry_add(zjob_registry_t *registry, const char *kind,
+                      zjob_class_t klass, zjob_handler_fn *handler);
+
+//  The running job's id, kind and attempt number.
+int64_t zjob_ctx_job_id(const zjob_ctx_t *ctx);
+const char *zjob_ctx_kind(const zjob_ctx_t *ctx);
+
+//  --- Awaitables: I/O handlers only. Each returns 0 on success, or a
+//  negative code: -1000 + n style ZJ_E* values (ZJ_ECANCELLED when the job
+//  was cancelled or timed out while waiting, ZJ_EDENIED when called from a
+//  CPU handler, ZJ_ESYS on a system error, ZJ_ETIMEOUT).
+
+//  Suspends the job for ms milliseconds.
+int zjob_sleep(zjob_ctx_t *ctx, int64_t ms);
+
+#define ZJOB_READABLE 1
+#define ZJOB_WRITABLE 2
+//  Suspends the job until fd is readable and/or writable (events), or
+//  timeout_ms passes (ZJ_ETIMEOUT; timeout_ms < 0 waits for ever).
+int zjob_wait_fd(zjob_ctx_t *ctx, int fd, int events, int64_t timeout_ms);
+
+//  The outcome of a child process.
+typedef struct {
+    int exit_status; //  Exit code, or -1 if killed by a signal
+    int term_signal; //  Signal that killed it, or 0
+    char *out;       //  Everything it wrote to stdout, NUL-terminated
+    size_t out_size; //  Bytes in out
+    char *err;       //  Everything it wrote to stderr, NUL-terminated
+    size_t err_size; //  Bytes in err
+} zjob_process_t;
+
+//  Runs argv[0] (searched in PATH) with argv, feeds it stdin_data, and
+//  suspends the job until it exits and its output is read. Fills *process;
+//  the caller frees process->out and process->err with free().
+//  Output past max_output bytes per stream is cut (0 = 16 MiB).
+int zjob_spawn(zjob_ctx_t *ctx, char *const argv[], const char *stdin_data,
+               size_t stdin_size, size_t max_output, zjob_process_t *process);
+
+//  One HTTP header.
+typedef struct {
+    const char *name;
+    const char *value;
+} zjob_header_t;
+
+//  An HTTP request. method NULL means GET.
+typedef struct {
+    const char *url;
+    const char *method;
+    const zjob_header_t *headers;
+    size_t header_count;
+    const char *body;
+    size_t body_size;
+    int64_t timeout_ms; //  0 = no limit of its own
+} zjob_http_request_t;
+
+//  An HTTP response; the caller frees it with zjob_http_response_clear.
+typedef struct {
+    long status;            //  HTTP status code
+    zjob_header_t *headers; //  Response headers (owned)
+    size_t header_count;    //  Entries in headers
+    char *body;             //  Body, NUL-terminated (owned)
+    size_t body_size;       //  Bytes in body
+    char *error;            //  On failure: curl's reason (owned)
+} zjob_http_response_t;
+
+//  Performs the request through the worker's curl multi handle and
+//  suspends the job until it completes. Returns 0 with *response filled
+//  (any HTTP status counts as success), or a negative code with
+//  response->error set.
+int zjob_http(zjob_ctx_t *ctx, const zjob_http_request_t *request,
+              zjob_http_response_t *response);
+void zjob_http_response_clear(zjob_http_response_t *response);
+
+#endif

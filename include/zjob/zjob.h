@@ -1,0 +1,232 @@
+//  zjob.h - libzjob, the C client API of zjob: submit jobs, await their
+//  futures, read the record, cancel. Used by the zjob CLI and by programs
+//  that embed a client. One zjob_client_t talks to one coordinator over a
+//  ZeroMQ DEALER socket; calls block the calling thread (bounded, see
+//  zjob_client_set_timeouts). A client is not thread-safe: use it from one
+//  thread at a time, and never call it from inside its own callbacks.
+//  Library code never prints; every fallible call returns 0 or a negative
+//  ZJOB_E* code and leaves a one-line reason in zjob_client_last_error.
+#ifndef ZJOB_ZJOB_H
+#define ZJOB_ZJOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  Error codes: the same values as zjob's internal table (common/err.h);
+//  client/zjob.c checks at compile time that they agree.
+enum {
+    ZJOB_EPROTO = -999,     //  Malformed message
+    ZJOB_EVERSION = -998,   //  Unsupported protocol version
+    ZJOB_ETOOBIG = -997,    //  Over a protocol limit
+    ZJOB_ETYPE = -996,      //  Message type not allowed here
+    ZJOB_EKIND = -995,      //  Unknown job kind
+    ZJOB_EARGS = -994,      //  Bad job args
+    ZJOB_EJSON = -993,      //  Invalid JSON
+    ZJOB_ENOTFOUND = -992,  //  No such job
+    ZJOB_ESTATE = -991,     //  Job not in a state that allows this
+    ZJOB_ESTORE = -990,     //  Store error (coordinator side)
+    ZJOB_ESEND = -989,      //  Send failed
+    ZJOB_EUNREACH = -988,   //  Coordinator unreachable
+    ZJOB_ETIMEOUT = -987,   //  Timed out
+    ZJOB_ECANCELLED = -986, //  Cancelled or interrupted by a signal
+    ZJOB_ECRASH = -985,     //  Process crashed
+    ZJOB_ENOMEM = -984,     //  Out of memory
+    ZJOB_EUSAGE = -983,     //  Bad argument to a call
+    ZJOB_ESYS = -982,       //  System call failed
+    ZJOB_EDENIED = -981     //  Not allowed
+};
+
+#define ZJOB_DEFAULT_ENDPOINT "tcp://127.0.0.1:7700"
+#define ZJOB_SEND_TIMEOUT_MS 3000   //  Default: how long a send may block
+#define ZJOB_REPLY_TIMEOUT_MS 10000 //  Default: wait for an immediate reply
+#define ZJOB_SUBMIT_BATCH 1000      //  Default: jobs per SUBMIT message
+
+typedef struct zjob_client zjob_client_t; //  A connection to a coordinator
+typedef struct zjob_future zjob_future_t; //  One submitted job's outcome
+
+//  What to run: one job to submit. Plain data; every pointer is borrowed
+//  for the call.
+typedef struct {
+    const char *kind;   //  Kind name, 1..64 bytes of [A-Za-z0-9_.:-]
+    const char *args;   //  Args as JSON text; NULL = none ("null")
+    int32_t priority;   //  Higher runs first; 0 = default
+    int32_t retries;    //  Extra attempts after a failure; 0 = none
+    int64_t timeout_ms; //  Limit per attempt; 0 = none
+    int64_t delay_ms;   //  Run no sooner than now + delay; 0 = at once
+} zjob_spec_t;
+
+//  A job's record (status, list), outcome (await) or state (cancel).
+//  Fields a reply does not carry are 0 or NULL. Every pointer is borrowed
+//  and valid only during the callback that receives the record (or, for a
+//  future, until the future is destroyed).
+typedef struct {
+    int64_t id;           //  Job id
+    const char *kind;     //  Kind name, or NULL
+    const char *args;     //  Args JSON text, or NULL
+    const char *state;    //  "queued" | "running" | "succeeded" | "failed"
+                          //  | "cancelled" (| "unknown"); never NULL
+    int32_t priority;     //  Higher runs first
+    int32_t attempts;     //  Attempts started so far
+    int32_t max_attempts; //  1 + retries
+    int64_t timeout_ms;   //  Limit per attempt; 0 = none
+    double not_before;    //  Unix seconds; 0 = at once
+    const char *worker;   //  Worker that ran the last attempt, or NULL
+    double created_at;    //  Unix seconds; 0 = unknown
+    double started_at;    //  Unix seconds; 0 = not started
+    double finished_at;   //  Unix seconds; 0 = not finished
+    const char *result;   //  Result JSON text (succeeded), or NULL
+    const char *error;    //  One-line error (failed, cancelled), or NULL
+} zjob_job_t;
+
+//  Await delivers job records holding what RESOLVED carries: id, state,
+//  result or error, attempts, worker, started_at and finished_at.
+typedef zjob_job_t zjob_result_t;
+
+//  A kind a worker offers.
+typedef struct {
+    const char *name;  //  Kind name
+    const char *klass; //  "io" or "cpu"
+} zjob_kind_t;
+
+//  A worker as the coordinator knows it. Pointers are borrowed for the
+//  callback that receives it.
+typedef struct {
+    const char *name;         //  Unique worker name
+    const char *host;         //  Host name
+    int64_t pid;              //  Process id on that host
+    const char *state;        //  "connected" | "lost" | "gone"
+    int32_t running;          //  Jobs running on it now
+    int32_t io_slots;         //  Coroutine slots
+    int32_t cpu_slots;        //  CPU processes
+    const zjob_kind_t *kinds; //  Kinds offered
+    size_t kind_count;        //  Entries in kinds
+    double connected_at;      //  Unix seconds
+    double last_seen;         //  Unix seconds
+} zjob_worker_t;
+
+//  Callbacks. arg is the caller's pointer, passed through unchanged.
+typedef void(zjob_result_fn)(void *arg, const zjob_result_t *result);
+typedef void(zjob_job_fn)(void *arg, const zjob_job_t *job);
+typedef void(zjob_worker_fn)(void *arg, const zjob_worker_t *worker);
+typedef void(zjob_tick_fn)(void *arg);
+
+//  Creates a client for the coordinator's clients endpoint (NULL means
+//  ZJOB_DEFAULT_ENDPOINT). Connecting is lazy: an unreachable coordinator
+//  is reported by the first call, not here. Returns NULL and stores a
+//  code in *err_p (may be NULL) on failure: ZJOB_EUSAGE for an endpoint
+//  ZeroMQ cannot parse, ZJOB_ESYS if ZeroMQ fails.
+zjob_client_t *zjob_client_new(const char *endpoint, int *err_p);
+
+//  Closes the socket at once (linger 0; unsent requests are dropped) and
+//  frees the client. Idempotent; sets *self_p to NULL. Futures made from
+//  the client must be destroyed first.
+void zjob_client_destroy(zjob_client_t **self_p);
+
+//  Sets how long a send may block before the coordinator counts as
+//  unreachable (send_ms, default ZJOB_SEND_TIMEOUT_MS) and how long to
+//  wait for a reply that must come at once (reply_ms, default
+//  ZJOB_REPLY_TIMEOUT_MS; it also bounds how long a lost connection may
+//  take to come back during an await). Both > 0. Returns 0 or ZJOB_EUSAGE.
+int zjob_client_set_timeouts(zjob_client_t *self, int64_t send_ms,
+                             int64_t reply_ms);
+
+//  Sets the most jobs one SUBMIT message carries (default
+//  ZJOB_SUBMIT_BATCH; 1..10000). Returns 0 or ZJOB_EUSAGE.
+int zjob_client_set_batch(zjob_client_t *self, size_t jobs);
+
+//  Calls fn(arg) about every interval_ms while an await waits with no
+//  news (to redraw a progress display, say); fn NULL turns it off.
+void zjob_client_set_tick(zjob_client_t *self, int64_t interval_ms,
+                          zjob_tick_fn *fn, void *arg);
+
+//  The endpoint this client connects to (borrowed, lives with self).
+const char *zjob_client_endpoint(const zjob_client_t *self);
+
+//  A one-line reason for the last failed call: the coordinator's own
+//  reason for an ERROR reply, else what went wrong locally; "" after a
+//  success. Borrowed, valid until the next call on self.
+const char *zjob_client_last_error(const zjob_client_t *self);
+
+//  Submits count jobs and writes their ids, in order, into ids[count].
+//  Jobs are checked locally first (kind name, args JSON and limits):
+//  a bad one fails the call with ZJOB_EUSAGE, ZJOB_EJSON or ZJOB_ETOOBIG
+//  before anything is sent. Jobs go in SUBMIT batches (see
+//  zjob_client_set_batch), several in flight at once; each batch is
+//  acknowledged after the coordinator commits it. Returns 0 when all are
+//  committed. On failure returns the first error: batches acknowledged
+//  before it keep their ids, the entries of the others are 0
+//  (ZJOB_EUNREACH for a batch whose reply never came means its jobs may
+//  or may not have been committed).
+int zjob_client_submit(zjob_client_t *self, const zjob_spec_t *specs,
+                       size_t count, int64_t *ids);
+
+//  Awaits the futures ids[count] and calls fn once per distinct id as it
+//  resolves: in the ids' order if in_order, else as they complete. Blocks
+//  until every id resolved (returns 0), or timeout_ms passed (returns
+//  ZJOB_ETIMEOUT; timeout_ms < 0 waits for ever), or an error. If the
+//  connection drops, the await is re-sent for the ids still pending once
+//  it comes back; if it stays down for the reply timeout the call returns
+//  ZJOB_EUNREACH. Results already delivered stay delivered whatever the
+//  return value. An unknown id makes the coordinator answer ERROR
+//  (ZJOB_ENOTFOUND). ZJOB_ECANCELLED if a signal interrupted the wait.
+int zjob_client_await(zjob_client_t *self, const int64_t *ids, size_t count,
+                      bool in_order, int64_t timeout_ms, zjob_result_fn *fn,
+                      void *arg);
+
+//  Calls fn with the full record of each of ids[count], in the order the
+//  coordinator sends them. Returns 0 or a negative code.
+int zjob_client_status(zjob_client_t *self, const int64_t *ids, size_t count,
+                       zjob_job_fn *fn, void *arg);
+
+//  Calls fn with the records of the newest jobs, newest first: those in
+//  state (NULL = any state), at most limit of them (0 = the coordinator's
+//  default, 100). Returns 0 or a negative code.
+int zjob_client_list(zjob_client_t *self, const char *state, int32_t limit,
+                     zjob_job_fn *fn, void *arg);
+
+//  Calls fn for every worker the coordinator knows. Returns 0 or a
+//  negative code.
+int zjob_client_workers(zjob_client_t *self, zjob_worker_fn *fn, void *arg);
+
+//  Asks the coordinator to cancel ids[count] and calls fn with each job's
+//  id and state after the attempt ("cancelled", or the final state it had
+//  already reached). Returns 0 or a negative code.
+int zjob_client_cancel(zjob_client_t *self, const int64_t *ids, size_t count,
+                       zjob_job_fn *fn, void *arg);
+
+//  Returns a future for job id on client (borrowed: it must outlive the
+//  future). Never NULL (aborts on out of memory).
+zjob_future_t *zjob_future_new(zjob_client_t *client, int64_t id);
+
+//  Submits one job and sets *future_p to its future (caller owns).
+//  Returns 0, or a code as zjob_client_submit does (*future_p NULL).
+int zjob_client_submit_future(zjob_client_t *self, const zjob_spec_t *spec,
+                              zjob_future_t **future_p);
+
+//  Frees the future and its result. Idempotent; sets *self_p to NULL.
+void zjob_future_destroy(zjob_future_t **self_p);
+
+//  The future's job id.
+int64_t zjob_future_id(const zjob_future_t *self);
+
+//  Waits up to timeout_ms (< 0: for ever) for the job to finish. Returns 0
+//  and sets *result_p (may be NULL) to its outcome, owned by the future
+//  and valid until it is destroyed; once resolved, later calls return at
+//  once. Returns ZJOB_ETIMEOUT if still pending, or another code from
+//  zjob_client_await.
+int zjob_future_wait(zjob_future_t *self, int64_t timeout_ms,
+                     const zjob_result_t **result_p);
+
+//  Returns a static one-line description of a code (0 or ZJOB_E*).
+const char *zjob_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,194 @@
+//  msg.h - the decoded, validated form of every zjob message.
+//  One zj_msg_t carries any type; each type uses the fields listed in
+//  ZJ_MSG_TYPE_MAP's comments and leaves the rest zero. All strings are
+//  owned by the message, NUL-terminated and within proto/limits.h. The
+//  wire form (msgpack keys) is in proto/PROTOCOL.md; proto/codec.c is the
+//  only file that knows it.
+#ifndef ZJ_MSG_H
+#define ZJ_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+//  Message types. "c" client, "C" coordinator, "w" worker.
+//    SUBMIT     c->C  req, jobs[] (kind, args, priority, max_attempts,
+//                     timeout_ms, delay_ms)
+//    SUBMITTED  C->c  req, ids[]
+//    AWAIT      c->C  req, ids[], in_order, timeout_ms (0 = none)
+//    RESOLVED   C->c  req, jobs[] (id, state, result | error, attempts,
+//                     worker, started_at, finished_at)
+//    DONE       C->c  req, timed_out
+//    STATUS     c->C  req, ids[];  C->c  req, jobs[] (full records)
+//    LIST       c->C  req, state (or NULL), limit;  C->c  req, jobs[]
+//    WORKERS    c->C  req;  C->c  req, workers[]
+//    CANCEL     c->C  req, ids[];  C->c  req, jobs[] (id, state);
+//               C->w  ids[] (running jobs to stop)
+//    HELLO      w->C  workers[0] (name, host, pid, io_slots, cpu_slots,
+//                     kinds[])
+//    WELCOME    C->w  heartbeat_ms
+//    JOBS       C->w  jobs[] (id, attempts, kind, args, timeout_ms)
+//    RESULTS    w->C  jobs[] (id, attempts, state succeeded|failed,
+//                     result | error, started_at, finished_at),
+//                     io_credit, cpu_credit (slots freed)
+//    HEARTBEAT  both  io_credit, cpu_credit (w->C: free slots now)
+//    BYE        both  (nothing)
+//    ERROR      both  req (0 if none), code (ZJ_E*), reason
+#define ZJ_MSG_TYPE_MAP(XX)                                              \
+    XX(SUBMIT)                                                           \
+    XX(SUBMITTED)                                                        \
+    XX(AWAIT)                                                            \
+    XX(RESOLVED)                                                         \
+    XX(DONE)                                                             \
+    XX(STATUS)                                                           \
+    XX(LIST)                                                             \
+    XX(WORKERS)                                                          \
+    XX(CANCEL)                                                           \
+    XX(HELLO)                                                            \
+    XX(WELCOME)                                                          \
+    XX(JOBS)                                                             \
+    XX(RESULTS)                                                          \
+    XX(HEARTBEAT)                                                        \
+    XX(BYE)                                                              \
+    XX(ERROR)
+
+typedef enum {
+    ZJ_MSG_NONE = 0,
+#define XX(name) ZJ_MSG_##name,
+    ZJ_MSG_TYPE_MAP(XX)
+#undef XX
+    ZJ_MSG_COUNT
+} zj_msg_type_t;
+
+//  Job states, in the store's spelling.
+#define ZJ_STATE_MAP(XX)                                                 \
+    XX(QUEUED, "queued")                                                 \
+    XX(RUNNING, "running")                                               \
+    XX(SUCCEEDED, "succeeded")                                           \
+    XX(FAILED, "failed")                                                 \
+    XX(CANCELLED, "cancelled")
+
+typedef enum {
+    ZJ_STATE_NONE = 0,
+#define XX(name, text) ZJ_STATE_##name,
+    ZJ_STATE_MAP(XX)
+#undef XX
+} zj_state_t;
+
+//  Job classes: where a worker runs a kind.
+typedef enum { ZJ_CLASS_IO = 0, ZJ_CLASS_CPU = 1 } zj_class_t;
+
+//  One job as it travels and as the store records it. Plain data.
+typedef struct {
+    int64_t id;         //  0 until the coordinator assigns it
+    char *kind;         //  Kind name, 1..ZJ_MAX_KIND bytes of [A-Za-z0-9_.-]
+    char *args;         //  Args as JSON text (NULL: none)
+    zj_state_t state;   //  Lifecycle state
+    int32_t priority;   //  Higher runs first; default 0
+    int32_t attempts;   //  Attempts started so far (JOBS: this attempt)
+    int32_t max_attempts; //  1 + retries; 0 in SUBMIT means 1
+    int64_t timeout_ms; //  Per-attempt limit; 0 = none
+    int64_t delay_ms;   //  SUBMIT only: run no sooner than now + delay
+    double not_before;  //  Unix seconds; 0 = at once
+    char *worker;       //  Worker name that ran the last attempt
+    double created_at;  //  Unix seconds
+    double started_at;  //  Unix seconds; 0 = not started
+    double finished_at; //  Unix seconds; 0 = not finished
+    char *result;       //  Result JSON text, succeeded only
+    char *error;        //  One-line error, failed/cancelled only
+} zj_job_t;
+
+//  A kind a worker offers, with its class.
+typedef struct {
+    char *name;       //  Kind name
+    zj_class_t klass; //  io or cpu
+} zj_kind_t;
+
+//  A worker as it introduces itself (HELLO) and as WORKERS lists it.
+typedef struct {
+    char *name;         //  Unique worker name
+    char *host;         //  Host name
+    int64_t pid;        //  Process id on that host
+    int32_t io_slots;   //  Coroutine slots
+    int32_t cpu_slots;  //  CPU processes
+    zj_kind_t *kinds;   //  Kinds offered
+    size_t kind_count;  //  Entries in kinds
+    char *state;        //  WORKERS only: "connected" | "lost" | "gone"
+    int32_t running;    //  WORKERS only: jobs running on it now
+    double connected_at; //  WORKERS only: unix seconds
+    double last_seen;   //  WORKERS only: unix seconds
+} zj_worker_info_t;
+
+typedef struct {
+    uint32_t tag;                 //  ZJ_MSG_TAG while alive
+    zj_msg_type_t type;           //  What this message is
+    uint64_t req;                 //  Client request id, echoed in replies
+    zj_job_t *jobs;               //  Jobs, results or records
+    size_t job_count;             //  Entries in jobs
+    int64_t *ids;                 //  Job ids
+    size_t id_count;              //  Entries in ids
+    bool in_order;                //  AWAIT: resolve in the ids' order
+    bool timed_out;               //  DONE: the AWAIT's timeout expired
+    int64_t timeout_ms;           //  AWAIT: 0 = wait for ever
+    char *state;                  //  LIST: state filter, NULL = all
+    int32_t limit;                //  LIST: most rows wanted, 0 = default
+    zj_worker_info_t *workers;    //  HELLO (one), WORKERS reply (many)
+    size_t worker_count;          //  Entries in workers
+    int32_t heartbeat_ms;         //  WELCOME: the heartbeat period
+    int32_t io_credit;            //  RESULTS/HEARTBEAT: io slots freed/free
+    int32_t cpu_credit;           //  RESULTS/HEARTBEAT: cpu slots freed/free
+    int32_t code;                 //  ERROR: a ZJ_E* code
+    char *reason;                 //  ERROR: one-line reason
+} zj_msg_t;
+
+#define ZJ_MSG_TAG 0x7a6a6d73u
+
+//  Creates an empty message of type. Never returns NULL (aborts on OOM).
+zj_msg_t *zj_msg_new(zj_msg_type_t type);
+
+//  Frees the message and everything it owns; sets *self_p to NULL.
+void zj_msg_destroy(zj_msg_t **self_p);
+
+//  Returns true if self looks like a live message.
+bool zj_msg_is(const void *self);
+
+//  Grows jobs by one zeroed entry and returns it (owned by self).
+zj_job_t *zj_msg_add_job(zj_msg_t *self);
+
+//  Appends id to ids.
+void zj_msg_add_id(zj_msg_t *self, int64_t id);
+
+//  Grows workers by one zeroed entry and returns it (owned by self).
+zj_worker_info_t *zj_msg_add_worker(zj_msg_t *self);
+
+//  Type name for logs ("SUBMIT"), or "UNKNOWN".
+const char *zj_msg_type_name(zj_msg_type_t type);
+
+//  Type from its wire name, or ZJ_MSG_NONE.
+zj_msg_type_t zj_msg_type_from_name(const char *name);
+
+//  State name ("queued"), or "unknown".
+const char *zj_state_name(zj_state_t state);
+
+//  State from its name, or ZJ_STATE_NONE.
+zj_state_t zj_state_from_name(const char *name);
+
+//  True for succeeded, failed and cancelled.
+bool zj_state_is_final(zj_state_t state);
+
+//  Class name ("io", "cpu") and back; returns -1 for an unknown name.
+const char *zj_class_name(zj_class_t klass);
+int zj_class_from_name(const char *name);
+
+//  True if name is a valid kind name (1..ZJ_MAX_KIND of [A-Za-z0-9_.:-]).
+bool zj_kind_name_is_valid(const char *name);
+
+//  Frees the strings a job owns and zeroes it (the struct itself is not
+//  freed). Copies a job deeply into *dest (dest's old content is not freed).
+void zj_job_clear(zj_job_t *job);
+void zj_job_copy(zj_job_t *dest, const zj_job_t *src);
+
+//  Frees what a worker info owns and zeroes it.
+void zj_worker_info_clear(zj_worker_info_t *info);
+
+#endif

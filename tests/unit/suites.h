@@ -1,0 +1,26 @@
+//  suites.h - one line per Check suite, read by tests/unit/main.c.
+//  Each suite lives in tests/unit/test_<name>.c and exports
+//  Suite *test_<name>_suite(void).
+#ifndef ZJ_SUITES_H
+#define ZJ_SUITES_H
+
+#include <check.h>
+
+#define ZJ_SUITE_LIST(XX)                                                \
+    XX(msg)                                                              \
+    XX(store)                                                            \
+    XX(heap)                                                             \
+    XX(scheduler)                                                        \
+    XX(futures)                                                          \
+    XX(duration)                                                         \
+    XX(coro)                                                             \
+    XX(await)                                                            \
+    XX(http)                                                             \
+    XX(cpu_pool)                                                         \
+    XX(handlers)
+
+#define XX(name) Suite *test_##name##_suite(void);
+ZJ_SUITE_LIST(XX)
+#undef XX
+
+#endif
