@@ -1,0 +1,217 @@
+//  client_ep.c - requests from clients, one handler per type, from a
+//  table (see client_ep.h).
+#include "common/duration.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "coordinator/client_ep.h"
+#include "coordinator/lifecycle.h"
+#include "coordinator/worker_ep.h"
+
+#define ZJ_LIST_DEFAULT 100 //  Rows of LIST when no limit is given
+#define ZJ_LIST_MAX 10000   //  Most rows one LIST returns
+
+typedef void(zj_request_fn)(zj_coordinator_t *self, zframe_t *identity,
+                            zj_msg_t *msg);
+
+static void
+s_reply(zj_coordinator_t *self, zframe_t *identity, zj_msg_t **reply_p)
+{
+    zj_coordinator_send(self, self->clients, identity, reply_p);
+}
+
+static void
+s_on_submit(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_SUBMITTED);
+    reply->req = msg->req;
+    for (size_t index = 0; index < msg->job_count; index++) {
+        int64_t id = zj_lifecycle_submit(self, &msg->jobs[index]);
+        if (id == 0) {
+            zj_msg_destroy(&reply);
+            return; //  The store failed: the loop stops, nothing is said
+        }
+        zj_msg_add_id(reply, id);
+    }
+    zj_log_debug("submitted jobs=%zu req=%" PRIu64, msg->job_count,
+                 msg->req);
+    s_reply(self, identity, &reply);
+}
+
+//  Reads a finished job from the store into *job. Returns 0 or an error
+//  already sent to the client.
+static int
+s_read_final(zj_coordinator_t *self, zframe_t *identity, uint64_t req,
+             int64_t id, zj_job_t *job)
+{
+    int rc = zj_store_get_job(self->store, id, job);
+    if (rc == 0)
+        return 0;
+    char reason[64];
+    snprintf(reason, sizeof reason, "no such job %" PRId64, id);
+    zj_coordinator_send_error(self, self->clients, identity, req,
+                              rc == ZJ_ENOTFOUND ? ZJ_ENOTFOUND : ZJ_ESTORE,
+                              reason);
+    return rc;
+}
+
+static void
+s_on_await(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    //  Check every id first, so an unknown one fails the whole request.
+    for (size_t index = 0; index < msg->id_count; index++) {
+        if (zj_futures_find(self->futures, msg->ids[index]))
+            continue;
+        zj_job_t job = {0};
+        if (s_read_final(self, identity, msg->req, msg->ids[index], &job))
+            return;
+        zj_job_clear(&job);
+    }
+    int64_t deadline =
+        msg->timeout_ms > 0 ? zj_mono_ms() + msg->timeout_ms : 0;
+    zj_await_t *await =
+        zj_futures_await(self->futures, identity, msg->req, msg->ids,
+                         msg->id_count, msg->in_order, deadline);
+    for (size_t index = 0; index < msg->id_count; index++) {
+        zj_future_t *future = zj_futures_find(self->futures, msg->ids[index]);
+        if (future) {
+            zj_await_park(await, future, index);
+            continue;
+        }
+        zj_job_t job = {0};
+        zj_store_get_job(self->store, msg->ids[index], &job);
+        zj_await_settle(await, index, &job);
+        zj_job_clear(&job);
+    }
+}
+
+static void
+s_on_status(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_STATUS);
+    reply->req = msg->req;
+    for (size_t index = 0; index < msg->id_count; index++) {
+        zj_job_t *entry = zj_msg_add_job(reply);
+        if (s_read_final(self, identity, msg->req, msg->ids[index], entry)) {
+            zj_msg_destroy(&reply);
+            return;
+        }
+    }
+    s_reply(self, identity, &reply);
+}
+
+static void
+s_add_listed(void *arg, const zj_job_t *job)
+{
+    zj_job_copy(zj_msg_add_job((zj_msg_t *) arg), job);
+}
+
+static void
+s_on_list(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    int limit = msg->limit > 0 ? msg->limit : ZJ_LIST_DEFAULT;
+    if (limit > ZJ_LIST_MAX)
+        limit = ZJ_LIST_MAX;
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_LIST);
+    reply->req = msg->req;
+    if (zj_store_list_jobs(self->store, msg->state, limit, s_add_listed,
+                           reply) != 0) {
+        zj_msg_destroy(&reply);
+        zj_coordinator_send_error(self, self->clients, identity, msg->req,
+                                  ZJ_ESTORE, zj_store_last_error(self->store));
+        return;
+    }
+    s_reply(self, identity, &reply);
+}
+
+static void
+s_add_worker(void *arg, const zj_worker_info_t *info)
+{
+    void **context = arg;
+    zj_coordinator_t *self = context[0];
+    zj_worker_info_t *entry = zj_msg_add_worker((zj_msg_t *) context[1]);
+    entry->name = strdup(info->name);
+    entry->host = info->host ? strdup(info->host) : NULL;
+    entry->pid = info->pid;
+    entry->io_slots = info->io_slots;
+    entry->cpu_slots = info->cpu_slots;
+    entry->connected_at = info->connected_at;
+    entry->last_seen = info->last_seen;
+    entry->state = info->state ? strdup(info->state) : NULL;
+    zj_peer_t *peer = zhashx_lookup(self->peers_by_name, info->name);
+    if (peer) {
+        entry->running = (int32_t) zhashx_size(peer->running);
+        entry->last_seen = zj_now() - (zj_mono_ms() - peer->last_seen_ms) /
+                                          1000.0;
+    }
+    entry->kind_count = info->kind_count;
+    entry->kinds = calloc(info->kind_count + 1, sizeof *entry->kinds);
+    for (size_t index = 0; index < info->kind_count; index++) {
+        entry->kinds[index].name = strdup(info->kinds[index].name);
+        entry->kinds[index].klass = info->kinds[index].klass;
+    }
+}
+
+static void
+s_on_workers(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_WORKERS);
+    reply->req = msg->req;
+    void *context[2] = {self, reply};
+    if (zj_store_list_workers(self->store, s_add_worker, context) != 0) {
+        zj_msg_destroy(&reply);
+        zj_coordinator_send_error(self, self->clients, identity, msg->req,
+                                  ZJ_ESTORE, zj_store_last_error(self->store));
+        return;
+    }
+    s_reply(self, identity, &reply);
+}
+
+static void
+s_on_cancel(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_CANCEL);
+    reply->req = msg->req;
+    for (size_t index = 0; index < msg->id_count; index++) {
+        int64_t id = msg->ids[index];
+        zj_future_t *future = zj_futures_find(self->futures, id);
+        zj_job_t *entry = zj_msg_add_job(reply);
+        entry->id = id;
+        if (future) {
+            entry->state = zj_lifecycle_cancel(self, future);
+            zj_log_info("job cancelled id=%" PRId64, id);
+            continue;
+        }
+        zj_job_t job = {0};
+        if (s_read_final(self, identity, msg->req, id, &job)) {
+            zj_msg_destroy(&reply);
+            return;
+        }
+        entry->state = job.state;
+        entry->error = zsys_sprintf("already %s", zj_state_name(job.state));
+        zj_job_clear(&job);
+    }
+    s_reply(self, identity, &reply);
+}
+
+static zj_request_fn *const s_handlers[ZJ_MSG_COUNT] = {
+    [ZJ_MSG_SUBMIT] = s_on_submit,   [ZJ_MSG_AWAIT] = s_on_await,
+    [ZJ_MSG_STATUS] = s_on_status,   [ZJ_MSG_LIST] = s_on_list,
+    [ZJ_MSG_WORKERS] = s_on_workers, [ZJ_MSG_CANCEL] = s_on_cancel,
+};
+
+void
+zj_client_ep_handle(zj_coordinator_t *self, zframe_t *identity,
+                    zj_msg_t *msg)
+{
+    zj_request_fn *handler = s_handlers[msg->type];
+    if (handler == NULL || msg->req == 0) {
+        zj_log_warning("request refused type=%s req=%" PRIu64,
+                       zj_msg_type_name(msg->type), msg->req);
+        zj_coordinator_send_error(self, self->clients, identity, msg->req,
+                                  ZJ_ETYPE,
+                                  "not a client request (SUBMIT, AWAIT, "
+                                  "STATUS, LIST, WORKERS, CANCEL with req)");
+        return;
+    }
+    handler(self, identity, msg);
+}

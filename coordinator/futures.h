@@ -1,0 +1,90 @@
+//  futures.h - the coordinator's futures: one per unfinished job, and the
+//  awaits (AWAIT requests) parked on them.
+//
+//  A future holds its job's record while the job is unfinished. When the
+//  job reaches a final state the future is resolved: every await parked on
+//  it receives a copy of the record, and the future is freed at the end of
+//  the turn (zj_futures_reap). Awaits collect what they may send (in the
+//  ids' order, or as completed) and zj_futures_flush turns that into
+//  RESOLVED and DONE messages. Nothing here polls or touches a socket.
+#ifndef ZJ_FUTURES_H
+#define ZJ_FUTURES_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto/msg.h"
+
+typedef struct zj_peer zj_peer_t;
+typedef struct zj_await zj_await_t;
+typedef struct zj_futures zj_futures_t;
+
+typedef struct {
+    uint32_t tag;      //  ZJ_FUTURE_TAG while alive
+    zj_job_t job;      //  The job's record, owned
+    zj_class_t klass;  //  Class of its kind, once a worker declared it
+    size_t slot;       //  Position in a scheduler heap, or ZJ_HEAP_NONE
+    zj_peer_t *peer;   //  Worker running it, NULL unless running
+    zlistx_t *waiters; //  zj_waiter_t *, NULL until someone awaits it
+    bool resolved;     //  Final: waiting to be reaped
+} zj_future_t;
+
+#define ZJ_FUTURE_TAG 0x7a6a6675u
+
+//  Sends one message to a client identity. Takes *msg_p (sets it NULL).
+typedef void(zj_futures_send_fn)(void *arg, zframe_t *identity,
+                                 zj_msg_t **msg_p);
+
+//  Creates an empty table.
+zj_futures_t *zj_futures_new(void);
+
+//  Frees every future and await; sets *self_p to NULL.
+void zj_futures_destroy(zj_futures_t **self_p);
+
+//  Adds a future for job, taking over its strings (*job is zeroed).
+zj_future_t *zj_futures_add(zj_futures_t *self, zj_job_t *job);
+
+//  The unresolved future of job id, or NULL.
+zj_future_t *zj_futures_find(zj_futures_t *self, int64_t id);
+
+//  Number of unresolved futures.
+size_t zj_futures_size(const zj_futures_t *self);
+
+//  Marks the future resolved (its job must be final) and hands a copy of
+//  the record to every await parked on it. Freed by zj_futures_reap.
+void zj_futures_resolve(zj_futures_t *self, zj_future_t *future);
+
+//  Frees the futures resolved this turn.
+void zj_futures_reap(zj_futures_t *self);
+
+//  Iterates the unresolved futures (order unspecified).
+zj_future_t *zj_futures_first(zj_futures_t *self);
+zj_future_t *zj_futures_next(zj_futures_t *self);
+
+//  Starts an await for a client: identity is copied; ids has count
+//  entries; deadline_ms is a zj_mono_ms() time, 0 = none.
+zj_await_t *zj_futures_await(zj_futures_t *self, zframe_t *identity,
+                             uint64_t req, const int64_t *ids, size_t count,
+                             bool in_order, int64_t deadline_ms);
+
+//  Parks await's index-th id on future.
+void zj_await_park(zj_await_t *await, zj_future_t *future, size_t index);
+
+//  Resolves await's index-th id at once with a final record (a job that
+//  finished before the await came). Copies job.
+void zj_await_settle(zj_await_t *await, size_t index, const zj_job_t *job);
+
+//  Sends what every await can send now (RESOLVED batches), then DONE for
+//  the complete ones, which are freed. Awaits past their deadline at now_ms
+//  send what they can and DONE with timed_out.
+void zj_futures_flush(zj_futures_t *self, int64_t now_ms,
+                      zj_futures_send_fn *send, void *arg);
+
+//  The earliest await deadline, or 0 if none.
+int64_t zj_futures_next_deadline(const zj_futures_t *self);
+
+//  Number of awaits not yet done.
+size_t zj_futures_awaits(const zj_futures_t *self);
+
+#endif

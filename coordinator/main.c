@@ -1,0 +1,102 @@
+//  main.c - zjob-coordinator: flags -> zj_coordinator_run -> exit code.
+#include <czmq.h>
+#include <getopt.h>
+
+#include "common/duration.h"
+#include "common/endpoint.h"
+#include "common/log.h"
+#include "coordinator/coordinator.h"
+
+static const char *s_usage =
+    "usage: zjob-coordinator [--clients EP] [--workers EP] [--db PATH]\n"
+    "                        [--sync normal|full] [--heartbeat DUR]\n"
+    "                        [--insecure]\n"
+    "  --clients EP     client endpoint (default " ZJ_CLIENTS_ENDPOINT ")\n"
+    "  --workers EP     worker endpoint (default " ZJ_WORKERS_ENDPOINT ")\n"
+    "  --db PATH        SQLite store (default zjob.db)\n"
+    "  --sync MODE      normal (default): durable across process crashes;\n"
+    "                   full: also across power loss, slower\n"
+    "  --heartbeat DUR  heartbeat period (default 1s); a worker silent for\n"
+    "                   3 periods is lost and its jobs are queued again\n"
+    "  --insecure       allow a non-loopback endpoint without CURVE\n";
+
+static int
+s_usage_error(const char *problem)
+{
+    fprintf(stderr, "zjob-coordinator: %s\n%s", problem, s_usage);
+    return 2;
+}
+
+static int
+s_parse(int argc, char **argv, zj_coordinator_config_t *config)
+{
+    static const struct option options[] = {
+        {"clients", required_argument, 0, 'c'},
+        {"workers", required_argument, 0, 'w'},
+        {"db", required_argument, 0, 'd'},
+        {"sync", required_argument, 0, 's'},
+        {"heartbeat", required_argument, 0, 'b'},
+        {"insecure", no_argument, 0, 'i'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    bool insecure = false;
+    int option;
+    int64_t ms;
+    while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (option) {
+        case 'c': config->clients_endpoint = optarg; break;
+        case 'w': config->workers_endpoint = optarg; break;
+        case 'd': config->db_path = optarg; break;
+        case 'i': insecure = true; break;
+        case 's':
+            if (streq(optarg, "normal"))
+                config->sync = ZJ_SYNC_NORMAL;
+            else if (streq(optarg, "full"))
+                config->sync = ZJ_SYNC_FULL;
+            else
+                return s_usage_error("--sync takes normal or full");
+            break;
+        case 'b':
+            if (zj_duration_parse(optarg, &ms) != 0 || ms < 10 ||
+                ms > 600000)
+                return s_usage_error("--heartbeat takes 10ms..10m");
+            config->heartbeat_ms = (int) ms;
+            break;
+        case 'h': fputs(s_usage, stdout); return -1;
+        default: return s_usage_error("unknown option");
+        }
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument");
+    const char *endpoints[] = {config->clients_endpoint,
+                               config->workers_endpoint};
+    for (int index = 0; index < 2 && !insecure; index++)
+        if (!zj_endpoint_is_local(endpoints[index])) {
+            fprintf(stderr,
+                    "zjob-coordinator: refusing to listen on %s without "
+                    "CURVE: anyone who can reach it could run jobs. Use a "
+                    "loopback endpoint, or pass --insecure on a trusted "
+                    "network.\n",
+                    endpoints[index]);
+            return 2;
+        }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    zsys_init();
+    zj_log_init("zjob-coordinator", ZJ_LOG_INFO);
+    zj_coordinator_config_t config;
+    zj_coordinator_config_defaults(&config);
+    int rc = s_parse(argc, argv, &config);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    zj_coordinator_t *coordinator = zj_coordinator_new(&config);
+    if (coordinator == NULL)
+        return 1;
+    rc = zj_coordinator_run(coordinator);
+    zj_coordinator_destroy(&coordinator);
+    return rc == 0 ? 0 : 1;
+}

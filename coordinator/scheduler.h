@@ -1,0 +1,45 @@
+//  scheduler.h - which queued job runs next.
+//  Ready jobs wait in one heap per kind, highest priority first, then
+//  oldest id; jobs whose not_before is in the future wait in one deadline
+//  heap until zj_scheduler_wake moves them. Futures carry their own heap
+//  position (zj_future_t.slot), so removal is O(log n). Does not own them.
+#ifndef ZJ_SCHEDULER_H
+#define ZJ_SCHEDULER_H
+
+#include <stddef.h>
+
+#include "coordinator/futures.h"
+
+typedef struct zj_scheduler zj_scheduler_t;
+
+//  Creates an empty scheduler.
+zj_scheduler_t *zj_scheduler_new(void);
+
+//  Frees the scheduler (not the futures); sets *self_p to NULL.
+void zj_scheduler_destroy(zj_scheduler_t **self_p);
+
+//  Queues future: ready now, or delayed if its not_before > now (unix s).
+void zj_scheduler_push(zj_scheduler_t *self, zj_future_t *future,
+                       double now);
+
+//  Removes and returns the best ready job among kinds[0..count), or NULL.
+zj_future_t *zj_scheduler_next(zj_scheduler_t *self, const char **kinds,
+                               size_t count);
+
+//  Removes future from whichever heap holds it; no-op if in none.
+void zj_scheduler_remove(zj_scheduler_t *self, zj_future_t *future);
+
+//  Moves delayed jobs due at now (unix s) to ready. Returns how many.
+size_t zj_scheduler_wake(zj_scheduler_t *self, double now);
+
+//  The earliest not_before of a delayed job (unix s), or 0 if none.
+double zj_scheduler_next_wake(const zj_scheduler_t *self);
+
+//  Jobs ready, and delayed.
+size_t zj_scheduler_ready(const zj_scheduler_t *self);
+size_t zj_scheduler_delayed(const zj_scheduler_t *self);
+
+//  Ready jobs of kind.
+size_t zj_scheduler_ready_of(const zj_scheduler_t *self, const char *kind);
+
+#endif

@@ -1,0 +1,699 @@
+//  store.c - the SQLite record of jobs and workers (schema v1, WAL).
+//  The only file that includes <sqlite3.h>. Every statement is prepared
+//  once in zj_store_new and reset after each use; every value is bound.
+//  The first write of a loop turn runs BEGIN IMMEDIATE and zj_store_commit
+//  runs COMMIT, so one turn is one transaction (group commit).
+#include <assert.h>
+#include <errno.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "coordinator/store.h"
+#include "proto/limits.h"
+
+#define ZJ_STORE_SCHEMA 1       //  The newest schema this code knows
+#define ZJ_STORE_BUSY_MS 2000   //  Longest wait for another connection's lock
+#define ZJ_STORE_LIST_LIMIT 100 //  Rows zj_store_list_jobs gives for limit 0
+
+//  Schema steps: s_migrations[v] takes a database from version v to v + 1
+//  and ends by setting user_version. Names and types are DESIGN.md's.
+//  jobs_state serves the hot reads (recover, LIST by state, queue depth),
+//  which all filter on one state and walk by id; jobs_running is partial,
+//  so it costs nothing for jobs that are not running and answers "what
+//  runs on worker w" for WORKERS.
+static const char *s_migrations[ZJ_STORE_SCHEMA] = {
+    "CREATE TABLE jobs ("
+    " id INTEGER PRIMARY KEY, kind TEXT NOT NULL, args TEXT,"
+    " state TEXT NOT NULL, priority INTEGER, attempts INTEGER,"
+    " max_attempts INTEGER, timeout_ms INTEGER, not_before REAL,"
+    " worker TEXT, created_at REAL, started_at REAL, finished_at REAL,"
+    " result TEXT, error TEXT);"
+    "CREATE TABLE workers ("
+    " name TEXT PRIMARY KEY, host TEXT, pid INTEGER, io_slots INTEGER,"
+    " cpu_slots INTEGER, kinds TEXT, connected_at REAL, last_seen REAL,"
+    " state TEXT);"
+    "CREATE INDEX jobs_state ON jobs (state);"
+    "CREATE INDEX jobs_running ON jobs (worker) WHERE state = 'running';"
+    "PRAGMA user_version = 1;",
+};
+
+#define ZJ_JOB_COLUMNS                                                         \
+    "id, kind, args, state, priority, attempts, max_attempts,"                 \
+    " timeout_ms, not_before, worker, created_at, started_at,"                 \
+    " finished_at, result, error"
+
+//  Every statement the store runs, prepared once. LIST_WORKERS spells
+//  'running' as a literal so that the planner can use jobs_running.
+#define ZJ_STMT_MAP(XX)                                                        \
+    XX(BEGIN, "BEGIN IMMEDIATE")                                               \
+    XX(COMMIT, "COMMIT")                                                       \
+    XX(ROLLBACK, "ROLLBACK")                                                   \
+    XX(INSERT_JOB, "INSERT INTO jobs (kind, args, state, priority,"            \
+                   " attempts, max_attempts, timeout_ms, not_before,"          \
+                   " worker, created_at, started_at, finished_at,"             \
+                   " result, error)"                                           \
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"         \
+                   " ?11, ?12, ?13, ?14)")                                     \
+    XX(UPDATE_JOB, "UPDATE jobs SET state = ?2, attempts = ?3,"                \
+                   " not_before = ?4, worker = ?5, started_at = ?6,"           \
+                   " finished_at = ?7, result = ?8, error = ?9"                \
+                   " WHERE id = ?1")                                           \
+    XX(GET_JOB, "SELECT " ZJ_JOB_COLUMNS " FROM jobs WHERE id = ?1")           \
+    XX(LIST_JOBS, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                        \
+                  " ORDER BY id DESC LIMIT ?1")                                \
+    XX(LIST_JOBS_IN, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                     \
+                     " WHERE state = ?2 ORDER BY id DESC LIMIT ?1")            \
+    XX(REQUEUE, "UPDATE jobs SET state = ?1 WHERE state = ?2")                 \
+    XX(LIST_QUEUED, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                      \
+                    " WHERE state = ?1 ORDER BY id")                           \
+    XX(SAVE_WORKER, "INSERT OR REPLACE INTO workers (name, host, pid,"         \
+                    " io_slots, cpu_slots, kinds, connected_at,"               \
+                    " last_seen, state)"                                       \
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")            \
+    XX(SET_WORKER, "UPDATE workers SET state = ?2, last_seen = ?3"             \
+                   " WHERE name = ?1")                                         \
+    XX(FORGET_WORKERS, "UPDATE workers SET state = ?1"                         \
+                       " WHERE state IS NOT ?1")                               \
+    XX(LIST_WORKERS, "SELECT name, host, pid, io_slots, cpu_slots,"            \
+                     " kinds, connected_at, last_seen, state,"                 \
+                     " (SELECT count(*) FROM jobs"                             \
+                     "  WHERE jobs.worker = workers.name"                      \
+                     "  AND jobs.state = 'running')"                           \
+                     " FROM workers ORDER BY name")
+
+typedef enum {
+#define XX(name, sql) ZJ_STMT_##name,
+    ZJ_STMT_MAP(XX)
+#undef XX
+        ZJ_STMT_COUNT
+} zj_stmt_t;
+
+static const char *s_statement_sql[ZJ_STMT_COUNT] = {
+#define XX(name, sql) sql,
+    ZJ_STMT_MAP(XX)
+#undef XX
+};
+
+//  Column positions of ZJ_JOB_COLUMNS.
+enum {
+    ZJ_COL_ID,
+    ZJ_COL_KIND,
+    ZJ_COL_ARGS,
+    ZJ_COL_STATE,
+    ZJ_COL_PRIORITY,
+    ZJ_COL_ATTEMPTS,
+    ZJ_COL_MAX_ATTEMPTS,
+    ZJ_COL_TIMEOUT_MS,
+    ZJ_COL_NOT_BEFORE,
+    ZJ_COL_WORKER,
+    ZJ_COL_CREATED_AT,
+    ZJ_COL_STARTED_AT,
+    ZJ_COL_FINISHED_AT,
+    ZJ_COL_RESULT,
+    ZJ_COL_ERROR
+};
+
+struct zj_store {
+    sqlite3 *db;                       //  Open handle, WAL mode
+    sqlite3_stmt *stmt[ZJ_STMT_COUNT]; //  Prepared once, by zj_stmt_t
+    bool in_turn;                      //  True between first write and commit
+    bool turn_lost;                    //  SQLite rolled the turn back itself
+    char error[ZJ_WHY_SIZE];           //  Last SQLite error message
+};
+
+static int s_set_wal(zj_store_t *self, const char *path, char *why);
+static int s_exec(zj_store_t *self, const char *sql, char *why);
+static int s_migrate(zj_store_t *self, char *why);
+static int s_prepare_all(zj_store_t *self, char *why);
+
+//  Opens the file, sets the pragmas, migrates and prepares. Each step
+//  writes its own reason into why.
+zj_store_t *
+zj_store_new(const char *path, zj_sync_t sync, char *why)
+{
+    assert(path);
+    assert(why);
+    why[0] = '\0';
+    zj_store_t *self = calloc(1, sizeof(*self));
+    if (self == NULL) {
+        snprintf(why, ZJ_WHY_SIZE, "out of memory");
+        return NULL;
+    }
+    int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &self->db, flags, NULL) != SQLITE_OK) {
+        int sys_errno = self->db ? sqlite3_system_errno(self->db) : 0;
+        snprintf(why, ZJ_WHY_SIZE, "cannot open %s: %s%s%s%s", path,
+                 self->db ? sqlite3_errmsg(self->db) : "out of memory",
+                 sys_errno ? " (" : "", sys_errno ? strerror(sys_errno) : "",
+                 sys_errno ? ")" : "");
+        goto failed;
+    }
+    sqlite3_extended_result_codes(self->db, 1);
+    sqlite3_busy_timeout(self->db, ZJ_STORE_BUSY_MS);
+
+    if (s_set_wal(self, path, why))
+        goto failed;
+    if (sqlite3_db_readonly(self->db, "main") == 1) {
+        snprintf(why, ZJ_WHY_SIZE, "%s is read-only", path);
+        goto failed;
+    }
+    const char *sync_sql = sync == ZJ_SYNC_FULL ? "PRAGMA synchronous = FULL"
+                                                : "PRAGMA synchronous = NORMAL";
+    if (s_exec(self, sync_sql, why) || s_migrate(self, why) ||
+        s_prepare_all(self, why))
+        goto failed;
+    return self;
+
+failed:
+    zj_store_destroy(&self);
+    return NULL;
+}
+
+//  Runs sql (no values, no rows wanted) and on failure writes
+//  "<sql>: <error>" into why.
+static int
+s_exec(zj_store_t *self, const char *sql, char *why)
+{
+    char *message = NULL;
+    if (sqlite3_exec(self->db, sql, NULL, NULL, &message) == SQLITE_OK)
+        return 0;
+    snprintf(why, ZJ_WHY_SIZE, "%.40s: %s", sql,
+             message ? message : sqlite3_errmsg(self->db));
+    sqlite3_free(message);
+    return ZJ_ESTORE;
+}
+
+//  Turns on WAL, so readers in other processes never block the loop's
+//  writes. It is the first statement to read the file, so a file that is
+//  not a database fails here. An in-memory database has no WAL.
+static int
+s_set_wal(zj_store_t *self, const char *path, char *why)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(self->db, "PRAGMA journal_mode = WAL", -1,
+                                &stmt, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(stmt);
+    int result = 0;
+    if (rc != SQLITE_ROW) {
+        snprintf(why, ZJ_WHY_SIZE, "cannot use %s: %s", path,
+                 sqlite3_errmsg(self->db));
+        result = ZJ_ESTORE;
+    } else {
+        const char *mode = (const char *) sqlite3_column_text(stmt, 0);
+        if (mode == NULL || (strcmp(mode, "wal") && strcmp(mode, "memory"))) {
+            snprintf(why, ZJ_WHY_SIZE, "cannot use WAL on %s (mode %s)", path,
+                     mode ? mode : "unknown");
+            result = ZJ_ESTORE;
+        }
+    }
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+//  Reads PRAGMA user_version into *version.
+static int
+s_user_version(zj_store_t *self, int *version, char *why)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc =
+        sqlite3_prepare_v2(self->db, "PRAGMA user_version", -1, &stmt, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        *version = sqlite3_column_int(stmt, 0);
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_OK)
+        snprintf(why, ZJ_WHY_SIZE, "cannot read user_version: %s",
+                 sqlite3_errmsg(self->db));
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_OK ? 0 : ZJ_ESTORE;
+}
+
+//  Brings the schema to ZJ_STORE_SCHEMA in one transaction, so two
+//  coordinators opening a fresh file cannot both create it. Refuses a
+//  database from a newer zjob rather than guess at its meaning.
+static int
+s_migrate(zj_store_t *self, char *why)
+{
+    int version = 0;
+    if (s_exec(self, "BEGIN IMMEDIATE", why))
+        return ZJ_ESTORE;
+    if (s_user_version(self, &version, why))
+        goto failed;
+    if (version > ZJ_STORE_SCHEMA || version < 0) {
+        snprintf(why, ZJ_WHY_SIZE,
+                 "database schema version %d is newer than this zjob "
+                 "knows (%d); use a newer zjob-coordinator",
+                 version, ZJ_STORE_SCHEMA);
+        goto failed;
+    }
+    for (; version < ZJ_STORE_SCHEMA; version++) {
+        char *message = NULL;
+        if (sqlite3_exec(self->db, s_migrations[version], NULL, NULL,
+                         &message) != SQLITE_OK) {
+            snprintf(why, ZJ_WHY_SIZE, "cannot migrate schema to v%d: %s",
+                     version + 1, message ? message : sqlite3_errmsg(self->db));
+            sqlite3_free(message);
+            goto failed;
+        }
+    }
+    if (s_exec(self, "COMMIT", why))
+        goto failed;
+    return 0;
+
+failed:
+    sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    return ZJ_ESTORE;
+}
+
+static int
+s_prepare_all(zj_store_t *self, char *why)
+{
+    for (int index = 0; index < ZJ_STMT_COUNT; index++) {
+        int rc = sqlite3_prepare_v3(self->db, s_statement_sql[index], -1,
+                                    SQLITE_PREPARE_PERSISTENT,
+                                    &self->stmt[index], NULL);
+        if (rc != SQLITE_OK) {
+            snprintf(why, ZJ_WHY_SIZE, "cannot prepare \"%.40s\": %s",
+                     s_statement_sql[index], sqlite3_errmsg(self->db));
+            return ZJ_ESTORE;
+        }
+    }
+    return 0;
+}
+
+void
+zj_store_destroy(zj_store_t **self_p)
+{
+    assert(self_p);
+    zj_store_t *self = *self_p;
+    if (self == NULL)
+        return;
+    if (self->db && !sqlite3_get_autocommit(self->db))
+        sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    for (int index = 0; index < ZJ_STMT_COUNT; index++)
+        sqlite3_finalize(self->stmt[index]);
+    sqlite3_close(self->db);
+    free(self);
+    *self_p = NULL;
+}
+
+//  A lost turn is still a turn, and a live turn holds an open
+//  transaction. Called only in asserts.
+__attribute__((unused)) static bool
+s_invariants_hold(zj_store_t *self)
+{
+    if (self->turn_lost && !self->in_turn)
+        return false;
+    if (self->in_turn && !self->turn_lost)
+        return !sqlite3_get_autocommit(self->db);
+    return true;
+}
+
+//  Keeps SQLite's message for zj_store_last_error and returns ZJ_ESTORE.
+//  If the failure made SQLite roll the whole turn back (it does for full
+//  disks, I/O errors and the like), the turn is lost: later writes fail
+//  until zj_store_commit reports it.
+static int
+s_failed(zj_store_t *self)
+{
+    snprintf(self->error, sizeof(self->error), "%s", sqlite3_errmsg(self->db));
+    if (self->in_turn && sqlite3_get_autocommit(self->db))
+        self->turn_lost = true;
+    return ZJ_ESTORE;
+}
+
+//  Opens the turn's transaction at its first write.
+static int
+s_begin_turn(zj_store_t *self)
+{
+    if (self->turn_lost)
+        return ZJ_ESTORE; //  self->error still holds the cause
+    if (self->in_turn)
+        return 0;
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_BEGIN];
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE)
+        return s_failed(self);
+    self->in_turn = true;
+    assert(s_invariants_hold(self));
+    return 0;
+}
+
+//  Runs a write statement whose values are bound, then resets it.
+static int
+s_step_write(zj_store_t *self, sqlite3_stmt *stmt)
+{
+    int rc = sqlite3_step(stmt);
+    int result = rc == SQLITE_DONE ? 0 : s_failed(self);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return result;
+}
+
+//  Binds text, NULL as NULL. The text must live until the step.
+static void
+s_bind_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+    if (text)
+        sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(stmt, index);
+}
+
+//  Binds unix seconds, 0 as NULL.
+static void
+s_bind_time(sqlite3_stmt *stmt, int index, double seconds)
+{
+    if (seconds != 0)
+        sqlite3_bind_double(stmt, index, seconds);
+    else
+        sqlite3_bind_null(stmt, index);
+}
+
+int
+zj_store_insert_job(zj_store_t *self, zj_job_t *job)
+{
+    assert(self);
+    assert(job);
+    int rc = s_begin_turn(self);
+    if (rc)
+        return rc;
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_INSERT_JOB];
+    s_bind_text(stmt, 1, job->kind);
+    s_bind_text(stmt, 2, job->args);
+    sqlite3_bind_text(stmt, 3, zj_state_name(job->state), -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 4, job->priority);
+    sqlite3_bind_int(stmt, 5, job->attempts);
+    sqlite3_bind_int(stmt, 6, job->max_attempts);
+    sqlite3_bind_int64(stmt, 7, job->timeout_ms);
+    s_bind_time(stmt, 8, job->not_before);
+    s_bind_text(stmt, 9, job->worker);
+    s_bind_time(stmt, 10, job->created_at);
+    s_bind_time(stmt, 11, job->started_at);
+    s_bind_time(stmt, 12, job->finished_at);
+    s_bind_text(stmt, 13, job->result);
+    s_bind_text(stmt, 14, job->error);
+    rc = s_step_write(self, stmt);
+    if (rc == 0)
+        job->id = sqlite3_last_insert_rowid(self->db);
+    return rc;
+}
+
+int
+zj_store_update_job(zj_store_t *self, const zj_job_t *job)
+{
+    assert(self);
+    assert(job);
+    int rc = s_begin_turn(self);
+    if (rc)
+        return rc;
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_UPDATE_JOB];
+    sqlite3_bind_int64(stmt, 1, job->id);
+    sqlite3_bind_text(stmt, 2, zj_state_name(job->state), -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 3, job->attempts);
+    s_bind_time(stmt, 4, job->not_before);
+    s_bind_text(stmt, 5, job->worker);
+    s_bind_time(stmt, 6, job->started_at);
+    s_bind_time(stmt, 7, job->finished_at);
+    s_bind_text(stmt, 8, job->result);
+    s_bind_text(stmt, 9, job->error);
+    //  No row with that id is not an error: an operator may have deleted
+    //  it from the shell, and that must not stop the coordinator.
+    return s_step_write(self, stmt);
+}
+
+//  Fills *job from the current row. The strings are borrowed from the
+//  statement: valid until its next step or reset.
+static void
+s_job_from_row(sqlite3_stmt *stmt, zj_job_t *job)
+{
+    *job = (zj_job_t){
+        .id = sqlite3_column_int64(stmt, ZJ_COL_ID),
+        .kind = (char *) sqlite3_column_text(stmt, ZJ_COL_KIND),
+        .args = (char *) sqlite3_column_text(stmt, ZJ_COL_ARGS),
+        .state = zj_state_from_name(
+            (const char *) sqlite3_column_text(stmt, ZJ_COL_STATE)),
+        .priority = sqlite3_column_int(stmt, ZJ_COL_PRIORITY),
+        .attempts = sqlite3_column_int(stmt, ZJ_COL_ATTEMPTS),
+        .max_attempts = sqlite3_column_int(stmt, ZJ_COL_MAX_ATTEMPTS),
+        .timeout_ms = sqlite3_column_int64(stmt, ZJ_COL_TIMEOUT_MS),
+        .not_before = sqlite3_column_double(stmt, ZJ_COL_NOT_BEFORE),
+        .worker = (char *) sqlite3_column_text(stmt, ZJ_COL_WORKER),
+        .created_at = sqlite3_column_double(stmt, ZJ_COL_CREATED_AT),
+        .started_at = sqlite3_column_double(stmt, ZJ_COL_STARTED_AT),
+        .finished_at = sqlite3_column_double(stmt, ZJ_COL_FINISHED_AT),
+        .result = (char *) sqlite3_column_text(stmt, ZJ_COL_RESULT),
+        .error = (char *) sqlite3_column_text(stmt, ZJ_COL_ERROR),
+    };
+}
+
+int
+zj_store_get_job(zj_store_t *self, int64_t id, zj_job_t *job)
+{
+    assert(self);
+    assert(job);
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_GET_JOB];
+    sqlite3_bind_int64(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    int result = 0;
+    if (rc == SQLITE_ROW) {
+        zj_job_t row;
+        s_job_from_row(stmt, &row);
+        zj_job_copy(job, &row);
+    } else
+        result = rc == SQLITE_DONE ? ZJ_ENOTFOUND : s_failed(self);
+    sqlite3_reset(stmt);
+    return result;
+}
+
+//  Steps a read statement whose values are bound, calls fn with each row
+//  as a borrowed job, then resets it.
+static int
+s_each_job(zj_store_t *self, sqlite3_stmt *stmt, zj_store_job_fn *fn, void *arg)
+{
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        zj_job_t job;
+        s_job_from_row(stmt, &job);
+        fn(arg, &job);
+    }
+    int result = rc == SQLITE_DONE ? 0 : s_failed(self);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return result;
+}
+
+int
+zj_store_list_jobs(zj_store_t *self, const char *state, int limit,
+                   zj_store_job_fn *fn, void *arg)
+{
+    assert(self);
+    assert(fn);
+    sqlite3_stmt *stmt =
+        self->stmt[state ? ZJ_STMT_LIST_JOBS_IN : ZJ_STMT_LIST_JOBS];
+    sqlite3_bind_int(stmt, 1, limit > 0 ? limit : ZJ_STORE_LIST_LIMIT);
+    if (state)
+        sqlite3_bind_text(stmt, 2, state, -1, SQLITE_STATIC);
+    return s_each_job(self, stmt, fn, arg);
+}
+
+int
+zj_store_recover(zj_store_t *self, zj_store_job_fn *fn, void *arg,
+                 int64_t *requeued)
+{
+    assert(self);
+    assert(fn);
+    assert(requeued);
+    *requeued = 0;
+    int rc = s_begin_turn(self);
+    if (rc)
+        return rc;
+    const char *queued = zj_state_name(ZJ_STATE_QUEUED);
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_REQUEUE];
+    sqlite3_bind_text(stmt, 1, queued, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, zj_state_name(ZJ_STATE_RUNNING), -1,
+                      SQLITE_STATIC);
+    if ((rc = s_step_write(self, stmt)))
+        return rc;
+    *requeued = sqlite3_changes(self->db);
+
+    stmt = self->stmt[ZJ_STMT_LIST_QUEUED];
+    sqlite3_bind_text(stmt, 1, queued, -1, SQLITE_STATIC);
+    return s_each_job(self, stmt, fn, arg);
+}
+
+//  Returns the worker's kinds as the JSON object text {"echo":"io",...}
+//  (caller frees), or NULL when out of memory.
+static char *
+s_kinds_to_json(const zj_worker_info_t *info)
+{
+    json_t *object = json_object();
+    if (object == NULL)
+        return NULL;
+    for (size_t index = 0; index < info->kind_count; index++) {
+        const zj_kind_t *kind = &info->kinds[index];
+        if (kind->name == NULL)
+            continue;
+        json_object_set_new(object, kind->name,
+                            json_string(zj_class_name(kind->klass)));
+    }
+    char *text = json_dumps(object, JSON_COMPACT);
+    json_decref(object);
+    return text;
+}
+
+int
+zj_store_save_worker(zj_store_t *self, const zj_worker_info_t *info)
+{
+    assert(self);
+    assert(info);
+    int rc = s_begin_turn(self);
+    if (rc)
+        return rc;
+    char *kinds = s_kinds_to_json(info);
+    if (kinds == NULL) {
+        snprintf(self->error, sizeof(self->error), "out of memory");
+        return ZJ_ENOMEM;
+    }
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_SAVE_WORKER];
+    s_bind_text(stmt, 1, info->name);
+    s_bind_text(stmt, 2, info->host);
+    sqlite3_bind_int64(stmt, 3, info->pid);
+    sqlite3_bind_int(stmt, 4, info->io_slots);
+    sqlite3_bind_int(stmt, 5, info->cpu_slots);
+    s_bind_text(stmt, 6, kinds);
+    s_bind_time(stmt, 7, info->connected_at);
+    s_bind_time(stmt, 8, info->last_seen);
+    s_bind_text(stmt, 9, info->state);
+    rc = s_step_write(self, stmt);
+    free(kinds);
+    return rc;
+}
+
+int
+zj_store_set_worker_state(zj_store_t *self, const char *name, const char *state,
+                          double last_seen)
+{
+    assert(self);
+    assert(name);
+    int rc = s_begin_turn(self);
+    if (rc)
+        return rc;
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_SET_WORKER];
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    s_bind_text(stmt, 2, state);
+    s_bind_time(stmt, 3, last_seen);
+    return s_step_write(self, stmt); //  No such worker: nothing to do
+}
+
+int
+zj_store_forget_workers(zj_store_t *self)
+{
+    assert(self);
+    int rc = s_begin_turn(self);
+    if (rc)
+        return rc;
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_FORGET_WORKERS];
+    sqlite3_bind_text(stmt, 1, "gone", -1, SQLITE_STATIC);
+    return s_step_write(self, stmt);
+}
+
+//  Parses the kinds column into info->kinds (an array the caller frees;
+//  its names are borrowed from *root, which the caller decrefs). Text
+//  that is not a JSON object, and entries whose class is unknown, are
+//  skipped: the column may have been edited by hand.
+static void
+s_kinds_from_json(const char *text, zj_worker_info_t *info, json_t **root)
+{
+    *root = text ? json_loads(text, 0, NULL) : NULL;
+    if (!json_is_object(*root) || json_object_size(*root) == 0)
+        return;
+    info->kinds = calloc(json_object_size(*root), sizeof(zj_kind_t));
+    if (info->kinds == NULL)
+        return;
+    const char *name;
+    json_t *value;
+    json_object_foreach(*root, name, value)
+    {
+        int klass = zj_class_from_name(json_string_value(value));
+        if (klass < 0)
+            continue;
+        info->kinds[info->kind_count++] =
+            (zj_kind_t){.name = (char *) name, .klass = (zj_class_t) klass};
+    }
+}
+
+int
+zj_store_list_workers(zj_store_t *self, zj_store_worker_fn *fn, void *arg)
+{
+    assert(self);
+    assert(fn);
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_LIST_WORKERS];
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        zj_worker_info_t info = {
+            .name = (char *) sqlite3_column_text(stmt, 0),
+            .host = (char *) sqlite3_column_text(stmt, 1),
+            .pid = sqlite3_column_int64(stmt, 2),
+            .io_slots = sqlite3_column_int(stmt, 3),
+            .cpu_slots = sqlite3_column_int(stmt, 4),
+            .connected_at = sqlite3_column_double(stmt, 6),
+            .last_seen = sqlite3_column_double(stmt, 7),
+            .state = (char *) sqlite3_column_text(stmt, 8),
+            .running = sqlite3_column_int(stmt, 9),
+        };
+        json_t *root = NULL;
+        s_kinds_from_json((const char *) sqlite3_column_text(stmt, 5), &info,
+                          &root);
+        fn(arg, &info);
+        free(info.kinds);
+        json_decref(root);
+    }
+    int result = rc == SQLITE_DONE ? 0 : s_failed(self);
+    sqlite3_reset(stmt);
+    return result;
+}
+
+bool
+zj_store_in_turn(const zj_store_t *self)
+{
+    assert(self);
+    return self->in_turn;
+}
+
+int
+zj_store_commit(zj_store_t *self)
+{
+    assert(self);
+    if (!self->in_turn)
+        return 0;
+    int result = ZJ_ESTORE; //  A lost turn keeps its cause in self->error
+    if (!self->turn_lost) {
+        sqlite3_stmt *stmt = self->stmt[ZJ_STMT_COMMIT];
+        result = sqlite3_step(stmt) == SQLITE_DONE ? 0 : s_failed(self);
+        sqlite3_reset(stmt);
+    }
+    if (result && !sqlite3_get_autocommit(self->db)) {
+        sqlite3_stmt *stmt = self->stmt[ZJ_STMT_ROLLBACK];
+        sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+    }
+    self->in_turn = false;
+    self->turn_lost = false;
+    assert(s_invariants_hold(self));
+    return result;
+}
+
+const char *
+zj_store_last_error(const zj_store_t *self)
+{
+    assert(self);
+    return self->error;
+}

@@ -1,0 +1,104 @@
+//  test_scheduler.c - which queued job runs next (coordinator/scheduler.c).
+#include <check.h>
+
+#include "common/heap.h"
+#include "coordinator/scheduler.h"
+#include "tests/unit/suites.h"
+
+static zj_future_t s_futures[8];
+
+static zj_future_t *
+s_future(int index, const char *kind, int priority, double not_before)
+{
+    zj_future_t *future = &s_futures[index];
+    memset(future, 0, sizeof *future);
+    future->tag = ZJ_FUTURE_TAG;
+    future->job.id = index + 1;
+    future->job.kind = (char *) kind;
+    future->job.priority = priority;
+    future->job.not_before = not_before;
+    future->job.state = ZJ_STATE_QUEUED;
+    future->slot = ZJ_HEAP_NONE;
+    return future;
+}
+
+START_TEST(test_scheduler_priority_then_age)
+{
+    zj_scheduler_t *scheduler = zj_scheduler_new();
+    zj_scheduler_push(scheduler, s_future(0, "echo", 0, 0), 100);
+    zj_scheduler_push(scheduler, s_future(1, "echo", 5, 0), 100);
+    zj_scheduler_push(scheduler, s_future(2, "echo", 0, 0), 100);
+    zj_scheduler_push(scheduler, s_future(3, "sleep", 9, 0), 100);
+    const char *echo[] = {"echo"};
+    ck_assert_ptr_eq(zj_scheduler_next(scheduler, echo, 1), &s_futures[1]);
+    ck_assert_ptr_eq(zj_scheduler_next(scheduler, echo, 1), &s_futures[0]);
+    ck_assert_ptr_eq(zj_scheduler_next(scheduler, echo, 1), &s_futures[2]);
+    ck_assert_ptr_null(zj_scheduler_next(scheduler, echo, 1));
+    ck_assert_uint_eq(zj_scheduler_ready(scheduler), 1);
+    const char *both[] = {"echo", "sleep"};
+    ck_assert_ptr_eq(zj_scheduler_next(scheduler, both, 2), &s_futures[3]);
+    zj_scheduler_destroy(&scheduler);
+    ck_assert_ptr_null(scheduler);
+}
+END_TEST
+
+START_TEST(test_scheduler_only_offered_kinds)
+{
+    zj_scheduler_t *scheduler = zj_scheduler_new();
+    zj_scheduler_push(scheduler, s_future(0, "sha256", 0, 0), 100);
+    const char *io[] = {"echo", "sleep"};
+    ck_assert_ptr_null(zj_scheduler_next(scheduler, io, 2));
+    ck_assert_ptr_null(zj_scheduler_next(scheduler, io, 0));
+    ck_assert_uint_eq(zj_scheduler_ready_of(scheduler, "sha256"), 1);
+    zj_scheduler_destroy(&scheduler);
+}
+END_TEST
+
+START_TEST(test_scheduler_delays_until_due)
+{
+    zj_scheduler_t *scheduler = zj_scheduler_new();
+    zj_scheduler_push(scheduler, s_future(0, "echo", 0, 150), 100);
+    zj_scheduler_push(scheduler, s_future(1, "echo", 0, 120), 100);
+    const char *echo[] = {"echo"};
+    ck_assert_ptr_null(zj_scheduler_next(scheduler, echo, 1));
+    ck_assert_uint_eq(zj_scheduler_delayed(scheduler), 2);
+    ck_assert(zj_scheduler_next_wake(scheduler) == 120);
+    ck_assert_uint_eq(zj_scheduler_wake(scheduler, 130), 1);
+    ck_assert_ptr_eq(zj_scheduler_next(scheduler, echo, 1), &s_futures[1]);
+    ck_assert_uint_eq(zj_scheduler_wake(scheduler, 200), 1);
+    ck_assert(zj_scheduler_next_wake(scheduler) == 0);
+    ck_assert_ptr_eq(zj_scheduler_next(scheduler, echo, 1), &s_futures[0]);
+    zj_scheduler_destroy(&scheduler);
+}
+END_TEST
+
+START_TEST(test_scheduler_remove_ready_and_delayed)
+{
+    zj_scheduler_t *scheduler = zj_scheduler_new();
+    zj_scheduler_push(scheduler, s_future(0, "echo", 0, 0), 100);
+    zj_scheduler_push(scheduler, s_future(1, "echo", 0, 500), 100);
+    zj_scheduler_push(scheduler, s_future(2, "echo", 0, 0), 100);
+    zj_scheduler_remove(scheduler, &s_futures[0]);
+    zj_scheduler_remove(scheduler, &s_futures[1]);
+    zj_scheduler_remove(scheduler, &s_futures[1]); //  No longer queued
+    ck_assert_uint_eq(s_futures[0].slot, ZJ_HEAP_NONE);
+    ck_assert_uint_eq(zj_scheduler_ready(scheduler), 1);
+    ck_assert_uint_eq(zj_scheduler_delayed(scheduler), 0);
+    const char *echo[] = {"echo"};
+    ck_assert_ptr_eq(zj_scheduler_next(scheduler, echo, 1), &s_futures[2]);
+    zj_scheduler_destroy(&scheduler);
+}
+END_TEST
+
+Suite *
+test_scheduler_suite(void)
+{
+    Suite *suite = suite_create("scheduler");
+    TCase *tcase = tcase_create("core");
+    tcase_add_test(tcase, test_scheduler_priority_then_age);
+    tcase_add_test(tcase, test_scheduler_only_offered_kinds);
+    tcase_add_test(tcase, test_scheduler_delays_until_due);
+    tcase_add_test(tcase, test_scheduler_remove_ready_and_delayed);
+    suite_add_tcase(suite, tcase);
+    return suite;
+}
