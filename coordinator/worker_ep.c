@@ -100,6 +100,7 @@ s_on_hello(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
     if (same_name)
         s_peer_remove(self, same_name, "lost", "worker replaced by its name");
     s_learn_kinds(self, info);
+    free(info->state);
     info->state = strdup("connected");
     info->connected_at = zj_now();
     info->last_seen = info->connected_at;

@@ -37,7 +37,8 @@ size_t zj_coro_rt_alive(const zj_coro_rt_t *self);
 
 //  Creates a coroutine running fn(arg) and runs it at once until its first
 //  yield or its end. Returns NULL (and runs nothing) if no stack could be
-//  had (mmap or vm.max_map_count exhausted).
+//  had (mmap or vm.max_map_count exhausted). If the body already finished,
+//  the pointer returned is stale: use it only to test for NULL.
 zj_coro_t *zj_coro_spawn(zj_coro_rt_t *self, zj_coro_fn *fn, void *arg);
 
 //  The coroutine running now, or NULL on the loop's own stack.

@@ -23,14 +23,16 @@ struct zjob_ctx {
     zj_http_t *http;   //  The worker's curl multi driver; may be NULL
     bool cancelled;    //  Set once; every later await fails at once
     //  Set by an awaitable while it is suspended: abandons the wait (closes
-    //  its handles, kills its child) and resumes the coroutine, whose
-    //  awaitable then returns ZJ_ECANCELLED. NULL when nothing is pending.
+    //  its handles, kills its child); the coroutine resumes once that is
+    //  done and the awaitable returns ZJ_ECANCELLED. NULL when idle.
     void (*abandon)(zjob_ctx_t *ctx);
     void *abandon_arg; //  The awaitable's own state, for abandon
 };
 
 //  Marks ctx cancelled and abandons its pending wait, if any. Safe to call
-//  from a loop callback; the coroutine resumes inside this call.
+//  from a loop callback. The coroutine resumes later, from the loop, once
+//  the wait's handles are closed (and its child reaped); the awaitable then
+//  returns ZJ_ECANCELLED.
 void zj_job_ctx_cancel(zjob_ctx_t *ctx);
 
 #endif

@@ -48,7 +48,8 @@ int zjob_sleep(zjob_ctx_t *ctx, int64_t ms);
 #define ZJOB_READABLE 1
 #define ZJOB_WRITABLE 2
 //  Suspends the job until fd is readable and/or writable (events), or
-//  timeout_ms passes (ZJ_ETIMEOUT; timeout_ms < 0 waits for ever).
+//  timeout_ms passes (ZJ_ETIMEOUT; timeout_ms < 0 waits for ever). Sets
+//  fd non-blocking; fails with ZJ_ESYS if another job already waits on fd.
 int zjob_wait_fd(zjob_ctx_t *ctx, int fd, int events, int64_t timeout_ms);
 
 //  The outcome of a child process.

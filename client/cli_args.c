@@ -1,0 +1,227 @@
+//  cli_args.c - the CLI's argument helpers (see cli.h): option parsing
+//  with the options every command shares, ids from argv or stdin, number
+//  parsing, the lazily made client, and turning libzjob codes into
+//  messages and exit codes.
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/cli.h"
+
+int
+zj_cli_usage_error(zj_cli_t *cli, const char *format, ...)
+{
+    const char *space = *cli->command ? " " : "";
+    va_list args;
+    va_start(args, format);
+    fprintf(stderr, "zjob%s%s: ", space, cli->command);
+    vfprintf(stderr, format, args);
+    fprintf(stderr, " (see 'zjob%s%s --help')\n", space, cli->command);
+    va_end(args);
+    return ZJ_EXIT_USAGE;
+}
+
+int
+zj_cli_getopt(zj_cli_t *cli, int argc, char **argv,
+              const struct option *options)
+{
+    opterr = 0; //  We word the errors ourselves
+    //  Before the command (in main), stop at its name: what follows is the
+    //  command's. Within a command, options and arguments may mix.
+    const char *shorts = *cli->command ? ":h" : "+:h";
+    for (;;) {
+        int option = getopt_long(argc, argv, shorts, options, NULL);
+        switch (option) {
+        case ZJ_OPT_COORDINATOR:
+            cli->endpoint = optarg;
+            continue;
+        case ZJ_OPT_JSON:
+            cli->json = true;
+            continue;
+        case 'h':
+            fputs(cli->usage, stdout);
+            cli->exit = ZJ_EXIT_OK;
+            return ZJ_OPT_EXIT;
+        case ':':
+            cli->exit = zj_cli_usage_error(cli, "option '%s' needs a value",
+                                           argv[optind - 1]);
+            return ZJ_OPT_EXIT;
+        case '?':
+            if (optopt > 0 && optopt < 128)
+                cli->exit =
+                    zj_cli_usage_error(cli, "unknown option '-%c'", optopt);
+            else if (optopt)
+                cli->exit = zj_cli_usage_error(
+                    cli, "option '%s' takes no value", argv[optind - 1]);
+            else
+                cli->exit = zj_cli_usage_error(cli, "unknown option '%s'",
+                                               argv[optind - 1]);
+            return ZJ_OPT_EXIT;
+        default:
+            return option;
+        }
+    }
+}
+
+int
+zj_cli_parse_id(const char *text, int64_t *id)
+{
+    if (text == NULL || *text < '0' || *text > '9')
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    long long value = strtoll(text, &end, 10);
+    if (errno || *end != '\0' || value <= 0)
+        return -1;
+    *id = value;
+    return 0;
+}
+
+int
+zj_cli_parse_int(const char *text, int32_t min, int32_t max, int32_t *value)
+{
+    if (text == NULL || *text == '\0')
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    long long number = strtoll(text, &end, 10);
+    if (errno || *end != '\0' || number < min || number > max)
+        return -1;
+    *value = (int32_t) number;
+    return 0;
+}
+
+typedef struct {
+    int64_t *ids;    //  Ids read so far (owned)
+    size_t count;    //  Entries used
+    size_t capacity; //  Entries allocated
+} s_ids_t;
+
+static void
+s_ids_add(s_ids_t *list, int64_t id)
+{
+    if (list->count == list->capacity) {
+        list->capacity = list->capacity ? list->capacity * 2 : 64;
+        list->ids = realloc(list->ids, list->capacity * sizeof(int64_t));
+        if (list->ids == NULL) {
+            fputs("zjob: out of memory\n", stderr);
+            exit(ZJ_EXIT_FAILED);
+        }
+    }
+    list->ids[list->count++] = id;
+}
+
+//  Reads the ids of one stdin line: a JSON object with "id" (as
+//  `zjob --json submit` prints), or ids separated by blanks. Returns 0,
+//  or -1 after printing a usage error naming the line.
+static int
+s_ids_from_line(zj_cli_t *cli, char *line, size_t number, s_ids_t *list)
+{
+    const char *blanks = " \t\r\n";
+    char *start = line + strspn(line, blanks);
+    if (*start == '{') {
+        json_t *object = json_loads(start, 0, NULL);
+        json_t *id = json_object_get(object, "id");
+        bool ok = json_is_integer(id) && json_integer_value(id) > 0;
+        if (ok)
+            s_ids_add(list, json_integer_value(id));
+        json_decref(object);
+        if (!ok)
+            zj_cli_usage_error(cli, "stdin line %zu: no positive \"id\"",
+                               number);
+        return ok ? 0 : -1;
+    }
+    char *saved = NULL;
+    for (char *word = strtok_r(start, blanks, &saved); word;
+         word = strtok_r(NULL, blanks, &saved)) {
+        int64_t id = 0;
+        if (zj_cli_parse_id(word, &id)) {
+            zj_cli_usage_error(cli, "stdin line %zu: '%.40s' is not a job id",
+                               number, word);
+            return -1;
+        }
+        s_ids_add(list, id);
+    }
+    return 0;
+}
+
+int
+zj_cli_read_ids(zj_cli_t *cli, int argc, char **argv, int64_t **ids_p,
+                size_t *count_p)
+{
+    s_ids_t list = {NULL, 0, 0};
+    int rc = 0;
+    if (argc == 1 && strcmp(argv[0], "-") == 0) {
+        char *line = NULL;
+        size_t size = 0;
+        for (size_t number = 1; rc == 0 && getline(&line, &size, stdin) >= 0;
+             number++)
+            rc = s_ids_from_line(cli, line, number, &list);
+        free(line);
+    } else {
+        for (int index = 0; rc == 0 && index < argc; index++) {
+            int64_t id = 0;
+            rc = zj_cli_parse_id(argv[index], &id);
+            if (rc)
+                zj_cli_usage_error(cli, "'%.40s' is not a job id", argv[index]);
+            else
+                s_ids_add(&list, id);
+        }
+    }
+    if (rc == 0 && list.count == 0) {
+        rc = -1;
+        zj_cli_usage_error(cli, "no job ids given");
+    }
+    if (rc) {
+        free(list.ids);
+        return ZJ_EXIT_USAGE;
+    }
+    *ids_p = list.ids;
+    *count_p = list.count;
+    return 0;
+}
+
+zjob_client_t *
+zj_cli_client(zj_cli_t *cli)
+{
+    if (cli->client)
+        return cli->client;
+    int code = 0;
+    cli->client = zjob_client_new(cli->endpoint, &code);
+    if (cli->client == NULL && code == ZJOB_EUSAGE)
+        zj_cli_usage_error(cli, "bad coordinator endpoint '%s'", cli->endpoint);
+    else if (cli->client == NULL)
+        fprintf(stderr, "zjob %s: cannot make a client: %s\n", cli->command,
+                zjob_strerror(code));
+    return cli->client;
+}
+
+int
+zj_cli_fail(zj_cli_t *cli, int code)
+{
+    const char *reason = cli->client ? zjob_client_last_error(cli->client) : "";
+    if (*reason == '\0')
+        reason = zjob_strerror(code);
+    switch (code) {
+    case ZJOB_EUNREACH:
+        fprintf(stderr,
+                "zjob: cannot reach coordinator at %s (is zjob-coordinator "
+                "running?)\n",
+                cli->endpoint);
+        return ZJ_EXIT_UNREACH;
+    case ZJOB_ETIMEOUT:
+        fprintf(stderr, "zjob %s: timed out: %s\n", cli->command, reason);
+        return ZJ_EXIT_TIMEOUT;
+    case ZJOB_EUSAGE:
+    case ZJOB_EJSON:
+    case ZJOB_EARGS:
+    case ZJOB_EKIND:
+    case ZJOB_ETOOBIG:
+    case ZJOB_ENOTFOUND:
+        return zj_cli_usage_error(cli, "%s", reason);
+    default:
+        fprintf(stderr, "zjob %s: %s\n", cli->command, reason);
+        return ZJ_EXIT_FAILED;
+    }
+}

@@ -1,0 +1,293 @@
+//  cli_query.c - `zjob status`, `zjob jobs` and `zjob workers`: read the
+//  coordinator's record. Human output (a key/value block, tables) on a
+//  terminal; JSON lines with --json, and for jobs and workers when piped.
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/cli.h"
+#include "common/duration.h"
+#include "proto/msg.h"
+
+static const char s_status_usage[] =
+    "Usage: zjob [--coordinator EP] status ID... [--json]\n"
+    "\n"
+    "Prints the record of each job: a key/value block, or with --json one\n"
+    "JSON object per line with the store's fields (id, kind, args, state,\n"
+    "priority, attempts, max_attempts, timeout_ms, not_before, worker,\n"
+    "created_at, started_at, finished_at, result, error).\n"
+    "\n"
+    "Options:\n"
+    "  --json             JSON lines\n"
+    "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n"
+    "                     else tcp://127.0.0.1:7700)\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "Exit: 0 found, 2 usage error or no such job, 3 coordinator "
+    "unreachable.\n";
+
+static const char s_jobs_usage[] =
+    "Usage: zjob [--coordinator EP] jobs [--state S] [--limit N] [--json]\n"
+    "\n"
+    "Lists the newest jobs, newest first: a table on a terminal, else (or\n"
+    "with --json) one JSON record per line, as `zjob status --json`.\n"
+    "\n"
+    "Options:\n"
+    "  --state S          only jobs in state S: queued, running, succeeded,\n"
+    "                     failed or cancelled\n"
+    "  --limit N          at most N jobs (default 100)\n"
+    "  --json             JSON lines\n"
+    "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n"
+    "                     else tcp://127.0.0.1:7700)\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "Exit: 0 listed, 2 usage error, 3 coordinator unreachable.\n";
+
+static const char s_workers_usage[] =
+    "Usage: zjob [--coordinator EP] workers [--json]\n"
+    "\n"
+    "Lists the workers the coordinator knows: a table on a terminal, else\n"
+    "(or with --json) one JSON object per line.\n"
+    "\n"
+    "Options:\n"
+    "  --json             JSON lines\n"
+    "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n"
+    "                     else tcp://127.0.0.1:7700)\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "Exit: 0 listed, 2 usage error, 3 coordinator unreachable.\n";
+
+enum { S_STATE = 1, S_LIMIT };
+
+static const struct option s_common_options[] = {ZJ_CLI_COMMON_OPTIONS};
+
+static const struct option s_jobs_options[] = {
+    {"state", required_argument, NULL, S_STATE},
+    {"limit", required_argument, NULL, S_LIMIT},
+    ZJ_CLI_COMMON_OPTIONS};
+
+//  --- status
+
+typedef struct {
+    zj_cli_t *cli;      //  The run
+    size_t printed;     //  Records printed so far
+    const int64_t *ids; //  Ids asked for
+    bool *found;        //  Per id: a record came
+    size_t count;       //  Entries in ids and found
+} s_status_t;
+
+static void
+s_print_block(const zjob_job_t *job)
+{
+    char created[32], started[32], finished[32], not_before[32], span[32];
+    zj_cli_format_time(job->created_at, created, sizeof created);
+    zj_cli_format_time(job->started_at, started, sizeof started);
+    zj_cli_format_time(job->finished_at, finished, sizeof finished);
+    zj_cli_format_time(job->not_before, not_before, sizeof not_before);
+    printf("id:          %lld\n", (long long) job->id);
+    printf("kind:        %s\n", job->kind ? job->kind : "-");
+    printf("state:       %s\n", job->state);
+    printf("priority:    %d\n", job->priority);
+    printf("attempts:    %d of %d\n", job->attempts, job->max_attempts);
+    zj_cli_format_span(job->timeout_ms, span, sizeof span);
+    printf("timeout:     %s\n", job->timeout_ms > 0 ? span : "none");
+    printf("not before:  %s\n", not_before);
+    printf("worker:      %s\n", job->worker ? job->worker : "-");
+    printf("created:     %s\n", created);
+    printf("started:     %s\n", started);
+    printf("finished:    %s\n", finished);
+    if (job->started_at > 0 && job->finished_at >= job->started_at) {
+        zj_cli_format_span(
+            (int64_t) ((job->finished_at - job->started_at) * 1000.0), span,
+            sizeof span);
+        printf("ran for:     %s\n", span);
+    }
+    printf("args:        %s\n", job->args ? job->args : "null");
+    if (job->result)
+        printf("result:      %s\n", job->result);
+    if (job->error)
+        printf("error:       %s\n", job->error);
+}
+
+static void
+s_on_status(void *arg, const zjob_job_t *job)
+{
+    s_status_t *status = arg;
+    if (strcmp(job->state, "unknown") == 0)
+        return; //  The coordinator's way to say "no such job", maybe
+    for (size_t index = 0; index < status->count; index++)
+        if (status->ids[index] == job->id)
+            status->found[index] = true;
+    if (status->cli->json) {
+        zj_cli_print_json(zj_cli_job_json(job));
+        return;
+    }
+    if (status->printed++ > 0)
+        putchar('\n');
+    s_print_block(job);
+    fflush(stdout);
+}
+
+int
+zj_cli_status(zj_cli_t *cli, int argc, char **argv)
+{
+    cli->usage = s_status_usage;
+    int option;
+    optind = 0;
+    while ((option = zj_cli_getopt(cli, argc, argv, s_common_options)) >= 0)
+        return zj_cli_usage_error(cli, "unexpected option");
+    if (option == ZJ_OPT_EXIT)
+        return cli->exit;
+    s_status_t status = {.cli = cli};
+    int64_t *ids = NULL;
+    int rc =
+        zj_cli_read_ids(cli, argc - optind, argv + optind, &ids, &status.count);
+    if (rc)
+        return rc;
+    status.ids = ids;
+    status.found = calloc(status.count, sizeof(bool));
+    zjob_client_t *client = zj_cli_client(cli);
+    if (client == NULL)
+        rc = ZJ_EXIT_USAGE;
+    else if ((rc = zjob_client_status(client, ids, status.count, s_on_status,
+                                      &status)) != 0)
+        rc = zj_cli_fail(cli, rc);
+    for (size_t index = 0; rc == 0 && index < status.count; index++)
+        if (status.found && !status.found[index])
+            rc = zj_cli_usage_error(cli, "no such job: %lld",
+                                    (long long) ids[index]);
+    free(status.found);
+    free(ids);
+    return rc;
+}
+
+//  --- jobs
+
+static void
+s_on_job_line(void *arg, const zjob_job_t *job)
+{
+    (void) arg;
+    zj_cli_print_json(zj_cli_job_json(job));
+}
+
+static void
+s_on_job_row(void *arg, const zjob_job_t *job)
+{
+    char id[24], attempts[32], created[32], ran[32] = "-";
+    snprintf(id, sizeof id, "%lld", (long long) job->id);
+    snprintf(attempts, sizeof attempts, "%d/%d", job->attempts,
+             job->max_attempts);
+    zj_cli_format_time(job->created_at, created, sizeof created);
+    if (job->started_at > 0) {
+        double end = job->finished_at > 0 ? job->finished_at : zj_now();
+        zj_cli_format_span((int64_t) ((end - job->started_at) * 1000.0), ran,
+                           sizeof ran);
+    }
+    const char *cells[] = {id,          job->kind, job->state, attempts,
+                           job->worker, created,   ran};
+    zj_table_add(arg, cells);
+}
+
+int
+zj_cli_jobs(zj_cli_t *cli, int argc, char **argv)
+{
+    cli->usage = s_jobs_usage;
+    const char *state = NULL;
+    int32_t limit = 0;
+    int option;
+    optind = 0;
+    while ((option = zj_cli_getopt(cli, argc, argv, s_jobs_options)) >= 0) {
+        if (option == S_STATE && zj_state_from_name(optarg) == ZJ_STATE_NONE)
+            return zj_cli_usage_error(cli,
+                                      "unknown state '%s' (queued, "
+                                      "running, succeeded, failed, "
+                                      "cancelled)",
+                                      optarg);
+        if (option == S_STATE)
+            state = optarg;
+        else if (zj_cli_parse_int(optarg, 1, INT32_MAX, &limit))
+            return zj_cli_usage_error(cli,
+                                      "--limit wants a positive "
+                                      "integer, not '%s'",
+                                      optarg);
+    }
+    if (option == ZJ_OPT_EXIT)
+        return cli->exit;
+    if (optind < argc)
+        return zj_cli_usage_error(cli, "unexpected argument '%.40s'",
+                                  argv[optind]);
+    zjob_client_t *client = zj_cli_client(cli);
+    if (client == NULL)
+        return ZJ_EXIT_USAGE;
+    if (cli->json || !cli->out_tty) {
+        int rc = zjob_client_list(client, state, limit, s_on_job_line, NULL);
+        return rc ? zj_cli_fail(cli, rc) : ZJ_EXIT_OK;
+    }
+    const char *headers[] = {"ID",     "KIND",    "STATE", "ATTEMPTS",
+                             "WORKER", "CREATED", "RAN"};
+    zj_table_t *table = zj_table_new(headers, 7);
+    int rc = zjob_client_list(client, state, limit, s_on_job_row, table);
+    if (rc == 0)
+        zj_table_print(table, stdout);
+    zj_table_destroy(&table);
+    return rc ? zj_cli_fail(cli, rc) : ZJ_EXIT_OK;
+}
+
+//  --- workers
+
+static void
+s_on_worker_line(void *arg, const zjob_worker_t *worker)
+{
+    (void) arg;
+    zj_cli_print_json(zj_cli_worker_json(worker));
+}
+
+static void
+s_on_worker_row(void *arg, const zjob_worker_t *worker)
+{
+    char pid[24], running[16], io[16], cpu[16], seen[32], kinds[512] = "";
+    snprintf(pid, sizeof pid, "%lld", (long long) worker->pid);
+    snprintf(running, sizeof running, "%d", worker->running);
+    snprintf(io, sizeof io, "%d", worker->io_slots);
+    snprintf(cpu, sizeof cpu, "%d", worker->cpu_slots);
+    zj_cli_format_time(worker->last_seen, seen, sizeof seen);
+    size_t used = 0;
+    for (size_t index = 0; index < worker->kind_count && used < sizeof kinds;
+         index++)
+        used += (size_t) snprintf(kinds + used, sizeof kinds - used, "%s%s/%s",
+                                  index ? "," : "", worker->kinds[index].name,
+                                  worker->kinds[index].klass);
+    const char *cells[] = {worker->name,  worker->host, pid,
+                           worker->state, running,      io,
+                           cpu,           seen,         kinds};
+    zj_table_add(arg, cells);
+}
+
+int
+zj_cli_workers(zj_cli_t *cli, int argc, char **argv)
+{
+    cli->usage = s_workers_usage;
+    int option;
+    optind = 0;
+    while ((option = zj_cli_getopt(cli, argc, argv, s_common_options)) >= 0)
+        return zj_cli_usage_error(cli, "unexpected option");
+    if (option == ZJ_OPT_EXIT)
+        return cli->exit;
+    if (optind < argc)
+        return zj_cli_usage_error(cli, "unexpected argument '%.40s'",
+                                  argv[optind]);
+    zjob_client_t *client = zj_cli_client(cli);
+    if (client == NULL)
+        return ZJ_EXIT_USAGE;
+    if (cli->json || !cli->out_tty) {
+        int rc = zjob_client_workers(client, s_on_worker_line, NULL);
+        return rc ? zj_cli_fail(cli, rc) : ZJ_EXIT_OK;
+    }
+    const char *headers[] = {"NAME", "HOST", "PID",       "STATE", "RUNNING",
+                             "IO",   "CPU",  "LAST SEEN", "KINDS"};
+    zj_table_t *table = zj_table_new(headers, 9);
+    int rc = zjob_client_workers(client, s_on_worker_row, table);
+    if (rc == 0)
+        zj_table_print(table, stdout);
+    zj_table_destroy(&table);
+    return rc ? zj_cli_fail(cli, rc) : ZJ_EXIT_OK;
+}

@@ -1,0 +1,79 @@
+//  main.c - the zjob command line: global options, then one command from
+//  the table below, each in its cli_<group>.c. Exit codes are in cli.h
+//  and docs/cli.md.
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/cli.h"
+
+static const char s_usage[] =
+    "Usage: zjob [--coordinator EP] [--json] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  submit KIND [ARGS_JSON]   submit a job; prints its id\n"
+    "  submit --batch FILE|-     submit JSON lines; prints the ids\n"
+    "  wait ID                   await a job; prints its result line\n"
+    "  gather ID...|-            await jobs; result lines in the ids' order\n"
+    "  status ID                 a job's record\n"
+    "  jobs                      the newest jobs\n"
+    "  workers                   the workers\n"
+    "  cancel ID...              cancel jobs\n"
+    "\n"
+    "Options:\n"
+    "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n"
+    "                     else tcp://127.0.0.1:7700)\n"
+    "  --json             JSON output\n"
+    "  -h, --help         show this help ('zjob COMMAND --help' for one)\n"
+    "\n"
+    "Exit: 0 success, 1 a job failed or was cancelled, 2 usage error,\n"
+    "3 coordinator unreachable, 4 wait/gather --timeout expired.\n";
+
+static const struct {
+    const char *name; //  As typed
+    zj_cli_fn *run;   //  Runs it
+} s_commands[] = {{"submit", zj_cli_submit}, {"wait", zj_cli_wait},
+                  {"gather", zj_cli_gather}, {"status", zj_cli_status},
+                  {"jobs", zj_cli_jobs},     {"workers", zj_cli_workers},
+                  {"cancel", zj_cli_cancel}};
+
+static const struct option s_options[] = {ZJ_CLI_COMMON_OPTIONS};
+
+int
+main(int argc, char **argv)
+{
+    const char *from_env = getenv("ZJOB_COORDINATOR");
+    zj_cli_t cli = {.command = "",
+                    .usage = s_usage,
+                    .endpoint = from_env && *from_env ? from_env
+                                                      : ZJOB_DEFAULT_ENDPOINT,
+                    .out_tty = isatty(STDOUT_FILENO),
+                    .err_tty = isatty(STDERR_FILENO)};
+    optind = 0;
+    int option = zj_cli_getopt(&cli, argc, argv, s_options);
+    if (option == ZJ_OPT_EXIT)
+        return cli.exit;
+    if (optind >= argc)
+        return zj_cli_usage_error(&cli, "no command given");
+    const char *name = argv[optind];
+    if (strcmp(name, "help") == 0) {
+        fputs(s_usage, stdout);
+        return ZJ_EXIT_OK;
+    }
+    int exit = -1;
+    for (size_t index = 0;
+         exit < 0 && index < sizeof s_commands / sizeof s_commands[0];
+         index++) {
+        if (strcmp(name, s_commands[index].name) != 0)
+            continue;
+        cli.command = name;
+        exit = s_commands[index].run(&cli, argc - optind, argv + optind);
+    }
+    if (exit < 0) {
+        fprintf(stderr, "zjob: unknown command '%.40s' (see 'zjob --help')\n",
+                name);
+        exit = ZJ_EXIT_USAGE;
+    }
+    zjob_client_destroy(&cli.client);
+    return exit;
+}

@@ -1,0 +1,97 @@
+#  basic.sh - jobs of every built-in kind through the real programs.
+
+test_echo_submit_wait() {
+    start_coordinator
+    start_worker w1
+    id=$(zj submit echo '{"hello": "world"}') || fail "submit failed"
+    [ "$id" -gt 0 ] || fail "submit printed '$id', not an id"
+    out=$(zj wait "$id") || fail "wait exited $?"
+    echo "$out" | grep -q '"state": *"succeeded"' || fail "not succeeded: $out"
+    echo "$out" | grep -q '"hello": *"world"' || fail "result lost: $out"
+    assert_eq "$(sql "select state from jobs where id=$id")" succeeded "store state"
+    assert_eq "$(sql "select json_extract(result,'\$.hello') from jobs where id=$id")" world "store result"
+}
+
+test_submit_wait_flag() {
+    start_coordinator
+    start_worker w1
+    out=$(zj submit echo '[1,2,3]' --wait) || fail "submit --wait exited $?"
+    echo "$out" | grep -q '"result": *\[ *1, *2, *3 *\]' || fail "result: $out"
+}
+
+test_sleep_jobs_overlap_on_one_worker() {
+    start_coordinator
+    start_worker w1
+    for _ in $(seq 50); do echo '{"kind": "sleep", "args": {"seconds": 1}}'; done >batch.jsonl
+    zj submit --batch batch.jsonl >ids || fail "batch submit failed"
+    assert_eq "$(wc -l <ids)" 50 "ids printed"
+    zj gather - <ids >results || fail "gather exited $?"
+    assert_eq "$(grep -c '"succeeded"' results)" 50 "succeeded results"
+    # Overlap, from the store: the last start came before the first end.
+    overlapped=$(sql "select max(started_at) < min(finished_at) from jobs")
+    assert_eq "$overlapped" 1 "all 50 sleeps were running at the same time"
+    assert_eq "$(sql "select count(distinct worker) from jobs")" 1 "one worker"
+}
+
+test_gather_keeps_order() {
+    start_coordinator
+    start_worker w1
+    # Later ids finish first: sleeps of decreasing length.
+    ids=""
+    for seconds in 0.8 0.6 0.4 0.2 0; do
+        ids="$ids $(zj submit sleep "{\"seconds\": $seconds}")"
+    done
+    zj gather $ids >results || fail "gather exited $?"
+    got=$(grep -o '"id": *[0-9]*' results | grep -o '[0-9]*' | tr '\n' ' ')
+    assert_eq "$got" "$(echo $ids) " "gather order"
+    # The store shows they finished in the opposite order.
+    first_done=$(sql "select id from jobs order by finished_at limit 1")
+    assert_eq "$first_done" "$(echo $ids | awk '{print $5}')" "finish order"
+}
+
+test_cpu_jobs_run_in_different_processes() {
+    start_coordinator
+    start_worker w1 --cpu-procs 2 --plugin "$ZJ_BIN/test_plugin.so"
+    for _ in $(seq 20); do echo '{"kind": "pid"}'; done >batch.jsonl
+    zj submit --batch batch.jsonl | zj gather - >results || fail "gather failed"
+    pids=$(grep -o '"pid": *[0-9]*' results | sort -u | wc -l)
+    assert_eq "$pids" 2 "distinct pool processes"
+    worker_pid=$WORKER_PID_w1
+    grep -q "\"pid\": *$worker_pid[,}]" results && fail "a CPU job ran in the worker's own process"
+    true
+}
+
+test_sha256_and_primes() {
+    start_coordinator
+    start_worker w1 --cpu-procs 2
+    id=$(zj submit sha256 '{"data": "abc"}')
+    zj wait "$id" | grep -q ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad \
+        || fail "sha256 of abc"
+    id=$(zj submit primes '{"limit": 1000000}')
+    zj wait "$id" | grep -q '"count": *78498' || fail "primes below 1e6"
+}
+
+test_exec_needs_allow_exec() {
+    start_coordinator
+    start_worker plain
+    start_worker trusted --allow-exec
+    id=$(zj submit exec '{"argv": ["sh", "-c", "echo out; echo err >&2; exit 3"]}')
+    out=$(zj wait "$id") || fail "exec job failed: $out"
+    echo "$out" | grep -q '"exit": *3' || fail "exit code: $out"
+    echo "$out" | grep -q '"stdout": *"out\\n"' || fail "stdout: $out"
+    echo "$out" | grep -q '"stderr": *"err\\n"' || fail "stderr: $out"
+    assert_eq "$(sql "select worker from jobs where id=$id")" trusted "ran where exec is allowed"
+    id=$(zj submit exec '{"argv": ["cat"], "stdin": "fed through stdin"}')
+    zj wait "$id" | grep -q '"stdout": *"fed through stdin"' || fail "stdin"
+}
+
+test_jobs_spread_over_two_workers() {
+    start_coordinator
+    start_worker w1
+    start_worker w2
+    for _ in $(seq 400); do echo '{"kind": "sleep", "args": {"seconds": 0.5}}'; done >batch.jsonl
+    zj submit --batch batch.jsonl | zj gather - >results || fail "gather failed"
+    assert_eq "$(grep -c '"succeeded"' results)" 400 "results"
+    assert_eq "$(sql "select count(distinct worker) from jobs")" 2 "workers used"
+    assert_eq "$(sql "select count(*) from workers where state='connected'")" 2 "workers table"
+}

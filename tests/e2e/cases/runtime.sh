@@ -1,0 +1,74 @@
+#  runtime.sh - http jobs, block reports, cancel, restart recovery.
+
+test_http_jobs_against_local_server() {
+    start_httpd
+    start_coordinator
+    start_worker w1
+    id=$(zj submit http "{\"url\": \"http://127.0.0.1:$HTTP_PORT/hello\"}")
+    out=$(zj wait "$id") || fail "http job failed: $out"
+    echo "$out" | grep -q '"status": *200' || fail "status: $out"
+    echo "$out" | grep -q '"body": *"hello world"' || fail "body: $out"
+    id=$(zj submit http "{\"url\": \"http://127.0.0.1:$HTTP_PORT/status/404\"}")
+    zj wait "$id" | grep -q '"status": *404' || fail "404 status"
+    id=$(zj submit http "{\"url\": \"http://127.0.0.1:$HTTP_PORT/echo\", \"method\": \"POST\", \"body\": \"ping\"}")
+    zj wait "$id" | grep -q '"body": *"ping"' || fail "POST body"
+    for _ in $(seq 300); do
+        echo "{\"kind\": \"http\", \"args\": {\"url\": \"http://127.0.0.1:$HTTP_PORT/slow?ms=500\"}}"
+    done >batch.jsonl
+    zj submit --batch batch.jsonl | zj gather - >results || fail "http batch"
+    assert_eq "$(grep -c '"status": *200' results)" 300 "concurrent http results"
+    assert_eq "$(sql "select max(started_at) < min(finished_at) from jobs where args like '%slow%'")" 1 \
+        "300 transfers overlapped"
+    threads=$(ls /proc/$WORKER_PID_w1/task | wc -l)
+    [ "$threads" -lt 50 ] || fail "worker used $threads threads for 300 transfers"
+}
+
+test_blocking_handler_is_reported() {
+    start_coordinator
+    start_worker w1 --plugin "$ZJ_BIN/test_plugin.so"
+    id=$(zj submit block)
+    zj wait "$id" >/dev/null || fail "block job failed"
+    wait_until 5 grep -q "loop blocked job=$id kind=block" "$T/w1.log"
+    grep "loop blocked job=$id" "$T/w1.log" | grep -Eq 'held_ms=[0-9]{3}' \
+        || fail "no duration in: $(grep 'loop blocked' "$T/w1.log")"
+    id=$(zj submit sleep '{"seconds": 0.3}')
+    zj wait "$id" >/dev/null
+    grep -q "loop blocked job=$id" "$T/w1.log" && fail "a sleep was reported as blocking"
+    true
+}
+
+test_cancel_queued_job() {
+    start_coordinator
+    id=$(zj submit echo '{}')
+    zj cancel "$id" >out || fail "cancel exited $?: $(cat out)"
+    grep -q cancelled out || fail "cancel output: $(cat out)"
+    assert_eq "$(sql "select state from jobs where id=$id")" cancelled "store"
+    zj wait "$id" >out; assert_eq "$?" 1 "wait on a cancelled job"
+    grep -q cancelled out || fail "wait output: $(cat out)"
+}
+
+test_restarted_coordinator_finishes_queued_work() {
+    start_coordinator
+    for _ in $(seq 30); do echo '{"kind": "echo", "args": {"kept": true}}'; done >batch.jsonl
+    zj submit --batch batch.jsonl >ids || fail "submit"
+    assert_eq "$(sql "select count(*) from jobs where state='queued'")" 30 "queued before restart"
+    stop_coordinator
+    start_coordinator
+    start_worker w1
+    zj gather - <ids >results || fail "gather after restart"
+    assert_eq "$(grep -c '"succeeded"' results)" 30 "results after restart"
+    grep -q "recovered queued=30" "$T/coordinator.log" || fail "no recovery line"
+}
+
+test_running_jobs_requeued_after_coordinator_kill() {
+    start_coordinator
+    start_worker w1
+    for _ in $(seq 20); do echo '{"kind": "sleep", "args": {"seconds": 2}}'; done >batch.jsonl
+    zj submit --batch batch.jsonl >ids
+    wait_until 10 test "$(sql "select count(*) from jobs where state='running'")" = 20
+    kill -KILL "$COORDINATOR_PID"; wait "$COORDINATOR_PID" 2>/dev/null
+    start_coordinator
+    grep -q "requeued=20" "$T/coordinator.log" || fail "running jobs not requeued"
+    zj gather - <ids >results || fail "gather"
+    assert_eq "$(grep -c '"succeeded"' results)" 20 "all finished"
+}

@@ -1,0 +1,62 @@
+//  test_plugin.c - job kinds for the end-to-end tests, loaded with
+//  zjob-worker --plugin: pid (cpu) names the process that ran it, block
+//  (io) holds the loop without yielding, crash (cpu) dies of SIGSEGV.
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "include/zjob/handler.h"
+
+static int
+s_pid(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
+{
+    (void) ctx;
+    (void) args;
+    (void) error_p;
+    char text[64];
+    snprintf(text, sizeof text, "{\"pid\": %d}", (int) getpid());
+    *result_p = strdup(text);
+    return 0;
+}
+
+static int
+s_block(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
+{
+    (void) ctx;
+    (void) args;
+    (void) error_p;
+    //  Spins 300 ms without yielding: the worker must report it.
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    while ((now.tv_sec - start.tv_sec) * 1000 +
+               (now.tv_nsec - start.tv_nsec) / 1000000 <
+           300);
+    *result_p = strdup("{\"blocked_ms\": 300}");
+    return 0;
+}
+
+static int
+s_crash(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
+{
+    (void) ctx;
+    (void) args;
+    (void) result_p;
+    (void) error_p;
+    raise(SIGSEGV);
+    return 1;
+}
+
+int
+zjob_plugin_init(zjob_registry_t *registry)
+{
+    if (zjob_registry_add(registry, "pid", ZJOB_CLASS_CPU, s_pid) ||
+        zjob_registry_add(registry, "block", ZJOB_CLASS_IO, s_block) ||
+        zjob_registry_add(registry, "crash", ZJOB_CLASS_CPU, s_crash))
+        return 1;
+    return 0;
+}

@@ -1,0 +1,640 @@
+//  test_store.c - the "store" suite: coordinator/store.c against real
+//  files in a fresh temp dir per test. A second, raw SQLite connection
+//  plays the operator's `sqlite3 zjob.db` reader to check what is visible
+//  when, and to craft bad files.
+#define _GNU_SOURCE
+#include <check.h>
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "coordinator/store.h"
+#include "proto/limits.h"
+#include "tests/unit/suites.h"
+
+static char s_dir[64];   //  This test's temp dir
+static char s_path[128]; //  s_dir/zjob.db
+
+static void
+s_setup(void)
+{
+    snprintf(s_dir, sizeof(s_dir), "/tmp/zj-store-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(s_dir));
+    snprintf(s_path, sizeof(s_path), "%s/zjob.db", s_dir);
+}
+
+static int
+s_remove_entry(const char *path, const struct stat *info, int flag,
+               struct FTW *walk)
+{
+    (void) info, (void) flag, (void) walk;
+    return remove(path);
+}
+
+static void
+s_teardown(void)
+{
+    nftw(s_dir, s_remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static zj_store_t *
+s_open(void)
+{
+    char why[ZJ_WHY_SIZE] = "";
+    zj_store_t *store = zj_store_new(s_path, ZJ_SYNC_NORMAL, why);
+    ck_assert_msg(store != NULL, "zj_store_new: %s", why);
+    ck_assert_str_eq(why, "");
+    return store;
+}
+
+//  A queued job of kind with borrowed strings, as SUBMIT makes them.
+static zj_job_t
+s_job(const char *kind, zj_state_t state)
+{
+    return (zj_job_t){.kind = (char *) kind,
+                      .args = "{\"n\":1}",
+                      .state = state,
+                      .max_attempts = 1,
+                      .created_at = 1700000000.5};
+}
+
+static sqlite3 *
+s_raw_open(void)
+{
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(s_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 2000);
+    return db;
+}
+
+static void
+s_raw_exec(sqlite3 *db, const char *sql)
+{
+    char *message = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &message);
+    ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, message);
+}
+
+//  The first column of the first row of sql, as an integer.
+static int64_t
+s_raw_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
+    int64_t value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return value;
+}
+
+//  The first column of the first row of sql, as text (caller frees).
+static char *
+s_raw_text(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
+    const char *text = (const char *) sqlite3_column_text(stmt, 0);
+    char *copy = text ? strdup(text) : NULL;
+    sqlite3_finalize(stmt);
+    return copy;
+}
+
+//  Asserts the table's columns are exactly names with types, in order.
+static void
+s_assert_columns(sqlite3 *db, const char *table, const char *columns[][2],
+                 size_t count)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
+    sqlite3_stmt *stmt = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    size_t seen = 0;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        ck_assert_uint_lt(seen, count);
+        ck_assert_str_eq((const char *) sqlite3_column_text(stmt, 1),
+                         columns[seen][0]);
+        ck_assert_str_eq((const char *) sqlite3_column_text(stmt, 2),
+                         columns[seen][1]);
+        seen++;
+    }
+    sqlite3_finalize(stmt);
+    ck_assert_uint_eq(seen, count);
+}
+
+//  What list and recover callbacks saw.
+typedef struct {
+    int64_t ids[200];       //  Job ids in call order
+    zj_state_t states[200]; //  Their states
+    size_t count;           //  Calls so far
+} s_seen_t;
+
+static void
+s_collect(void *arg, const zj_job_t *job)
+{
+    s_seen_t *seen = arg;
+    ck_assert_uint_lt(seen->count, 200);
+    ck_assert_ptr_nonnull(job->kind);
+    seen->ids[seen->count] = job->id;
+    seen->states[seen->count] = job->state;
+    seen->count++;
+}
+
+START_TEST(test_schema_is_design_v1)
+{
+    zj_store_t *store = s_open();
+    sqlite3 *db = s_raw_open();
+    ck_assert_int_eq(s_raw_int(db, "PRAGMA user_version"), 1);
+    char *mode = s_raw_text(db, "PRAGMA journal_mode");
+    ck_assert_str_eq(mode, "wal");
+    free(mode);
+    const char *jobs[][2] = {{"id", "INTEGER"},
+                             {"kind", "TEXT"},
+                             {"args", "TEXT"},
+                             {"state", "TEXT"},
+                             {"priority", "INTEGER"},
+                             {"attempts", "INTEGER"},
+                             {"max_attempts", "INTEGER"},
+                             {"timeout_ms", "INTEGER"},
+                             {"not_before", "REAL"},
+                             {"worker", "TEXT"},
+                             {"created_at", "REAL"},
+                             {"started_at", "REAL"},
+                             {"finished_at", "REAL"},
+                             {"result", "TEXT"},
+                             {"error", "TEXT"}};
+    s_assert_columns(db, "jobs", jobs, sizeof(jobs) / sizeof(jobs[0]));
+    const char *workers[][2] = {
+        {"name", "TEXT"},         {"host", "TEXT"},         {"pid", "INTEGER"},
+        {"io_slots", "INTEGER"},  {"cpu_slots", "INTEGER"}, {"kinds", "TEXT"},
+        {"connected_at", "REAL"}, {"last_seen", "REAL"},    {"state", "TEXT"}};
+    s_assert_columns(db, "workers", workers,
+                     sizeof(workers) / sizeof(workers[0]));
+    ck_assert_int_eq(s_raw_int(db, "SELECT count(*) FROM sqlite_master"
+                                   " WHERE type = 'index' AND name IN"
+                                   " ('jobs_state', 'jobs_running')"),
+                     2);
+    sqlite3_close(db);
+    zj_store_destroy(&store);
+    ck_assert_ptr_null(store);
+    zj_store_destroy(&store);
+
+    //  Opening a v1 database again migrates nothing and keeps it v1.
+    store = s_open();
+    zj_store_destroy(&store);
+    db = s_raw_open();
+    ck_assert_int_eq(s_raw_int(db, "PRAGMA user_version"), 1);
+    sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_insert_commit_get)
+{
+    zj_store_t *store = s_open();
+    ck_assert(!zj_store_in_turn(store));
+    zj_job_t job = s_job("sha256", ZJ_STATE_QUEUED);
+    job.priority = 5;
+    job.max_attempts = 3;
+    job.timeout_ms = 1500;
+    ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
+    ck_assert_int_gt(job.id, 0);
+    ck_assert(zj_store_in_turn(store));
+
+    sqlite3 *db = s_raw_open();
+    ck_assert_int_eq(s_raw_int(db, "SELECT count(*) FROM jobs"), 0);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    ck_assert(!zj_store_in_turn(store));
+    ck_assert_int_eq(s_raw_int(db, "SELECT count(*) FROM jobs"), 1);
+    //  Zero times and NULL strings are NULL columns; state is its name.
+    ck_assert_int_eq(s_raw_int(db, "SELECT not_before IS NULL AND started_at"
+                                   " IS NULL AND finished_at IS NULL AND"
+                                   " worker IS NULL AND result IS NULL AND"
+                                   " error IS NULL AND state = 'queued'"
+                                   " FROM jobs"),
+                     1);
+    sqlite3_close(db);
+
+    zj_job_t got = {0};
+    ck_assert_int_eq(zj_store_get_job(store, job.id, &got), 0);
+    ck_assert_int_eq(got.id, job.id);
+    ck_assert_str_eq(got.kind, "sha256");
+    ck_assert_str_eq(got.args, "{\"n\":1}");
+    ck_assert_int_eq(got.state, ZJ_STATE_QUEUED);
+    ck_assert_int_eq(got.priority, 5);
+    ck_assert_int_eq(got.max_attempts, 3);
+    ck_assert_int_eq(got.timeout_ms, 1500);
+    ck_assert_double_eq(got.created_at, 1700000000.5);
+    ck_assert_double_eq(got.not_before, 0);
+    ck_assert_double_eq(got.started_at, 0);
+    ck_assert_ptr_null(got.worker);
+    ck_assert_ptr_null(got.result);
+    zj_job_clear(&got);
+
+    ck_assert_int_eq(zj_store_get_job(store, job.id + 1, &got), ZJ_ENOTFOUND);
+    ck_assert_int_eq(zj_store_commit(store), 0); //  No turn: nothing to do
+    zj_store_destroy(&store);
+    ck_assert_ptr_null(store);
+}
+END_TEST
+
+START_TEST(test_destroy_rolls_back_open_turn)
+{
+    zj_store_t *store = s_open();
+    zj_job_t job = s_job("echo", ZJ_STATE_QUEUED);
+    ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
+    zj_store_destroy(&store);
+    ck_assert_ptr_null(store);
+
+    store = s_open();
+    zj_job_t got = {0};
+    ck_assert_int_eq(zj_store_get_job(store, job.id, &got), ZJ_ENOTFOUND);
+    zj_store_destroy(&store);
+    sqlite3 *db = s_raw_open();
+    ck_assert_int_eq(s_raw_int(db, "SELECT count(*) FROM jobs"), 0);
+    sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_update_running_then_final)
+{
+    zj_store_t *store = s_open();
+    zj_job_t job = s_job("sha256", ZJ_STATE_QUEUED);
+    ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+
+    job.state = ZJ_STATE_RUNNING;
+    job.attempts = 1;
+    job.worker = "w1";
+    job.started_at = 1700000001.25;
+    ck_assert_int_eq(zj_store_update_job(store, &job), 0);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    zj_job_t got = {0};
+    ck_assert_int_eq(zj_store_get_job(store, job.id, &got), 0);
+    ck_assert_int_eq(got.state, ZJ_STATE_RUNNING);
+    ck_assert_int_eq(got.attempts, 1);
+    ck_assert_str_eq(got.worker, "w1");
+    ck_assert_double_eq(got.started_at, 1700000001.25);
+    ck_assert_double_eq(got.finished_at, 0);
+    zj_job_clear(&got);
+
+    job.state = ZJ_STATE_SUCCEEDED;
+    job.finished_at = 1700000002.75;
+    job.result = "{\"hex\":\"ab\"}";
+    ck_assert_int_eq(zj_store_update_job(store, &job), 0);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    ck_assert_int_eq(zj_store_get_job(store, job.id, &got), 0);
+    ck_assert_int_eq(got.state, ZJ_STATE_SUCCEEDED);
+    ck_assert_str_eq(got.result, "{\"hex\":\"ab\"}");
+    ck_assert_ptr_null(got.error);
+    ck_assert_double_eq(got.finished_at, 1700000002.75);
+    ck_assert_str_eq(got.kind, "sha256"); //  Not a mutable field: kept
+    zj_job_clear(&got);
+
+    //  An id with no row (deleted from the shell) changes nothing.
+    job.id += 1000;
+    ck_assert_int_eq(zj_store_update_job(store, &job), 0);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    sqlite3 *db = s_raw_open();
+    ck_assert_int_eq(s_raw_int(db, "SELECT count(*) FROM jobs"), 1);
+    sqlite3_close(db);
+    zj_store_destroy(&store);
+}
+END_TEST
+
+START_TEST(test_list_by_state_with_limit)
+{
+    zj_store_t *store = s_open();
+    int64_t queued[5];
+    for (int index = 0; index < 8; index++) {
+        zj_job_t job =
+            s_job("echo", index < 5 ? ZJ_STATE_QUEUED : ZJ_STATE_SUCCEEDED);
+        ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
+        if (index < 5)
+            queued[index] = job.id;
+    }
+    //  Reads work inside the turn too: they see its writes.
+    s_seen_t seen = {0};
+    ck_assert_int_eq(zj_store_list_jobs(store, "queued", 2, s_collect, &seen),
+                     0);
+    ck_assert_uint_eq(seen.count, 2);
+    ck_assert_int_eq(seen.ids[0], queued[4]); //  Newest first
+    ck_assert_int_eq(seen.ids[1], queued[3]);
+    ck_assert_int_eq(seen.states[0], ZJ_STATE_QUEUED);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+
+    seen = (s_seen_t){0};
+    ck_assert_int_eq(
+        zj_store_list_jobs(store, "succeeded", 10, s_collect, &seen), 0);
+    ck_assert_uint_eq(seen.count, 3);
+    ck_assert_int_eq(seen.states[2], ZJ_STATE_SUCCEEDED);
+    seen = (s_seen_t){0};
+    ck_assert_int_eq(zj_store_list_jobs(store, "failed", 10, s_collect, &seen),
+                     0);
+    ck_assert_uint_eq(seen.count, 0);
+
+    for (int index = 0; index < 120; index++) {
+        zj_job_t job = s_job("echo", ZJ_STATE_QUEUED);
+        ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
+    }
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    seen = (s_seen_t){0};
+    ck_assert_int_eq(zj_store_list_jobs(store, NULL, 0, s_collect, &seen), 0);
+    ck_assert_uint_eq(seen.count, 100); //  limit 0 means 100
+    ck_assert_int_gt(seen.ids[0], seen.ids[99]);
+    zj_store_destroy(&store);
+}
+END_TEST
+
+START_TEST(test_recover_requeues_running_in_id_order)
+{
+    zj_store_t *store = s_open();
+    zj_state_t states[] = {ZJ_STATE_QUEUED,    ZJ_STATE_RUNNING,
+                           ZJ_STATE_SUCCEEDED, ZJ_STATE_RUNNING,
+                           ZJ_STATE_QUEUED,    ZJ_STATE_FAILED};
+    int64_t ids[6];
+    for (int index = 0; index < 6; index++) {
+        zj_job_t job = s_job("echo", states[index]);
+        ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
+        ids[index] = job.id;
+    }
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    zj_store_destroy(&store);
+
+    store = s_open();
+    s_seen_t seen = {0};
+    int64_t requeued = -1;
+    ck_assert_int_eq(zj_store_recover(store, s_collect, &seen, &requeued), 0);
+    ck_assert_int_eq(requeued, 2);
+    ck_assert(zj_store_in_turn(store));
+    ck_assert_uint_eq(seen.count, 4);
+    int64_t expected[] = {ids[0], ids[1], ids[3], ids[4]};
+    for (int index = 0; index < 4; index++) {
+        ck_assert_int_eq(seen.ids[index], expected[index]);
+        ck_assert_int_eq(seen.states[index], ZJ_STATE_QUEUED);
+    }
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    sqlite3 *db = s_raw_open();
+    ck_assert_int_eq(
+        s_raw_int(db, "SELECT count(*) FROM jobs WHERE state = 'running'"), 0);
+    ck_assert_int_eq(
+        s_raw_int(db, "SELECT count(*) FROM jobs WHERE state = 'queued'"), 4);
+    sqlite3_close(db);
+
+    //  A second recovery finds nothing running.
+    seen = (s_seen_t){0};
+    ck_assert_int_eq(zj_store_recover(store, s_collect, &seen, &requeued), 0);
+    ck_assert_int_eq(requeued, 0);
+    ck_assert_uint_eq(seen.count, 4);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    zj_store_destroy(&store);
+}
+END_TEST
+
+//  What list_workers saw, copied out of the borrowed infos.
+typedef struct {
+    char names[4][16];  //  Worker names in call order
+    char states[4][16]; //  Their states
+    char kinds[4][64];  //  "name:class,..." of each
+    int32_t running[4]; //  Their running counts
+    int64_t pid[4];     //  Their pids
+    size_t count;       //  Calls so far
+} s_workers_t;
+
+static void
+s_collect_worker(void *arg, const zj_worker_info_t *info)
+{
+    s_workers_t *seen = arg;
+    ck_assert_uint_lt(seen->count, 4);
+    size_t at = seen->count++;
+    snprintf(seen->names[at], 16, "%s", info->name);
+    snprintf(seen->states[at], 16, "%s", info->state ? info->state : "");
+    for (size_t index = 0; index < info->kind_count; index++) {
+        size_t used = strlen(seen->kinds[at]);
+        snprintf(seen->kinds[at] + used, 64 - used, "%s%s:%s", index ? "," : "",
+                 info->kinds[index].name,
+                 zj_class_name(info->kinds[index].klass));
+    }
+    seen->running[at] = info->running;
+    seen->pid[at] = info->pid;
+}
+
+START_TEST(test_workers_round_trip)
+{
+    zj_store_t *store = s_open();
+    zj_kind_t kinds[] = {{"echo", ZJ_CLASS_IO}, {"sha256", ZJ_CLASS_CPU}};
+    zj_worker_info_t w2 = {.name = "w2",
+                           .host = "b",
+                           .pid = 22,
+                           .io_slots = 100,
+                           .cpu_slots = 2,
+                           .kinds = kinds,
+                           .kind_count = 2,
+                           .state = "connected",
+                           .connected_at = 1700000000,
+                           .last_seen = 1700000001};
+    zj_worker_info_t w1 = w2;
+    w1.name = "w1";
+    w1.pid = 11;
+    w1.kind_count = 1;
+    ck_assert_int_eq(zj_store_save_worker(store, &w2), 0);
+    ck_assert_int_eq(zj_store_save_worker(store, &w1), 0);
+    zj_job_t job = s_job("echo", ZJ_STATE_RUNNING);
+    job.worker = "w2";
+    ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+
+    sqlite3 *db = s_raw_open();
+    char *text = s_raw_text(db, "SELECT kinds FROM workers WHERE name='w2'");
+    ck_assert_str_eq(text, "{\"echo\":\"io\",\"sha256\":\"cpu\"}");
+    free(text);
+    sqlite3_close(db);
+
+    s_workers_t seen = {0};
+    ck_assert_int_eq(zj_store_list_workers(store, s_collect_worker, &seen), 0);
+    ck_assert_uint_eq(seen.count, 2);
+    ck_assert_str_eq(seen.names[0], "w1"); //  By name
+    ck_assert_str_eq(seen.kinds[0], "echo:io");
+    ck_assert_int_eq(seen.pid[0], 11);
+    ck_assert_int_eq(seen.running[0], 0);
+    ck_assert_str_eq(seen.names[1], "w2");
+    ck_assert_str_eq(seen.kinds[1], "echo:io,sha256:cpu");
+    ck_assert_int_eq(seen.running[1], 1);
+    ck_assert_str_eq(seen.states[1], "connected");
+
+    ck_assert_int_eq(zj_store_set_worker_state(store, "w1", "lost", 17e8), 0);
+    ck_assert_int_eq(zj_store_set_worker_state(store, "w9", "lost", 17e8), 0);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    seen = (s_workers_t){0};
+    ck_assert_int_eq(zj_store_list_workers(store, s_collect_worker, &seen), 0);
+    ck_assert_uint_eq(seen.count, 2); //  No row made for w9
+    ck_assert_str_eq(seen.states[0], "lost");
+    ck_assert_str_eq(seen.states[1], "connected");
+    zj_store_destroy(&store);
+}
+END_TEST
+
+START_TEST(test_forget_workers)
+{
+    zj_store_t *store = s_open();
+    zj_worker_info_t info = {.name = "w1", .state = "connected"};
+    ck_assert_int_eq(zj_store_save_worker(store, &info), 0);
+    info.name = "w2";
+    info.state = "lost";
+    ck_assert_int_eq(zj_store_save_worker(store, &info), 0);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    ck_assert_int_eq(zj_store_forget_workers(store), 0);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+
+    s_workers_t seen = {0};
+    ck_assert_int_eq(zj_store_list_workers(store, s_collect_worker, &seen), 0);
+    ck_assert_uint_eq(seen.count, 2);
+    ck_assert_str_eq(seen.states[0], "gone");
+    ck_assert_str_eq(seen.states[1], "gone");
+    ck_assert_str_eq(seen.kinds[0], ""); //  {} stored, none parsed back
+    zj_store_destroy(&store);
+}
+END_TEST
+
+START_TEST(test_garbage_file_fails_with_why)
+{
+    FILE *file = fopen(s_path, "w");
+    ck_assert_ptr_nonnull(file);
+    for (int index = 0; index < 512; index++)
+        fputs("this is not a database ", file);
+    fclose(file);
+    char why[ZJ_WHY_SIZE] = "";
+    zj_store_t *store = zj_store_new(s_path, ZJ_SYNC_NORMAL, why);
+    ck_assert_ptr_null(store);
+    ck_assert_msg(strstr(why, "not a database") != NULL, "why: %s", why);
+}
+END_TEST
+
+START_TEST(test_newer_schema_fails_with_why)
+{
+    sqlite3 *db = s_raw_open();
+    s_raw_exec(db, "CREATE TABLE jobs (id INTEGER PRIMARY KEY);"
+                   "PRAGMA user_version = 99");
+    sqlite3_close(db);
+    char why[ZJ_WHY_SIZE] = "";
+    zj_store_t *store = zj_store_new(s_path, ZJ_SYNC_FULL, why);
+    ck_assert_ptr_null(store);
+    ck_assert_msg(strstr(why, "99") && strstr(why, "newer"), "why: %s", why);
+    db = s_raw_open(); //  Refused, not touched
+    ck_assert_int_eq(s_raw_int(db, "PRAGMA user_version"), 99);
+    sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_reader_does_not_block_commit)
+{
+    zj_store_t *store = s_open();
+    sqlite3 *reader = s_raw_open();
+    s_raw_exec(reader, "BEGIN; SELECT count(*) FROM jobs");
+
+    zj_job_t job = s_job("echo", ZJ_STATE_QUEUED);
+    ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    //  The reader keeps its snapshot until it ends its transaction.
+    ck_assert_int_eq(s_raw_int(reader, "SELECT count(*) FROM jobs"), 0);
+    s_raw_exec(reader, "COMMIT");
+    ck_assert_int_eq(s_raw_int(reader, "SELECT count(*) FROM jobs"), 1);
+    sqlite3_close(reader);
+    zj_store_destroy(&store);
+}
+END_TEST
+
+START_TEST(test_other_writer_fails_write_cleanly)
+{
+    zj_store_t *store = s_open();
+    sqlite3 *writer = s_raw_open();
+    s_raw_exec(writer, "BEGIN IMMEDIATE");
+
+    zj_job_t job = s_job("echo", ZJ_STATE_QUEUED);
+    ck_assert_int_eq(zj_store_insert_job(store, &job), ZJ_ESTORE);
+    ck_assert_msg(strstr(zj_store_last_error(store), "locked"), "error: %s",
+                  zj_store_last_error(store));
+    ck_assert(!zj_store_in_turn(store));
+    s_raw_exec(writer, "ROLLBACK");
+    sqlite3_close(writer);
+
+    ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    zj_store_destroy(&store);
+}
+END_TEST
+
+START_TEST(test_bad_row_keeps_the_turn)
+{
+    zj_store_t *store = s_open();
+    zj_job_t good = s_job("echo", ZJ_STATE_QUEUED);
+    ck_assert_int_eq(zj_store_insert_job(store, &good), 0);
+    zj_job_t bad = s_job(NULL, ZJ_STATE_QUEUED);
+    ck_assert_int_eq(zj_store_insert_job(store, &bad), ZJ_ESTORE);
+    ck_assert_msg(strstr(zj_store_last_error(store), "NOT NULL"), "error: %s",
+                  zj_store_last_error(store));
+    ck_assert(zj_store_in_turn(store));
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    zj_job_t got = {0};
+    ck_assert_int_eq(zj_store_get_job(store, good.id, &got), 0);
+    zj_job_clear(&got);
+    zj_store_destroy(&store);
+}
+END_TEST
+
+START_TEST(test_unwritable_path_fails_cleanly)
+{
+    char path[192];
+    char why[ZJ_WHY_SIZE] = "";
+    snprintf(path, sizeof(path), "%s/missing/zjob.db", s_dir);
+    ck_assert_ptr_null(zj_store_new(path, ZJ_SYNC_NORMAL, why));
+    ck_assert_msg(strstr(why, "cannot open"), "why: %s", why);
+
+    //  A regular file where a directory should be stops root as well.
+    FILE *file = fopen(s_path, "w");
+    ck_assert_ptr_nonnull(file);
+    fclose(file);
+    snprintf(path, sizeof(path), "%s/zjob.db", s_path);
+    why[0] = '\0';
+    ck_assert_ptr_null(zj_store_new(path, ZJ_SYNC_NORMAL, why));
+    ck_assert_str_ne(why, "");
+
+    if (geteuid() != 0) { //  Root writes anywhere: mode bits cannot stop it
+        snprintf(path, sizeof(path), "%s/locked", s_dir);
+        ck_assert_int_eq(mkdir(path, 0500), 0);
+        strcat(path, "/zjob.db");
+        why[0] = '\0';
+        ck_assert_ptr_null(zj_store_new(path, ZJ_SYNC_NORMAL, why));
+        ck_assert_str_ne(why, "");
+    }
+}
+END_TEST
+
+Suite *
+test_store_suite(void)
+{
+    Suite *suite = suite_create("store");
+    TCase *tcase = tcase_create("store");
+    tcase_add_checked_fixture(tcase, s_setup, s_teardown);
+    tcase_set_timeout(tcase, 20);
+    tcase_add_test(tcase, test_schema_is_design_v1);
+    tcase_add_test(tcase, test_insert_commit_get);
+    tcase_add_test(tcase, test_destroy_rolls_back_open_turn);
+    tcase_add_test(tcase, test_update_running_then_final);
+    tcase_add_test(tcase, test_list_by_state_with_limit);
+    tcase_add_test(tcase, test_recover_requeues_running_in_id_order);
+    tcase_add_test(tcase, test_workers_round_trip);
+    tcase_add_test(tcase, test_forget_workers);
+    tcase_add_test(tcase, test_garbage_file_fails_with_why);
+    tcase_add_test(tcase, test_newer_schema_fails_with_why);
+    tcase_add_test(tcase, test_reader_does_not_block_commit);
+    tcase_add_test(tcase, test_other_writer_fails_write_cleanly);
+    tcase_add_test(tcase, test_bad_row_keeps_the_turn);
+    tcase_add_test(tcase, test_unwritable_path_fails_cleanly);
+    suite_add_tcase(suite, tcase);
+    return suite;
+}

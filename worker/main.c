@@ -1,0 +1,108 @@
+//  main.c - zjob-worker: flags -> zj_worker_run -> exit code.
+#include <czmq.h>
+#include <getopt.h>
+
+#include "common/duration.h"
+#include "common/log.h"
+#include "worker/worker.h"
+
+#define ZJ_MAX_PLUGINS 64
+
+static const char *s_usage =
+    "usage: zjob-worker [--connect EP] [--name NAME] [--io-slots N]\n"
+    "                   [--cpu-procs N] [--allow-exec] [--plugin PATH]...\n"
+    "                   [--block-threshold DUR]\n"
+    "  --connect EP       coordinator's workers endpoint\n"
+    "                     (default " ZJ_WORKER_ENDPOINT ")\n"
+    "  --name NAME        unique worker name (default HOST-PID)\n"
+    "  --io-slots N       I/O jobs at once, as coroutines (default 1024)\n"
+    "  --cpu-procs N      CPU pool processes (default: one per core)\n"
+    "  --allow-exec       offer the exec kind (runs programs: trusted use)\n"
+    "  --plugin PATH      load job kinds from a shared object (repeatable)\n"
+    "  --block-threshold DUR  report a job holding the loop longer\n"
+    "                     (default 100ms)\n";
+
+static int
+s_usage_error(const char *problem)
+{
+    fprintf(stderr, "zjob-worker: %s\n%s", problem, s_usage);
+    return 2;
+}
+
+static int
+s_count(const char *text, int low, int high, int *value)
+{
+    char *end = NULL;
+    long number = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || number < low || number > high)
+        return -1;
+    *value = (int) number;
+    return 0;
+}
+
+static int
+s_parse(int argc, char **argv, zj_worker_config_t *config,
+        const char **plugins)
+{
+    static const struct option options[] = {
+        {"connect", required_argument, 0, 'c'},
+        {"name", required_argument, 0, 'n'},
+        {"io-slots", required_argument, 0, 'i'},
+        {"cpu-procs", required_argument, 0, 'p'},
+        {"allow-exec", no_argument, 0, 'x'},
+        {"plugin", required_argument, 0, 'l'},
+        {"block-threshold", required_argument, 0, 'b'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int option;
+    int64_t ms;
+    while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (option) {
+        case 'c': config->endpoint = optarg; break;
+        case 'n': config->name = optarg; break;
+        case 'x': config->allow_exec = true; break;
+        case 'i':
+            if (s_count(optarg, 0, 1000000, &config->io_slots))
+                return s_usage_error("--io-slots takes 0..1000000");
+            break;
+        case 'p':
+            if (s_count(optarg, 0, 1024, &config->cpu_procs))
+                return s_usage_error("--cpu-procs takes 0..1024");
+            break;
+        case 'l':
+            if (config->plugin_count == ZJ_MAX_PLUGINS)
+                return s_usage_error("too many --plugin");
+            plugins[config->plugin_count++] = optarg;
+            break;
+        case 'b':
+            if (zj_duration_parse(optarg, &ms) != 0 || ms < 1)
+                return s_usage_error("--block-threshold takes a duration");
+            config->block_ms = ms;
+            break;
+        case 'h': fputs(s_usage, stdout); return -1;
+        default: return s_usage_error("unknown option");
+        }
+    }
+    if (optind < argc)
+        return s_usage_error("unexpected argument");
+    config->plugins = plugins;
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    zj_log_init("zjob-worker", ZJ_LOG_INFO);
+    zj_worker_config_t config;
+    zj_worker_config_defaults(&config);
+    const char *plugins[ZJ_MAX_PLUGINS];
+    int rc = s_parse(argc, argv, &config, plugins);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    zj_worker_t *worker = zj_worker_new(&config);
+    if (worker == NULL)
+        return 1;
+    rc = zj_worker_run(worker);
+    zj_worker_destroy(&worker);
+    return rc;
+}

@@ -1,0 +1,387 @@
+//  runner.c - I/O jobs as coroutines, CPU jobs in the pool (see .h).
+//  A held job lives from zj_runner_start until the reaper (a uv_check
+//  handle, after each loop turn) frees it; nothing is freed while a
+//  coroutine or callback may still touch it.
+#include <czmq.h>
+
+#include "common/duration.h"
+#include "common/err.h"
+#include "common/idmap.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "proto/limits.h"
+#include "worker/coro.h"
+#include "worker/cpu_pool.h"
+#include "worker/http.h"
+#include "worker/job_ctx.h"
+#include "worker/runner.h"
+
+#define ZJ_HELD_TAG 0x7a6a686cu
+
+typedef struct {
+    uint32_t tag;                //  ZJ_HELD_TAG while alive
+    zj_runner_t *runner;         //  Owner
+    zj_job_t job;                //  id, attempts, kind, args, timeout_ms
+    zj_class_t klass;            //  Where it runs
+    const zj_handler_t *handler; //  What runs it
+    zjob_ctx_t ctx;              //  What the handler sees (I/O jobs)
+    uv_timer_t timer;            //  Timeout of an I/O job
+    bool started;                //  Its coroutine or pool job began
+    bool timed_out;              //  The timeout fired
+    bool cancel_asked;           //  The coordinator cancelled it
+    bool finished;               //  Reported; waiting for the reaper
+    double started_at;           //  Unix seconds
+} zj_held_t;
+
+struct zj_runner {
+    zj_runner_config_t config; //  As given
+    zj_runner_done_fn *done;   //  Outcome callback
+    void *arg;                 //  Its argument
+    zj_coro_rt_t *coro_rt;     //  Coroutines of I/O jobs
+    zj_cpu_pool_t *pool;       //  Processes of CPU jobs
+    zj_http_t *http;           //  curl multi on the loop
+    zhashx_t *held;            //  id -> zj_held_t *, unfinished jobs
+    zlistx_t *io_waiting;      //  zj_held_t * waiting for an I/O slot
+    zlistx_t *finished;        //  zj_held_t * to free after the turn
+    int io_running;            //  Coroutines alive
+    uv_check_t reaper;         //  Frees finished jobs, starts waiting ones
+};
+
+static void s_reap(uv_check_t *handle);
+static void s_on_cpu_done(void *arg, const zj_cpu_outcome_t *outcome);
+
+static void
+s_on_blocked(void *arg, int64_t held_ms)
+{
+    zj_held_t *held = arg;
+    zj_log_warning("loop blocked job=%" PRId64 " kind=%s held_ms=%" PRId64,
+                   held->job.id, held->job.kind, held_ms);
+}
+
+zj_runner_t *
+zj_runner_new(const zj_runner_config_t *config, zj_runner_done_fn *done,
+              void *arg)
+{
+    zj_runner_t *self = calloc(1, sizeof *self);
+    assert(self);
+    self->config = *config;
+    self->done = done;
+    self->arg = arg;
+    self->held = zj_idmap_new();
+    self->io_waiting = zlistx_new();
+    self->finished = zlistx_new();
+    uv_check_init(config->loop, &self->reaper);
+    self->reaper.data = self;
+    uv_check_start(&self->reaper, s_reap);
+    self->coro_rt = zj_coro_rt_new(0);
+    self->http = zj_http_new(config->loop);
+    self->pool = zj_cpu_pool_new(config->loop, config->cpu_procs,
+                                 config->registry, s_on_cpu_done, self);
+    if (self->coro_rt == NULL || self->http == NULL || self->pool == NULL) {
+        zj_log_error("cannot start runner coro=%s http=%s pool=%s",
+                     self->coro_rt ? "ok" : "failed",
+                     self->http ? "ok" : "failed",
+                     self->pool ? "ok" : "failed");
+        zj_runner_destroy(&self);
+        return NULL;
+    }
+    zj_coro_rt_set_blocked(self->coro_rt, config->block_ms, s_on_blocked);
+    return self;
+}
+
+static void
+s_free_held(zj_held_t *held)
+{
+    assert(held->tag == ZJ_HELD_TAG);
+    zj_job_clear(&held->job);
+    held->tag = 0;
+    free(held);
+}
+
+static void
+s_on_timer_closed(uv_handle_t *handle)
+{
+    s_free_held(handle->data);
+}
+
+//  Frees held, after closing its timer if it has one.
+static void
+s_release(zj_held_t *held)
+{
+    if (held->klass == ZJ_CLASS_IO && held->started)
+        uv_close((uv_handle_t *) &held->timer, s_on_timer_closed);
+    else
+        s_free_held(held);
+}
+
+void
+zj_runner_destroy(zj_runner_t **self_p)
+{
+    assert(self_p);
+    zj_runner_t *self = *self_p;
+    if (self == NULL)
+        return;
+    //  Cancelling resumes a job, which may finish and leave self->held:
+    //  collect first, then cancel.
+    zlistx_t *running = zlistx_new();
+    for (zj_held_t *held = zhashx_first(self->held); held;
+         held = zhashx_next(self->held))
+        if (held->klass == ZJ_CLASS_IO && held->started && !held->finished)
+            zlistx_add_end(running, held);
+    for (zj_held_t *held = zlistx_first(running); held;
+         held = zlistx_next(running))
+        zj_job_ctx_cancel(&held->ctx);
+    zlistx_destroy(&running);
+    //  Cancelled awaits resume their coroutines from the loop, once their
+    //  handles are closed and children reaped.
+    while (self->coro_rt && zj_coro_rt_alive(self->coro_rt) > 0)
+        uv_run(self->config.loop, UV_RUN_ONCE);
+    zj_cpu_pool_destroy(&self->pool);
+    zj_http_destroy(&self->http);
+    zj_held_t *held;
+    while ((held = zhashx_first(self->held))) {
+        zhashx_delete(self->held, &held->job.id);
+        if (!held->finished)
+            s_release(held);
+    }
+    while ((held = zlistx_detach(self->finished, NULL)))
+        s_release(held);
+    zhashx_destroy(&self->held);
+    zlistx_destroy(&self->io_waiting);
+    zlistx_destroy(&self->finished);
+    zj_coro_rt_destroy(&self->coro_rt);
+    uv_close((uv_handle_t *) &self->reaper, NULL);
+    free(self);
+    *self_p = NULL;
+}
+
+//  Reports the outcome once and hands the job to the reaper.
+static void
+s_finish(zj_held_t *held, zj_state_t state, const char *result,
+         const char *error, double started_at, double finished_at)
+{
+    zj_runner_t *self = held->runner;
+    assert(!held->finished);
+    held->finished = true;
+    zj_job_t outcome = {0};
+    outcome.id = held->job.id;
+    outcome.attempts = held->job.attempts;
+    outcome.state = state;
+    outcome.result = state == ZJ_STATE_SUCCEEDED ? (char *) result : NULL;
+    char line[ZJ_MAX_TEXT];
+    if (state != ZJ_STATE_SUCCEEDED) {
+        snprintf(line, sizeof line, "%s", error ? error : "failed");
+        outcome.error = line;
+    }
+    outcome.started_at = started_at;
+    outcome.finished_at = finished_at;
+    zhashx_delete(self->held, &held->job.id);
+    zlistx_add_end(self->finished, held);
+    self->done(self->arg, &outcome, held->klass);
+}
+
+//  Checks a handler's result against the protocol. Returns NULL if fine,
+//  else why it is refused.
+static const char *
+s_refuse_result(const char *result, char *why)
+{
+    if (result == NULL)
+        return "handler returned no result";
+    size_t size = strlen(result);
+    if (size > ZJ_MAX_RESULT) {
+        snprintf(why, ZJ_WHY_SIZE, "result of %zu bytes > limit %d", size,
+                 ZJ_MAX_RESULT);
+        return why;
+    }
+    if (zj_json_check(result, size, ZJ_MAX_DEPTH, why) != 0)
+        return why;
+    return NULL;
+}
+
+static void
+s_io_body(void *arg)
+{
+    zj_held_t *held = arg;
+    held->ctx.coro = zj_coro_current(held->runner->coro_rt);
+    char *result = NULL;
+    char *error = NULL;
+    int rc = held->handler->handler(&held->ctx, held->job.args, &result,
+                                    &error);
+    double finished_at = zj_now();
+    uv_timer_stop(&held->timer);
+    char why[ZJ_WHY_SIZE] = "";
+    const char *refused = rc == 0 ? s_refuse_result(result, why) : NULL;
+    if (held->timed_out) {
+        snprintf(why, sizeof why, "timeout after %" PRId64 " ms",
+                 held->job.timeout_ms);
+        s_finish(held, ZJ_STATE_FAILED, NULL, why, held->started_at,
+                 finished_at);
+    }
+    else if (held->ctx.cancelled)
+        s_finish(held, ZJ_STATE_CANCELLED, NULL, "cancelled",
+                 held->started_at, finished_at);
+    else if (rc == 0 && refused == NULL)
+        s_finish(held, ZJ_STATE_SUCCEEDED, result, NULL, held->started_at,
+                 finished_at);
+    else
+        s_finish(held, ZJ_STATE_FAILED, NULL,
+                 refused ? refused : error ? error : "handler failed",
+                 held->started_at, finished_at);
+    free(result);
+    free(error);
+    held->runner->io_running--;
+}
+
+static void
+s_on_timeout(uv_timer_t *timer)
+{
+    zj_held_t *held = timer->data;
+    if (held->finished)
+        return;
+    held->timed_out = true;
+    zj_job_ctx_cancel(&held->ctx);
+}
+
+static void
+s_start_io(zj_runner_t *self, zj_held_t *held)
+{
+    held->started = true;
+    held->started_at = zj_now();
+    held->ctx.job_id = held->job.id;
+    held->ctx.attempt = held->job.attempts;
+    held->ctx.kind = held->job.kind;
+    held->ctx.loop = self->config.loop;
+    held->ctx.http = self->http;
+    uv_timer_init(self->config.loop, &held->timer);
+    held->timer.data = held;
+    if (held->job.timeout_ms > 0)
+        uv_timer_start(&held->timer, s_on_timeout,
+                       (uint64_t) held->job.timeout_ms, 0);
+    self->io_running++;
+    //  The coroutine may run to its end inside spawn.
+    if (zj_coro_spawn(self->coro_rt, s_io_body, held) == NULL) {
+        self->io_running--;
+        uv_timer_stop(&held->timer);
+        s_finish(held, ZJ_STATE_FAILED, NULL,
+                 "no coroutine stack available (memory or "
+                 "vm.max_map_count exhausted)",
+                 held->started_at, zj_now());
+    }
+}
+
+static void
+s_on_cpu_done(void *arg, const zj_cpu_outcome_t *outcome)
+{
+    zj_runner_t *self = arg;
+    zj_held_t *held = zhashx_lookup(self->held, &outcome->job_id);
+    if (held == NULL || held->finished)
+        return;
+    char why[ZJ_WHY_SIZE] = "";
+    const char *refused =
+        outcome->ok ? s_refuse_result(outcome->result, why) : NULL;
+    zj_state_t state = outcome->ok && refused == NULL ? ZJ_STATE_SUCCEEDED
+                       : held->cancel_asked           ? ZJ_STATE_CANCELLED
+                                                      : ZJ_STATE_FAILED;
+    s_finish(held, state, outcome->result, refused ? refused : outcome->error,
+             outcome->started_at, outcome->finished_at);
+}
+
+static zj_held_t *
+s_hold(zj_runner_t *self, const zj_job_t *job, const zj_handler_t *handler)
+{
+    zj_held_t *held = calloc(1, sizeof *held);
+    assert(held);
+    held->tag = ZJ_HELD_TAG;
+    held->runner = self;
+    held->job.id = job->id;
+    held->job.attempts = job->attempts;
+    held->job.kind = strdup(job->kind);
+    held->job.args = strdup(job->args ? job->args : "null");
+    held->job.timeout_ms = job->timeout_ms;
+    held->handler = handler;
+    held->klass = handler && handler->klass == ZJOB_CLASS_CPU ? ZJ_CLASS_CPU
+                                                               : ZJ_CLASS_IO;
+    return held;
+}
+
+void
+zj_runner_start(zj_runner_t *self, const zj_job_t *job)
+{
+    assert(self && job);
+    zj_held_t *known = zhashx_lookup(self->held, &job->id);
+    if (known) {
+        //  The coordinator lost track of us and sent it again: it still
+        //  runs here, now as the attempt the coordinator expects.
+        zj_log_info("job adopted id=%" PRId64 " attempt=%d was=%d", job->id,
+                    job->attempts, known->job.attempts);
+        known->job.attempts = job->attempts;
+        return;
+    }
+    const zj_handler_t *handler = zj_registry_find(self->config.registry,
+                                                   job->kind);
+    zj_held_t *held = s_hold(self, job, handler);
+    zhashx_insert(self->held, &held->job.id, held);
+    if (handler == NULL) {
+        char why[ZJ_WHY_SIZE];
+        snprintf(why, sizeof why, "unknown job kind '%s' on this worker",
+                 job->kind);
+        s_finish(held, ZJ_STATE_FAILED, NULL, why, zj_now(), zj_now());
+        return;
+    }
+    if (held->klass == ZJ_CLASS_CPU) {
+        held->started = true;
+        int rc = zj_cpu_pool_submit(self->pool, job->id, job->attempts,
+                                    job->kind, held->job.args,
+                                    job->timeout_ms);
+        if (rc != 0)
+            s_finish(held, ZJ_STATE_FAILED, NULL, zj_strerror(rc), zj_now(),
+                     zj_now());
+        return;
+    }
+    if (self->io_running < self->config.io_slots)
+        s_start_io(self, held);
+    else
+        zlistx_add_end(self->io_waiting, held);
+}
+
+int
+zj_runner_cancel(zj_runner_t *self, int64_t id)
+{
+    assert(self);
+    zj_held_t *held = zhashx_lookup(self->held, &id);
+    if (held == NULL || held->finished)
+        return ZJ_ENOTFOUND;
+    held->cancel_asked = true;
+    if (held->klass == ZJ_CLASS_CPU)
+        return zj_cpu_pool_cancel(self->pool, id) == 0 ? 0 : ZJ_ENOTFOUND;
+    if (held->started) {
+        zj_job_ctx_cancel(&held->ctx);
+        return 0;
+    }
+    void *handle = zlistx_find(self->io_waiting, held);
+    if (handle)
+        zlistx_detach(self->io_waiting, handle);
+    double now = zj_now();
+    s_finish(held, ZJ_STATE_CANCELLED, NULL, "cancelled", now, now);
+    return 0;
+}
+
+size_t
+zj_runner_size(const zj_runner_t *self)
+{
+    assert(self);
+    return zhashx_size(self->held);
+}
+
+//  After each loop turn: free what finished, start what waits for a slot.
+static void
+s_reap(uv_check_t *handle)
+{
+    zj_runner_t *self = handle->data;
+    zj_held_t *held;
+    while ((held = zlistx_detach(self->finished, NULL)))
+        s_release(held);
+    while (self->io_running < self->config.io_slots &&
+           (held = zlistx_detach(self->io_waiting, NULL)))
+        s_start_io(self, held);
+}

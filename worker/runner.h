@@ -1,0 +1,46 @@
+//  runner.h - runs the jobs a worker receives: I/O kinds as coroutines on
+//  the worker's loop, CPU kinds in the process pool; enforces each job's
+//  timeout, cancels on request, and reports every outcome once.
+#ifndef ZJ_RUNNER_H
+#define ZJ_RUNNER_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "proto/msg.h"
+#include "worker/registry.h"
+
+typedef struct zj_runner zj_runner_t;
+
+typedef struct {
+    uv_loop_t *loop;               //  The worker's loop
+    const zj_registry_t *registry; //  Kinds and handlers (borrowed)
+    int io_slots;                  //  Coroutines at once
+    int cpu_procs;                 //  Pool processes (0 = one per core)
+    int64_t block_ms;              //  Report a coroutine holding longer
+} zj_runner_config_t;
+
+//  Reports one finished job: outcome holds id, attempts, state
+//  (succeeded, failed or cancelled), result or error, started_at and
+//  finished_at; klass says which credit it frees. Borrowed for the call.
+typedef void(zj_runner_done_fn)(void *arg, const zj_job_t *outcome,
+                                zj_class_t klass);
+
+//  Creates the runner and forks the CPU pool. Returns NULL on failure.
+zj_runner_t *zj_runner_new(const zj_runner_config_t *config,
+                           zj_runner_done_fn *done, void *arg);
+
+//  Cancels what runs, stops the pool and frees; sets *self_p to NULL.
+//  Run the loop afterwards until it has no active handle.
+void zj_runner_destroy(zj_runner_t **self_p);
+
+//  Starts job (copied): now if a slot of its class is free, else queued.
+void zj_runner_start(zj_runner_t *self, const zj_job_t *job);
+
+//  Cancels a job that runs or waits here. Returns 0 or ZJ_ENOTFOUND.
+int zj_runner_cancel(zj_runner_t *self, int64_t id);
+
+//  Jobs running or waiting here.
+size_t zj_runner_size(const zj_runner_t *self);
+
+#endif

@@ -1,0 +1,410 @@
+//  worker.c - the worker's loop: the coordinator's DEALER watched through
+//  ZMQ_FD on libuv, HELLO and heartbeats, JOBS to the runner, and RESULTS
+//  batched once per loop turn (see worker.h).
+#include <czmq.h>
+#include <uv.h>
+
+#include "common/duration.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "proto/codec.h"
+#include "worker/registry.h"
+#include "worker/runner.h"
+#include "worker/worker.h"
+
+#define ZJ_RESULTS_BYTES (4 * 1024 * 1024) //  Cut RESULTS batches here
+
+struct zj_worker {
+    zj_worker_config_t config;  //  As given (strings borrowed)
+    char *name;                 //  Our name
+    char host[256];             //  Our host name
+    uv_loop_t loop;             //  The local loop
+    zsock_t *dealer;            //  To the coordinator
+    uv_poll_t watch;            //  Watches the dealer's ZMQ_FD
+    uv_timer_t beat;            //  Heartbeats and liveness
+    uv_check_t flusher;         //  Sends RESULTS after each turn
+    uv_idle_t kick;             //  Drains the dealer on the next turn
+    uv_signal_t signals[2];     //  SIGINT, SIGTERM
+    zj_registry_t *registry;    //  Kinds we run
+    zj_runner_t *runner;        //  Runs them
+    zlistx_t *outbox;           //  zj_msg_t * RESULTS ready to send
+    zj_msg_t *results;          //  RESULTS being filled
+    size_t results_bytes;       //  Bytes in results so far
+    int heartbeat_ms;           //  From WELCOME
+    int64_t last_heard_ms;      //  Last message from the coordinator
+    int64_t last_hello_ms;      //  When we last said HELLO
+    bool welcomed;              //  WELCOME came for the last HELLO
+};
+
+static void s_drain(zj_worker_t *self);
+static void s_on_beat(uv_timer_t *handle);
+
+void
+zj_worker_config_defaults(zj_worker_config_t *config)
+{
+    memset(config, 0, sizeof *config);
+    config->endpoint = ZJ_WORKER_ENDPOINT;
+    config->io_slots = ZJ_IO_SLOTS;
+    config->block_ms = ZJ_BLOCK_MS;
+}
+
+static void
+s_on_kick(uv_idle_t *handle)
+{
+    uv_idle_stop(handle);
+    s_drain(handle->data);
+}
+
+static int
+s_send(zj_worker_t *self, zj_msg_t **msg_p)
+{
+    char *data = NULL;
+    size_t size = 0;
+    char why[ZJ_WHY_SIZE] = "";
+    int rc = zj_msg_encode(*msg_p, &data, &size, why);
+    if (rc != 0)
+        zj_log_error("encode failed type=%s error=\"%s\"",
+                     zj_msg_type_name((*msg_p)->type), why);
+    else if (zmq_send(zsock_resolve(self->dealer), data, size,
+                      ZMQ_DONTWAIT) == -1) {
+        zj_log_warning("send failed type=%s error=\"%s\"",
+                       zj_msg_type_name((*msg_p)->type),
+                       zmq_strerror(zmq_errno()));
+        rc = ZJ_ESEND;
+    }
+    free(data);
+    zj_msg_destroy(msg_p);
+    //  A send can consume the ZMQ_FD edge of a message that arrived: read
+    //  ZMQ_EVENTS to re-arm it, and drain on the next turn if need be.
+    if (zsock_events(self->dealer) & ZMQ_POLLIN)
+        uv_idle_start(&self->kick, s_on_kick);
+    return rc;
+}
+
+static void
+s_hello(zj_worker_t *self)
+{
+    zj_msg_t *hello = zj_msg_new(ZJ_MSG_HELLO);
+    zj_worker_info_t *info = zj_msg_add_worker(hello);
+    info->name = strdup(self->name);
+    info->host = strdup(self->host);
+    info->pid = getpid();
+    info->io_slots = self->config.io_slots;
+    info->cpu_slots = self->config.cpu_procs;
+    size_t count = zj_registry_size(self->registry);
+    info->kinds = calloc(count + 1, sizeof *info->kinds);
+    for (size_t index = 0; index < count; index++) {
+        const zj_handler_t *handler = zj_registry_at(self->registry, index);
+        info->kinds[index].name = strdup(handler->kind);
+        info->kinds[index].klass = handler->klass == ZJOB_CLASS_CPU
+                                       ? ZJ_CLASS_CPU
+                                       : ZJ_CLASS_IO;
+    }
+    info->kind_count = count;
+    self->last_hello_ms = zj_mono_ms();
+    self->welcomed = false;
+    s_send(self, &hello);
+}
+
+static void
+s_on_readable(uv_poll_t *handle, int status, int events)
+{
+    (void) status;
+    (void) events;
+    s_drain(handle->data);
+}
+
+static int
+s_connect(zj_worker_t *self)
+{
+    self->dealer = zsock_new(ZMQ_DEALER);
+    if (self->dealer == NULL)
+        return ZJ_ESYS;
+    zsock_set_sndhwm(self->dealer, 0);
+    zsock_set_rcvhwm(self->dealer, 0);
+    zsock_set_linger(self->dealer, 2000);
+    if (zsock_connect(self->dealer, "%s", self->config.endpoint) == -1) {
+        zj_log_error("cannot connect endpoint=%s error=\"%s\"",
+                     self->config.endpoint, zmq_strerror(zmq_errno()));
+        zsock_destroy(&self->dealer);
+        return ZJ_EUSAGE;
+    }
+    uv_poll_init(&self->loop, &self->watch, zsock_fd(self->dealer));
+    self->watch.data = self;
+    uv_poll_start(&self->watch, UV_READABLE, s_on_readable);
+    self->last_heard_ms = zj_mono_ms();
+    s_hello(self);
+    return 0;
+}
+
+static void
+s_on_watch_closed(uv_handle_t *handle)
+{
+    zj_worker_t *self = handle->data;
+    if (s_connect(self) != 0)
+        uv_stop(&self->loop);
+}
+
+//  The coordinator went silent: a new socket, a new HELLO.
+static void
+s_reconnect(zj_worker_t *self)
+{
+    zj_log_warning("coordinator lost endpoint=%s silent_ms=%" PRId64
+                   " reconnecting",
+                   self->config.endpoint,
+                   zj_mono_ms() - self->last_heard_ms);
+    zsock_set_linger(self->dealer, 0);
+    zsock_destroy(&self->dealer);
+    uv_close((uv_handle_t *) &self->watch, s_on_watch_closed);
+}
+
+static void
+s_on_message(zj_worker_t *self, zj_msg_t *msg)
+{
+    switch (msg->type) {
+    case ZJ_MSG_WELCOME:
+        self->welcomed = true;
+        self->heartbeat_ms = msg->heartbeat_ms;
+        uv_timer_start(&self->beat, s_on_beat, (uint64_t) self->heartbeat_ms,
+                       (uint64_t) self->heartbeat_ms);
+        zj_log_info("connected endpoint=%s name=%s heartbeat_ms=%d",
+                    self->config.endpoint, self->name, self->heartbeat_ms);
+        break;
+    case ZJ_MSG_JOBS:
+        for (size_t index = 0; index < msg->job_count; index++)
+            zj_runner_start(self->runner, &msg->jobs[index]);
+        break;
+    case ZJ_MSG_CANCEL:
+        for (size_t index = 0; index < msg->id_count; index++)
+            zj_runner_cancel(self->runner, msg->ids[index]);
+        break;
+    case ZJ_MSG_HEARTBEAT:
+        break;
+    case ZJ_MSG_BYE:
+        zj_log_info("coordinator said BYE; waiting for it to come back");
+        self->welcomed = false;
+        break;
+    case ZJ_MSG_ERROR:
+        zj_log_warning("coordinator error code=%s reason=\"%s\"",
+                       zj_errname(msg->code), msg->reason);
+        if (msg->code == ZJ_ETYPE && self->welcomed)
+            s_hello(self); //  It does not know us (it restarted)
+        break;
+    default:
+        zj_log_warning("message ignored type=%s",
+                       zj_msg_type_name(msg->type));
+    }
+}
+
+//  ZMQ_FD is edge-triggered: read until ZMQ_EVENTS says nothing is left.
+static void
+s_drain(zj_worker_t *self)
+{
+    while (self->dealer && (zsock_events(self->dealer) & ZMQ_POLLIN)) {
+        zframe_t *frame = zframe_recv(self->dealer);
+        if (frame == NULL)
+            break;
+        self->last_heard_ms = zj_mono_ms();
+        zj_msg_t *msg = NULL;
+        char why[ZJ_WHY_SIZE] = "";
+        int rc = zj_msg_decode(zframe_data(frame), zframe_size(frame), &msg,
+                               NULL, why);
+        if (rc == 0)
+            s_on_message(self, msg);
+        else
+            zj_log_warning("message refused from=coordinator code=%s "
+                           "reason=\"%s\"",
+                           zj_errname(rc), why);
+        zj_msg_destroy(&msg);
+        zframe_destroy(&frame);
+    }
+}
+
+static void
+s_close_batch(zj_worker_t *self)
+{
+    if (self->results) {
+        zlistx_add_end(self->outbox, self->results);
+        self->results = NULL;
+        self->results_bytes = 0;
+    }
+}
+
+static void
+s_on_done(void *arg, const zj_job_t *outcome, zj_class_t klass)
+{
+    zj_worker_t *self = arg;
+    if (self->results == NULL)
+        self->results = zj_msg_new(ZJ_MSG_RESULTS);
+    zj_job_t *entry = zj_msg_add_job(self->results);
+    zj_job_copy(entry, outcome);
+    if (klass == ZJ_CLASS_CPU)
+        self->results->cpu_credit++;
+    else
+        self->results->io_credit++;
+    self->results_bytes += 64 + (entry->result ? strlen(entry->result) : 0);
+    if (self->results->job_count >= ZJ_RESULTS_BATCH ||
+        self->results_bytes >= ZJ_RESULTS_BYTES)
+        s_close_batch(self);
+}
+
+//  After each loop turn: send the results gathered in it.
+static void
+s_on_check(uv_check_t *handle)
+{
+    zj_worker_t *self = handle->data;
+    s_close_batch(self);
+    zj_msg_t *msg;
+    while ((msg = zlistx_detach(self->outbox, NULL)))
+        s_send(self, &msg);
+    s_drain(self);
+}
+
+static void
+s_on_beat(uv_timer_t *handle)
+{
+    zj_worker_t *self = handle->data;
+    int64_t silence = (int64_t) self->heartbeat_ms * ZJ_WORKER_LIVENESS;
+    int64_t now = zj_mono_ms();
+    if (now - self->last_heard_ms > silence) {
+        s_reconnect(self);
+        return;
+    }
+    if (!self->welcomed && now - self->last_hello_ms > silence)
+        s_hello(self);
+    zj_msg_t *beat = zj_msg_new(ZJ_MSG_HEARTBEAT);
+    s_send(self, &beat);
+    s_drain(self);
+}
+
+static void
+s_on_signal(uv_signal_t *handle, int signum)
+{
+    zj_worker_t *self = handle->data;
+    zj_log_info("stopping signal=%s running=%zu", strsignal(signum),
+                zj_runner_size(self->runner));
+    uv_stop(&self->loop);
+}
+
+static int
+s_load_kinds(zj_worker_t *self)
+{
+    zj_registry_add_builtins(self->registry, self->config.allow_exec);
+    for (size_t index = 0; index < self->config.plugin_count; index++) {
+        char why[ZJ_WHY_SIZE] = "";
+        if (zj_registry_load_plugin(self->registry,
+                                    self->config.plugins[index], why) != 0) {
+            zj_log_error("cannot load plugin path=%s error=\"%s\"",
+                         self->config.plugins[index], why);
+            return ZJ_EUSAGE;
+        }
+        zj_log_info("plugin loaded path=%s", self->config.plugins[index]);
+    }
+    return 0;
+}
+
+static void
+s_watch_signals(zj_worker_t *self)
+{
+    int signums[2] = {SIGINT, SIGTERM};
+    for (int index = 0; index < 2; index++) {
+        uv_signal_init(&self->loop, &self->signals[index]);
+        self->signals[index].data = self;
+        uv_signal_start(&self->signals[index], s_on_signal, signums[index]);
+    }
+}
+
+zj_worker_t *
+zj_worker_new(const zj_worker_config_t *config)
+{
+    zj_worker_t *self = calloc(1, sizeof *self);
+    assert(self);
+    self->config = *config;
+    uv_loop_init(&self->loop);
+    self->outbox = zlistx_new();
+    self->heartbeat_ms = ZJ_WORKER_HEARTBEAT_MS;
+    gethostname(self->host, sizeof self->host - 1);
+    self->name = config->name ? strdup(config->name)
+                              : zsys_sprintf("%s-%d", self->host, getpid());
+    self->registry = zj_registry_new();
+    if (s_load_kinds(self) != 0)
+        goto failed;
+    //  The pool forks before any ZeroMQ thread exists.
+    zj_runner_config_t runner = {&self->loop, self->registry,
+                                 config->io_slots, config->cpu_procs,
+                                 config->block_ms};
+    self->runner = zj_runner_new(&runner, s_on_done, self);
+    if (self->runner == NULL)
+        goto failed;
+    if (self->config.cpu_procs <= 0)
+        self->config.cpu_procs = (int) sysconf(_SC_NPROCESSORS_ONLN);
+    zsys_init();
+    zsys_handler_set(NULL); //  libuv owns the signals
+    s_watch_signals(self);
+    uv_timer_init(&self->loop, &self->beat);
+    self->beat.data = self;
+    uv_timer_start(&self->beat, s_on_beat, (uint64_t) self->heartbeat_ms,
+                   (uint64_t) self->heartbeat_ms);
+    uv_idle_init(&self->loop, &self->kick);
+    self->kick.data = self;
+    uv_check_init(&self->loop, &self->flusher);
+    self->flusher.data = self;
+    uv_check_start(&self->flusher, s_on_check);
+    if (s_connect(self) != 0)
+        goto failed;
+    zj_log_info("worker started name=%s endpoint=%s io_slots=%d "
+                "cpu_procs=%d kinds=%zu",
+                self->name, config->endpoint, config->io_slots,
+                self->config.cpu_procs, zj_registry_size(self->registry));
+    return self;
+failed:
+    zj_worker_destroy(&self);
+    return NULL;
+}
+
+static void
+s_close_any(uv_handle_t *handle, void *arg)
+{
+    (void) arg;
+    if (!uv_is_closing(handle))
+        uv_close(handle, NULL);
+}
+
+void
+zj_worker_destroy(zj_worker_t **self_p)
+{
+    assert(self_p);
+    zj_worker_t *self = *self_p;
+    if (self == NULL)
+        return;
+    if (self->dealer) {
+        zj_msg_t *bye = zj_msg_new(ZJ_MSG_BYE);
+        s_send(self, &bye);
+        uv_poll_stop(&self->watch);
+    }
+    uv_timer_stop(&self->beat);
+    uv_check_stop(&self->flusher);
+    uv_idle_stop(&self->kick);
+    zj_runner_destroy(&self->runner);
+    uv_walk(&self->loop, s_close_any, NULL);
+    uv_run(&self->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&self->loop);
+    zsock_destroy(&self->dealer);
+    zj_msg_destroy(&self->results);
+    zj_msg_t *msg;
+    while ((msg = zlistx_detach(self->outbox, NULL)))
+        zj_msg_destroy(&msg);
+    zlistx_destroy(&self->outbox);
+    zj_registry_destroy(&self->registry);
+    free(self->name);
+    free(self);
+    *self_p = NULL;
+}
+
+int
+zj_worker_run(zj_worker_t *self)
+{
+    assert(self);
+    uv_run(&self->loop, UV_RUN_DEFAULT);
+    return 0;
+}

@@ -1,0 +1,43 @@
+//  worker.h - zjob-worker: the local libuv loop, its DEALER to the
+//  coordinator (HELLO, heartbeats, JOBS in, RESULTS out), and the runner
+//  that executes jobs. main.c builds one from flags.
+#ifndef ZJ_WORKER_H
+#define ZJ_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ZJ_WORKER_ENDPOINT "tcp://127.0.0.1:7701"
+#define ZJ_IO_SLOTS 1024          //  Coroutine slots by default
+#define ZJ_BLOCK_MS 100           //  Report a coroutine holding longer
+#define ZJ_WORKER_HEARTBEAT_MS 1000 //  Until WELCOME says otherwise
+#define ZJ_WORKER_LIVENESS 3      //  Silent periods before reconnecting
+#define ZJ_RESULTS_BATCH 1000     //  Results per RESULTS message
+
+typedef struct zj_worker zj_worker_t;
+
+typedef struct {
+    const char *endpoint;  //  Coordinator's workers endpoint
+    const char *name;      //  Unique worker name (NULL: host-pid)
+    int io_slots;          //  Coroutines at once
+    int cpu_procs;         //  Pool processes (0: one per core)
+    bool allow_exec;       //  Offer the exec kind
+    const char **plugins;  //  Shared objects to load
+    size_t plugin_count;   //  Entries in plugins
+    int64_t block_ms;      //  Block report threshold
+} zj_worker_config_t;
+
+//  Sets config to the defaults.
+void zj_worker_config_defaults(zj_worker_config_t *config);
+
+//  Loads plugins, forks the CPU pool and connects. Returns NULL and logs
+//  why on failure.
+zj_worker_t *zj_worker_new(const zj_worker_config_t *config);
+
+//  Says BYE, stops everything and frees; sets *self_p to NULL.
+void zj_worker_destroy(zj_worker_t **self_p);
+
+//  Runs the loop until SIGINT or SIGTERM. Returns 0.
+int zj_worker_run(zj_worker_t *self);
+
+#endif
