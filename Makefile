@@ -15,8 +15,8 @@ objs = $(patsubst %.c,$(B)/%.o,$(1))
 SHARED := $(call objs,$(wildcard proto/*.c common/*.c))
 COORD  := $(call objs,$(filter-out %/main.c,$(wildcard coordinator/*.c)))
 WORKER := $(call objs,$(filter-out %/main.c,$(wildcard worker/*.c)))
-CLIENT := $(call objs,client/zjob.c)
-CLI    := $(call objs,$(filter-out client/zjob.c,$(wildcard client/*.c)))
+CLIENT := $(call objs,$(wildcard client/zjob*.c))
+CLI    := $(call objs,$(filter-out client/zjob%,$(wildcard client/*.c)))
 UNIT   := $(call objs,$(wildcard tests/unit/*.c))
 HELPERS:= $(patsubst tests/e2e/%.c,$(BIN)/%,$(wildcard tests/e2e/*.c)) \
           $(BIN)/test_plugin.so

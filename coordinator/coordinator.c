@@ -182,23 +182,26 @@ zj_coordinator_store_failed(zj_coordinator_t *self, const char *what)
     self->failed = true;
 }
 
+//  zmq_send that a signal does not interrupt.
+static int
+s_send_part(void *handle, const void *data, size_t size, int flags)
+{
+    int rc;
+    do
+        rc = zmq_send(handle, data, size, flags);
+    while (rc == -1 && zmq_errno() == EINTR);
+    return rc;
+}
+
 static void
 s_send_frame(zsock_t *socket, zframe_t *identity, const char *data,
              size_t size)
 {
-    zmq_msg_t part;
     void *handle = zsock_resolve(socket);
-    zframe_t *dup = zframe_dup(identity);
-    if (zframe_send(&dup, socket, ZFRAME_MORE) != 0) {
-        zframe_destroy(&dup);
-        return;
-    }
-    zmq_msg_init_size(&part, size);
-    memcpy(zmq_msg_data(&part), data, size);
-    if (zmq_msg_send(&part, handle, 0) == -1) {
+    if (s_send_part(handle, zframe_data(identity), zframe_size(identity),
+                    ZMQ_SNDMORE) == -1 ||
+        s_send_part(handle, data, size, 0) == -1)
         zj_log_warning("send failed error=\"%s\"", zmq_strerror(zmq_errno()));
-        zmq_msg_close(&part);
-    }
 }
 
 //  Phase: send what waited for the commit.

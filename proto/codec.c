@@ -1,67 +1,21 @@
 //  codec.c - msgpack encode and decode of zj_msg_t frames (see codec.h).
 //  The only file that includes <msgpack.h>. Decoding runs in three steps:
-//  a bounds pre-scan of the raw bytes (so msgpack-c never allocates for
-//  lengths the frame cannot hold), a copy of the known keys out of the
-//  msgpack zone through the field tables below, and the type rules of
-//  s_check_msg, which the encoder applies too. Spec: proto/PROTOCOL.md.
+//  a bounds pre-scan of the raw bytes (zj_prescan_check, so msgpack-c never
+//  allocates for lengths the frame cannot hold), a copy of the known keys out
+//  of the msgpack zone through the field tables below, and the type rules of
+//  zj_msg_check (proto/msg.c), which the encoder applies too. Spec:
+//  proto/PROTOCOL.md.
 #include <assert.h>
 #include <inttypes.h>
-#include <math.h>
 #include <msgpack.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/err.h"
-#include "common/json.h"
 #include "proto/codec.h"
-
-//  Containers nested in one frame; a frame uses 4 (root, workers, worker,
-//  kinds), the rest is room for new fields. msgpack-c stops at 32.
-#define S_MAX_NESTING 16
-//  msgpack objects in one frame, so a frame of tiny objects cannot make
-//  msgpack-c's zone 24 times its size. Far above any real batch.
-#define S_MAX_OBJECTS (ZJ_MAX_BATCH * 256)
-//  Bytes of a foreign string quoted back in a reason.
-#define S_QUOTE_MAX 40
-
-typedef enum { S_SCALAR, S_ARRAY, S_MAP } s_shape_t;
-
-static int s_fail(int code, char *why, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-s_fail(int code, char *why, const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    vsnprintf(why, ZJ_WHY_SIZE, format, args);
-    va_end(args);
-    return code;
-}
-
-//  Puts "what index: " in front of the reason a nested check wrote.
-static int
-s_within(int code, char *why, const char *what, size_t index)
-{
-    char inner[ZJ_WHY_SIZE];
-    snprintf(inner, sizeof(inner), "%s", why);
-    snprintf(why, ZJ_WHY_SIZE, "%s %zu: %.200s", what, index, inner);
-    return code;
-}
-
-//  Copies at most S_QUOTE_MAX bytes of foreign text, printable only.
-static void
-s_quote(char *out, const char *text, size_t size)
-{
-    size_t count = size < S_QUOTE_MAX ? size : S_QUOTE_MAX;
-    for (size_t index = 0; index < count; index++) {
-        unsigned char c = (unsigned char) text[index];
-        out[index] = c >= 0x20 && c < 0x7f ? (char) c : '?';
-    }
-    out[count] = '\0';
-}
+#include "proto/prescan.h"
+#include "proto/why.h"
 
 static void *
 s_alloc(size_t size)
@@ -72,117 +26,6 @@ s_alloc(size_t size)
         abort();
     }
     return block;
-}
-
-//  Pre-scan: walks the raw msgpack without allocating, so that every
-//  declared length fits in the bytes that follow it, no container is over
-//  ZJ_MAX_BATCH, nesting stays shallow and nothing trails the frame.
-
-static size_t
-s_big_endian(const uint8_t *data, size_t width)
-{
-    size_t value = 0;
-    for (size_t index = 0; index < width; index++)
-        value = value << 8 | data[index];
-    return value;
-}
-
-//  Type bytes 0xc0..0xdf: shape, width of the length field, and payload
-//  bytes always present (a number's bytes, an ext's type byte). A width
-//  of 0xff marks 0xc1, which msgpack never uses.
-static const struct {
-    uint8_t shape, width, fixed;
-} s_headers[32] = {
-    // clang-format off
-    {S_SCALAR, 0, 0}, {S_SCALAR, 0xff, 0}, {S_SCALAR, 0, 0}, {S_SCALAR, 0, 0},
-    {S_SCALAR, 1, 0}, {S_SCALAR, 2, 0},    {S_SCALAR, 4, 0}, {S_SCALAR, 1, 1},
-    {S_SCALAR, 2, 1}, {S_SCALAR, 4, 1},    {S_SCALAR, 0, 4}, {S_SCALAR, 0, 8},
-    {S_SCALAR, 0, 1}, {S_SCALAR, 0, 2},    {S_SCALAR, 0, 4}, {S_SCALAR, 0, 8},
-    {S_SCALAR, 0, 1}, {S_SCALAR, 0, 2},    {S_SCALAR, 0, 4}, {S_SCALAR, 0, 8},
-    {S_SCALAR, 0, 2}, {S_SCALAR, 0, 3},    {S_SCALAR, 0, 5}, {S_SCALAR, 0, 9},
-    {S_SCALAR, 0, 17}, {S_SCALAR, 1, 0},   {S_SCALAR, 2, 0}, {S_SCALAR, 4, 0},
-    {S_ARRAY, 2, 0},  {S_ARRAY, 4, 0},     {S_MAP, 2, 0},    {S_MAP, 4, 0},
-    // clang-format on
-};
-
-//  Reads one type byte: its shape, the width of its length field, and the
-//  payload bytes it always has. Returns -1 for the unused byte 0xc1.
-static int
-s_header(uint8_t byte, s_shape_t *shape, size_t *width, size_t *fixed)
-{
-    *shape = S_SCALAR;
-    *width = 0;
-    *fixed = 0;
-    if (byte >= 0x80 && byte <= 0x8f)
-        *shape = S_MAP;
-    else if (byte >= 0x90 && byte <= 0x9f)
-        *shape = S_ARRAY;
-    if (byte >= 0x80 && byte <= 0x9f)
-        *fixed = byte & 0x0f;
-    else if (byte >= 0xa0 && byte <= 0xbf)
-        *fixed = byte & 0x1f;
-    else if (byte >= 0xc0 && byte <= 0xdf) {
-        *shape = (s_shape_t) s_headers[byte - 0xc0].shape;
-        *width = s_headers[byte - 0xc0].width;
-        *fixed = s_headers[byte - 0xc0].fixed;
-    }
-    return *width == 0xff ? -1 : 0;
-}
-
-static int
-s_prescan(const uint8_t *data, size_t size, char *why)
-{
-    size_t pending[S_MAX_NESTING + 1] = {1}; //  Objects left per level
-    int depth = 0;
-    size_t at = 0;
-    size_t objects = 0;
-    while (pending[depth] > 0 || depth > 0) {
-        if (pending[depth] == 0) {
-            depth--;
-            continue;
-        }
-        pending[depth]--;
-        if (at >= size)
-            return s_fail(ZJ_EPROTO, why, "frame truncated at byte %zu", at);
-        if (++objects > S_MAX_OBJECTS)
-            return s_fail(ZJ_ETOOBIG, why, "frame holds over %d objects",
-                          S_MAX_OBJECTS);
-        uint8_t byte = data[at++];
-        s_shape_t shape;
-        size_t width, length;
-        if (s_header(byte, &shape, &width, &length))
-            return s_fail(ZJ_EPROTO, why, "byte 0x%02x at %zu is not msgpack",
-                          byte, at - 1);
-        if (width > size - at)
-            return s_fail(ZJ_EPROTO, why, "frame truncated at byte %zu", at);
-        length += s_big_endian(data + at, width);
-        at += width;
-        if (shape == S_SCALAR) {
-            if (length > size - at)
-                return s_fail(ZJ_EPROTO, why,
-                              "frame truncated: %zu bytes declared at %zu",
-                              length, at);
-            at += length;
-            continue;
-        }
-        if (length > ZJ_MAX_BATCH)
-            return s_fail(ZJ_ETOOBIG, why, "%s %zu > ZJ_MAX_BATCH %d",
-                          shape == S_MAP ? "map of" : "batch", length,
-                          ZJ_MAX_BATCH);
-        size_t children = shape == S_MAP ? 2 * length : length;
-        if (children > size - at)
-            return s_fail(ZJ_EPROTO, why,
-                          "frame truncated: %zu objects declared at %zu",
-                          children, at);
-        if (depth == S_MAX_NESTING)
-            return s_fail(ZJ_EPROTO, why, "msgpack nested over %d deep",
-                          S_MAX_NESTING);
-        pending[++depth] = children;
-    }
-    if (at != size)
-        return s_fail(ZJ_EPROTO, why, "%zu trailing bytes after the map",
-                      size - at);
-    return 0;
 }
 
 //  Takers: copy one msgpack value into a zj_msg_t field. A nil value is
@@ -198,9 +41,10 @@ s_take_i64(const msgpack_object *value, const char *name, int64_t *out,
              value->via.u64 <= INT64_MAX)
         *out = (int64_t) value->via.u64;
     else if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return s_fail(ZJ_EPROTO, why, "field '%s' out of range", name);
+        return zj_why_fail(ZJ_EPROTO, why, "field '%s' out of range", name);
     else if (value->type != MSGPACK_OBJECT_NIL)
-        return s_fail(ZJ_EPROTO, why, "field '%s' is not an integer", name);
+        return zj_why_fail(ZJ_EPROTO, why, "field '%s' is not an integer",
+                           name);
     return 0;
 }
 
@@ -211,7 +55,7 @@ s_take_i32(const msgpack_object *value, const char *name, int32_t *out,
     int64_t wide = 0;
     int rc = s_take_i64(value, name, &wide, why);
     if (rc == 0 && (wide < INT32_MIN || wide > INT32_MAX))
-        rc = s_fail(ZJ_EPROTO, why, "field '%s' out of range", name);
+        rc = zj_why_fail(ZJ_EPROTO, why, "field '%s' out of range", name);
     if (rc == 0)
         *out = (int32_t) wide;
     return rc;
@@ -224,9 +68,10 @@ s_take_u64(const msgpack_object *value, const char *name, uint64_t *out,
     if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
         *out = value->via.u64;
     else if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-        return s_fail(ZJ_EPROTO, why, "field '%s' is negative", name);
+        return zj_why_fail(ZJ_EPROTO, why, "field '%s' is negative", name);
     else if (value->type != MSGPACK_OBJECT_NIL)
-        return s_fail(ZJ_EPROTO, why, "field '%s' is not an integer", name);
+        return zj_why_fail(ZJ_EPROTO, why, "field '%s' is not an integer",
+                           name);
     return 0;
 }
 
@@ -243,7 +88,7 @@ s_take_double(const msgpack_object *value, const char *name, double *out,
     else if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
         *out = (double) value->via.i64;
     else if (value->type != MSGPACK_OBJECT_NIL)
-        return s_fail(ZJ_EPROTO, why, "field '%s' is not a number", name);
+        return zj_why_fail(ZJ_EPROTO, why, "field '%s' is not a number", name);
     return 0;
 }
 
@@ -253,7 +98,7 @@ s_take_bool(const msgpack_object *value, const char *name, bool *out, char *why)
     if (value->type == MSGPACK_OBJECT_BOOLEAN)
         *out = value->via.boolean;
     else if (value->type != MSGPACK_OBJECT_NIL)
-        return s_fail(ZJ_EPROTO, why, "field '%s' is not a boolean", name);
+        return zj_why_fail(ZJ_EPROTO, why, "field '%s' is not a boolean", name);
     return 0;
 }
 
@@ -263,12 +108,13 @@ s_check_str(const msgpack_object *value, const char *name, size_t max,
             char *why)
 {
     if (value->type != MSGPACK_OBJECT_STR)
-        return s_fail(ZJ_EPROTO, why, "field '%s' is not a string", name);
+        return zj_why_fail(ZJ_EPROTO, why, "field '%s' is not a string", name);
     if (value->via.str.size > max)
-        return s_fail(ZJ_ETOOBIG, why, "field '%s' is %" PRIu32 " bytes > %zu",
-                      name, value->via.str.size, max);
+        return zj_why_fail(ZJ_ETOOBIG, why,
+                           "field '%s' is %" PRIu32 " bytes > %zu", name,
+                           value->via.str.size, max);
     if (memchr(value->via.str.ptr, '\0', value->via.str.size))
-        return s_fail(ZJ_EPROTO, why, "field '%s' holds a NUL byte", name);
+        return zj_why_fail(ZJ_EPROTO, why, "field '%s' holds a NUL byte", name);
     return 0;
 }
 
@@ -295,12 +141,12 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     int rc = s_check_str(value, name, ZJ_MAX_TEXT, why);
     if (rc)
         return rc;
-    char text[S_QUOTE_MAX + 1];
-    s_quote(text, value->via.str.ptr, value->via.str.size);
-    *out = value->via.str.size <= S_QUOTE_MAX ? zj_state_from_name(text)
-                                              : ZJ_STATE_NONE;
+    char text[ZJ_WHY_QUOTE_MAX + 1];
+    zj_why_quote(text, value->via.str.ptr, value->via.str.size);
+    *out = value->via.str.size <= ZJ_WHY_QUOTE_MAX ? zj_state_from_name(text)
+                                                   : ZJ_STATE_NONE;
     if (*out == ZJ_STATE_NONE)
-        return s_fail(ZJ_EPROTO, why, "unknown state '%s'", text);
+        return zj_why_fail(ZJ_EPROTO, why, "unknown state '%s'", text);
     return 0;
 }
 
@@ -432,8 +278,8 @@ s_frame_fits(msgpack_packer *pk, char *why)
 {
     const msgpack_sbuffer *buffer = pk->data;
     if (buffer->size > ZJ_MAX_FRAME)
-        return s_fail(ZJ_ETOOBIG, why, "frame over ZJ_MAX_FRAME %d bytes",
-                      ZJ_MAX_FRAME);
+        return zj_why_fail(ZJ_ETOOBIG, why, "frame over ZJ_MAX_FRAME %d bytes",
+                           ZJ_MAX_FRAME);
     return 0;
 }
 
@@ -522,7 +368,7 @@ s_key_is(const msgpack_object *key, const char *name, size_t size)
 #define S_TAKE_FIELD(f, T)                                                     \
     if (s_key_is(key, #f, sizeof(#f) - 1)) {                                   \
         if (seen & bit)                                                        \
-            return s_fail(ZJ_EPROTO, why, "duplicate key '%s'", #f);           \
+            return zj_why_fail(ZJ_EPROTO, why, "duplicate key '%s'", #f);      \
         seen |= bit;                                                           \
         int rc = S_TAKE_##T(value, o, f, why);                                 \
         if (rc)                                                                \
@@ -567,10 +413,11 @@ static int
 s_array(const msgpack_object *value, const char *name, char *why)
 {
     if (value->type != MSGPACK_OBJECT_ARRAY)
-        return s_fail(ZJ_EPROTO, why, "field '%s' is not an array", name);
+        return zj_why_fail(ZJ_EPROTO, why, "field '%s' is not an array", name);
     if (value->via.array.size > ZJ_MAX_BATCH)
-        return s_fail(ZJ_ETOOBIG, why, "batch %" PRIu32 " > ZJ_MAX_BATCH %d",
-                      value->via.array.size, ZJ_MAX_BATCH);
+        return zj_why_fail(ZJ_ETOOBIG, why,
+                           "batch %" PRIu32 " > ZJ_MAX_BATCH %d",
+                           value->via.array.size, ZJ_MAX_BATCH);
     return 0;
 }
 
@@ -586,9 +433,9 @@ s_take_jobs(const msgpack_object *value, zj_msg_t *o, char *why)
     for (size_t index = 0; rc == 0 && index < count; index++) {
         const msgpack_object *item = &value->via.array.ptr[index];
         if (item->type != MSGPACK_OBJECT_MAP)
-            rc = s_fail(ZJ_EPROTO, why, "job %zu is not a map", index);
+            rc = zj_why_fail(ZJ_EPROTO, why, "job %zu is not a map", index);
         else if ((rc = s_take_job(&item->via.map, &o->jobs[index], why)))
-            s_within(rc, why, "job", index);
+            zj_why_prefix(rc, why, "job", index);
     }
     return rc;
 }
@@ -620,9 +467,9 @@ s_take_workers(const msgpack_object *value, zj_msg_t *o, char *why)
     for (size_t index = 0; rc == 0 && index < count; index++) {
         const msgpack_object *item = &value->via.array.ptr[index];
         if (item->type != MSGPACK_OBJECT_MAP)
-            rc = s_fail(ZJ_EPROTO, why, "worker %zu is not a map", index);
+            rc = zj_why_fail(ZJ_EPROTO, why, "worker %zu is not a map", index);
         else if ((rc = s_take_worker(&item->via.map, &o->workers[index], why)))
-            s_within(rc, why, "worker", index);
+            zj_why_prefix(rc, why, "worker", index);
     }
     return rc;
 }
@@ -633,11 +480,11 @@ s_take_kinds(const msgpack_object *value, zj_worker_info_t *o, char *why)
     if (value->type == MSGPACK_OBJECT_NIL)
         return 0;
     if (value->type != MSGPACK_OBJECT_MAP)
-        return s_fail(ZJ_EPROTO, why, "field 'kinds' is not a map");
+        return zj_why_fail(ZJ_EPROTO, why, "field 'kinds' is not a map");
     size_t count = value->via.map.size;
     if (count > ZJ_MAX_KINDS)
-        return s_fail(ZJ_ETOOBIG, why, "kinds %zu > ZJ_MAX_KINDS %d", count,
-                      ZJ_MAX_KINDS);
+        return zj_why_fail(ZJ_ETOOBIG, why, "kinds %zu > ZJ_MAX_KINDS %d",
+                           count, ZJ_MAX_KINDS);
     o->kinds = count ? s_alloc(count * sizeof(zj_kind_t)) : NULL;
     o->kind_count = count;
     for (size_t index = 0; index < count; index++) {
@@ -650,14 +497,15 @@ s_take_kinds(const msgpack_object *value, zj_worker_info_t *o, char *why)
         o->kinds[index].name = s_alloc(pair->key.via.str.size + 1);
         memcpy(o->kinds[index].name, pair->key.via.str.ptr,
                pair->key.via.str.size);
-        char klass[S_QUOTE_MAX + 1];
-        s_quote(klass, pair->val.via.str.ptr, pair->val.via.str.size);
-        int found = pair->val.via.str.size <= S_QUOTE_MAX
+        char klass[ZJ_WHY_QUOTE_MAX + 1];
+        zj_why_quote(klass, pair->val.via.str.ptr, pair->val.via.str.size);
+        int found = pair->val.via.str.size <= ZJ_WHY_QUOTE_MAX
                         ? zj_class_from_name(klass)
                         : -1;
         if (found < 0)
-            return s_fail(ZJ_EPROTO, why, "kind %zu has class '%s', not io|cpu",
-                          index, klass);
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "kind %zu has class '%s', not io|cpu", index,
+                               klass);
         o->kinds[index].klass = (zj_class_t) found;
     }
     return 0;
@@ -676,33 +524,34 @@ s_take_header(const msgpack_object_map *map, zj_msg_type_t *type_p,
         if (s_key_is(key, "req", 3) && req_p)
             s_take_u64(value, "req", req_p, why);
         else if (s_key_is(key, "v", 1) && version)
-            return s_fail(ZJ_EPROTO, why, "duplicate key 'v'");
+            return zj_why_fail(ZJ_EPROTO, why, "duplicate key 'v'");
         else if (s_key_is(key, "v", 1))
             version = value;
         else if (s_key_is(key, "t", 1) && type)
-            return s_fail(ZJ_EPROTO, why, "duplicate key 't'");
+            return zj_why_fail(ZJ_EPROTO, why, "duplicate key 't'");
         else if (s_key_is(key, "t", 1))
             type = value;
     }
     if (version == NULL || version->type == MSGPACK_OBJECT_NIL)
-        return s_fail(ZJ_EPROTO, why, "field 'v' missing");
+        return zj_why_fail(ZJ_EPROTO, why, "field 'v' missing");
     int64_t number = 0;
     int rc = s_take_i64(version, "v", &number, why);
     if (rc)
         return rc;
     if (number != ZJ_PROTO_VERSION)
-        return s_fail(ZJ_EVERSION, why, "version %" PRId64 ", expected %d",
-                      number, ZJ_PROTO_VERSION);
+        return zj_why_fail(ZJ_EVERSION, why, "version %" PRId64 ", expected %d",
+                           number, ZJ_PROTO_VERSION);
     if (type == NULL || type->type == MSGPACK_OBJECT_NIL)
-        return s_fail(ZJ_EPROTO, why, "field 't' missing");
+        return zj_why_fail(ZJ_EPROTO, why, "field 't' missing");
     if ((rc = s_check_str(type, "t", ZJ_MAX_TEXT, why)))
         return rc;
-    char name[S_QUOTE_MAX + 1];
-    s_quote(name, type->via.str.ptr, type->via.str.size);
-    *type_p = type->via.str.size <= S_QUOTE_MAX ? zj_msg_type_from_name(name)
-                                                : ZJ_MSG_NONE;
+    char name[ZJ_WHY_QUOTE_MAX + 1];
+    zj_why_quote(name, type->via.str.ptr, type->via.str.size);
+    *type_p = type->via.str.size <= ZJ_WHY_QUOTE_MAX
+                  ? zj_msg_type_from_name(name)
+                  : ZJ_MSG_NONE;
     if (*type_p == ZJ_MSG_NONE)
-        return s_fail(ZJ_EPROTO, why, "unknown type '%s'", name);
+        return zj_why_fail(ZJ_EPROTO, why, "unknown type '%s'", name);
     return 0;
 }
 
@@ -711,272 +560,6 @@ s_take_msg(const msgpack_object_map *map, zj_msg_t *o, char *why)
 {
     S_TAKE_MAP(map, o, S_MSG_FIELDS, why);
     return 0;
-}
-
-//  The rules, applied to the struct by both encoder and decoder.
-
-static int
-s_check_min(int64_t value, const char *name, char *why)
-{
-    if (value < 0)
-        return s_fail(ZJ_EPROTO, why, "field '%s' is negative (%" PRId64 ")",
-                      name, value);
-    return 0;
-}
-
-static int
-s_check_text(const char *text, const char *name, size_t max, char *why)
-{
-    size_t size = text ? strlen(text) : 0;
-    if (size > max)
-        return s_fail(ZJ_ETOOBIG, why, "field '%s' is %zu bytes > %zu", name,
-                      size, max);
-    return 0;
-}
-
-static int
-s_check_json(const char *text, const char *name, size_t max, char *why)
-{
-    if (text == NULL)
-        return 0;
-    int rc = s_check_text(text, name, max, why);
-    if (rc)
-        return rc;
-    char inner[ZJ_WHY_SIZE] = "";
-    if ((rc = zj_json_check(text, strlen(text), ZJ_MAX_DEPTH, inner)))
-        s_fail(rc, why, "field '%s': %.200s", name, inner);
-    return rc;
-}
-
-static int
-s_check_kind(const char *name, char *why)
-{
-    int rc = s_check_text(name, "kind", ZJ_MAX_KIND, why);
-    char quoted[S_QUOTE_MAX + 1];
-    s_quote(quoted, name, strlen(name));
-    if (rc == 0 && !zj_kind_name_is_valid(name))
-        rc = s_fail(ZJ_EPROTO, why, "bad kind name '%s'", quoted);
-    return rc;
-}
-
-static int
-s_check_time(double value, const char *name, char *why)
-{
-    if (!isfinite(value))
-        return s_fail(ZJ_EPROTO, why, "field '%s' is not finite", name);
-    return 0;
-}
-
-static int
-s_check_job(const zj_job_t *job, char *why)
-{
-    int rc = 0;
-    if (job->kind)
-        rc = s_check_kind(job->kind, why);
-    if (rc || (rc = s_check_json(job->args, "args", ZJ_MAX_ARGS, why)) ||
-        (rc = s_check_json(job->result, "result", ZJ_MAX_RESULT, why)) ||
-        (rc = s_check_text(job->worker, "worker", ZJ_MAX_TEXT, why)) ||
-        (rc = s_check_text(job->error, "error", ZJ_MAX_TEXT, why)) ||
-        (rc = s_check_min(job->id, "id", why)) ||
-        (rc = s_check_min(job->attempts, "attempts", why)) ||
-        (rc = s_check_min(job->max_attempts, "max_attempts", why)) ||
-        (rc = s_check_min(job->timeout_ms, "timeout_ms", why)) ||
-        (rc = s_check_min(job->delay_ms, "delay_ms", why)) ||
-        (rc = s_check_time(job->not_before, "not_before", why)) ||
-        (rc = s_check_time(job->created_at, "created_at", why)) ||
-        (rc = s_check_time(job->started_at, "started_at", why)) ||
-        (rc = s_check_time(job->finished_at, "finished_at", why)))
-        return rc;
-    if (job->state < ZJ_STATE_NONE || job->state > ZJ_STATE_CANCELLED)
-        return s_fail(ZJ_EPROTO, why, "unknown state %d", (int) job->state);
-    return 0;
-}
-
-static int
-s_check_kinds(const zj_worker_info_t *info, char *why)
-{
-    if (info->kind_count > ZJ_MAX_KINDS)
-        return s_fail(ZJ_ETOOBIG, why, "kinds %zu > ZJ_MAX_KINDS %d",
-                      info->kind_count, ZJ_MAX_KINDS);
-    for (size_t index = 0; index < info->kind_count; index++) {
-        const zj_kind_t *kind = &info->kinds[index];
-        if (kind->name == NULL)
-            return s_fail(ZJ_EPROTO, why, "kind %zu has no name", index);
-        int rc = s_check_kind(kind->name, why);
-        if (rc)
-            return rc;
-        if (kind->klass != ZJ_CLASS_IO && kind->klass != ZJ_CLASS_CPU)
-            return s_fail(ZJ_EPROTO, why, "kind '%s' has no class io|cpu",
-                          kind->name);
-        for (size_t other = 0; other < index; other++)
-            if (strcmp(info->kinds[other].name, kind->name) == 0)
-                return s_fail(ZJ_EPROTO, why, "kind '%s' offered twice",
-                              kind->name);
-    }
-    return 0;
-}
-
-static int
-s_check_worker(const zj_worker_info_t *info, char *why)
-{
-    int rc;
-    if ((rc = s_check_text(info->name, "name", ZJ_MAX_TEXT, why)) ||
-        (rc = s_check_text(info->host, "host", ZJ_MAX_TEXT, why)) ||
-        (rc = s_check_text(info->state, "state", ZJ_MAX_TEXT, why)) ||
-        (rc = s_check_min(info->pid, "pid", why)) ||
-        (rc = s_check_min(info->io_slots, "io_slots", why)) ||
-        (rc = s_check_min(info->cpu_slots, "cpu_slots", why)) ||
-        (rc = s_check_min(info->running, "running", why)) ||
-        (rc = s_check_time(info->connected_at, "connected_at", why)) ||
-        (rc = s_check_time(info->last_seen, "last_seen", why)))
-        return rc;
-    return s_check_kinds(info, why);
-}
-
-static int
-s_check_batch(size_t count, char *why)
-{
-    if (count > ZJ_MAX_BATCH)
-        return s_fail(ZJ_ETOOBIG, why, "batch %zu > ZJ_MAX_BATCH %d", count,
-                      ZJ_MAX_BATCH);
-    return 0;
-}
-
-//  Field rules every message obeys, whatever its type.
-static int
-s_check_fields(const zj_msg_t *msg, char *why)
-{
-    int rc;
-    if ((rc = s_check_batch(msg->job_count, why)) ||
-        (rc = s_check_batch(msg->id_count, why)) ||
-        (rc = s_check_batch(msg->worker_count, why)) ||
-        (rc = s_check_min(msg->timeout_ms, "timeout_ms", why)) ||
-        (rc = s_check_min(msg->limit, "limit", why)) ||
-        (rc = s_check_min(msg->heartbeat_ms, "heartbeat_ms", why)) ||
-        (rc = s_check_min(msg->io_credit, "io_credit", why)) ||
-        (rc = s_check_min(msg->cpu_credit, "cpu_credit", why)) ||
-        (rc = s_check_text(msg->reason, "reason", ZJ_MAX_TEXT, why)))
-        return rc;
-    if (msg->state && zj_state_from_name(msg->state) == ZJ_STATE_NONE) {
-        char quoted[S_QUOTE_MAX + 1];
-        s_quote(quoted, msg->state, strlen(msg->state));
-        return s_fail(ZJ_EPROTO, why, "unknown state '%s'", quoted);
-    }
-    for (size_t index = 0; index < msg->id_count; index++)
-        if (msg->ids[index] <= 0)
-            return s_fail(ZJ_EPROTO, why,
-                          "ids[%zu] = %" PRId64 " is not a job id", index,
-                          msg->ids[index]);
-    for (size_t index = 0; index < msg->job_count; index++)
-        if ((rc = s_check_job(&msg->jobs[index], why)))
-            return s_within(rc, why, "job", index);
-    for (size_t index = 0; index < msg->worker_count; index++)
-        if ((rc = s_check_worker(&msg->workers[index], why)))
-            return s_within(rc, why, "worker", index);
-    return 0;
-}
-
-//  What each job of a batch must have, by type.
-#define S_NEED_ID 1
-#define S_NEED_KIND 2
-#define S_NEED_FINAL 4
-
-static int
-s_need_jobs(const zj_msg_t *msg, size_t min, int needs, char *why)
-{
-    const char *type = zj_msg_type_name(msg->type);
-    if (msg->job_count < min)
-        return s_fail(ZJ_EPROTO, why, "%s: field 'jobs' missing", type);
-    for (size_t index = 0; index < msg->job_count; index++) {
-        const zj_job_t *job = &msg->jobs[index];
-        if ((needs & S_NEED_ID) && job->id <= 0)
-            return s_fail(ZJ_EPROTO, why, "%s: job %zu: field 'id' missing",
-                          type, index);
-        if ((needs & S_NEED_KIND) && job->kind == NULL)
-            return s_fail(ZJ_EPROTO, why, "%s: job %zu: field 'kind' missing",
-                          type, index);
-        if ((needs & S_NEED_FINAL) && !zj_state_is_final(job->state))
-            return s_fail(ZJ_EPROTO, why,
-                          "%s: job %zu: state '%s' is not final", type, index,
-                          zj_state_name(job->state));
-    }
-    return 0;
-}
-
-static int
-s_need(bool present, const zj_msg_t *msg, const char *field, char *why)
-{
-    if (present)
-        return 0;
-    return s_fail(ZJ_EPROTO, why, "%s: field '%s' missing",
-                  zj_msg_type_name(msg->type), field);
-}
-
-static int
-s_check_hello(const zj_msg_t *msg, char *why)
-{
-    if (msg->worker_count != 1)
-        return s_fail(ZJ_EPROTO, why, "HELLO: %zu workers, expected 1",
-                      msg->worker_count);
-    const char *name = msg->workers[0].name;
-    return s_need(name && *name, msg, "name", why);
-}
-
-//  Required fields per type (PROTOCOL.md, "Messages").
-static int
-s_check_type(const zj_msg_t *msg, char *why)
-{
-    bool req = msg->req > 0;
-    int rc = 0;
-    switch (msg->type) {
-    case ZJ_MSG_SUBMIT:
-        if (!(rc = s_need(req, msg, "req", why)))
-            rc = s_need_jobs(msg, 1, S_NEED_KIND, why);
-        return rc;
-    case ZJ_MSG_SUBMITTED:
-    case ZJ_MSG_AWAIT:
-        if (!(rc = s_need(req, msg, "req", why)))
-            rc = s_need(msg->id_count > 0, msg, "ids", why);
-        return rc;
-    case ZJ_MSG_RESOLVED:
-        if (!(rc = s_need(req, msg, "req", why)))
-            rc = s_need_jobs(msg, 0, S_NEED_ID | S_NEED_FINAL, why);
-        return rc;
-    case ZJ_MSG_DONE:
-    case ZJ_MSG_STATUS:
-    case ZJ_MSG_LIST:
-    case ZJ_MSG_WORKERS:
-        return s_need(req, msg, "req", why);
-    case ZJ_MSG_CANCEL:
-        if (!(rc = s_need(req || msg->id_count > 0, msg, "ids", why)))
-            rc = s_need_jobs(msg, 0, S_NEED_ID, why);
-        return rc;
-    case ZJ_MSG_HELLO:
-        return s_check_hello(msg, why);
-    case ZJ_MSG_WELCOME:
-        return s_need(msg->heartbeat_ms > 0, msg, "heartbeat_ms", why);
-    case ZJ_MSG_JOBS:
-        return s_need_jobs(msg, 1, S_NEED_ID | S_NEED_KIND, why);
-    case ZJ_MSG_RESULTS:
-        return s_need_jobs(msg, 0, S_NEED_ID | S_NEED_FINAL, why);
-    case ZJ_MSG_HEARTBEAT:
-    case ZJ_MSG_BYE:
-        return 0;
-    case ZJ_MSG_ERROR:
-        if (!zj_err_is_valid(msg->code))
-            return s_fail(ZJ_EPROTO, why, "ERROR: code %d is not a ZJ_E* code",
-                          (int) msg->code);
-        return s_need(msg->reason != NULL, msg, "reason", why);
-    default:
-        return s_fail(ZJ_EPROTO, why, "unknown type %d", (int) msg->type);
-    }
-}
-
-static int
-s_check_msg(const zj_msg_t *msg, char *why)
-{
-    int rc = s_check_fields(msg, why);
-    return rc ? rc : s_check_type(msg, why);
 }
 
 int
@@ -992,7 +575,7 @@ zj_msg_encode(const zj_msg_t *msg, char **data_p, size_t *size_p, char *why)
     *data_p = NULL;
     *size_p = 0;
 
-    int rc = s_check_msg(msg, why);
+    int rc = zj_msg_check(msg, why);
     if (rc)
         return rc;
     msgpack_sbuffer buffer;
@@ -1001,10 +584,10 @@ zj_msg_encode(const zj_msg_t *msg, char **data_p, size_t *size_p, char *why)
     msgpack_packer_init(&packer, &buffer, msgpack_sbuffer_write);
     rc = s_pack_msg(&packer, msg, why);
     if (rc == -1)
-        rc = s_fail(ZJ_ENOMEM, why, "cannot grow the frame buffer");
+        rc = zj_why_fail(ZJ_ENOMEM, why, "cannot grow the frame buffer");
     //  The decoder's bounds hold for what we send, too.
     if (rc == 0)
-        rc = s_prescan((const uint8_t *) buffer.data, buffer.size, why);
+        rc = zj_prescan_check(buffer.data, buffer.size, why);
     if (rc) {
         msgpack_sbuffer_destroy(&buffer);
         return rc;
@@ -1019,14 +602,14 @@ s_decode(const void *data, size_t size, zj_msg_t **msg_p, uint64_t *req_p,
          char *why)
 {
     if (size == 0)
-        return s_fail(ZJ_EPROTO, why, "empty frame");
+        return zj_why_fail(ZJ_EPROTO, why, "empty frame");
     if (size > ZJ_MAX_FRAME)
-        return s_fail(ZJ_ETOOBIG, why, "frame %zu bytes > ZJ_MAX_FRAME %d",
-                      size, ZJ_MAX_FRAME);
+        return zj_why_fail(ZJ_ETOOBIG, why, "frame %zu bytes > ZJ_MAX_FRAME %d",
+                           size, ZJ_MAX_FRAME);
     uint8_t first = *(const uint8_t *) data;
     if (!((first >= 0x80 && first <= 0x8f) || first == 0xde || first == 0xdf))
-        return s_fail(ZJ_EPROTO, why, "frame is not a msgpack map");
-    int rc = s_prescan(data, size, why);
+        return zj_why_fail(ZJ_EPROTO, why, "frame is not a msgpack map");
+    int rc = zj_prescan_check(data, size, why);
     if (rc)
         return rc;
 
@@ -1037,7 +620,7 @@ s_decode(const void *data, size_t size, zj_msg_t **msg_p, uint64_t *req_p,
             MSGPACK_UNPACK_SUCCESS ||
         unpacked.data.type != MSGPACK_OBJECT_MAP) {
         msgpack_unpacked_destroy(&unpacked);
-        return s_fail(ZJ_EPROTO, why, "msgpack cannot unpack the frame");
+        return zj_why_fail(ZJ_EPROTO, why, "msgpack cannot unpack the frame");
     }
     const msgpack_object_map *map = &unpacked.data.via.map;
     zj_msg_type_t type = ZJ_MSG_NONE;
@@ -1048,7 +631,7 @@ s_decode(const void *data, size_t size, zj_msg_t **msg_p, uint64_t *req_p,
     }
     msgpack_unpacked_destroy(&unpacked);
     if (rc == 0)
-        rc = s_check_msg(*msg_p, why);
+        rc = zj_msg_check(*msg_p, why);
     return rc;
 }
 
@@ -1067,7 +650,7 @@ zj_msg_decode(const void *data, size_t size, zj_msg_t **msg_p, uint64_t *req_p,
     if (rc) {
         zj_msg_destroy(msg_p);
         if (why[0] == '\0')
-            s_fail(rc, why, "%s", zj_strerror(rc));
+            zj_why_fail(rc, why, "%s", zj_strerror(rc));
     }
     return rc;
 }

@@ -1,14 +1,19 @@
-//  msg.c - the zj_msg_t class: building, freeing and naming messages.
-//  Plain data handling only; the wire form lives in proto/codec.c. Used by
-//  all three programs to build messages before zj_msg_encode and to read
-//  what zj_msg_decode returns.
+//  msg.c - the zj_msg_t class: building, freeing, naming and checking
+//  messages. Plain data only; the wire form lives in proto/codec.c, which
+//  applies zj_msg_check on both sides. Used by all three programs to build
+//  messages before zj_msg_encode and to read what zj_msg_decode returns.
 #include <assert.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/err.h"
+#include "common/json.h"
 #include "proto/limits.h"
 #include "proto/msg.h"
+#include "proto/why.h"
 
 //  Aborts on OOM, as zj_msg_new promises: messages are small and an
 //  allocation failure here leaves no sane way to go on.
@@ -236,4 +241,278 @@ zj_worker_info_clear(zj_worker_info_t *info)
     free(info->kinds);
     free(info->state);
     memset(info, 0, sizeof(zj_worker_info_t));
+}
+
+//  The rules: what a message of each type must hold, applied to the struct
+//  by zj_msg_encode before packing and by zj_msg_decode after copying.
+
+static int
+s_check_min(int64_t value, const char *name, char *why)
+{
+    if (value < 0)
+        return zj_why_fail(ZJ_EPROTO, why,
+                           "field '%s' is negative (%" PRId64 ")", name, value);
+    return 0;
+}
+
+static int
+s_check_text(const char *text, const char *name, size_t max, char *why)
+{
+    size_t size = text ? strlen(text) : 0;
+    if (size > max)
+        return zj_why_fail(ZJ_ETOOBIG, why, "field '%s' is %zu bytes > %zu",
+                           name, size, max);
+    return 0;
+}
+
+static int
+s_check_json(const char *text, const char *name, size_t max, char *why)
+{
+    if (text == NULL)
+        return 0;
+    int rc = s_check_text(text, name, max, why);
+    if (rc)
+        return rc;
+    char inner[ZJ_WHY_SIZE] = "";
+    if ((rc = zj_json_check(text, strlen(text), ZJ_MAX_DEPTH, inner)))
+        zj_why_fail(rc, why, "field '%s': %.200s", name, inner);
+    return rc;
+}
+
+static int
+s_check_kind(const char *name, char *why)
+{
+    int rc = s_check_text(name, "kind", ZJ_MAX_KIND, why);
+    char quoted[ZJ_WHY_QUOTE_MAX + 1];
+    zj_why_quote(quoted, name, strlen(name));
+    if (rc == 0 && !zj_kind_name_is_valid(name))
+        rc = zj_why_fail(ZJ_EPROTO, why, "bad kind name '%s'", quoted);
+    return rc;
+}
+
+static int
+s_check_time(double value, const char *name, char *why)
+{
+    if (!isfinite(value))
+        return zj_why_fail(ZJ_EPROTO, why, "field '%s' is not finite", name);
+    return 0;
+}
+
+static int
+s_check_job(const zj_job_t *job, char *why)
+{
+    int rc = 0;
+    if (job->kind)
+        rc = s_check_kind(job->kind, why);
+    if (rc || (rc = s_check_json(job->args, "args", ZJ_MAX_ARGS, why)) ||
+        (rc = s_check_json(job->result, "result", ZJ_MAX_RESULT, why)) ||
+        (rc = s_check_text(job->worker, "worker", ZJ_MAX_TEXT, why)) ||
+        (rc = s_check_text(job->error, "error", ZJ_MAX_TEXT, why)) ||
+        (rc = s_check_min(job->id, "id", why)) ||
+        (rc = s_check_min(job->attempts, "attempts", why)) ||
+        (rc = s_check_min(job->max_attempts, "max_attempts", why)) ||
+        (rc = s_check_min(job->timeout_ms, "timeout_ms", why)) ||
+        (rc = s_check_min(job->delay_ms, "delay_ms", why)) ||
+        (rc = s_check_time(job->not_before, "not_before", why)) ||
+        (rc = s_check_time(job->created_at, "created_at", why)) ||
+        (rc = s_check_time(job->started_at, "started_at", why)) ||
+        (rc = s_check_time(job->finished_at, "finished_at", why)))
+        return rc;
+    if (job->state < ZJ_STATE_NONE || job->state > ZJ_STATE_CANCELLED)
+        return zj_why_fail(ZJ_EPROTO, why, "unknown state %d",
+                           (int) job->state);
+    return 0;
+}
+
+static int
+s_check_kinds(const zj_worker_info_t *info, char *why)
+{
+    if (info->kind_count > ZJ_MAX_KINDS)
+        return zj_why_fail(ZJ_ETOOBIG, why, "kinds %zu > ZJ_MAX_KINDS %d",
+                           info->kind_count, ZJ_MAX_KINDS);
+    for (size_t index = 0; index < info->kind_count; index++) {
+        const zj_kind_t *kind = &info->kinds[index];
+        if (kind->name == NULL)
+            return zj_why_fail(ZJ_EPROTO, why, "kind %zu has no name", index);
+        int rc = s_check_kind(kind->name, why);
+        if (rc)
+            return rc;
+        if (kind->klass != ZJ_CLASS_IO && kind->klass != ZJ_CLASS_CPU)
+            return zj_why_fail(ZJ_EPROTO, why, "kind '%s' has no class io|cpu",
+                               kind->name);
+        for (size_t other = 0; other < index; other++)
+            if (strcmp(info->kinds[other].name, kind->name) == 0)
+                return zj_why_fail(ZJ_EPROTO, why, "kind '%s' offered twice",
+                                   kind->name);
+    }
+    return 0;
+}
+
+static int
+s_check_worker(const zj_worker_info_t *info, char *why)
+{
+    int rc;
+    if ((rc = s_check_text(info->name, "name", ZJ_MAX_TEXT, why)) ||
+        (rc = s_check_text(info->host, "host", ZJ_MAX_TEXT, why)) ||
+        (rc = s_check_text(info->state, "state", ZJ_MAX_TEXT, why)) ||
+        (rc = s_check_min(info->pid, "pid", why)) ||
+        (rc = s_check_min(info->io_slots, "io_slots", why)) ||
+        (rc = s_check_min(info->cpu_slots, "cpu_slots", why)) ||
+        (rc = s_check_min(info->running, "running", why)) ||
+        (rc = s_check_time(info->connected_at, "connected_at", why)) ||
+        (rc = s_check_time(info->last_seen, "last_seen", why)))
+        return rc;
+    return s_check_kinds(info, why);
+}
+
+static int
+s_check_batch(size_t count, char *why)
+{
+    if (count > ZJ_MAX_BATCH)
+        return zj_why_fail(ZJ_ETOOBIG, why, "batch %zu > ZJ_MAX_BATCH %d",
+                           count, ZJ_MAX_BATCH);
+    return 0;
+}
+
+//  Field rules every message obeys, whatever its type.
+static int
+s_check_fields(const zj_msg_t *msg, char *why)
+{
+    int rc;
+    if ((rc = s_check_batch(msg->job_count, why)) ||
+        (rc = s_check_batch(msg->id_count, why)) ||
+        (rc = s_check_batch(msg->worker_count, why)) ||
+        (rc = s_check_min(msg->timeout_ms, "timeout_ms", why)) ||
+        (rc = s_check_min(msg->limit, "limit", why)) ||
+        (rc = s_check_min(msg->heartbeat_ms, "heartbeat_ms", why)) ||
+        (rc = s_check_min(msg->io_credit, "io_credit", why)) ||
+        (rc = s_check_min(msg->cpu_credit, "cpu_credit", why)) ||
+        (rc = s_check_text(msg->reason, "reason", ZJ_MAX_TEXT, why)))
+        return rc;
+    if (msg->state && zj_state_from_name(msg->state) == ZJ_STATE_NONE) {
+        char quoted[ZJ_WHY_QUOTE_MAX + 1];
+        zj_why_quote(quoted, msg->state, strlen(msg->state));
+        return zj_why_fail(ZJ_EPROTO, why, "unknown state '%s'", quoted);
+    }
+    for (size_t index = 0; index < msg->id_count; index++)
+        if (msg->ids[index] <= 0)
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "ids[%zu] = %" PRId64 " is not a job id", index,
+                               msg->ids[index]);
+    for (size_t index = 0; index < msg->job_count; index++)
+        if ((rc = s_check_job(&msg->jobs[index], why)))
+            return zj_why_prefix(rc, why, "job", index);
+    for (size_t index = 0; index < msg->worker_count; index++)
+        if ((rc = s_check_worker(&msg->workers[index], why)))
+            return zj_why_prefix(rc, why, "worker", index);
+    return 0;
+}
+
+//  What each job of a batch must have, by type.
+#define S_NEED_ID 1
+#define S_NEED_KIND 2
+#define S_NEED_FINAL 4
+
+static int
+s_need_jobs(const zj_msg_t *msg, size_t min, int needs, char *why)
+{
+    const char *type = zj_msg_type_name(msg->type);
+    if (msg->job_count < min)
+        return zj_why_fail(ZJ_EPROTO, why, "%s: field 'jobs' missing", type);
+    for (size_t index = 0; index < msg->job_count; index++) {
+        const zj_job_t *job = &msg->jobs[index];
+        if ((needs & S_NEED_ID) && job->id <= 0)
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "%s: job %zu: field 'id' missing", type, index);
+        if ((needs & S_NEED_KIND) && job->kind == NULL)
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "%s: job %zu: field 'kind' missing", type,
+                               index);
+        if ((needs & S_NEED_FINAL) && !zj_state_is_final(job->state))
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "%s: job %zu: state '%s' is not final", type,
+                               index, zj_state_name(job->state));
+    }
+    return 0;
+}
+
+static int
+s_need(bool present, const zj_msg_t *msg, const char *field, char *why)
+{
+    if (present)
+        return 0;
+    return zj_why_fail(ZJ_EPROTO, why, "%s: field '%s' missing",
+                       zj_msg_type_name(msg->type), field);
+}
+
+static int
+s_check_hello(const zj_msg_t *msg, char *why)
+{
+    if (msg->worker_count != 1)
+        return zj_why_fail(ZJ_EPROTO, why, "HELLO: %zu workers, expected 1",
+                           msg->worker_count);
+    const char *name = msg->workers[0].name;
+    return s_need(name && *name, msg, "name", why);
+}
+
+//  Required fields per type (PROTOCOL.md, "Messages").
+static int
+s_check_type(const zj_msg_t *msg, char *why)
+{
+    bool req = msg->req > 0;
+    int rc = 0;
+    switch (msg->type) {
+    case ZJ_MSG_SUBMIT:
+        if (!(rc = s_need(req, msg, "req", why)))
+            rc = s_need_jobs(msg, 1, S_NEED_KIND, why);
+        return rc;
+    case ZJ_MSG_SUBMITTED:
+    case ZJ_MSG_AWAIT:
+        if (!(rc = s_need(req, msg, "req", why)))
+            rc = s_need(msg->id_count > 0, msg, "ids", why);
+        return rc;
+    case ZJ_MSG_RESOLVED:
+        if (!(rc = s_need(req, msg, "req", why)))
+            rc = s_need_jobs(msg, 0, S_NEED_ID | S_NEED_FINAL, why);
+        return rc;
+    case ZJ_MSG_DONE:
+    case ZJ_MSG_STATUS:
+    case ZJ_MSG_LIST:
+    case ZJ_MSG_WORKERS:
+        return s_need(req, msg, "req", why);
+    case ZJ_MSG_CANCEL:
+        if (!(rc = s_need(req || msg->id_count > 0, msg, "ids", why)))
+            rc = s_need_jobs(msg, 0, S_NEED_ID, why);
+        return rc;
+    case ZJ_MSG_HELLO:
+        return s_check_hello(msg, why);
+    case ZJ_MSG_WELCOME:
+        return s_need(msg->heartbeat_ms > 0, msg, "heartbeat_ms", why);
+    case ZJ_MSG_JOBS:
+        return s_need_jobs(msg, 1, S_NEED_ID | S_NEED_KIND, why);
+    case ZJ_MSG_RESULTS:
+        return s_need_jobs(msg, 0, S_NEED_ID | S_NEED_FINAL, why);
+    case ZJ_MSG_HEARTBEAT:
+    case ZJ_MSG_BYE:
+        return 0;
+    case ZJ_MSG_ERROR:
+        if (!zj_err_is_valid(msg->code))
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "ERROR: code %d is not a ZJ_E* code",
+                               (int) msg->code);
+        return s_need(msg->reason != NULL, msg, "reason", why);
+    default:
+        return zj_why_fail(ZJ_EPROTO, why, "unknown type %d", (int) msg->type);
+    }
+}
+
+int
+zj_msg_check(const zj_msg_t *msg, char *why)
+{
+    assert(zj_msg_is(msg));
+    char scratch[ZJ_WHY_SIZE];
+    if (why == NULL)
+        why = scratch;
+    int rc = s_check_fields(msg, why);
+    return rc ? rc : s_check_type(msg, why);
 }

@@ -31,25 +31,25 @@
 //    RESULTS    w->C  jobs[] (id, attempts, state succeeded|failed,
 //                     result | error, started_at, finished_at),
 //                     io_credit, cpu_credit (slots freed)
-//    HEARTBEAT  both  io_credit, cpu_credit (w->C: free slots now)
+//    HEARTBEAT  both  (nothing: credit travels in HELLO and RESULTS)
 //    BYE        both  (nothing)
 //    ERROR      both  req (0 if none), code (ZJ_E*), reason
-#define ZJ_MSG_TYPE_MAP(XX)                                              \
-    XX(SUBMIT)                                                           \
-    XX(SUBMITTED)                                                        \
-    XX(AWAIT)                                                            \
-    XX(RESOLVED)                                                         \
-    XX(DONE)                                                             \
-    XX(STATUS)                                                           \
-    XX(LIST)                                                             \
-    XX(WORKERS)                                                          \
-    XX(CANCEL)                                                           \
-    XX(HELLO)                                                            \
-    XX(WELCOME)                                                          \
-    XX(JOBS)                                                             \
-    XX(RESULTS)                                                          \
-    XX(HEARTBEAT)                                                        \
-    XX(BYE)                                                              \
+#define ZJ_MSG_TYPE_MAP(XX)                                                    \
+    XX(SUBMIT)                                                                 \
+    XX(SUBMITTED)                                                              \
+    XX(AWAIT)                                                                  \
+    XX(RESOLVED)                                                               \
+    XX(DONE)                                                                   \
+    XX(STATUS)                                                                 \
+    XX(LIST)                                                                   \
+    XX(WORKERS)                                                                \
+    XX(CANCEL)                                                                 \
+    XX(HELLO)                                                                  \
+    XX(WELCOME)                                                                \
+    XX(JOBS)                                                                   \
+    XX(RESULTS)                                                                \
+    XX(HEARTBEAT)                                                              \
+    XX(BYE)                                                                    \
     XX(ERROR)
 
 typedef enum {
@@ -57,15 +57,15 @@ typedef enum {
 #define XX(name) ZJ_MSG_##name,
     ZJ_MSG_TYPE_MAP(XX)
 #undef XX
-    ZJ_MSG_COUNT
+        ZJ_MSG_COUNT
 } zj_msg_type_t;
 
 //  Job states, in the store's spelling.
-#define ZJ_STATE_MAP(XX)                                                 \
-    XX(QUEUED, "queued")                                                 \
-    XX(RUNNING, "running")                                               \
-    XX(SUCCEEDED, "succeeded")                                           \
-    XX(FAILED, "failed")                                                 \
+#define ZJ_STATE_MAP(XX)                                                       \
+    XX(QUEUED, "queued")                                                       \
+    XX(RUNNING, "running")                                                     \
+    XX(SUCCEEDED, "succeeded")                                                 \
+    XX(FAILED, "failed")                                                       \
     XX(CANCELLED, "cancelled")
 
 typedef enum {
@@ -80,22 +80,22 @@ typedef enum { ZJ_CLASS_IO = 0, ZJ_CLASS_CPU = 1 } zj_class_t;
 
 //  One job as it travels and as the store records it. Plain data.
 typedef struct {
-    int64_t id;         //  0 until the coordinator assigns it
-    char *kind;         //  Kind name, 1..ZJ_MAX_KIND bytes of [A-Za-z0-9_.-]
-    char *args;         //  Args as JSON text (NULL: none)
-    zj_state_t state;   //  Lifecycle state
-    int32_t priority;   //  Higher runs first; default 0
-    int32_t attempts;   //  Attempts started so far (JOBS: this attempt)
+    int64_t id;           //  0 until the coordinator assigns it
+    char *kind;           //  Kind name, 1..ZJ_MAX_KIND bytes of [A-Za-z0-9_.-]
+    char *args;           //  Args as JSON text (NULL: none)
+    zj_state_t state;     //  Lifecycle state
+    int32_t priority;     //  Higher runs first; default 0
+    int32_t attempts;     //  Attempts started so far (JOBS: this attempt)
     int32_t max_attempts; //  1 + retries; 0 in SUBMIT means 1
-    int64_t timeout_ms; //  Per-attempt limit; 0 = none
-    int64_t delay_ms;   //  SUBMIT only: run no sooner than now + delay
-    double not_before;  //  Unix seconds; 0 = at once
-    char *worker;       //  Worker name that ran the last attempt
-    double created_at;  //  Unix seconds
-    double started_at;  //  Unix seconds; 0 = not started
-    double finished_at; //  Unix seconds; 0 = not finished
-    char *result;       //  Result JSON text, succeeded only
-    char *error;        //  One-line error, failed/cancelled only
+    int64_t timeout_ms;   //  Per-attempt limit; 0 = none
+    int64_t delay_ms;     //  SUBMIT only: run no sooner than now + delay
+    double not_before;    //  Unix seconds; 0 = at once
+    char *worker;         //  Worker name that ran the last attempt
+    double created_at;    //  Unix seconds
+    double started_at;    //  Unix seconds; 0 = not started
+    double finished_at;   //  Unix seconds; 0 = not finished
+    char *result;         //  Result JSON text, succeeded only
+    char *error;          //  One-line error, failed/cancelled only
 } zj_job_t;
 
 //  A kind a worker offers, with its class.
@@ -106,39 +106,39 @@ typedef struct {
 
 //  A worker as it introduces itself (HELLO) and as WORKERS lists it.
 typedef struct {
-    char *name;         //  Unique worker name
-    char *host;         //  Host name
-    int64_t pid;        //  Process id on that host
-    int32_t io_slots;   //  Coroutine slots
-    int32_t cpu_slots;  //  CPU processes
-    zj_kind_t *kinds;   //  Kinds offered
-    size_t kind_count;  //  Entries in kinds
-    char *state;        //  WORKERS only: "connected" | "lost" | "gone"
-    int32_t running;    //  WORKERS only: jobs running on it now
+    char *name;          //  Unique worker name
+    char *host;          //  Host name
+    int64_t pid;         //  Process id on that host
+    int32_t io_slots;    //  Coroutine slots
+    int32_t cpu_slots;   //  CPU processes
+    zj_kind_t *kinds;    //  Kinds offered
+    size_t kind_count;   //  Entries in kinds
+    char *state;         //  WORKERS only: "connected" | "lost" | "gone"
+    int32_t running;     //  WORKERS only: jobs running on it now
     double connected_at; //  WORKERS only: unix seconds
-    double last_seen;   //  WORKERS only: unix seconds
+    double last_seen;    //  WORKERS only: unix seconds
 } zj_worker_info_t;
 
 typedef struct {
-    uint32_t tag;                 //  ZJ_MSG_TAG while alive
-    zj_msg_type_t type;           //  What this message is
-    uint64_t req;                 //  Client request id, echoed in replies
-    zj_job_t *jobs;               //  Jobs, results or records
-    size_t job_count;             //  Entries in jobs
-    int64_t *ids;                 //  Job ids
-    size_t id_count;              //  Entries in ids
-    bool in_order;                //  AWAIT: resolve in the ids' order
-    bool timed_out;               //  DONE: the AWAIT's timeout expired
-    int64_t timeout_ms;           //  AWAIT: 0 = wait for ever
-    char *state;                  //  LIST: state filter, NULL = all
-    int32_t limit;                //  LIST: most rows wanted, 0 = default
-    zj_worker_info_t *workers;    //  HELLO (one), WORKERS reply (many)
-    size_t worker_count;          //  Entries in workers
-    int32_t heartbeat_ms;         //  WELCOME: the heartbeat period
-    int32_t io_credit;            //  RESULTS/HEARTBEAT: io slots freed/free
-    int32_t cpu_credit;           //  RESULTS/HEARTBEAT: cpu slots freed/free
-    int32_t code;                 //  ERROR: a ZJ_E* code
-    char *reason;                 //  ERROR: one-line reason
+    uint32_t tag;              //  ZJ_MSG_TAG while alive
+    zj_msg_type_t type;        //  What this message is
+    uint64_t req;              //  Client request id, echoed in replies
+    zj_job_t *jobs;            //  Jobs, results or records
+    size_t job_count;          //  Entries in jobs
+    int64_t *ids;              //  Job ids
+    size_t id_count;           //  Entries in ids
+    bool in_order;             //  AWAIT: resolve in the ids' order
+    bool timed_out;            //  DONE: the AWAIT's timeout expired
+    int64_t timeout_ms;        //  AWAIT: 0 = wait for ever
+    char *state;               //  LIST: state filter, NULL = all
+    int32_t limit;             //  LIST: most rows wanted, 0 = default
+    zj_worker_info_t *workers; //  HELLO (one), WORKERS reply (many)
+    size_t worker_count;       //  Entries in workers
+    int32_t heartbeat_ms;      //  WELCOME: the heartbeat period
+    int32_t io_credit;         //  RESULTS: io slots freed
+    int32_t cpu_credit;        //  RESULTS: cpu slots freed
+    int32_t code;              //  ERROR: a ZJ_E* code
+    char *reason;              //  ERROR: one-line reason
 } zj_msg_t;
 
 #define ZJ_MSG_TAG 0x7a6a6d73u
@@ -190,5 +190,15 @@ void zj_job_copy(zj_job_t *dest, const zj_job_t *src);
 
 //  Frees what a worker info owns and zeroes it.
 void zj_worker_info_clear(zj_worker_info_t *info);
+
+//  Checks msg against the rules of its type (proto/PROTOCOL.md): the fields
+//  the type requires, the limits of proto/limits.h, kind names and classes,
+//  known states, non-negative counts, finite times, positive ids, and args
+//  and result as valid JSON within ZJ_MAX_DEPTH. zj_msg_encode applies it
+//  before packing and zj_msg_decode after copying, so a peer never sends
+//  what the other side must refuse. Returns 0, or ZJ_EPROTO, ZJ_ETOOBIG or
+//  ZJ_EJSON with a one-line reason in why[ZJ_WHY_SIZE] (may be NULL; left
+//  as is on success). Borrows msg; pure, so safe from any thread.
+int zj_msg_check(const zj_msg_t *msg, char *why);
 
 #endif

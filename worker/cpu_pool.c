@@ -1,16 +1,12 @@
 //  cpu_pool.c - a prefork pool of processes for CPU jobs (see cpu_pool.h).
-//  The parent half lives on the worker's loop: one uv_poll_t per process
-//  socketpair, a uv_timer_t per running job's timeout, a uv_signal_t for
-//  SIGCHLD. The child half (s_child_*) is plain C over blocking reads and
-//  writes: it never touches libuv, zmq or czmq's sockets after fork.
-#define _GNU_SOURCE
+//  This is the parent's side, on the worker's loop: one uv_poll_t per
+//  process socketpair, a uv_timer_t per running job's timeout, a
+//  uv_signal_t for SIGCHLD, and the queue of jobs waiting for a process.
+//  The processes run cpu_child.c; the frames between them are cpu_wire.h.
 #include <czmq.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,35 +15,15 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "proto/limits.h"
+#include "worker/cpu_child.h"
 #include "worker/cpu_pool.h"
-#include "worker/job_ctx.h"
+#include "worker/cpu_wire.h"
 
 #define ZJ_CPU_POOL_TAG 0x7a6a6370u //  "zjcp"
 #define ZJ_CPU_PROC_TAG 0x7a6a7072u //  "zjpr"
-#define ZJ_CPU_MAGIC 0x5a4a4350u    //  Starts every frame on the socketpair
 #define ZJ_CPU_MAX_PROCS 1024       //  Sanity bound on procs
 #define ZJ_CPU_RESPAWN_MS 100       //  Retry period when fork fails
 #define ZJ_CPU_KEEP_BUFFER 65536    //  Reply buffer kept between jobs
-
-//  Parent -> child: this header, then kind_size bytes, then args_size.
-typedef struct {
-    uint32_t magic;     //  ZJ_CPU_MAGIC
-    uint32_t kind_size; //  Bytes of kind that follow
-    uint32_t args_size; //  Bytes of args after the kind
-    int32_t attempt;    //  The job's attempt
-    int64_t job_id;     //  The job
-} zj_cpu_request_t;
-
-//  Child -> parent: this header, then text_size bytes of result or error.
-typedef struct {
-    uint32_t magic;     //  ZJ_CPU_MAGIC
-    uint32_t ok;        //  1 if text is a result, 0 if an error
-    uint32_t text_size; //  Bytes of text that follow
-    uint32_t unused;    //  Zero; keeps the doubles aligned
-    int64_t job_id;     //  Echoes the request
-    double started_at;  //  Unix seconds, before the handler ran
-    double finished_at; //  Unix seconds, after it returned
-} zj_cpu_reply_t;
 
 //  One job, queued or running.
 typedef struct {
@@ -226,26 +202,16 @@ zj_cpu_pool_submit(zj_cpu_pool_t *self, int64_t job_id, int32_t attempt,
         return ZJ_EKIND;
     if (args == NULL)
         args = "null";
-    size_t args_size = strlen(args);
-    if (args_size > ZJ_MAX_ARGS)
+    if (strlen(args) > ZJ_MAX_ARGS)
         return ZJ_ETOOBIG;
 
-    zj_cpu_request_t request = {.magic = ZJ_CPU_MAGIC,
-                                .kind_size = (uint32_t) strlen(kind),
-                                .args_size = (uint32_t) args_size,
-                                .attempt = attempt,
-                                .job_id = job_id};
     zj_cpu_job_t *job = calloc(1, sizeof *job);
     assert(job);
     job->job_id = job_id;
     job->attempt = attempt;
     job->timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
-    job->frame_size = sizeof request + request.kind_size + args_size;
-    job->frame = malloc(job->frame_size);
-    assert(job->frame);
-    memcpy(job->frame, &request, sizeof request);
-    memcpy(job->frame + sizeof request, kind, request.kind_size);
-    memcpy(job->frame + sizeof request + request.kind_size, args, args_size);
+    job->frame = zj_cpu_wire_encode_request(job_id, attempt, kind, args,
+                                            &job->frame_size);
 
     zlistx_add_end(self->queue, job);
     s_dispatch(self);
@@ -449,14 +415,6 @@ s_proc_complete(zj_cpu_proc_t *proc, const zj_cpu_reply_t *reply)
     }
 }
 
-static bool
-s_reply_is_valid(const zj_cpu_proc_t *proc, const zj_cpu_reply_t *reply)
-{
-    size_t limit = reply->ok ? ZJ_MAX_RESULT : ZJ_MAX_TEXT;
-    return reply->magic == ZJ_CPU_MAGIC && proc->job &&
-           reply->job_id == proc->job->job_id && reply->text_size <= limit;
-}
-
 //  Reads the reply. Returns when the socket is drained, the reply is
 //  complete, or the process is lost.
 static void
@@ -487,7 +445,8 @@ s_proc_read(zj_cpu_proc_t *proc)
         proc->reply_size += (size_t) rc;
         if (proc->reply_size == sizeof reply) {
             memcpy(&reply, proc->reply, sizeof reply);
-            if (!s_reply_is_valid(proc, &reply)) {
+            if (proc->job == NULL ||
+                !zj_cpu_wire_reply_is_valid(&reply, proc->job->job_id)) {
                 s_proc_abandon(proc, "process sent a malformed reply");
                 return;
             }
@@ -543,25 +502,6 @@ s_proc_close(zj_cpu_proc_t *proc)
     uv_close((uv_handle_t *) &proc->timer, s_on_proc_closed);
 }
 
-static void
-s_describe_status(int status, char *error)
-{
-    if (status == -1)
-        snprintf(error, ZJ_WHY_SIZE, "process ended (status unknown)");
-    else if (WIFSIGNALED(status)) {
-        int signum = WTERMSIG(status);
-        const char *name = sigabbrev_np(signum);
-        const char *text = sigdescr_np(signum);
-        snprintf(error, ZJ_WHY_SIZE,
-                 "process crashed: killed by signal SIG%s (%s)",
-                 name ? name : "?", text ? text : "unknown signal");
-    } else if (WIFEXITED(status))
-        snprintf(error, ZJ_WHY_SIZE, "process exited with status %d",
-                 WEXITSTATUS(status));
-    else
-        snprintf(error, ZJ_WHY_SIZE, "process stopped (status %d)", status);
-}
-
 //  The process in slot is reaped: replaces it and fails its job.
 static void
 s_proc_finish(zj_cpu_pool_t *self, int slot, int status)
@@ -573,7 +513,7 @@ s_proc_finish(zj_cpu_pool_t *self, int slot, int status)
     if (proc->reason[0])
         snprintf(error, sizeof error, "%s", proc->reason);
     else
-        s_describe_status(status, error);
+        zj_cpu_child_describe_status(status, error);
     long long job_id = job ? (long long) job->job_id : -1LL;
     if (proc->reason[0])
         zj_log_info("cpu process killed pid=%d job=%lld error=\"%s\"",
@@ -641,170 +581,21 @@ s_on_wake(uv_timer_t *handle)
     assert(s_invariants_hold(self));
 }
 
-//  --- The child's side --------------------------------------------------
-
-//  Reads exactly size bytes. Returns 0, or 1 on EOF before any byte, or
-//  -1 on an error or a short read (the parent is gone).
-static int
-s_child_read(int fd, void *buffer, size_t size)
-{
-    size_t done = 0;
-    while (done < size) {
-        ssize_t rc = read(fd, (char *) buffer + done, size - done);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc <= 0)
-            return rc == 0 && done == 0 ? 1 : -1;
-        done += (size_t) rc;
-    }
-    return 0;
-}
-
-static void
-s_child_write(int fd, const void *buffer, size_t size)
-{
-    size_t done = 0;
-    while (done < size) {
-        ssize_t rc = write(fd, (const char *) buffer + done, size - done);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc <= 0)
-            _exit(EXIT_FAILURE);
-        done += (size_t) rc;
-    }
-}
-
-//  Runs one job from body (kind then args) and writes its reply.
-static void
-s_child_run(int fd, const zj_registry_t *registry,
-            const zj_cpu_request_t *request, char *body)
-{
-    char *kind = body;
-    char *args = body + request->kind_size + 1;
-    memmove(args, body + request->kind_size, request->args_size);
-    kind[request->kind_size] = '\0';
-    args[request->args_size] = '\0';
-
-    zj_cpu_reply_t reply = {.magic = ZJ_CPU_MAGIC, .job_id = request->job_id};
-    zjob_ctx_t ctx = {
-        .job_id = request->job_id, .attempt = request->attempt, .kind = kind};
-    char *result = NULL, *error = NULL;
-    char line[ZJ_WHY_SIZE];
-    reply.started_at = zj_now();
-    const zj_handler_t *handler = zj_registry_find(registry, kind);
-    int rc = 0;
-    if (handler == NULL)
-        snprintf(line, sizeof line, "unknown job kind '%s'", kind);
-    else
-        rc = handler->handler(&ctx, args, &result, &error);
-    reply.finished_at = zj_now();
-
-    const char *text = line;
-    if (handler && rc == 0) {
-        text = result ? result : "null";
-        reply.ok = 1;
-        if (strlen(text) > ZJ_MAX_RESULT) {
-            snprintf(line, sizeof line, "result too big: %zu bytes > %d",
-                     strlen(text), ZJ_MAX_RESULT);
-            text = line;
-            reply.ok = 0;
-        }
-    } else if (handler) {
-        if (error == NULL)
-            snprintf(line, sizeof line, "handler failed (returned %d)", rc);
-        text = error ? error : line;
-    }
-    size_t size = strlen(text);
-    if (!reply.ok && size > ZJ_MAX_TEXT - 1)
-        size = ZJ_MAX_TEXT - 1;
-    reply.text_size = (uint32_t) size;
-    s_child_write(fd, &reply, sizeof reply);
-    s_child_write(fd, text, reply.text_size);
-    free(result);
-    free(error);
-}
-
-//  Closes every inherited descriptor but stdio and fd.
-static void
-s_child_close_fds(int fd)
-{
-    if (fd > 3 && close_range(3, (unsigned) fd - 1, 0) == 0 &&
-        close_range((unsigned) fd + 1, ~0U, 0) == 0)
-        return;
-    if (fd == 3 && close_range(4, ~0U, 0) == 0)
-        return;
-    struct rlimit limit = {0};
-    getrlimit(RLIMIT_NOFILE, &limit);
-    int top = limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > 65536
-                  ? 65536
-                  : (int) limit.rlim_cur;
-    for (int other = 3; other < top; other++)
-        if (other != fd)
-            close(other);
-}
-
-//  The process's life: set up after fork, then one job at a time until
-//  the parent closes the socket or dies. Never returns.
-static void __attribute__((noreturn))
-s_child_main(int fd, pid_t parent, const zj_registry_t *registry)
-{
-    struct sigaction action = {.sa_handler = SIG_DFL};
-    for (int signum = 1; signum < NSIG; signum++)
-        if (signum != SIGKILL && signum != SIGSTOP)
-            sigaction(signum, &action, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(EXIT_FAILURE);
-    s_child_close_fds(fd);
-
-    while (true) {
-        zj_cpu_request_t request;
-        int rc = s_child_read(fd, &request, sizeof request);
-        if (rc == 1)
-            _exit(EXIT_SUCCESS);
-        if (rc < 0 || request.magic != ZJ_CPU_MAGIC ||
-            request.kind_size > ZJ_MAX_KIND || request.args_size > ZJ_MAX_ARGS)
-            _exit(EXIT_FAILURE);
-        size_t size = (size_t) request.kind_size + request.args_size;
-        char *body = malloc(size + 2);
-        if (body == NULL || s_child_read(fd, body, size) != 0)
-            _exit(EXIT_FAILURE);
-        s_child_run(fd, registry, &request, body);
-        free(body);
-    }
-}
-
 //  Forks the process of slot. Returns NULL, logging why, on failure.
 static zj_cpu_proc_t *
 s_proc_new(zj_cpu_pool_t *pool, int slot)
 {
-    int pair[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-        zj_log_errno("cpu pool: socketpair failed");
+    pid_t pid;
+    int fd;
+    if (zj_cpu_child_spawn(pool->parent, pool->registry, &pid, &fd) != 0)
         return NULL;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        zj_log_errno("cpu pool: fork failed");
-        close(pair[0]);
-        close(pair[1]);
-        return NULL;
-    }
-    if (pid == 0)
-        s_child_main(pair[1], pool->parent, pool->registry);
-    close(pair[1]);
-    fcntl(pair[0], F_SETFL, fcntl(pair[0], F_GETFL) | O_NONBLOCK);
-
     zj_cpu_proc_t *proc = calloc(1, sizeof *proc);
     assert(proc);
     proc->tag = ZJ_CPU_PROC_TAG;
     proc->pool = pool;
     proc->slot = slot;
     proc->pid = pid;
-    proc->fd = pair[0];
+    proc->fd = fd;
     int rc = uv_poll_init(pool->loop, &proc->poll, proc->fd);
     assert(rc == 0);
     (void) rc;

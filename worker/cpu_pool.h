@@ -49,8 +49,7 @@ int zj_cpu_pool_idle(const zj_cpu_pool_t *self);
 //  Runs a job: on an idle process at once, else queued in order until one
 //  is free. Copies what it needs. Returns 0 or a negative ZJ_E* code.
 int zj_cpu_pool_submit(zj_cpu_pool_t *self, int64_t job_id, int32_t attempt,
-                       const char *kind, const char *args,
-                       int64_t timeout_ms);
+                       const char *kind, const char *args, int64_t timeout_ms);
 
 //  Stops a job: dropped if queued, its process killed (and replaced) if
 //  running. done is called with error "cancelled". Returns 0 or

@@ -55,6 +55,18 @@ s_on_kick(uv_idle_t *handle)
     s_drain(handle->data);
 }
 
+//  Sends one frame; a signal (SIGCHLD from a finished child) interrupting
+//  the call is no reason to lose it.
+static int
+s_send_bytes(zj_worker_t *self, const char *data, size_t size)
+{
+    int rc;
+    do
+        rc = zmq_send(zsock_resolve(self->dealer), data, size, ZMQ_DONTWAIT);
+    while (rc == -1 && zmq_errno() == EINTR);
+    return rc;
+}
+
 static int
 s_send(zj_worker_t *self, zj_msg_t **msg_p)
 {
@@ -65,8 +77,7 @@ s_send(zj_worker_t *self, zj_msg_t **msg_p)
     if (rc != 0)
         zj_log_error("encode failed type=%s error=\"%s\"",
                      zj_msg_type_name((*msg_p)->type), why);
-    else if (zmq_send(zsock_resolve(self->dealer), data, size,
-                      ZMQ_DONTWAIT) == -1) {
+    else if (s_send_bytes(self, data, size) == -1) {
         zj_log_warning("send failed type=%s error=\"%s\"",
                        zj_msg_type_name((*msg_p)->type),
                        zmq_strerror(zmq_errno()));
@@ -202,6 +213,8 @@ s_drain(zj_worker_t *self)
 {
     while (self->dealer && (zsock_events(self->dealer) & ZMQ_POLLIN)) {
         zframe_t *frame = zframe_recv(self->dealer);
+        if (frame == NULL && zmq_errno() == EINTR)
+            continue;
         if (frame == NULL)
             break;
         self->last_heard_ms = zj_mono_ms();

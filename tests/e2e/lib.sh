@@ -52,7 +52,7 @@ start_coordinator() {
     export ZJOB_COORDINATOR="tcp://127.0.0.1:$CLIENTS_PORT"
     WORKERS_EP="tcp://127.0.0.1:$WORKERS_PORT"
     "$ZJ_BIN/zjob-coordinator" --clients "$ZJOB_COORDINATOR" \
-        --workers "$WORKERS_EP" --db "$T/zjob.db" --heartbeat 250ms "$@" \
+        --workers "$WORKERS_EP" --db "$T/zjob.db" --heartbeat 500ms "$@" \
         >>"$T/coordinator.log" 2>&1 &
     COORDINATOR_PID=$!
     zj_track "$COORDINATOR_PID"

@@ -85,13 +85,48 @@ test_exec_needs_allow_exec() {
     zj wait "$id" | grep -q '"stdout": *"fed through stdin"' || fail "stdin"
 }
 
-test_jobs_spread_over_two_workers() {
+children_at_least() {
+    [ "$(pgrep -P "$WORKER_PID_w1" -x sleep | wc -l)" -ge "$1" ]
+}
+
+test_many_exec_jobs_await_children_without_threads() {
     start_coordinator
-    start_worker w1
-    start_worker w2
-    for _ in $(seq 400); do echo '{"kind": "sleep", "args": {"seconds": 0.5}}'; done >batch.jsonl
+    start_worker w1 --allow-exec
+    for _ in $(seq 200); do
+        echo '{"kind": "exec", "args": {"argv": ["sleep", "1"]}}'
+    done >batch.jsonl
+    zj submit --batch batch.jsonl >ids
+    # At some moment at least 150 children run at once under the worker...
+    wait_until 20 children_at_least 150
+    threads=$(ls "/proc/$WORKER_PID_w1/task" | wc -l)
+    zj gather - <ids >results || fail "gather"
+    assert_eq "$(grep -c '"exit": *0' results)" 200 "exec results"
+    assert_eq "$(sql "select max(started_at) < min(finished_at) from jobs")" 1 \
+        "200 child processes awaited at once"
+    # ...awaited by coroutines on one loop, not by a thread each.
+    [ "$threads" -lt 50 ] || fail "worker used $threads threads for 200 children"
+}
+
+test_2000_sleeps_and_cpu_jobs_over_two_workers() {
+    start_coordinator
+    start_worker w1 --cpu-procs 2
+    start_worker w2 --cpu-procs 2
+    {
+        for _ in $(seq 2000); do echo '{"kind": "sleep", "args": {"seconds": 1}}'; done
+        for _ in $(seq 20); do echo '{"kind": "primes", "args": {"limit": 2000000}}'; done
+    } >batch.jsonl
     zj submit --batch batch.jsonl | zj gather - >results || fail "gather failed"
-    assert_eq "$(grep -c '"succeeded"' results)" 400 "results"
-    assert_eq "$(sql "select count(distinct worker) from jobs")" 2 "workers used"
+    assert_eq "$(grep -c '"slept": *1' results)" 2000 "sleep results"
+    assert_eq "$(grep -c '"count": *148933' results)" 20 "primes results"
+    assert_eq "$(sql "select count(distinct worker) from jobs where kind='sleep'")" 2 \
+        "sleeps spread over both workers"
+    assert_eq "$(sql "select count(distinct worker) from jobs where kind='primes'")" 2 \
+        "CPU jobs spread over both workers"
+    # Credit: no worker ever ran more CPU jobs at once than its 2 processes.
+    most=$(sql "select max(n) from (select a.id, count(*) as n from jobs a
+                join jobs b on b.worker = a.worker and b.kind = 'primes'
+                 and b.started_at <= a.started_at and b.finished_at > a.started_at
+                where a.kind = 'primes' group by a.id)")
+    [ "$most" -le 2 ] || fail "$most CPU jobs ran at once on one worker"
     assert_eq "$(sql "select count(*) from workers where state='connected'")" 2 "workers table"
 }

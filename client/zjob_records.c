@@ -1,0 +1,179 @@
+//  zjob_records.c - libzjob's record queries: status, list, workers and
+//  cancel, each one or more requests pipelined through zjob_exchange.c,
+//  and the public views (zjob_job_t, zjob_worker_t) of the records the
+//  replies carry. zjob_await.c and zjob_future.c share the job view.
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/zjob_internal.h"
+#include "common/err.h"
+#include "proto/limits.h"
+
+typedef struct {
+    const int64_t *ids;        //  Ids asked about (status, cancel)
+    size_t count;              //  Entries in ids
+    zj_msg_type_t type;        //  Request type
+    const char *state;         //  LIST: state filter or NULL
+    int32_t limit;             //  LIST: most rows
+    zjob_job_fn *job_fn;       //  Called per job record
+    zjob_worker_fn *worker_fn; //  Called per worker
+    void *arg;                 //  The caller's pointer
+} s_query_t;
+
+void
+zj_client_job_view(const zj_job_t *job, zjob_job_t *view)
+{
+    *view = (zjob_job_t){.id = job->id,
+                         .kind = job->kind,
+                         .args = job->args,
+                         .state = zj_state_name(job->state),
+                         .priority = job->priority,
+                         .attempts = job->attempts,
+                         .max_attempts = job->max_attempts,
+                         .timeout_ms = job->timeout_ms,
+                         .not_before = job->not_before,
+                         .worker = job->worker,
+                         .created_at = job->created_at,
+                         .started_at = job->started_at,
+                         .finished_at = job->finished_at,
+                         .result = job->result,
+                         .error = job->error};
+}
+
+static int
+s_worker_view(const zj_worker_info_t *info, s_query_t *query)
+{
+    zjob_kind_t *kinds = calloc(info->kind_count + 1, sizeof *kinds);
+    if (kinds == NULL)
+        return ZJ_ENOMEM;
+    for (size_t index = 0; index < info->kind_count; index++)
+        kinds[index] = (zjob_kind_t){info->kinds[index].name,
+                                     zj_class_name(info->kinds[index].klass)};
+    zjob_worker_t view = {.name = info->name,
+                          .host = info->host,
+                          .pid = info->pid,
+                          .state = info->state,
+                          .running = info->running,
+                          .io_slots = info->io_slots,
+                          .cpu_slots = info->cpu_slots,
+                          .kinds = kinds,
+                          .kind_count = info->kind_count,
+                          .connected_at = info->connected_at,
+                          .last_seen = info->last_seen};
+    query->worker_fn(query->arg, &view);
+    free(kinds);
+    return 0;
+}
+
+//  Builds request number batch: ids[batch * ZJ_MAX_BATCH ...] for STATUS
+//  and CANCEL, the filter for LIST, nothing for WORKERS.
+static zj_msg_t *
+s_build_query(void *arg, size_t batch)
+{
+    s_query_t *query = arg;
+    zj_msg_t *msg = zj_msg_new(query->type);
+    size_t first = batch * ZJ_MAX_BATCH;
+    for (size_t index = first;
+         index < query->count && index < first + ZJ_MAX_BATCH; index++)
+        zj_msg_add_id(msg, query->ids[index]);
+    if (query->state)
+        msg->state = strdup(query->state);
+    msg->limit = query->limit;
+    return msg;
+}
+
+static int
+s_handle_query(void *arg, size_t batch, const zj_msg_t *reply)
+{
+    (void) batch;
+    s_query_t *query = arg;
+    for (size_t index = 0; query->job_fn && index < reply->job_count; index++) {
+        zjob_job_t view;
+        zj_client_job_view(&reply->jobs[index], &view);
+        query->job_fn(query->arg, &view);
+    }
+    for (size_t index = 0; query->worker_fn && index < reply->worker_count;
+         index++) {
+        int rc = s_worker_view(&reply->workers[index], query);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int
+s_query(zjob_client_t *self, s_query_t *query)
+{
+    zj_client_begin(self);
+    for (size_t index = 0; index < query->count; index++)
+        if (query->ids[index] <= 0)
+            return zj_client_fail(self, ZJ_EUSAGE, "bad job id %lld",
+                                  (long long) query->ids[index]);
+    size_t batches = (query->count + ZJ_MAX_BATCH - 1) / ZJ_MAX_BATCH;
+    if (query->ids == NULL)
+        batches = 1;
+    int rc = zj_client_exchange(self, batches, query->type, s_build_query,
+                                s_handle_query, query);
+    return zj_client_end(self, rc);
+}
+
+int
+zjob_client_status(zjob_client_t *self, const int64_t *ids, size_t count,
+                   zjob_job_fn *fn, void *arg)
+{
+    assert(self);
+    assert(fn);
+    if (ids == NULL || count == 0)
+        return zj_client_fail(self, ZJ_EUSAGE, "no job ids");
+    s_query_t query = {.ids = ids,
+                       .count = count,
+                       .type = ZJ_MSG_STATUS,
+                       .job_fn = fn,
+                       .arg = arg};
+    return s_query(self, &query);
+}
+
+int
+zjob_client_list(zjob_client_t *self, const char *state, int32_t limit,
+                 zjob_job_fn *fn, void *arg)
+{
+    assert(self);
+    assert(fn);
+    if (state && zj_state_from_name(state) == ZJ_STATE_NONE)
+        return zj_client_fail(self, ZJ_EUSAGE, "unknown state '%.40s'", state);
+    if (limit < 0)
+        return zj_client_fail(self, ZJ_EUSAGE, "limit must be >= 0");
+    s_query_t query = {.type = ZJ_MSG_LIST,
+                       .state = state,
+                       .limit = limit,
+                       .job_fn = fn,
+                       .arg = arg};
+    return s_query(self, &query);
+}
+
+int
+zjob_client_workers(zjob_client_t *self, zjob_worker_fn *fn, void *arg)
+{
+    assert(self);
+    assert(fn);
+    s_query_t query = {.type = ZJ_MSG_WORKERS, .worker_fn = fn, .arg = arg};
+    return s_query(self, &query);
+}
+
+int
+zjob_client_cancel(zjob_client_t *self, const int64_t *ids, size_t count,
+                   zjob_job_fn *fn, void *arg)
+{
+    assert(self);
+    assert(fn);
+    if (ids == NULL || count == 0)
+        return zj_client_fail(self, ZJ_EUSAGE, "no job ids");
+    s_query_t query = {.ids = ids,
+                       .count = count,
+                       .type = ZJ_MSG_CANCEL,
+                       .job_fn = fn,
+                       .arg = arg};
+    return s_query(self, &query);
+}

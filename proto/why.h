@@ -1,0 +1,26 @@
+//  why.h - writing the one-line reasons of char *why[ZJ_WHY_SIZE] buffers.
+//  Internal to proto/: msg.c (the rules), codec.c (the wire) and prescan.c
+//  (the byte bounds) fail through these, so every reason is built alike.
+#ifndef ZJ_WHY_H
+#define ZJ_WHY_H
+
+#include <stddef.h>
+
+//  Bytes of a foreign string quoted back in a reason.
+#define ZJ_WHY_QUOTE_MAX 40
+
+//  Formats a reason into why[ZJ_WHY_SIZE] (truncating) and returns code,
+//  so a failure site reads `return zj_why_fail(ZJ_EPROTO, why, ...)`.
+int zj_why_fail(int code, char *why, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+//  Rewrites the reason already in why as "what index: reason", for a
+//  failure inside the index'th item of a batch. Returns code.
+int zj_why_prefix(int code, char *why, const char *what, size_t index);
+
+//  Copies at most ZJ_WHY_QUOTE_MAX bytes of text (size bytes, need not be
+//  NUL-terminated) into out[ZJ_WHY_QUOTE_MAX + 1], each byte that is not
+//  printable ASCII as '?', and NUL-terminates it.
+void zj_why_quote(char *out, const char *text, size_t size);
+
+#endif

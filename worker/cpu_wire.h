@@ -1,0 +1,50 @@
+//  cpu_wire.h - the frames on a CPU-pool socketpair, shared by the parent
+//  (cpu_pool.c) and its processes (cpu_child.c). Both ends are one binary
+//  forked once, so a frame is a plain struct in host byte order followed
+//  by its text. Either side checks what it reads with the _is_valid calls.
+#ifndef ZJ_CPU_WIRE_H
+#define ZJ_CPU_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZJ_CPU_MAGIC 0x5a4a4350u //  Starts every frame on the socketpair
+
+//  Parent -> child: this header, then kind_size bytes, then args_size.
+typedef struct {
+    uint32_t magic;     //  ZJ_CPU_MAGIC
+    uint32_t kind_size; //  Bytes of kind that follow
+    uint32_t args_size; //  Bytes of args after the kind
+    int32_t attempt;    //  The job's attempt
+    int64_t job_id;     //  The job
+} zj_cpu_request_t;
+
+//  Child -> parent: this header, then text_size bytes of result or error.
+typedef struct {
+    uint32_t magic;     //  ZJ_CPU_MAGIC
+    uint32_t ok;        //  1 if text is a result, 0 if an error
+    uint32_t text_size; //  Bytes of text that follow
+    uint32_t unused;    //  Zero; keeps the doubles aligned
+    int64_t job_id;     //  Echoes the request
+    double started_at;  //  Unix seconds, before the handler ran
+    double finished_at; //  Unix seconds, after it returned
+} zj_cpu_reply_t;
+
+//  Encodes the request frame of one job: header, kind, then args (no NULs).
+//  kind must be 1..ZJ_MAX_KIND bytes and args at most ZJ_MAX_ARGS; the
+//  caller checks (asserted). Returns the frame, which the caller owns and
+//  frees, and writes its size into *size_p. Never fails.
+char *zj_cpu_wire_encode_request(int64_t job_id, int32_t attempt,
+                                 const char *kind, const char *args,
+                                 size_t *size_p);
+
+//  True if request starts with ZJ_CPU_MAGIC and its kind and args sizes
+//  are within ZJ_MAX_KIND and ZJ_MAX_ARGS.
+bool zj_cpu_wire_request_is_valid(const zj_cpu_request_t *request);
+
+//  True if reply starts with ZJ_CPU_MAGIC, answers job_id, and its text
+//  is within ZJ_MAX_RESULT (a result) or ZJ_MAX_TEXT (an error).
+bool zj_cpu_wire_reply_is_valid(const zj_cpu_reply_t *reply, int64_t job_id);
+
+#endif
