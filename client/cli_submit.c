@@ -15,7 +15,8 @@
 
 static const char s_usage[] =
     "Usage: zjob [--coordinator EP] submit KIND [ARGS_JSON] [--wait]\n"
-    "            [--timeout DUR] [--retries N] [--priority N] [--delay DUR]\n"
+    "            [--timeout DUR] [--retries N] [--backoff DUR] [--priority N]\n"
+    "            [--delay DUR]\n"
     "       zjob [--coordinator EP] submit --batch FILE|-\n"
     "\n"
     "Submits a job of KIND with ARGS_JSON (default: null) and prints its\n"
@@ -26,11 +27,14 @@ static const char s_usage[] =
     "  --wait             wait for the job; print its result as `zjob wait`\n"
     "  --timeout DUR      limit each attempt to DUR (250ms, 2s, 5m, 1h)\n"
     "  --retries N        attempt again up to N times after a failure\n"
+    "  --backoff DUR      wait before the first retry (default 200ms),\n"
+    "                     doubled after each, with jitter, at most 60s\n"
     "  --priority N       higher runs first (default 0)\n"
     "  --delay DUR        run no sooner than DUR from now\n"
     "  --batch FILE|-     JSON lines {\"kind\": K, \"args\": A, \"priority\": "
     "N,\n"
-    "                     \"retries\": N, \"timeout\": DUR, \"delay\": DUR};\n"
+    "                     \"retries\": N, \"backoff\": DUR, \"timeout\": DUR,\n"
+    "                     \"delay\": DUR};\n"
     "                     the options above give defaults for missing keys\n"
     "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n"
     "                     else tcp://127.0.0.1:7700)\n"
@@ -40,12 +44,21 @@ static const char s_usage[] =
     "Exit: 0 submitted (with --wait: succeeded), 1 the job failed or was\n"
     "cancelled, 2 usage error, 3 coordinator unreachable.\n";
 
-enum { S_WAIT = 1, S_TIMEOUT, S_RETRIES, S_PRIORITY, S_DELAY, S_BATCH };
+enum {
+    S_WAIT = 1,
+    S_TIMEOUT,
+    S_RETRIES,
+    S_BACKOFF,
+    S_PRIORITY,
+    S_DELAY,
+    S_BATCH
+};
 
 static const struct option s_options[] = {
     {"wait", no_argument, NULL, S_WAIT},
     {"timeout", required_argument, NULL, S_TIMEOUT},
     {"retries", required_argument, NULL, S_RETRIES},
+    {"backoff", required_argument, NULL, S_BACKOFF},
     {"priority", required_argument, NULL, S_PRIORITY},
     {"delay", required_argument, NULL, S_DELAY},
     {"batch", required_argument, NULL, S_BATCH},
@@ -74,8 +87,10 @@ s_flag(zj_cli_t *cli, s_submit_t *submit, int option)
         return 0;
     case S_TIMEOUT:
     case S_DELAY:
+    case S_BACKOFF:
         if (zj_duration_parse(optarg, option == S_TIMEOUT ? &spec->timeout_ms
-                                                          : &spec->delay_ms))
+                                      : option == S_DELAY ? &spec->delay_ms
+                                                          : &spec->backoff_ms))
             return zj_cli_usage_error(cli,
                                       "'%s' is not a duration "
                                       "(250ms, 2s, 5m, 1h)",
@@ -186,6 +201,8 @@ s_line_member(zjob_spec_t *spec, const char *key, json_t *value, char *why)
         rc = s_line_duration(value, &spec->timeout_ms);
     else if (strcmp(key, "delay") == 0)
         rc = s_line_duration(value, &spec->delay_ms);
+    else if (strcmp(key, "backoff") == 0)
+        rc = s_line_duration(value, &spec->backoff_ms);
     else {
         snprintf(why, ZJ_WHY_SIZE, "unknown key \"%.40s\"", key);
         return -1;

@@ -35,7 +35,7 @@ s_check_spec(zjob_client_t *self, const zjob_spec_t *spec, size_t index)
         zj_json_check(spec->args, strlen(spec->args), ZJ_MAX_DEPTH, why))
         return zj_client_fail(self, ZJ_EJSON, "job %zu: args: %s", index, why);
     if (spec->retries < 0 || spec->retries == INT32_MAX ||
-        spec->timeout_ms < 0 || spec->delay_ms < 0)
+        spec->timeout_ms < 0 || spec->delay_ms < 0 || spec->backoff_ms < 0)
         return zj_client_fail(
             self, ZJ_EUSAGE, "job %zu: retries, timeout and delay must be >= 0",
             index);
@@ -55,7 +55,8 @@ s_build_submit(void *arg, size_t batch)
                         .priority = spec->priority,
                         .max_attempts = spec->retries + 1,
                         .timeout_ms = spec->timeout_ms,
-                        .delay_ms = spec->delay_ms};
+                        .delay_ms = spec->delay_ms,
+                        .backoff_ms = spec->backoff_ms};
         zj_job_copy(zj_msg_add_job(msg), &job);
     }
     return msg;

@@ -35,6 +35,7 @@ zj_lifecycle_submit(zj_coordinator_t *self, const zj_job_t *spec)
     job.priority = spec->priority;
     job.max_attempts = spec->max_attempts > 0 ? spec->max_attempts : 1;
     job.timeout_ms = spec->timeout_ms;
+    job.backoff_ms = spec->backoff_ms;
     job.not_before = spec->delay_ms > 0 ? now + spec->delay_ms / 1000.0 : 0;
     job.created_at = now;
     job.state = ZJ_STATE_QUEUED;
@@ -110,10 +111,14 @@ s_finish(zj_coordinator_t *self, zj_future_t *future, zj_state_t state)
     zj_futures_resolve(self->futures, future);
 }
 
+//  The wait before the retry that follows attempt number attempts: the
+//  job's base (or the default), doubled per attempt, capped, jittered.
 static int64_t
-s_backoff_ms(int32_t attempts)
+s_backoff_ms(const zj_job_t *job)
 {
-    double backoff = ZJ_RETRY_BASE_MS * pow(2.0, attempts - 1);
+    double base = job->backoff_ms > 0 ? (double) job->backoff_ms
+                                      : ZJ_RETRY_BASE_MS;
+    double backoff = base * pow(2.0, job->attempts - 1);
     if (backoff > ZJ_RETRY_MAX_MS)
         backoff = ZJ_RETRY_MAX_MS;
     //  Jitter of up to a quarter spreads retries of a failed batch.
@@ -127,7 +132,7 @@ s_retry(zj_coordinator_t *self, zj_future_t *future)
     s_detach_from_peer(future);
     job->state = ZJ_STATE_QUEUED;
     double now = zj_now();
-    job->not_before = now + s_backoff_ms(job->attempts) / 1000.0;
+    job->not_before = now + s_backoff_ms(job) / 1000.0;
     s_write(self, job);
     zj_scheduler_push(self->scheduler, future, now);
     zj_log_info("job retry id=%" PRId64 " attempt=%d of=%d error=\"%s\"",
@@ -162,7 +167,10 @@ zj_lifecycle_result(zj_coordinator_t *self, const zj_job_t *result,
     s_take_string(&job->worker, worker);
     s_take_string(&job->result, result->result);
     s_take_string(&job->error, result->error);
-    if (result->state == ZJ_STATE_FAILED &&
+    job->state = result->state;
+    if (zj_store_record_attempt(self->store, job) != 0)
+        zj_coordinator_store_failed(self, "record attempt");
+    if (result->state == ZJ_STATE_FAILED && !result->no_retry &&
         job->attempts < job->max_attempts) {
         s_retry(self, future);
         return true;
@@ -178,9 +186,14 @@ zj_lifecycle_requeue(zj_coordinator_t *self, zj_future_t *future,
     zj_job_t *job = &future->job;
     assert(job->state == ZJ_STATE_RUNNING);
     s_detach_from_peer(future);
+    s_take_string(&job->error, why);
+    job->state = ZJ_STATE_FAILED; //  As the attempts table sees it
+    job->finished_at = zj_now();
+    if (zj_store_record_attempt(self->store, job) != 0)
+        zj_coordinator_store_failed(self, "record attempt");
     job->state = ZJ_STATE_QUEUED;
     job->not_before = 0;
-    s_take_string(&job->error, why);
+    job->finished_at = 0;
     s_write(self, job);
     zj_scheduler_push(self->scheduler, future, zj_now());
 }

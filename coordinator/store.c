@@ -15,7 +15,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 1       //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 2       //  The newest schema this code knows
 #define ZJ_STORE_BUSY_MS 2000   //  Longest wait for another connection's lock
 #define ZJ_STORE_LIST_LIMIT 100 //  Rows zj_store_list_jobs gives for limit 0
 
@@ -39,12 +39,20 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     "CREATE INDEX jobs_state ON jobs (state);"
     "CREATE INDEX jobs_running ON jobs (worker) WHERE state = 'running';"
     "PRAGMA user_version = 1;",
+    //  v2: each job's retry backoff, and one row per finished attempt so
+    //  the error of every attempt is kept.
+    "ALTER TABLE jobs ADD COLUMN backoff_ms INTEGER;"
+    "CREATE TABLE attempts ("
+    " job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, worker TEXT,"
+    " state TEXT NOT NULL, started_at REAL, finished_at REAL, error TEXT,"
+    " PRIMARY KEY (job_id, attempt));"
+    "PRAGMA user_version = 2;",
 };
 
 #define ZJ_JOB_COLUMNS                                                         \
     "id, kind, args, state, priority, attempts, max_attempts,"                 \
     " timeout_ms, not_before, worker, created_at, started_at,"                 \
-    " finished_at, result, error"
+    " finished_at, result, error, backoff_ms"
 
 //  Every statement the store runs, prepared once. LIST_WORKERS spells
 //  'running' as a literal so that the planner can use jobs_running.
@@ -55,9 +63,12 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     XX(INSERT_JOB, "INSERT INTO jobs (kind, args, state, priority,"            \
                    " attempts, max_attempts, timeout_ms, not_before,"          \
                    " worker, created_at, started_at, finished_at,"             \
-                   " result, error)"                                           \
+                   " result, error, backoff_ms)"                               \
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"         \
-                   " ?11, ?12, ?13, ?14)")                                     \
+                   " ?11, ?12, ?13, ?14, ?15)")                                \
+    XX(INSERT_ATTEMPT, "INSERT OR REPLACE INTO attempts (job_id, attempt,"     \
+                       " worker, state, started_at, finished_at, error)"       \
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                 \
     XX(UPDATE_JOB, "UPDATE jobs SET state = ?2, attempts = ?3,"                \
                    " not_before = ?4, worker = ?5, started_at = ?6,"           \
                    " finished_at = ?7, result = ?8, error = ?9"                \
@@ -114,7 +125,8 @@ enum {
     ZJ_COL_STARTED_AT,
     ZJ_COL_FINISHED_AT,
     ZJ_COL_RESULT,
-    ZJ_COL_ERROR
+    ZJ_COL_ERROR,
+    ZJ_COL_BACKOFF_MS
 };
 
 struct zj_store {
@@ -400,10 +412,30 @@ zj_store_insert_job(zj_store_t *self, zj_job_t *job)
     s_bind_time(stmt, 12, job->finished_at);
     s_bind_text(stmt, 13, job->result);
     s_bind_text(stmt, 14, job->error);
+    sqlite3_bind_int64(stmt, 15, job->backoff_ms);
     rc = s_step_write(self, stmt);
     if (rc == 0)
         job->id = sqlite3_last_insert_rowid(self->db);
     return rc;
+}
+
+int
+zj_store_record_attempt(zj_store_t *self, const zj_job_t *job)
+{
+    assert(self);
+    assert(job);
+    int rc = s_begin_turn(self);
+    if (rc)
+        return rc;
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_INSERT_ATTEMPT];
+    sqlite3_bind_int64(stmt, 1, job->id);
+    sqlite3_bind_int(stmt, 2, job->attempts);
+    s_bind_text(stmt, 3, job->worker);
+    sqlite3_bind_text(stmt, 4, zj_state_name(job->state), -1, SQLITE_STATIC);
+    s_bind_time(stmt, 5, job->started_at);
+    s_bind_time(stmt, 6, job->finished_at);
+    s_bind_text(stmt, 7, job->error);
+    return s_step_write(self, stmt);
 }
 
 int
@@ -451,6 +483,7 @@ s_job_from_row(sqlite3_stmt *stmt, zj_job_t *job)
         .finished_at = sqlite3_column_double(stmt, ZJ_COL_FINISHED_AT),
         .result = (char *) sqlite3_column_text(stmt, ZJ_COL_RESULT),
         .error = (char *) sqlite3_column_text(stmt, ZJ_COL_ERROR),
+        .backoff_ms = sqlite3_column_int64(stmt, ZJ_COL_BACKOFF_MS),
     };
 }
 

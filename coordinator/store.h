@@ -1,4 +1,5 @@
-//  store.h - the SQLite record of jobs and workers (schema v1, WAL).
+//  store.h - the SQLite record of jobs, attempts and workers (schema v2,
+//  WAL).
 //  Only this class talks to SQLite; every statement is prepared once.
 //  Writes are group-committed: the first write of a loop turn opens a
 //  transaction and zj_store_commit closes it. Not thread-safe: one owner,
@@ -24,9 +25,13 @@ zj_store_t *zj_store_new(const char *path, zj_sync_t sync, char *why);
 void zj_store_destroy(zj_store_t **self_p);
 
 //  Inserts a job (kind, args, state, priority, attempts, max_attempts,
-//  timeout_ms, not_before, created_at, and result/error/finished_at when
-//  it is already final) and sets job->id. Borrows job.
+//  timeout_ms, backoff_ms, not_before, created_at, and result/error/finished_at
+//  when it is already final) and sets job->id. Borrows job.
 int zj_store_insert_job(zj_store_t *self, zj_job_t *job);
+
+//  Records how one attempt of job ended: its attempt number, worker,
+//  state, times and error, as a row of the attempts table (schema v2).
+int zj_store_record_attempt(zj_store_t *self, const zj_job_t *job);
 
 //  Writes a job's mutable fields (state, attempts, not_before, worker,
 //  started_at, finished_at, result, error) by id. Borrows job.
@@ -63,8 +68,7 @@ typedef void(zj_store_worker_fn)(void *arg, const zj_worker_info_t *info);
 
 //  Calls fn for every worker row; kinds are parsed back from the stored
 //  JSON object {"kind": "io"|"cpu", ...}.
-int zj_store_list_workers(zj_store_t *self, zj_store_worker_fn *fn,
-                          void *arg);
+int zj_store_list_workers(zj_store_t *self, zj_store_worker_fn *fn, void *arg);
 
 //  True between the turn's first write and its commit.
 bool zj_store_in_turn(const zj_store_t *self);

@@ -162,6 +162,8 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(max_attempts, I32)                                                      \
     XX(timeout_ms, I64)                                                        \
     XX(delay_ms, I64)                                                          \
+    XX(backoff_ms, I64)                                                        \
+    XX(no_retry, BOOL)                                                         \
     XX(not_before, DBL)                                                        \
     XX(worker, TEXT)                                                           \
     XX(created_at, DBL)                                                        \

@@ -313,6 +313,7 @@ s_check_job(const zj_job_t *job, char *why)
         (rc = s_check_min(job->max_attempts, "max_attempts", why)) ||
         (rc = s_check_min(job->timeout_ms, "timeout_ms", why)) ||
         (rc = s_check_min(job->delay_ms, "delay_ms", why)) ||
+        (rc = s_check_min(job->backoff_ms, "backoff_ms", why)) ||
         (rc = s_check_time(job->not_before, "not_before", why)) ||
         (rc = s_check_time(job->created_at, "created_at", why)) ||
         (rc = s_check_time(job->started_at, "started_at", why)) ||

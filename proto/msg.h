@@ -13,7 +13,7 @@
 
 //  Message types. "c" client, "C" coordinator, "w" worker.
 //    SUBMIT     c->C  req, jobs[] (kind, args, priority, max_attempts,
-//                     timeout_ms, delay_ms)
+//                     timeout_ms, delay_ms, backoff_ms)
 //    SUBMITTED  C->c  req, ids[]
 //    AWAIT      c->C  req, ids[], in_order, timeout_ms (0 = none)
 //    RESOLVED   C->c  req, jobs[] (id, state, result | error, attempts,
@@ -29,7 +29,8 @@
 //    WELCOME    C->w  heartbeat_ms
 //    JOBS       C->w  jobs[] (id, attempts, kind, args, timeout_ms)
 //    RESULTS    w->C  jobs[] (id, attempts, state succeeded|failed,
-//                     result | error, started_at, finished_at),
+//                     result | error, no_retry, started_at,
+//                     finished_at),
 //                     io_credit, cpu_credit (slots freed)
 //    HEARTBEAT  both  (nothing: credit travels in HELLO and RESULTS)
 //    BYE        both  (nothing)
@@ -89,6 +90,9 @@ typedef struct {
     int32_t max_attempts; //  1 + retries; 0 in SUBMIT means 1
     int64_t timeout_ms;   //  Per-attempt limit; 0 = none
     int64_t delay_ms;     //  SUBMIT only: run no sooner than now + delay
+    int64_t backoff_ms;   //  Wait before the first retry, doubled after
+                          //  each; 0 = the coordinator's default
+    bool no_retry;        //  RESULTS: the error is final, do not retry
     double not_before;    //  Unix seconds; 0 = at once
     char *worker;         //  Worker name that ran the last attempt
     double created_at;    //  Unix seconds

@@ -108,9 +108,10 @@ s_run_job(int fd, const zj_registry_t *registry,
     reply.started_at = zj_now();
     const zj_handler_t *handler = zj_registry_find(registry, kind);
     int rc = 0;
-    if (handler == NULL)
+    if (handler == NULL) {
         snprintf(line, sizeof line, "unknown job kind '%s'", kind);
-    else
+        reply.no_retry = 1;
+    } else
         rc = handler->handler(&ctx, args, &result, &error);
     reply.finished_at = zj_now();
 
@@ -125,6 +126,7 @@ s_run_job(int fd, const zj_registry_t *registry,
             reply.ok = 0;
         }
     } else if (handler) {
+        reply.no_retry = rc == ZJOB_FAILED_FINAL;
         if (error == NULL)
             snprintf(line, sizeof line, "handler failed (returned %d)", rc);
         text = error ? error : line;

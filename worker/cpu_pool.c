@@ -397,6 +397,7 @@ s_proc_complete(zj_cpu_proc_t *proc, const zj_cpu_reply_t *reply)
     zj_cpu_outcome_t outcome = {.job_id = job->job_id,
                                 .attempt = job->attempt,
                                 .ok = reply->ok != 0,
+                                .no_retry = reply->no_retry != 0,
                                 .result = reply->ok ? text : NULL,
                                 .error = reply->ok ? NULL : text,
                                 .started_at = reply->started_at,

@@ -20,6 +20,7 @@ typedef struct {
     int64_t job_id;     //  The job
     int32_t attempt;    //  Its attempt
     bool ok;            //  Succeeded
+    bool no_retry;      //  Failed with an error retrying cannot fix
     const char *result; //  Result JSON when ok
     const char *error;  //  Error line when not ok
     double started_at;  //  Unix seconds, in the pool process

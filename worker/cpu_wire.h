@@ -25,7 +25,7 @@ typedef struct {
     uint32_t magic;     //  ZJ_CPU_MAGIC
     uint32_t ok;        //  1 if text is a result, 0 if an error
     uint32_t text_size; //  Bytes of text that follow
-    uint32_t unused;    //  Zero; keeps the doubles aligned
+    uint32_t no_retry;  //  1 if the error is final (ZJOB_FAILED_FINAL)
     int64_t job_id;     //  Echoes the request
     double started_at;  //  Unix seconds, before the handler ran
     double finished_at; //  Unix seconds, after it returned

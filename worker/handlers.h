@@ -19,8 +19,8 @@ zjob_handler_fn zj_handler_sha256;
 //  cpu: {"limit": N} -> {"count": C}, the primes <= N.
 zjob_handler_fn zj_handler_primes;
 
-//  Sets *error_p to a malloc'd "bad args: <reason>" and returns 1: the
-//  common way for a handler to reject its args.
+//  Sets *error_p to a malloc'd "bad args: <reason>" and returns
+//  ZJOB_FAILED_FINAL: the common way for a handler to reject its args.
 int zj_handler_bad_args(char **error_p, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -24,5 +24,5 @@ zj_handler_bad_args(char **error_p, const char *format, ...)
     *error_p = malloc(size);
     assert(*error_p);
     snprintf(*error_p, size, "%s%s", prefix, reason);
-    return 1;
+    return ZJOB_FAILED_FINAL; //  The same args would fail again
 }

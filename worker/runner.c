@@ -30,6 +30,7 @@ typedef struct {
     bool timed_out;              //  The timeout fired
     bool cancel_asked;           //  The coordinator cancelled it
     bool finished;               //  Reported; waiting for the reaper
+    bool no_retry;               //  Its error is final: do not retry
     double started_at;           //  Unix seconds
 } zj_held_t;
 
@@ -167,6 +168,7 @@ s_finish(zj_held_t *held, zj_state_t state, const char *result,
     outcome.id = held->job.id;
     outcome.attempts = held->job.attempts;
     outcome.state = state;
+    outcome.no_retry = held->no_retry && state == ZJ_STATE_FAILED;
     outcome.result = state == ZJ_STATE_SUCCEEDED ? (char *) result : NULL;
     char line[ZJ_MAX_TEXT];
     if (state != ZJ_STATE_SUCCEEDED) {
@@ -223,10 +225,12 @@ s_io_body(void *arg)
     else if (rc == 0 && refused == NULL)
         s_finish(held, ZJ_STATE_SUCCEEDED, result, NULL, held->started_at,
                  finished_at);
-    else
+    else {
+        held->no_retry = refused != NULL || rc == ZJOB_FAILED_FINAL;
         s_finish(held, ZJ_STATE_FAILED, NULL,
                  refused ? refused : error ? error : "handler failed",
                  held->started_at, finished_at);
+    }
     free(result);
     free(error);
     held->runner->io_running--;
@@ -279,6 +283,7 @@ s_on_cpu_done(void *arg, const zj_cpu_outcome_t *outcome)
     char why[ZJ_WHY_SIZE] = "";
     const char *refused =
         outcome->ok ? s_refuse_result(outcome->result, why) : NULL;
+    held->no_retry = outcome->no_retry || refused != NULL;
     zj_state_t state = outcome->ok && refused == NULL ? ZJ_STATE_SUCCEEDED
                        : held->cancel_asked           ? ZJ_STATE_CANCELLED
                                                       : ZJ_STATE_FAILED;
@@ -325,6 +330,7 @@ zj_runner_start(zj_runner_t *self, const zj_job_t *job)
         char why[ZJ_WHY_SIZE];
         snprintf(why, sizeof why, "unknown job kind '%s' on this worker",
                  job->kind);
+        held->no_retry = true;
         s_finish(held, ZJ_STATE_FAILED, NULL, why, zj_now(), zj_now());
         return;
     }

@@ -21,10 +21,15 @@ typedef struct zjob_registry zjob_registry_t; //  Kinds a worker offers
 
 typedef enum { ZJOB_CLASS_IO = 0, ZJOB_CLASS_CPU = 1 } zjob_class_t;
 
+#define ZJOB_FAILED 1       //  Handler failed; retry if attempts remain
+#define ZJOB_FAILED_FINAL 2 //  Handler failed; retrying cannot help
+
 //  Runs one job. args is JSON text ("null" when the job had none).
 //  On success returns 0 and sets *result_p to malloc'd JSON text. On
-//  failure returns non-zero and sets *error_p to a malloc'd one-line
-//  reason ("bad args: 'seconds' must be a number"). The worker frees both.
+//  failure returns ZJOB_FAILED (retried while attempts remain) or
+//  ZJOB_FAILED_FINAL (retrying cannot help: bad args), and sets *error_p
+//  to a malloc'd one-line reason ("bad args: 'seconds' must be a number").
+//  Any other non-zero value counts as ZJOB_FAILED. The worker frees both.
 typedef int(zjob_handler_fn)(zjob_ctx_t *ctx, const char *args,
                              char **result_p, char **error_p);
 

@@ -58,6 +58,8 @@ typedef struct {
     int32_t retries;    //  Extra attempts after a failure; 0 = none
     int64_t timeout_ms; //  Limit per attempt; 0 = none
     int64_t delay_ms;   //  Run no sooner than now + delay; 0 = at once
+    int64_t backoff_ms; //  Wait before the first retry, doubled after
+                        //  each; 0 = the coordinator's default (200 ms)
 } zjob_spec_t;
 
 //  A job's record (status, list), outcome (await) or state (cancel).

@@ -1,6 +1,7 @@
 //  test_plugin.c - job kinds for the end-to-end tests, loaded with
 //  zjob-worker --plugin: pid (cpu) names the process that ran it, block
-//  (io) holds the loop without yielding, crash (cpu) dies of SIGSEGV.
+//  (io) holds the loop without yielding, crash (cpu) dies of SIGSEGV,
+//  flaky (io) fails the first time it sees a path and succeeds after.
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,12 +52,34 @@ s_crash(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
     return 1;
 }
 
+//  {"path": P}: fails (retryably) and creates P if P does not exist yet.
+static int
+s_flaky(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
+{
+    (void) ctx;
+    char path[512] = "";
+    if (sscanf(args, "{\"path\": \"%511[^\"]\"}", path) != 1) {
+        *error_p = strdup("bad args: flaky takes {\"path\": P}");
+        return ZJOB_FAILED_FINAL;
+    }
+    if (access(path, F_OK) != 0) {
+        FILE *file = fopen(path, "w");
+        if (file)
+            fclose(file);
+        *error_p = strdup("flaky: first attempt fails");
+        return ZJOB_FAILED;
+    }
+    *result_p = strdup("{\"flaky\": \"recovered\"}");
+    return 0;
+}
+
 int
 zjob_plugin_init(zjob_registry_t *registry)
 {
     if (zjob_registry_add(registry, "pid", ZJOB_CLASS_CPU, s_pid) ||
         zjob_registry_add(registry, "block", ZJOB_CLASS_IO, s_block) ||
-        zjob_registry_add(registry, "crash", ZJOB_CLASS_CPU, s_crash))
+        zjob_registry_add(registry, "crash", ZJOB_CLASS_CPU, s_crash) ||
+        zjob_registry_add(registry, "flaky", ZJOB_CLASS_IO, s_flaky))
         return 1;
     return 0;
 }

@@ -200,7 +200,8 @@ END_TEST
 START_TEST(test_bad_args_formats_and_cuts)
 {
     char *error = NULL;
-    ck_assert_int_eq(zj_handler_bad_args(&error, "'%s' < %d", "n", 3), 1);
+    ck_assert_int_eq(zj_handler_bad_args(&error, "'%s' < %d", "n", 3),
+                     ZJOB_FAILED_FINAL);
     ck_assert_str_eq(error, "bad args: 'n' < 3");
     free(error);
 
@@ -208,7 +209,8 @@ START_TEST(test_bad_args_formats_and_cuts)
     ck_assert_ptr_nonnull(long_reason);
     memset(long_reason, 'x', 9999);
     long_reason[9999] = '\0';
-    ck_assert_int_eq(zj_handler_bad_args(&error, "%s", long_reason), 1);
+    ck_assert_int_eq(zj_handler_bad_args(&error, "%s", long_reason),
+                     ZJOB_FAILED_FINAL);
     ck_assert_int_eq(strncmp(error, "bad args: xxx", 13), 0);
     ck_assert_uint_lt(strlen(error), 9999);
     free(error);

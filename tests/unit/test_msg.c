@@ -32,6 +32,8 @@ s_fill_job(zj_job_t *job, int64_t id)
     job->max_attempts = 3;
     job->timeout_ms = 1500;
     job->delay_ms = INT64_MAX;
+    job->backoff_ms = 250;
+    job->no_retry = true;
     job->not_before = 1700000000.25;
     job->worker = strdup("w\xc3\xa9-1");
     job->created_at = 1700000000.125;
@@ -109,6 +111,8 @@ s_assert_job(const zj_job_t *got, const zj_job_t *want)
     ck_assert_int_eq(got->max_attempts, want->max_attempts);
     ck_assert_int_eq(got->timeout_ms, want->timeout_ms);
     ck_assert_int_eq(got->delay_ms, want->delay_ms);
+    ck_assert_int_eq(got->backoff_ms, want->backoff_ms);
+    ck_assert_int_eq(got->no_retry, want->no_retry);
     ck_assert(got->not_before == want->not_before);
     s_assert_text(got->worker, want->worker);
     ck_assert(got->created_at == want->created_at);

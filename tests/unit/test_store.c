@@ -145,11 +145,11 @@ s_collect(void *arg, const zj_job_t *job)
     seen->count++;
 }
 
-START_TEST(test_schema_is_design_v1)
+START_TEST(test_schema_is_design_v2)
 {
     zj_store_t *store = s_open();
     sqlite3 *db = s_raw_open();
-    ck_assert_int_eq(s_raw_int(db, "PRAGMA user_version"), 1);
+    ck_assert_int_eq(s_raw_int(db, "PRAGMA user_version"), 2);
     char *mode = s_raw_text(db, "PRAGMA journal_mode");
     ck_assert_str_eq(mode, "wal");
     free(mode);
@@ -167,8 +167,15 @@ START_TEST(test_schema_is_design_v1)
                              {"started_at", "REAL"},
                              {"finished_at", "REAL"},
                              {"result", "TEXT"},
-                             {"error", "TEXT"}};
+                             {"error", "TEXT"},
+                             {"backoff_ms", "INTEGER"}};
     s_assert_columns(db, "jobs", jobs, sizeof(jobs) / sizeof(jobs[0]));
+    const char *attempts[][2] = {
+        {"job_id", "INTEGER"},  {"attempt", "INTEGER"},   {"worker", "TEXT"},
+        {"state", "TEXT"},      {"started_at", "REAL"},   {"finished_at", "REAL"},
+        {"error", "TEXT"}};
+    s_assert_columns(db, "attempts", attempts,
+                     sizeof(attempts) / sizeof(attempts[0]));
     const char *workers[][2] = {
         {"name", "TEXT"},         {"host", "TEXT"},         {"pid", "INTEGER"},
         {"io_slots", "INTEGER"},  {"cpu_slots", "INTEGER"}, {"kinds", "TEXT"},
@@ -184,12 +191,73 @@ START_TEST(test_schema_is_design_v1)
     ck_assert_ptr_null(store);
     zj_store_destroy(&store);
 
-    //  Opening a v1 database again migrates nothing and keeps it v1.
+    //  Opening a v2 database again migrates nothing and keeps it v2.
     store = s_open();
     zj_store_destroy(&store);
     db = s_raw_open();
-    ck_assert_int_eq(s_raw_int(db, "PRAGMA user_version"), 1);
+    ck_assert_int_eq(s_raw_int(db, "PRAGMA user_version"), 2);
     sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_v1_database_migrates_to_v2)
+{
+    //  A v1 file, as the first zjob wrote it, with one job in it.
+    sqlite3 *db = s_raw_open();
+    ck_assert_int_eq(
+        sqlite3_exec(db,
+                     "CREATE TABLE jobs (id INTEGER PRIMARY KEY, kind TEXT "
+                     "NOT NULL, args TEXT, state TEXT NOT NULL, priority "
+                     "INTEGER, attempts INTEGER, max_attempts INTEGER, "
+                     "timeout_ms INTEGER, not_before REAL, worker TEXT, "
+                     "created_at REAL, started_at REAL, finished_at REAL, "
+                     "result TEXT, error TEXT);"
+                     "CREATE TABLE workers (name TEXT PRIMARY KEY, host TEXT,"
+                     " pid INTEGER, io_slots INTEGER, cpu_slots INTEGER, "
+                     "kinds TEXT, connected_at REAL, last_seen REAL, "
+                     "state TEXT);"
+                     "INSERT INTO jobs (kind, state, attempts, max_attempts)"
+                     " VALUES ('echo', 'queued', 0, 1);"
+                     "PRAGMA user_version = 1;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    zj_store_t *store = s_open();
+    zj_job_t job = {0};
+    ck_assert_int_eq(zj_store_get_job(store, 1, &job), 0);
+    ck_assert_str_eq(job.kind, "echo");
+    ck_assert_int_eq(job.backoff_ms, 0);
+    zj_job_clear(&job);
+    zj_store_destroy(&store);
+    db = s_raw_open();
+    ck_assert_int_eq(s_raw_int(db, "PRAGMA user_version"), 2);
+    ck_assert_int_eq(s_raw_int(db, "SELECT count(*) FROM attempts"), 0);
+    sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_attempts_are_recorded)
+{
+    zj_store_t *store = s_open();
+    zj_job_t job = s_job("sleep", ZJ_STATE_QUEUED);
+    job.backoff_ms = 750;
+    ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        job.attempts = attempt;
+        job.state = ZJ_STATE_FAILED;
+        job.error = attempt == 1 ? "first" : "second";
+        ck_assert_int_eq(zj_store_record_attempt(store, &job), 0);
+    }
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    sqlite3 *db = s_raw_open();
+    char *errors = s_raw_text(db, "SELECT group_concat(error, ',') FROM"
+                                  " (SELECT error FROM attempts ORDER BY"
+                                  " attempt)");
+    ck_assert_str_eq(errors, "first,second");
+    free(errors);
+    ck_assert_int_eq(s_raw_int(db, "SELECT backoff_ms FROM jobs"), 750);
+    sqlite3_close(db);
+    zj_store_destroy(&store);
 }
 END_TEST
 
@@ -621,7 +689,9 @@ test_store_suite(void)
     TCase *tcase = tcase_create("store");
     tcase_add_checked_fixture(tcase, s_setup, s_teardown);
     tcase_set_timeout(tcase, 20);
-    tcase_add_test(tcase, test_schema_is_design_v1);
+    tcase_add_test(tcase, test_schema_is_design_v2);
+    tcase_add_test(tcase, test_v1_database_migrates_to_v2);
+    tcase_add_test(tcase, test_attempts_are_recorded);
     tcase_add_test(tcase, test_insert_commit_get);
     tcase_add_test(tcase, test_destroy_rolls_back_open_turn);
     tcase_add_test(tcase, test_update_running_then_final);
