@@ -1,5 +1,5 @@
 # zjob: one non-recursive Makefile, every library through pkg-config.
-# Targets: all (default), deps, check, check-asan, demo, bench, clean.
+# Targets: all (default), deps, check, check-asan, demo, soak, clean.
 
 PKGS   := libczmq libzmq msgpack sqlite3 libuv libcurl jansson libsodium
 B      ?= build
@@ -64,12 +64,12 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	BIN=$(BIN) tests/demo.sh
 
-bench: deps
-	@$(MAKE) --no-print-directory all
-	BIN=$(BIN) bench/run
+soak: deps
+	@$(MAKE) --no-print-directory all $(HELPERS)
+	BIN=$(BIN) tests/soak.sh
 
 clean:
 	rm -rf build build-asan bin
 
-.PHONY: all deps check check-asan demo bench clean
+.PHONY: all deps check check-asan demo soak clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

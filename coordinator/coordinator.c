@@ -338,7 +338,11 @@ zj_coordinator_run(zj_coordinator_t *self)
                      "acknowledged, a restart recovers from the last commit");
         return ZJ_ESTORE;
     }
-    zj_log_info("stopping jobs_unfinished=%zu",
-                zj_futures_size(self->futures));
+    //  Everything acknowledged is committed; tell the workers we go, so
+    //  they hold their results until a coordinator is back.
+    zj_log_info("stopping jobs_unfinished=%zu workers=%zu",
+                zj_futures_size(self->futures), zhashx_size(self->peers));
+    zj_worker_ep_close(self);
+    s_flush_outbox(self);
     return 0;
 }

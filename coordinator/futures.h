@@ -28,6 +28,7 @@ typedef struct {
     zj_peer_t *peer;   //  Worker running it, NULL unless running
     zlistx_t *waiters; //  zj_waiter_t *, NULL until someone awaits it
     bool resolved;     //  Final: waiting to be reaped
+    bool attempt_done; //  The current attempt's result is recorded
 } zj_future_t;
 
 #define ZJ_FUTURE_TAG 0x7a6a6675u

@@ -69,6 +69,10 @@ zj_lifecycle_recover(zj_coordinator_t *self, const zj_job_t *job)
     zj_job_copy(&copy, job);
     copy.state = ZJ_STATE_QUEUED;
     zj_future_t *future = zj_futures_add(self->futures, &copy);
+    //  A job that was running may still get the result of that attempt
+    //  from its worker, and it counts. A queued job that had attempts was
+    //  waiting for a retry: its last attempt already has its result.
+    future->attempt_done = job->state != ZJ_STATE_RUNNING;
     zj_scheduler_push(self->scheduler, future, zj_now());
 }
 
@@ -85,6 +89,7 @@ zj_lifecycle_dispatch(zj_coordinator_t *self, zj_future_t *future,
     free(job->worker);
     job->worker = strdup(peer->info.name);
     future->peer = peer;
+    future->attempt_done = false;
     zhashx_insert(peer->running, &job->id, future);
     s_write(self, job);
 }
@@ -152,15 +157,22 @@ zj_lifecycle_result(zj_coordinator_t *self, const zj_job_t *result,
                     const char *worker)
 {
     zj_future_t *future = zj_futures_find(self->futures, result->id);
+    //  A job queued again because its worker was lost may still get the
+    //  result of that attempt: it counts, unless the attempt has one.
     if (future == NULL || future->job.attempts != result->attempts ||
-        future->job.state != ZJ_STATE_RUNNING) {
+        future->attempt_done) {
         zj_log_info("result dropped id=%" PRId64 " attempt=%d worker=%s "
                     "reason=%s",
                     result->id, result->attempts, worker,
-                    future ? "stale attempt" : "job already final");
+                    future == NULL ? "job already final"
+                    : future->job.attempts != result->attempts
+                        ? "stale attempt"
+                        : "attempt already has its result");
         return false;
     }
     zj_job_t *job = &future->job;
+    future->attempt_done = true;
+    zj_scheduler_remove(self->scheduler, future);
     if (result->started_at > 0)
         job->started_at = result->started_at;
     job->finished_at = result->finished_at > 0 ? result->finished_at : 0;

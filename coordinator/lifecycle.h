@@ -15,7 +15,8 @@ typedef struct zj_peer zj_peer_t;
 //  the store failed.
 int64_t zj_lifecycle_submit(zj_coordinator_t *self, const zj_job_t *spec);
 
-//  Queues a recovered job (read from the store at start). Copies job.
+//  Queues a recovered job (read from the store at start, in the state the
+//  last run left it: queued or running). Copies job.
 void zj_lifecycle_recover(zj_coordinator_t *self, const zj_job_t *job);
 
 //  queued -> running on peer: the next attempt starts.

@@ -79,8 +79,8 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     XX(LIST_JOBS_IN, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                     \
                      " WHERE state = ?2 ORDER BY id DESC LIMIT ?1")            \
     XX(REQUEUE, "UPDATE jobs SET state = ?1 WHERE state = ?2")                 \
-    XX(LIST_QUEUED, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                      \
-                    " WHERE state = ?1 ORDER BY id")                           \
+    XX(LIST_UNFINISHED, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                  \
+                        " WHERE state IN (?1, ?2) ORDER BY id")                \
     XX(SAVE_WORKER, "INSERT OR REPLACE INTO workers (name, host, pid,"         \
                     " io_slots, cpu_slots, kinds, connected_at,"               \
                     " last_seen, state)"                                       \
@@ -549,17 +549,21 @@ zj_store_recover(zj_store_t *self, zj_store_job_fn *fn, void *arg,
     if (rc)
         return rc;
     const char *queued = zj_state_name(ZJ_STATE_QUEUED);
-    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_REQUEUE];
+    const char *running = zj_state_name(ZJ_STATE_RUNNING);
+    //  The callback sees each job as the dead run left it, so it can tell
+    //  the jobs that were running from those that were waiting.
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_LIST_UNFINISHED];
     sqlite3_bind_text(stmt, 1, queued, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, zj_state_name(ZJ_STATE_RUNNING), -1,
-                      SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, running, -1, SQLITE_STATIC);
+    if ((rc = s_each_job(self, stmt, fn, arg)))
+        return rc;
+    stmt = self->stmt[ZJ_STMT_REQUEUE];
+    sqlite3_bind_text(stmt, 1, queued, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, running, -1, SQLITE_STATIC);
     if ((rc = s_step_write(self, stmt)))
         return rc;
     *requeued = sqlite3_changes(self->db);
-
-    stmt = self->stmt[ZJ_STMT_LIST_QUEUED];
-    sqlite3_bind_text(stmt, 1, queued, -1, SQLITE_STATIC);
-    return s_each_job(self, stmt, fn, arg);
+    return 0;
 }
 
 //  Returns the worker's kinds as the JSON object text {"echo":"io",...}

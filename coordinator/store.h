@@ -48,9 +48,10 @@ typedef void(zj_store_job_fn)(void *arg, const zj_job_t *job);
 int zj_store_list_jobs(zj_store_t *self, const char *state, int limit,
                        zj_store_job_fn *fn, void *arg);
 
-//  Recovery at start: turns every running job back to queued (inside the
-//  current turn) and calls fn for every queued job, oldest first. Writes
-//  the number turned back into *requeued. Returns 0 or ZJ_ESTORE.
+//  Recovery at start: calls fn for every queued or running job, oldest
+//  first, with the state the store held, then turns every running job
+//  back to queued (inside the current turn). Writes the number turned back
+//  into *requeued. Returns 0 or ZJ_ESTORE.
 int zj_store_recover(zj_store_t *self, zj_store_job_fn *fn, void *arg,
                      int64_t *requeued);
 

@@ -160,6 +160,11 @@ zj_worker_ep_handle(zj_coordinator_t *self, zframe_t *identity,
         s_on_results(self, peer, msg);
         break;
     case ZJ_MSG_HEARTBEAT:
+        if (peer && msg->draining && !peer->draining) {
+            peer->draining = true;
+            zj_log_info("worker draining name=%s running=%zu",
+                        peer->info.name, zhashx_size(peer->running));
+        }
         break;
     case ZJ_MSG_BYE:
         if (peer)
@@ -188,7 +193,7 @@ s_fill(zj_coordinator_t *self, zj_peer_t *peer, int klass, size_t limit,
        zj_msg_t **msg_p, size_t *bytes)
 {
     size_t taken = 0;
-    while (taken < limit && peer->credit[klass] > 0) {
+    while (!peer->draining && taken < limit && peer->credit[klass] > 0) {
         zj_future_t *future = zj_scheduler_next(
             self->scheduler, peer->kinds[klass], peer->kind_count[klass]);
         if (future == NULL)

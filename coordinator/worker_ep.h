@@ -16,6 +16,7 @@ struct zj_peer {
     int32_t credit[2];       //  Free slots per class, as we account them
     zhashx_t *running;       //  id -> zj_future_t * running there
     int64_t last_seen_ms;    //  zj_mono_ms() of its last message
+    bool draining;           //  Shutting down: gets no more jobs
 };
 
 #define ZJ_PEER_TAG 0x7a6a7072u

@@ -32,7 +32,8 @@
 //                     result | error, no_retry, started_at,
 //                     finished_at),
 //                     io_credit, cpu_credit (slots freed)
-//    HEARTBEAT  both  (nothing: credit travels in HELLO and RESULTS)
+//    HEARTBEAT  both  draining (w->C: the worker is shutting down and
+//                     takes no more jobs); credit travels in RESULTS
 //    BYE        both  (nothing)
 //    ERROR      both  req (0 if none), code (ZJ_E*), reason
 #define ZJ_MSG_TYPE_MAP(XX)                                                    \
@@ -132,6 +133,7 @@ typedef struct {
     int64_t *ids;              //  Job ids
     size_t id_count;           //  Entries in ids
     bool in_order;             //  AWAIT: resolve in the ids' order
+    bool draining;             //  HEARTBEAT w->C: send me no more jobs
     bool timed_out;            //  DONE: the AWAIT's timeout expired
     int64_t timeout_ms;        //  AWAIT: 0 = wait for ever
     char *state;               //  LIST: state filter, NULL = all

@@ -91,7 +91,7 @@ trap cleanup EXIT
 trap 'echo "soak: interrupted" >&2; exit 2' TERM INT
 
 #  The watchdog ends the run if something hangs past the deadline.
-( trap 'kill "$s" 2>/dev/null; exit 0' TERM
+( trap 'kill "$s" 2>/dev/null; wait "$s"; exit 0' TERM
   sleep $((DEADLINE + 60)) & s=$!; wait "$s"
   echo "soak: overall deadline passed" >&2; kill -TERM $$ ) &
 EXTRA_PIDS+=($!)
@@ -394,8 +394,9 @@ gather_bad=$(q "select count(*) from gathered g
     where o.id is not json_extract(g.line, '\$.id') or j.state is not json_extract(g.line, '\$.state')
        or (j.state = 'succeeded' and not $(same j.result "json_extract(g.line, '\$.result')"))")
 dropped=$(grep -c "result dropped" "$T/coordinator.log")
-dropped_stale=$(grep -c "result dropped.*reason=stale attempt" "$T/coordinator.log")
-dropped_final=$(grep -c "result dropped.*reason=job already final" "$T/coordinator.log")
+#  Per reason, as the coordinator words it: "stale attempt: 12; ...".
+dropped_why=$(grep "result dropped" "$T/coordinator.log" | sed -n 's/.*reason=//p' |
+              sort | uniq -c | awk '{ n = $1; $1 = ""; printf "%s%s: %d", sep, substr($0, 2), n; sep = "; " }')
 requeued=$(grep -o "worker [a-z]* name=[^ ]* requeued=[0-9]*" "$T/coordinator.log" |
            awk -F= '{ s += $NF } END { print s + 0 }')
 recovered=$(grep -o "recovered .*requeued=[0-9]*" "$T/coordinator.log" |
@@ -420,7 +421,7 @@ re-runs          $reruns   (jobs with attempts > 1; most attempts: $max_attempts
 gathered         $gathered   (lines of the last gather, exit $GATHER_RC; disagreeing with the store or the order: $gather_bad)
 kills            workers $KILLED_WORKERS, coordinator $KILLED_COORD
 requeued         $requeued   (running jobs of lost workers sent back), $recovered at coordinator restarts
-result dropped   $dropped   (stale attempt: $dropped_stale; job already final: $dropped_final)
+result dropped   $dropped   (results the exactly-once rule refused: ${dropped_why:-none})
 wall time        ${WALL}s
 EOF
 [ "$(command -v python3)" ] || echo "note: no python3, sha256 digests checked only for consistency"

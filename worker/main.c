@@ -11,7 +11,7 @@
 static const char *s_usage =
     "usage: zjob-worker [--connect EP] [--name NAME] [--io-slots N]\n"
     "                   [--cpu-procs N] [--allow-exec] [--plugin PATH]...\n"
-    "                   [--block-threshold DUR]\n"
+    "                   [--block-threshold DUR] [--grace DUR]\n"
     "  --connect EP       coordinator's workers endpoint\n"
     "                     (default " ZJ_WORKER_ENDPOINT ")\n"
     "  --name NAME        unique worker name (default HOST-PID)\n"
@@ -20,7 +20,10 @@ static const char *s_usage =
     "  --allow-exec       offer the exec kind (runs programs: trusted use)\n"
     "  --plugin PATH      load job kinds from a shared object (repeatable)\n"
     "  --block-threshold DUR  report a job holding the loop longer\n"
-    "                     (default 100ms)\n";
+    "                     (default 100ms)\n"
+    "  --grace DUR        on SIGTERM/SIGINT, let running jobs finish this\n"
+    "                     long (default 10s) before handing them back; a\n"
+    "                     second signal stops at once\n";
 
 static int
 s_usage_error(const char *problem)
@@ -52,6 +55,7 @@ s_parse(int argc, char **argv, zj_worker_config_t *config,
         {"allow-exec", no_argument, 0, 'x'},
         {"plugin", required_argument, 0, 'l'},
         {"block-threshold", required_argument, 0, 'b'},
+        {"grace", required_argument, 0, 'g'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int option;
@@ -78,6 +82,11 @@ s_parse(int argc, char **argv, zj_worker_config_t *config,
             if (zj_duration_parse(optarg, &ms) != 0 || ms < 1)
                 return s_usage_error("--block-threshold takes a duration");
             config->block_ms = ms;
+            break;
+        case 'g':
+            if (zj_duration_parse(optarg, &ms) != 0)
+                return s_usage_error("--grace takes a duration");
+            config->grace_ms = ms;
             break;
         case 'h': fputs(s_usage, stdout); return -1;
         default: return s_usage_error("unknown option");

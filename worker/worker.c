@@ -34,6 +34,9 @@ struct zj_worker {
     int64_t last_heard_ms;      //  Last message from the coordinator
     int64_t last_hello_ms;      //  When we last said HELLO
     bool welcomed;              //  WELCOME came for the last HELLO
+    bool draining;              //  A signal came: finishing, taking none
+    int64_t drain_deadline_ms;  //  When draining gives up on running jobs
+    uv_timer_t drain;           //  Watches the drain
 };
 
 static void s_drain(zj_worker_t *self);
@@ -46,6 +49,7 @@ zj_worker_config_defaults(zj_worker_config_t *config)
     config->endpoint = ZJ_WORKER_ENDPOINT;
     config->io_slots = ZJ_IO_SLOTS;
     config->block_ms = ZJ_BLOCK_MS;
+    config->grace_ms = ZJ_GRACE_MS;
 }
 
 static void
@@ -274,6 +278,14 @@ s_on_check(uv_check_t *handle)
 }
 
 static void
+s_heartbeat(zj_worker_t *self)
+{
+    zj_msg_t *beat = zj_msg_new(ZJ_MSG_HEARTBEAT);
+    beat->draining = self->draining;
+    s_send(self, &beat);
+}
+
+static void
 s_on_beat(uv_timer_t *handle)
 {
     zj_worker_t *self = handle->data;
@@ -285,18 +297,39 @@ s_on_beat(uv_timer_t *handle)
     }
     if (!self->welcomed && now - self->last_hello_ms > silence)
         s_hello(self);
-    zj_msg_t *beat = zj_msg_new(ZJ_MSG_HEARTBEAT);
-    s_send(self, &beat);
+    s_heartbeat(self);
     s_drain(self);
+}
+
+//  Draining: stop when nothing runs any more, or when the grace is over.
+static void
+s_on_drain_tick(uv_timer_t *handle)
+{
+    zj_worker_t *self = handle->data;
+    size_t running = zj_runner_size(self->runner);
+    if (running == 0 || zj_mono_ms() >= self->drain_deadline_ms) {
+        zj_log_info("drained running=%zu handed_back=%zu", running, running);
+        uv_stop(&self->loop);
+    }
 }
 
 static void
 s_on_signal(uv_signal_t *handle, int signum)
 {
     zj_worker_t *self = handle->data;
-    zj_log_info("stopping signal=%s running=%zu", strsignal(signum),
-                zj_runner_size(self->runner));
-    uv_stop(&self->loop);
+    if (self->draining) {
+        zj_log_info("stopping now signal=%s running=%zu", strsignal(signum),
+                    zj_runner_size(self->runner));
+        uv_stop(&self->loop);
+        return;
+    }
+    zj_log_info("draining signal=%s running=%zu grace_ms=%" PRId64,
+                strsignal(signum), zj_runner_size(self->runner),
+                self->config.grace_ms);
+    self->draining = true;
+    self->drain_deadline_ms = zj_mono_ms() + self->config.grace_ms;
+    s_heartbeat(self); //  Tells the coordinator at once
+    uv_timer_start(&self->drain, s_on_drain_tick, 0, 50);
 }
 
 static int
@@ -358,6 +391,8 @@ zj_worker_new(const zj_worker_config_t *config)
     self->beat.data = self;
     uv_timer_start(&self->beat, s_on_beat, (uint64_t) self->heartbeat_ms,
                    (uint64_t) self->heartbeat_ms);
+    uv_timer_init(&self->loop, &self->drain);
+    self->drain.data = self;
     uv_idle_init(&self->loop, &self->kick);
     self->kick.data = self;
     uv_check_init(&self->loop, &self->flusher);
@@ -391,11 +426,18 @@ zj_worker_destroy(zj_worker_t **self_p)
     if (self == NULL)
         return;
     if (self->dealer) {
+        //  Results of jobs that finished in the last turn go before BYE,
+        //  which hands back whatever still runs.
+        s_close_batch(self);
+        zj_msg_t *pending;
+        while ((pending = zlistx_detach(self->outbox, NULL)))
+            s_send(self, &pending);
         zj_msg_t *bye = zj_msg_new(ZJ_MSG_BYE);
         s_send(self, &bye);
         uv_poll_stop(&self->watch);
     }
     uv_timer_stop(&self->beat);
+    uv_timer_stop(&self->drain);
     uv_check_stop(&self->flusher);
     uv_idle_stop(&self->kick);
     zj_runner_destroy(&self->runner);

@@ -13,6 +13,7 @@
 #define ZJ_WORKER_HEARTBEAT_MS 1000 //  Until WELCOME says otherwise
 #define ZJ_WORKER_LIVENESS 3      //  Silent periods before reconnecting
 #define ZJ_RESULTS_BATCH 1000     //  Results per RESULTS message
+#define ZJ_GRACE_MS 10000         //  SIGTERM: how long running jobs may finish
 
 typedef struct zj_worker zj_worker_t;
 
@@ -25,6 +26,7 @@ typedef struct {
     const char **plugins;  //  Shared objects to load
     size_t plugin_count;   //  Entries in plugins
     int64_t block_ms;      //  Block report threshold
+    int64_t grace_ms;      //  Drain time on SIGTERM/SIGINT
 } zj_worker_config_t;
 
 //  Sets config to the defaults.
@@ -37,7 +39,10 @@ zj_worker_t *zj_worker_new(const zj_worker_config_t *config);
 //  Says BYE, stops everything and frees; sets *self_p to NULL.
 void zj_worker_destroy(zj_worker_t **self_p);
 
-//  Runs the loop until SIGINT or SIGTERM. Returns 0.
+//  Runs the loop until SIGINT or SIGTERM, then drains: takes no more jobs,
+//  lets running ones finish for up to grace_ms and sends their results; a
+//  second signal stops at once. What still runs is handed back by the BYE
+//  of zj_worker_destroy. Returns 0.
 int zj_worker_run(zj_worker_t *self);
 
 #endif

@@ -49,9 +49,29 @@ test_fault_coordinator_killed_while_gather_waits() {
     all_succeeded 100
 }
 
-test_fault_worker_sigterm_hands_back_jobs() {
+test_fault_worker_sigterm_drains_its_jobs() {
     start_coordinator
     start_worker w1
+    start_worker w2
+    sleep_batch 100 2 >batch.jsonl
+    zj submit --batch batch.jsonl >ids
+    wait_until 10 test "$(sql "select count(*) from jobs where state='running' and worker='w1'")" -gt 0
+    signalled=$(date +%s.%N)
+    kill -TERM "$WORKER_PID_w1"
+    wait "$WORKER_PID_w1" 2>/dev/null
+    zj gather - <ids >results || fail "gather exited $?"
+    all_succeeded 100
+    assert_eq "$(sql "select count(*) from jobs where attempts > 1")" 0 \
+        "w1 finished its jobs within the grace instead of handing them back"
+    assert_eq "$(sql "select count(*) from jobs where worker='w1' and started_at > $signalled")" 0 \
+        "w1 took no job after SIGTERM"
+    grep -q "draining signal=Terminated" "$T/w1.log" || fail "no drain in the log"
+    assert_eq "$(sql "select state from workers where name='w1'")" gone "w1 left cleanly"
+}
+
+test_fault_worker_sigterm_hands_back_after_grace() {
+    start_coordinator
+    start_worker w1 --grace 300ms
     start_worker w2
     sleep_batch 100 2 >batch.jsonl
     zj submit --batch batch.jsonl >ids
@@ -60,5 +80,26 @@ test_fault_worker_sigterm_hands_back_jobs() {
     wait "$WORKER_PID_w1" 2>/dev/null
     zj gather - <ids >results || fail "gather exited $?"
     all_succeeded 100
-    assert_eq "$(sql "select state from workers where name='w1'")" gone "w1 left cleanly"
+    assert_eq "$(sql "select count(*) from jobs where worker='w1'")" 0 \
+        "w1's unfinished jobs were handed back and ran on w2"
+    [ "$(sql "select count(*) from attempts where error='worker left'")" -gt 0 ] \
+        || fail "hand-back not recorded in attempts"
+}
+
+test_fault_coordinator_sigterm_while_gather_waits() {
+    start_coordinator
+    start_worker w1
+    sleep_batch 50 1 >batch.jsonl
+    zj submit --batch batch.jsonl >ids
+    zj gather - <ids >results 2>gather.err &
+    gather=$!
+    zj_track "$gather"
+    wait_until 10 test "$(sql "select count(*) from jobs where state='running'")" = 50
+    stop_coordinator
+    grep -q "stopping jobs_unfinished=50 workers=1" "$T/coordinator.log" || fail "no clean stop"
+    wait_until 5 grep -q "coordinator said BYE" "$T/w1.log"
+    start_coordinator
+    wait "$gather" || fail "gather exited $? after the restart: $(cat gather.err)"
+    assert_eq "$(grep -c '"succeeded"' results)" 50 "results after the restart"
+    all_succeeded 50
 }

@@ -78,6 +78,7 @@ s_full_msg(zj_msg_type_t type)
     zj_msg_add_id(msg, INT64_MAX);
     msg->in_order = true;
     msg->timed_out = true;
+    msg->draining = true;
     msg->timeout_ms = 30000;
     msg->state = strdup("running");
     msg->limit = 50;
@@ -154,6 +155,7 @@ s_assert_msg(const zj_msg_t *got, const zj_msg_t *want)
         ck_assert_int_eq(got->ids[index], want->ids[index]);
     ck_assert(got->in_order == want->in_order);
     ck_assert(got->timed_out == want->timed_out);
+    ck_assert(got->draining == want->draining);
     ck_assert_int_eq(got->timeout_ms, want->timeout_ms);
     s_assert_text(got->state, want->state);
     ck_assert_int_eq(got->limit, want->limit);
