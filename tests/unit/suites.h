@@ -12,6 +12,7 @@
     XX(heap)                                                             \
     XX(scheduler)                                                        \
     XX(futures)                                                          \
+    XX(lifecycle)                                                        \
     XX(duration)                                                         \
     XX(coro)                                                             \
     XX(await)                                                            \
