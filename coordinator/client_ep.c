@@ -54,18 +54,29 @@ s_read_final(zj_coordinator_t *self, zframe_t *identity, uint64_t req,
     return rc;
 }
 
+//  Frees the records read for an AWAIT.
+static void
+s_free_records(zj_job_t *records, size_t count)
+{
+    for (size_t index = 0; index < count; index++)
+        zj_job_clear(&records[index]);
+    free(records);
+}
+
 static void
 s_on_await(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
 {
-    //  Check every id first, so an unknown one fails the whole request.
-    for (size_t index = 0; index < msg->id_count; index++) {
-        if (zj_futures_find(self->futures, msg->ids[index]))
-            continue;
-        zj_job_t job = {0};
-        if (s_read_final(self, identity, msg->req, msg->ids[index], &job))
+    //  Jobs without a future are final: read them once, and fail the whole
+    //  request if one is unknown.
+    zj_job_t *records = calloc(msg->id_count, sizeof *records);
+    assert(records);
+    for (size_t index = 0; index < msg->id_count; index++)
+        if (zj_futures_find(self->futures, msg->ids[index]) == NULL &&
+            s_read_final(self, identity, msg->req, msg->ids[index],
+                         &records[index])) {
+            s_free_records(records, msg->id_count);
             return;
-        zj_job_clear(&job);
-    }
+        }
     int64_t deadline =
         msg->timeout_ms > 0 ? zj_mono_ms() + msg->timeout_ms : 0;
     zj_await_t *await =
@@ -73,15 +84,12 @@ s_on_await(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
                          msg->id_count, msg->in_order, deadline);
     for (size_t index = 0; index < msg->id_count; index++) {
         zj_future_t *future = zj_futures_find(self->futures, msg->ids[index]);
-        if (future) {
+        if (future)
             zj_await_park(await, future, index);
-            continue;
-        }
-        zj_job_t job = {0};
-        zj_store_get_job(self->store, msg->ids[index], &job);
-        zj_await_settle(await, index, &job);
-        zj_job_clear(&job);
+        else
+            zj_await_settle(await, index, &records[index]);
     }
+    s_free_records(records, msg->id_count);
 }
 
 static void
