@@ -65,6 +65,13 @@ enum {
         NULL, 0, NULL, 0                                                       \
     }
 
+//  The --help lines of the options every command takes: --coordinator,
+//  and (ZJ_CLI_HELP_HELP) -h / --help. --json is worded per command.
+#define ZJ_CLI_HELP_COORDINATOR                                                \
+    "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n" \
+    "                     else " ZJOB_DEFAULT_ENDPOINT ")\n"
+#define ZJ_CLI_HELP_HELP "  -h, --help         show this help\n"
+
 //  getopt_long over a command's argv (reset on the first call: set
 //  optind = 0 before the loop). Handles --coordinator, --json and -h /
 //  --help; returns the command's own option values, ZJ_OPT_DONE at the
@@ -72,6 +79,13 @@ enum {
 //  (exit 2). Positional arguments are left in argv[optind..argc).
 int zj_cli_getopt(zj_cli_t *cli, int argc, char **argv,
                   const struct option *options);
+
+//  zj_cli_getopt for a command that takes only the common options: sets
+//  cli->usage to usage and reads every option. Returns ZJ_OPT_DONE with
+//  the positional arguments in argv[optind..argc), or ZJ_OPT_EXIT (return
+//  cli->exit).
+int zj_cli_getopt_common(zj_cli_t *cli, int argc, char **argv,
+                         const char *usage);
 
 //  Prints "zjob CMD: <message> (see 'zjob CMD --help')" to stderr and
 //  returns ZJ_EXIT_USAGE.
@@ -95,6 +109,11 @@ int zj_cli_read_ids(zj_cli_t *cli, int argc, char **argv, int64_t **ids_p,
 //  The client, connected on first use. On failure prints why and
 //  returns NULL (the command then exits ZJ_EXIT_USAGE).
 zjob_client_t *zj_cli_client(zj_cli_t *cli);
+
+//  Returns pointer; when it is NULL (an allocation failed) prints "zjob:
+//  out of memory" and exits ZJ_EXIT_FAILED, as the CLI does not go on
+//  without memory.
+void *zj_cli_checked(void *pointer);
 
 //  Prints what a failed libzjob call means and returns the exit code:
 //  ZJ_EXIT_UNREACH, ZJ_EXIT_TIMEOUT, ZJ_EXIT_USAGE for a request the

@@ -1,7 +1,7 @@
 //  cli_args.c - the CLI's argument helpers (see cli.h): option parsing
 //  with the options every command shares, ids from argv or stdin, number
-//  parsing, the lazily made client, and turning libzjob codes into
-//  messages and exit codes.
+//  parsing, the lazily made client, and turning libzjob codes (and out
+//  of memory) into messages and exit codes.
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -65,6 +65,20 @@ zj_cli_getopt(zj_cli_t *cli, int argc, char **argv,
 }
 
 int
+zj_cli_getopt_common(zj_cli_t *cli, int argc, char **argv, const char *usage)
+{
+    static const struct option options[] = {ZJ_CLI_COMMON_OPTIONS};
+    cli->usage = usage;
+    optind = 0;
+    int option = zj_cli_getopt(cli, argc, argv, options);
+    if (option >= 0) {
+        cli->exit = zj_cli_usage_error(cli, "unexpected option");
+        return ZJ_OPT_EXIT;
+    }
+    return option;
+}
+
+int
 zj_cli_parse_id(const char *text, int64_t *id)
 {
     if (text == NULL || *text < '0' || *text > '9')
@@ -103,11 +117,8 @@ s_ids_add(s_ids_t *list, int64_t id)
 {
     if (list->count == list->capacity) {
         list->capacity = list->capacity ? list->capacity * 2 : 64;
-        list->ids = realloc(list->ids, list->capacity * sizeof(int64_t));
-        if (list->ids == NULL) {
-            fputs("zjob: out of memory\n", stderr);
-            exit(ZJ_EXIT_FAILED);
-        }
+        list->ids = zj_cli_checked(
+            realloc(list->ids, list->capacity * sizeof(int64_t)));
     }
     list->ids[list->count++] = id;
 }
@@ -180,6 +191,16 @@ zj_cli_read_ids(zj_cli_t *cli, int argc, char **argv, int64_t **ids_p,
     *ids_p = list.ids;
     *count_p = list.count;
     return 0;
+}
+
+void *
+zj_cli_checked(void *pointer)
+{
+    if (pointer == NULL) {
+        fputs("zjob: out of memory\n", stderr);
+        exit(ZJ_EXIT_FAILED);
+    }
+    return pointer;
 }
 
 zjob_client_t *

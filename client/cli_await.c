@@ -10,6 +10,7 @@
 
 #define S_TICK_MS 200 //  Progress redraw while no result comes
 
+// clang-format off
 static const char s_wait_usage[] =
     "Usage: zjob [--coordinator EP] wait ID [--timeout DUR]\n"
     "\n"
@@ -20,9 +21,8 @@ static const char s_wait_usage[] =
     "\n"
     "Options:\n"
     "  --timeout DUR      give up after DUR (250ms, 2s, 5m, 1h)\n"
-    "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n"
-    "                     else tcp://127.0.0.1:7700)\n"
-    "  -h, --help         show this help\n"
+    ZJ_CLI_HELP_COORDINATOR
+    ZJ_CLI_HELP_HELP
     "\n"
     "Exit: 0 succeeded, 1 failed or cancelled, 2 usage error, 3 coordinator\n"
     "unreachable, 4 --timeout expired first.\n";
@@ -38,12 +38,12 @@ static const char s_gather_usage[] =
     "Options:\n"
     "  --timeout DUR      give up after DUR: print the results that came,\n"
     "                     in order, and name the jobs that did not finish\n"
-    "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n"
-    "                     else tcp://127.0.0.1:7700)\n"
-    "  -h, --help         show this help\n"
+    ZJ_CLI_HELP_COORDINATOR
+    ZJ_CLI_HELP_HELP
     "\n"
     "Exit: 0 all succeeded, 1 any failed or was cancelled, 2 usage error,\n"
     "3 coordinator unreachable, 4 --timeout expired first.\n";
+// clang-format on
 
 enum { S_TIMEOUT = 1 };
 
@@ -204,13 +204,10 @@ s_gather(zj_cli_t *cli, const int64_t *ids, size_t count, int64_t timeout_ms)
                          .ids = ids,
                          .count = count,
                          .timeout_ms = timeout_ms,
-                         .lines = calloc(count, sizeof(char *)),
-                         .places = calloc(count, sizeof(s_place_t)),
+                         .lines = zj_cli_checked(calloc(count, sizeof(char *))),
+                         .places =
+                             zj_cli_checked(calloc(count, sizeof(s_place_t))),
                          .progress = zj_progress_new(count, cli->err_tty)};
-    if (gather.lines == NULL || gather.places == NULL) {
-        fputs("zjob: out of memory\n", stderr);
-        exit(ZJ_EXIT_FAILED);
-    }
     for (size_t index = 0; index < count; index++)
         gather.places[index] = (s_place_t){ids[index], index};
     qsort(gather.places, count, sizeof(s_place_t), s_place_compare);
@@ -223,14 +220,15 @@ s_gather(zj_cli_t *cli, const int64_t *ids, size_t count, int64_t timeout_ms)
     return exit;
 }
 
-int
-zj_cli_wait(zj_cli_t *cli, int argc, char **argv)
+//  wait (single: exactly one id) and gather: parses, awaits, prints.
+static int
+s_await(zj_cli_t *cli, int argc, char **argv, const char *usage, bool single)
 {
-    cli->usage = s_wait_usage;
+    cli->usage = usage;
     int64_t *ids = NULL;
     size_t count = 0;
     int64_t timeout_ms = -1;
-    int rc = s_parse(cli, argc, argv, true, &ids, &count, &timeout_ms);
+    int rc = s_parse(cli, argc, argv, single, &ids, &count, &timeout_ms);
     if (rc == 0)
         rc = s_gather(cli, ids, count, timeout_ms);
     free(ids);
@@ -238,15 +236,13 @@ zj_cli_wait(zj_cli_t *cli, int argc, char **argv)
 }
 
 int
+zj_cli_wait(zj_cli_t *cli, int argc, char **argv)
+{
+    return s_await(cli, argc, argv, s_wait_usage, true);
+}
+
+int
 zj_cli_gather(zj_cli_t *cli, int argc, char **argv)
 {
-    cli->usage = s_gather_usage;
-    int64_t *ids = NULL;
-    size_t count = 0;
-    int64_t timeout_ms = -1;
-    int rc = s_parse(cli, argc, argv, false, &ids, &count, &timeout_ms);
-    if (rc == 0)
-        rc = s_gather(cli, ids, count, timeout_ms);
-    free(ids);
-    return rc;
+    return s_await(cli, argc, argv, s_gather_usage, false);
 }

@@ -5,6 +5,7 @@
 
 #include "client/cli.h"
 
+// clang-format off
 static const char s_usage[] =
     "Usage: zjob [--coordinator EP] cancel ID...|- [--json]\n"
     "\n"
@@ -15,14 +16,12 @@ static const char s_usage[] =
     "\n"
     "Options:\n"
     "  --json             JSON lines\n"
-    "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n"
-    "                     else tcp://127.0.0.1:7700)\n"
-    "  -h, --help         show this help\n"
+    ZJ_CLI_HELP_COORDINATOR
+    ZJ_CLI_HELP_HELP
     "\n"
     "Exit: 0 all cancelled, 1 some could not be, 2 usage error, 3\n"
     "coordinator unreachable.\n";
-
-static const struct option s_options[] = {ZJ_CLI_COMMON_OPTIONS};
+// clang-format on
 
 typedef struct {
     zj_cli_t *cli;      //  The run
@@ -49,12 +48,7 @@ s_on_job(void *arg, const zjob_job_t *job)
 int
 zj_cli_cancel(zj_cli_t *cli, int argc, char **argv)
 {
-    cli->usage = s_usage;
-    int option;
-    optind = 0;
-    while ((option = zj_cli_getopt(cli, argc, argv, s_options)) >= 0)
-        return zj_cli_usage_error(cli, "unexpected option");
-    if (option == ZJ_OPT_EXIT)
+    if (zj_cli_getopt_common(cli, argc, argv, s_usage) == ZJ_OPT_EXIT)
         return cli->exit;
     int64_t *ids = NULL;
     size_t count = 0;

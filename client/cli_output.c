@@ -189,12 +189,8 @@ struct zj_table {
 zj_table_t *
 zj_table_new(const char *const *headers, size_t columns)
 {
-    zj_table_t *self = calloc(1, sizeof *self);
-    if (self == NULL ||
-        (self->widths = calloc(columns, sizeof(size_t))) == NULL) {
-        fputs("zjob: out of memory\n", stderr);
-        exit(ZJ_EXIT_FAILED);
-    }
+    zj_table_t *self = zj_cli_checked(calloc(1, sizeof *self));
+    self->widths = zj_cli_checked(calloc(columns, sizeof(size_t)));
     self->columns = columns;
     zj_table_add(self, headers);
     return self;
@@ -218,12 +214,8 @@ void
 zj_table_add(zj_table_t *self, const char *const *cells)
 {
     size_t first = self->rows * self->columns;
-    self->cells =
-        realloc(self->cells, (first + self->columns) * sizeof(char *));
-    if (self->cells == NULL) {
-        fputs("zjob: out of memory\n", stderr);
-        exit(ZJ_EXIT_FAILED);
-    }
+    self->cells = zj_cli_checked(
+        realloc(self->cells, (first + self->columns) * sizeof(char *)));
     for (size_t column = 0; column < self->columns; column++) {
         char *copy = strdup(cells[column] ? cells[column] : "-");
         //  Keep one cell on one line.
@@ -269,11 +261,7 @@ struct zj_progress {
 zj_progress_t *
 zj_progress_new(size_t total, bool enabled)
 {
-    zj_progress_t *self = calloc(1, sizeof *self);
-    if (self == NULL) {
-        fputs("zjob: out of memory\n", stderr);
-        exit(ZJ_EXIT_FAILED);
-    }
+    zj_progress_t *self = zj_cli_checked(calloc(1, sizeof *self));
     self->total = total;
     self->enabled = enabled;
     self->start_ms = zj_mono_ms();

@@ -8,6 +8,7 @@
 #include "common/duration.h"
 #include "proto/msg.h"
 
+// clang-format off
 static const char s_status_usage[] =
     "Usage: zjob [--coordinator EP] status ID... [--json]\n"
     "\n"
@@ -18,9 +19,8 @@ static const char s_status_usage[] =
     "\n"
     "Options:\n"
     "  --json             JSON lines\n"
-    "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n"
-    "                     else tcp://127.0.0.1:7700)\n"
-    "  -h, --help         show this help\n"
+    ZJ_CLI_HELP_COORDINATOR
+    ZJ_CLI_HELP_HELP
     "\n"
     "Exit: 0 found, 2 usage error or no such job, 3 coordinator "
     "unreachable.\n";
@@ -36,9 +36,8 @@ static const char s_jobs_usage[] =
     "                     failed or cancelled\n"
     "  --limit N          at most N jobs (default 100)\n"
     "  --json             JSON lines\n"
-    "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n"
-    "                     else tcp://127.0.0.1:7700)\n"
-    "  -h, --help         show this help\n"
+    ZJ_CLI_HELP_COORDINATOR
+    ZJ_CLI_HELP_HELP
     "\n"
     "Exit: 0 listed, 2 usage error, 3 coordinator unreachable.\n";
 
@@ -50,15 +49,13 @@ static const char s_workers_usage[] =
     "\n"
     "Options:\n"
     "  --json             JSON lines\n"
-    "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n"
-    "                     else tcp://127.0.0.1:7700)\n"
-    "  -h, --help         show this help\n"
+    ZJ_CLI_HELP_COORDINATOR
+    ZJ_CLI_HELP_HELP
     "\n"
     "Exit: 0 listed, 2 usage error, 3 coordinator unreachable.\n";
+// clang-format on
 
 enum { S_STATE = 1, S_LIMIT };
-
-static const struct option s_common_options[] = {ZJ_CLI_COMMON_OPTIONS};
 
 static const struct option s_jobs_options[] = {
     {"state", required_argument, NULL, S_STATE},
@@ -130,12 +127,7 @@ s_on_status(void *arg, const zjob_job_t *job)
 int
 zj_cli_status(zj_cli_t *cli, int argc, char **argv)
 {
-    cli->usage = s_status_usage;
-    int option;
-    optind = 0;
-    while ((option = zj_cli_getopt(cli, argc, argv, s_common_options)) >= 0)
-        return zj_cli_usage_error(cli, "unexpected option");
-    if (option == ZJ_OPT_EXIT)
+    if (zj_cli_getopt_common(cli, argc, argv, s_status_usage) == ZJ_OPT_EXIT)
         return cli->exit;
     s_status_t status = {.cli = cli};
     int64_t *ids = NULL;
@@ -160,18 +152,49 @@ zj_cli_status(zj_cli_t *cli, int argc, char **argv)
     return rc;
 }
 
-//  --- jobs
+//  --- jobs and workers: JSON lines (--json, or stdout not a terminal)
+//  or a table
 
-static void
-s_on_job_line(void *arg, const zjob_job_t *job)
+//  The client for a listing, which takes no positional argument; NULL
+//  after printing why (the command then exits ZJ_EXIT_USAGE).
+static zjob_client_t *
+s_list_client(zj_cli_t *cli, int argc, char **argv)
 {
-    (void) arg;
-    zj_cli_print_json(zj_cli_job_json(job));
+    if (optind < argc) {
+        zj_cli_usage_error(cli, "unexpected argument '%.40s'", argv[optind]);
+        return NULL;
+    }
+    return zj_cli_client(cli);
 }
 
-static void
-s_on_job_row(void *arg, const zjob_job_t *job)
+//  The table a listing fills on a terminal, or NULL for JSON lines.
+static zj_table_t *
+s_table_new(const zj_cli_t *cli, const char *const *headers, size_t columns)
 {
+    if (cli->json || !cli->out_tty)
+        return NULL;
+    return zj_table_new(headers, columns);
+}
+
+//  Ends a listing whose libzjob call returned rc: prints its table, if
+//  any, unless the call failed; destroys the table. Returns the exit.
+static int
+s_listed(zj_cli_t *cli, int rc, zj_table_t *table)
+{
+    if (rc == 0 && table)
+        zj_table_print(table, stdout);
+    zj_table_destroy(&table);
+    return rc ? zj_cli_fail(cli, rc) : ZJ_EXIT_OK;
+}
+
+//  A job's line (arg NULL) or table row (arg the table).
+static void
+s_on_job(void *arg, const zjob_job_t *job)
+{
+    if (arg == NULL) {
+        zj_cli_print_json(zj_cli_job_json(job));
+        return;
+    }
     char id[24], attempts[32], created[32], ran[32] = "-";
     snprintf(id, sizeof id, "%lld", (long long) job->id);
     snprintf(attempts, sizeof attempts, "%d/%d", job->attempts,
@@ -212,38 +235,24 @@ zj_cli_jobs(zj_cli_t *cli, int argc, char **argv)
     }
     if (option == ZJ_OPT_EXIT)
         return cli->exit;
-    if (optind < argc)
-        return zj_cli_usage_error(cli, "unexpected argument '%.40s'",
-                                  argv[optind]);
-    zjob_client_t *client = zj_cli_client(cli);
+    zjob_client_t *client = s_list_client(cli, argc, argv);
     if (client == NULL)
         return ZJ_EXIT_USAGE;
-    if (cli->json || !cli->out_tty) {
-        int rc = zjob_client_list(client, state, limit, s_on_job_line, NULL);
-        return rc ? zj_cli_fail(cli, rc) : ZJ_EXIT_OK;
-    }
     const char *headers[] = {"ID",     "KIND",    "STATE", "ATTEMPTS",
                              "WORKER", "CREATED", "RAN"};
-    zj_table_t *table = zj_table_new(headers, 7);
-    int rc = zjob_client_list(client, state, limit, s_on_job_row, table);
-    if (rc == 0)
-        zj_table_print(table, stdout);
-    zj_table_destroy(&table);
-    return rc ? zj_cli_fail(cli, rc) : ZJ_EXIT_OK;
+    zj_table_t *table = s_table_new(cli, headers, 7);
+    int rc = zjob_client_list(client, state, limit, s_on_job, table);
+    return s_listed(cli, rc, table);
 }
 
-//  --- workers
-
+//  A worker's line (arg NULL) or table row (arg the table).
 static void
-s_on_worker_line(void *arg, const zjob_worker_t *worker)
+s_on_worker(void *arg, const zjob_worker_t *worker)
 {
-    (void) arg;
-    zj_cli_print_json(zj_cli_worker_json(worker));
-}
-
-static void
-s_on_worker_row(void *arg, const zjob_worker_t *worker)
-{
+    if (arg == NULL) {
+        zj_cli_print_json(zj_cli_worker_json(worker));
+        return;
+    }
     char pid[24], running[16], io[16], cpu[16], seen[32], kinds[512] = "";
     snprintf(pid, sizeof pid, "%lld", (long long) worker->pid);
     snprintf(running, sizeof running, "%d", worker->running);
@@ -265,29 +274,14 @@ s_on_worker_row(void *arg, const zjob_worker_t *worker)
 int
 zj_cli_workers(zj_cli_t *cli, int argc, char **argv)
 {
-    cli->usage = s_workers_usage;
-    int option;
-    optind = 0;
-    while ((option = zj_cli_getopt(cli, argc, argv, s_common_options)) >= 0)
-        return zj_cli_usage_error(cli, "unexpected option");
-    if (option == ZJ_OPT_EXIT)
+    if (zj_cli_getopt_common(cli, argc, argv, s_workers_usage) == ZJ_OPT_EXIT)
         return cli->exit;
-    if (optind < argc)
-        return zj_cli_usage_error(cli, "unexpected argument '%.40s'",
-                                  argv[optind]);
-    zjob_client_t *client = zj_cli_client(cli);
+    zjob_client_t *client = s_list_client(cli, argc, argv);
     if (client == NULL)
         return ZJ_EXIT_USAGE;
-    if (cli->json || !cli->out_tty) {
-        int rc = zjob_client_workers(client, s_on_worker_line, NULL);
-        return rc ? zj_cli_fail(cli, rc) : ZJ_EXIT_OK;
-    }
     const char *headers[] = {"NAME", "HOST", "PID",       "STATE", "RUNNING",
                              "IO",   "CPU",  "LAST SEEN", "KINDS"};
-    zj_table_t *table = zj_table_new(headers, 9);
-    int rc = zjob_client_workers(client, s_on_worker_row, table);
-    if (rc == 0)
-        zj_table_print(table, stdout);
-    zj_table_destroy(&table);
-    return rc ? zj_cli_fail(cli, rc) : ZJ_EXIT_OK;
+    zj_table_t *table = s_table_new(cli, headers, 9);
+    int rc = zjob_client_workers(client, s_on_worker, table);
+    return s_listed(cli, rc, table);
 }

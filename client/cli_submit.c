@@ -13,6 +13,7 @@
 
 #define S_MAX_RETRIES 1000000 //  Far above any sane use, far below INT32_MAX
 
+// clang-format off
 static const char s_usage[] =
     "Usage: zjob [--coordinator EP] submit KIND [ARGS_JSON] [--wait]\n"
     "            [--timeout DUR] [--retries N] [--backoff DUR] [--priority N]\n"
@@ -36,13 +37,13 @@ static const char s_usage[] =
     "                     \"retries\": N, \"backoff\": DUR, \"timeout\": DUR,\n"
     "                     \"delay\": DUR};\n"
     "                     the options above give defaults for missing keys\n"
-    "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n"
-    "                     else tcp://127.0.0.1:7700)\n"
+    ZJ_CLI_HELP_COORDINATOR
     "  --json             print {\"id\": N} objects instead of bare ids\n"
-    "  -h, --help         show this help\n"
+    ZJ_CLI_HELP_HELP
     "\n"
     "Exit: 0 submitted (with --wait: succeeded), 1 the job failed or was\n"
     "cancelled, 2 usage error, 3 coordinator unreachable.\n";
+// clang-format on
 
 enum {
     S_WAIT = 1,
@@ -132,12 +133,8 @@ s_add_spec(s_submit_t *submit)
 {
     if (submit->count == submit->capacity) {
         submit->capacity = submit->capacity ? submit->capacity * 2 : 64;
-        submit->specs =
-            realloc(submit->specs, submit->capacity * sizeof(zjob_spec_t));
-        if (submit->specs == NULL) {
-            fputs("zjob: out of memory\n", stderr);
-            exit(ZJ_EXIT_FAILED);
-        }
+        submit->specs = zj_cli_checked(
+            realloc(submit->specs, submit->capacity * sizeof(zjob_spec_t)));
     }
     zjob_spec_t *spec = &submit->specs[submit->count++];
     *spec = submit->defaults;

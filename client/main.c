@@ -7,6 +7,7 @@
 
 #include "client/cli.h"
 
+// clang-format off
 static const char s_usage[] =
     "Usage: zjob [--coordinator EP] [--json] COMMAND [ARGS]\n"
     "\n"
@@ -21,13 +22,13 @@ static const char s_usage[] =
     "  cancel ID...              cancel jobs\n"
     "\n"
     "Options:\n"
-    "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n"
-    "                     else tcp://127.0.0.1:7700)\n"
+    ZJ_CLI_HELP_COORDINATOR
     "  --json             JSON output\n"
     "  -h, --help         show this help ('zjob COMMAND --help' for one)\n"
     "\n"
     "Exit: 0 success, 1 a job failed or was cancelled, 2 usage error,\n"
     "3 coordinator unreachable, 4 wait/gather --timeout expired.\n";
+// clang-format on
 
 static const struct {
     const char *name; //  As typed
@@ -36,8 +37,6 @@ static const struct {
                   {"gather", zj_cli_gather}, {"status", zj_cli_status},
                   {"jobs", zj_cli_jobs},     {"workers", zj_cli_workers},
                   {"cancel", zj_cli_cancel}};
-
-static const struct option s_options[] = {ZJ_CLI_COMMON_OPTIONS};
 
 int
 main(int argc, char **argv)
@@ -49,9 +48,7 @@ main(int argc, char **argv)
                                                       : ZJOB_DEFAULT_ENDPOINT,
                     .out_tty = isatty(STDOUT_FILENO),
                     .err_tty = isatty(STDERR_FILENO)};
-    optind = 0;
-    int option = zj_cli_getopt(&cli, argc, argv, s_options);
-    if (option == ZJ_OPT_EXIT)
+    if (zj_cli_getopt_common(&cli, argc, argv, s_usage) == ZJ_OPT_EXIT)
         return cli.exit;
     if (optind >= argc)
         return zj_cli_usage_error(&cli, "no command given");

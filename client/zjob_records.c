@@ -119,20 +119,25 @@ s_query(zjob_client_t *self, s_query_t *query)
     return zj_client_end(self, rc);
 }
 
-int
-zjob_client_status(zjob_client_t *self, const int64_t *ids, size_t count,
-                   zjob_job_fn *fn, void *arg)
+//  STATUS or CANCEL (type) of ids[count], in batches of ZJ_MAX_BATCH.
+static int
+s_query_ids(zjob_client_t *self, zj_msg_type_t type, const int64_t *ids,
+            size_t count, zjob_job_fn *fn, void *arg)
 {
     assert(self);
     assert(fn);
     if (ids == NULL || count == 0)
         return zj_client_fail(self, ZJ_EUSAGE, "no job ids");
-    s_query_t query = {.ids = ids,
-                       .count = count,
-                       .type = ZJ_MSG_STATUS,
-                       .job_fn = fn,
-                       .arg = arg};
+    s_query_t query = {
+        .ids = ids, .count = count, .type = type, .job_fn = fn, .arg = arg};
     return s_query(self, &query);
+}
+
+int
+zjob_client_status(zjob_client_t *self, const int64_t *ids, size_t count,
+                   zjob_job_fn *fn, void *arg)
+{
+    return s_query_ids(self, ZJ_MSG_STATUS, ids, count, fn, arg);
 }
 
 int
@@ -166,14 +171,5 @@ int
 zjob_client_cancel(zjob_client_t *self, const int64_t *ids, size_t count,
                    zjob_job_fn *fn, void *arg)
 {
-    assert(self);
-    assert(fn);
-    if (ids == NULL || count == 0)
-        return zj_client_fail(self, ZJ_EUSAGE, "no job ids");
-    s_query_t query = {.ids = ids,
-                       .count = count,
-                       .type = ZJ_MSG_CANCEL,
-                       .job_fn = fn,
-                       .arg = arg};
-    return s_query(self, &query);
+    return s_query_ids(self, ZJ_MSG_CANCEL, ids, count, fn, arg);
 }
