@@ -33,20 +33,32 @@ test_fault_worker_killed_mid_batch() {
     assert_eq "$(sql "select state from workers where name='w1'")" lost "w1 marked lost"
 }
 
-test_fault_coordinator_killed_while_gather_waits() {
+#  gather_while_running N SECONDS: submits N sleeps on one worker, starts
+#  a gather of them in the background (its PID in $GATHER) and returns
+#  once all N run.
+gather_while_running() {
     start_coordinator
     start_worker w1
-    sleep_batch 100 2 >batch.jsonl
+    sleep_batch "$1" "$2" >batch.jsonl
     zj submit --batch batch.jsonl >ids
     zj gather - <ids >results 2>gather.err &
-    gather=$!
-    zj_track "$gather"
-    wait_until 10 test "$(sql "select count(*) from jobs where state='running'")" = 100
+    GATHER=$!
+    zj_track "$GATHER"
+    wait_until 10 test "$(sql "select count(*) from jobs where state='running'")" = "$1"
+}
+
+#  gathered_after_restart N: the background gather ends well with N results.
+gathered_after_restart() {
+    wait "$GATHER" || fail "gather exited $? after the restart: $(cat gather.err)"
+    assert_eq "$(grep -c '"succeeded"' results)" "$1" "results after the restart"
+    all_succeeded "$1"
+}
+
+test_fault_coordinator_killed_while_gather_waits() {
+    gather_while_running 100 2
     kill -KILL "$COORDINATOR_PID"; wait "$COORDINATOR_PID" 2>/dev/null
     start_coordinator
-    wait "$gather" || fail "gather exited $? after the restart: $(cat gather.err)"
-    assert_eq "$(grep -c '"succeeded"' results)" 100 "results after the restart"
-    all_succeeded 100
+    gathered_after_restart 100
 }
 
 test_fault_worker_sigterm_drains_its_jobs() {
@@ -87,19 +99,10 @@ test_fault_worker_sigterm_hands_back_after_grace() {
 }
 
 test_fault_coordinator_sigterm_while_gather_waits() {
-    start_coordinator
-    start_worker w1
-    sleep_batch 50 1 >batch.jsonl
-    zj submit --batch batch.jsonl >ids
-    zj gather - <ids >results 2>gather.err &
-    gather=$!
-    zj_track "$gather"
-    wait_until 10 test "$(sql "select count(*) from jobs where state='running'")" = 50
+    gather_while_running 50 1
     stop_coordinator
     grep -q "stopping jobs_unfinished=50 workers=1" "$T/coordinator.log" || fail "no clean stop"
     wait_until 5 grep -q "coordinator said BYE" "$T/w1.log"
     start_coordinator
-    wait "$gather" || fail "gather exited $? after the restart: $(cat gather.err)"
-    assert_eq "$(grep -c '"succeeded"' results)" 50 "results after the restart"
-    all_succeeded 50
+    gathered_after_restart 50
 }
