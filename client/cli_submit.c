@@ -128,6 +128,46 @@ s_check_args(const char *args, char *why)
     return zj_json_check(args, size, ZJ_MAX_DEPTH, why) ? -1 : 0;
 }
 
+//  The fewest significant digits that print every real in value so it
+//  reads back the same: 0.6 stays "0.6", not "0.59999999999999998".
+static int
+s_real_digits(const json_t *value)
+{
+    int digits = 1;
+    if (json_is_real(value)) {
+        double real = json_real_value(value);
+        char text[32];
+        for (; digits < 17; digits++) {
+            snprintf(text, sizeof text, "%.*g", digits, real);
+            if (strtod(text, NULL) == real)
+                break;
+        }
+    }
+    size_t index;
+    const char *key;
+    json_t *member;
+    if (json_is_array(value))
+        json_array_foreach(value, index, member) {
+            int inner = s_real_digits(member);
+            digits = inner > digits ? inner : digits;
+        }
+    if (json_is_object(value))
+        json_object_foreach((json_t *) value, key, member) {
+            int inner = s_real_digits(member);
+            digits = inner > digits ? inner : digits;
+        }
+    return digits;
+}
+
+//  A batch line's args as compact JSON text, numbers as written.
+static char *
+s_args_text(const json_t *value)
+{
+    size_t flags = JSON_ENCODE_ANY | JSON_COMPACT |
+                   JSON_REAL_PRECISION(s_real_digits(value));
+    return json_dumps(value, flags);
+}
+
 static zjob_spec_t *
 s_add_spec(s_submit_t *submit)
 {
@@ -185,7 +225,7 @@ s_line_member(zjob_spec_t *spec, const char *key, json_t *value, char *why)
         return 0;
     }
     if (strcmp(key, "args") == 0) {
-        char *args = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+        char *args = s_args_text(value);
         spec->args = args;
         return args && s_check_args(args, why) == 0 ? 0 : -1;
     }

@@ -130,3 +130,11 @@ test_2000_sleeps_and_cpu_jobs_over_two_workers() {
     [ "$most" -le 2 ] || fail "$most CPU jobs ran at once on one worker"
     assert_eq "$(sql "select count(*) from workers where state='connected'")" 2 "workers table"
 }
+
+test_batch_args_are_stored_as_written() {
+    start_coordinator
+    printf '%s\n' '{"kind": "echo", "args": {"seconds": 0.6, "x": [1.5, 0.1, 3, 1e300]}}' >batch.jsonl
+    id=$(zj submit --batch batch.jsonl) || fail "submit"
+    assert_eq "$(sql "select args from jobs where id=$id")" \
+        '{"seconds":0.6,"x":[1.5,0.1,3,1e300]}' "args text in the store"
+}
