@@ -1,5 +1,5 @@
-//  worker_ep.c - workers: HELLO, RESULTS, HEARTBEAT, BYE, credit, loss
-//  and dispatch (see worker_ep.h).
+//  worker_ep.c - workers: HELLO, RESULTS and their ACK, HEARTBEAT, BYE,
+//  credit, loss and dispatch (see worker_ep.h).
 #include "common/duration.h"
 #include "common/err.h"
 #include "common/idmap.h"
@@ -107,6 +107,7 @@ s_on_hello(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
     if (zj_store_save_worker(self->store, info) != 0)
         zj_coordinator_store_failed(self, "save worker");
     zj_peer_t *peer = s_peer_new(identity, info);
+    peer->hello_req = msg->req;
     zhashx_insert(self->peers, peer->key, peer);
     zhashx_insert(self->peers_by_name, peer->info.name, peer);
     zj_log_info("worker joined name=%s host=%s pid=%" PRId64
@@ -130,14 +131,25 @@ s_return_credit(zj_peer_t *peer, const zj_msg_t *msg)
         peer->credit[ZJ_CLASS_CPU] = peer->info.cpu_slots;
 }
 
+//  Applies a RESULTS batch and acknowledges it. The ACK waits in the
+//  outbox with the turn's other replies, so the worker forgets the batch
+//  only once what it carried is committed.
 static void
-s_on_results(zj_coordinator_t *self, zj_peer_t *peer, zj_msg_t *msg)
+s_on_results(zj_coordinator_t *self, zframe_t *identity, zj_peer_t *peer,
+             zj_msg_t *msg)
 {
     const char *worker = peer ? peer->info.name : "unknown";
     for (size_t index = 0; index < msg->job_count; index++)
         zj_lifecycle_result(self, &msg->jobs[index], worker);
-    if (peer)
+    //  A batch numbered before the HELLO (sent again after it) freed
+    //  slots the HELLO's fresh credit already counts.
+    if (peer && (msg->req == 0 || msg->req > peer->hello_req))
         s_return_credit(peer, msg);
+    if (msg->req > 0 && msg->req <= INT64_MAX) {
+        zj_msg_t *ack = zj_msg_new(ZJ_MSG_ACK);
+        zj_msg_add_id(ack, (int64_t) msg->req);
+        zj_coordinator_send(self, self->workers, identity, &ack);
+    }
 }
 
 void
@@ -157,7 +169,7 @@ zj_worker_ep_handle(zj_coordinator_t *self, zframe_t *identity,
     case ZJ_MSG_RESULTS:
         //  Results of a worker we do not know (we restarted, or lost it)
         //  still count: the exactly-once rule decides.
-        s_on_results(self, peer, msg);
+        s_on_results(self, identity, peer, msg);
         break;
     case ZJ_MSG_HEARTBEAT:
         if (peer && msg->draining && !peer->draining) {

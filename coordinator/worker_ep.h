@@ -16,12 +16,15 @@ struct zj_peer {
     int32_t credit[2];       //  Free slots per class, as we account them
     zhashx_t *running;       //  id -> zj_future_t * running there
     int64_t last_seen_ms;    //  zj_mono_ms() of its last message
+    uint64_t hello_req;      //  Its HELLO's req: RESULTS numbered up to
+                             //  it predate the credit reset, return none
     bool draining;           //  Shutting down: gets no more jobs
 };
 
 #define ZJ_PEER_TAG 0x7a6a7072u
 
 //  Handles one decoded message from a worker. Borrows identity and msg.
+//  A RESULTS with a req gets an ACK of it, queued for after the commit.
 void zj_worker_ep_handle(zj_coordinator_t *self, zframe_t *identity,
                          zj_msg_t *msg);
 

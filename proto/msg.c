@@ -502,6 +502,8 @@ s_check_type(const zj_msg_t *msg, char *why)
                                "ERROR: code %d is not a ZJ_E* code",
                                (int) msg->code);
         return s_need(msg->reason != NULL, msg, "reason", why);
+    case ZJ_MSG_ACK:
+        return s_need(msg->id_count > 0, msg, "ids", why);
     default:
         return zj_why_fail(ZJ_EPROTO, why, "unknown type %d", (int) msg->type);
     }

@@ -24,11 +24,13 @@
 //    WORKERS    c->C  req;  C->c  req, workers[]
 //    CANCEL     c->C  req, ids[];  C->c  req, jobs[] (id, state);
 //               C->w  ids[] (running jobs to stop)
-//    HELLO      w->C  workers[0] (name, host, pid, io_slots, cpu_slots,
+//    HELLO      w->C  req (the last RESULTS req before it, 0 if none),
+//                     workers[0] (name, host, pid, io_slots, cpu_slots,
 //                     kinds[])
 //    WELCOME    C->w  heartbeat_ms
 //    JOBS       C->w  jobs[] (id, attempts, kind, args, timeout_ms)
-//    RESULTS    w->C  jobs[] (id, attempts, state succeeded|failed,
+//    RESULTS    w->C  req (the batch's sequence number, see ACK),
+//                     jobs[] (id, attempts, state succeeded|failed,
 //                     result | error, no_retry, started_at,
 //                     finished_at),
 //                     io_credit, cpu_credit (slots freed)
@@ -36,6 +38,7 @@
 //                     takes no more jobs); credit travels in RESULTS
 //    BYE        both  (nothing)
 //    ERROR      both  req (0 if none), code (ZJ_E*), reason
+//    ACK        C->w  ids[] (the req of RESULTS batches committed)
 #define ZJ_MSG_TYPE_MAP(XX)                                                    \
     XX(SUBMIT)                                                                 \
     XX(SUBMITTED)                                                              \
@@ -52,7 +55,8 @@
     XX(RESULTS)                                                                \
     XX(HEARTBEAT)                                                              \
     XX(BYE)                                                                    \
-    XX(ERROR)
+    XX(ERROR)                                                                  \
+    XX(ACK)
 
 typedef enum {
     ZJ_MSG_NONE = 0,
@@ -127,10 +131,12 @@ typedef struct {
 typedef struct {
     uint32_t tag;              //  ZJ_MSG_TAG while alive
     zj_msg_type_t type;        //  What this message is
-    uint64_t req;              //  Client request id, echoed in replies
+    uint64_t req;              //  Client request id, echoed in replies;
+                               //  RESULTS, HELLO: from the worker's
+                               //  RESULTS sequence
     zj_job_t *jobs;            //  Jobs, results or records
     size_t job_count;          //  Entries in jobs
-    int64_t *ids;              //  Job ids
+    int64_t *ids;              //  Job ids; ACK: RESULTS sequence numbers
     size_t id_count;           //  Entries in ids
     bool in_order;             //  AWAIT: resolve in the ids' order
     bool draining;             //  HEARTBEAT w->C: send me no more jobs

@@ -1,6 +1,7 @@
 //  worker.c - the worker's loop: the coordinator's DEALER watched through
 //  ZMQ_FD on libuv, HELLO and heartbeats, JOBS to the runner, and RESULTS
-//  batched once per loop turn (see worker.h).
+//  batched once per loop turn, numbered and kept until their ACK
+//  (worker/unacked.c) and sent again after a reconnect (see worker.h).
 #include <czmq.h>
 #include <uv.h>
 
@@ -10,6 +11,7 @@
 #include "proto/codec.h"
 #include "worker/registry.h"
 #include "worker/runner.h"
+#include "worker/unacked.h"
 #include "worker/worker.h"
 
 #define ZJ_RESULTS_BYTES (4 * 1024 * 1024) //  Cut RESULTS batches here
@@ -28,6 +30,7 @@ struct zj_worker {
     zj_registry_t *registry;    //  Kinds we run
     zj_runner_t *runner;        //  Runs them
     zlistx_t *outbox;           //  zj_msg_t * RESULTS ready to send
+    zj_unacked_t *unacked;      //  RESULTS sent, not acknowledged yet
     zj_msg_t *results;          //  RESULTS being filled
     size_t results_bytes;       //  Bytes in results so far
     int heartbeat_ms;           //  From WELCOME
@@ -71,24 +74,17 @@ s_send_bytes(zj_worker_t *self, const char *data, size_t size)
     return rc;
 }
 
+//  Sends one encoded frame of type. Never drains the dealer itself.
 static int
-s_send(zj_worker_t *self, zj_msg_t **msg_p)
+s_send_frame(zj_worker_t *self, const char *data, size_t size,
+             zj_msg_type_t type)
 {
-    char *data = NULL;
-    size_t size = 0;
-    char why[ZJ_WHY_SIZE] = "";
-    int rc = zj_msg_encode(*msg_p, &data, &size, why);
-    if (rc != 0)
-        zj_log_error("encode failed type=%s error=\"%s\"",
-                     zj_msg_type_name((*msg_p)->type), why);
-    else if (s_send_bytes(self, data, size) == -1) {
+    int rc = 0;
+    if (s_send_bytes(self, data, size) == -1) {
         zj_log_warning("send failed type=%s error=\"%s\"",
-                       zj_msg_type_name((*msg_p)->type),
-                       zmq_strerror(zmq_errno()));
+                       zj_msg_type_name(type), zmq_strerror(zmq_errno()));
         rc = ZJ_ESEND;
     }
-    free(data);
-    zj_msg_destroy(msg_p);
     //  A send can consume the ZMQ_FD edge of a message that arrived: read
     //  ZMQ_EVENTS to re-arm it, and drain on the next turn if need be.
     if (zsock_events(self->dealer) & ZMQ_POLLIN)
@@ -96,10 +92,78 @@ s_send(zj_worker_t *self, zj_msg_t **msg_p)
     return rc;
 }
 
+//  Encodes *msg_p into *data_p (caller frees); destroys *msg_p.
+static int
+s_encode(zj_msg_t **msg_p, char **data_p, size_t *size_p)
+{
+    char why[ZJ_WHY_SIZE] = "";
+    int rc = zj_msg_encode(*msg_p, data_p, size_p, why);
+    if (rc != 0)
+        zj_log_error("encode failed type=%s error=\"%s\"",
+                     zj_msg_type_name((*msg_p)->type), why);
+    zj_msg_destroy(msg_p);
+    return rc;
+}
+
+static int
+s_send(zj_worker_t *self, zj_msg_t **msg_p)
+{
+    zj_msg_type_t type = (*msg_p)->type;
+    char *data = NULL;
+    size_t size = 0;
+    int rc = s_encode(msg_p, &data, &size);
+    if (rc == 0)
+        rc = s_send_frame(self, data, size, type);
+    free(data);
+    return rc;
+}
+
+//  Numbers a RESULTS batch and keeps its frame until the coordinator
+//  acknowledges it. Until a WELCOME, it is only kept: the WELCOME sends it.
+static void
+s_send_results(zj_worker_t *self, zj_msg_t **msg_p)
+{
+    (*msg_p)->req = zj_unacked_new_seq(self->unacked);
+    uint64_t seq = (*msg_p)->req;
+    size_t results = (*msg_p)->job_count;
+    char *data = NULL;
+    size_t size = 0;
+    if (s_encode(msg_p, &data, &size) != 0)
+        return;
+    if (self->welcomed)
+        s_send_frame(self, data, size, ZJ_MSG_RESULTS);
+    zj_unacked_add(self->unacked, seq, &data, size, results, zj_mono_ms());
+}
+
+static int
+s_resend_one(void *arg, const char *data, size_t size)
+{
+    return s_send_frame(arg, data, size, ZJ_MSG_RESULTS);
+}
+
+//  Sends again, in order, every batch not acknowledged yet, or with late
+//  only those unacknowledged for a while (see zj_unacked_resend_late).
+static void
+s_resend(zj_worker_t *self, bool late)
+{
+    int64_t wait_ms = (int64_t) self->heartbeat_ms * ZJ_WORKER_LIVENESS;
+    int64_t now = zj_mono_ms();
+    size_t results = 0;
+    size_t batches = late ? zj_unacked_resend_late(self->unacked, wait_ms, now,
+                                                   s_resend_one, self, &results)
+                          : zj_unacked_resend_all(self->unacked, now,
+                                                  s_resend_one, self, &results);
+    if (batches > 0)
+        zj_log_info("results resent batches=%zu results=%zu", batches, results);
+}
+
 static void
 s_hello(zj_worker_t *self)
 {
     zj_msg_t *hello = zj_msg_new(ZJ_MSG_HELLO);
+    //  The last batch made before this HELLO: the coordinator takes no
+    //  credit from it or any before it, as this HELLO resets the credit.
+    hello->req = zj_unacked_last_seq(self->unacked);
     zj_worker_info_t *info = zj_msg_add_worker(hello);
     info->name = strdup(self->name);
     info->host = strdup(self->host);
@@ -173,6 +237,15 @@ s_reconnect(zj_worker_t *self)
     uv_close((uv_handle_t *) &self->watch, s_on_watch_closed);
 }
 
+//  True for the codes of a frame the coordinator could not read: sent
+//  again, the same bytes would be refused again.
+static bool
+s_is_refusal(int code)
+{
+    return code == ZJ_EPROTO || code == ZJ_EVERSION || code == ZJ_ETOOBIG ||
+           code == ZJ_EJSON;
+}
+
 static void
 s_on_message(zj_worker_t *self, zj_msg_t *msg)
 {
@@ -184,6 +257,11 @@ s_on_message(zj_worker_t *self, zj_msg_t *msg)
                        (uint64_t) self->heartbeat_ms);
         zj_log_info("connected endpoint=%s name=%s heartbeat_ms=%d",
                     self->config.endpoint, self->name, self->heartbeat_ms);
+        s_resend(self, false);
+        break;
+    case ZJ_MSG_ACK:
+        for (size_t index = 0; index < msg->id_count; index++)
+            zj_unacked_ack(self->unacked, (uint64_t) msg->ids[index]);
         break;
     case ZJ_MSG_JOBS:
         for (size_t index = 0; index < msg->job_count; index++)
@@ -204,6 +282,9 @@ s_on_message(zj_worker_t *self, zj_msg_t *msg)
                        zj_errname(msg->code), msg->reason);
         if (msg->code == ZJ_ETYPE && self->welcomed)
             s_hello(self); //  It does not know us (it restarted)
+        else if (s_is_refusal(msg->code) && msg->req > 0 &&
+                 zj_unacked_ack(self->unacked, msg->req))
+            zj_log_warning("results refused seq=%" PRIu64 " dropped", msg->req);
         break;
     default:
         zj_log_warning("message ignored type=%s",
@@ -273,7 +354,7 @@ s_on_check(uv_check_t *handle)
     s_close_batch(self);
     zj_msg_t *msg;
     while ((msg = zlistx_detach(self->outbox, NULL)))
-        s_send(self, &msg);
+        s_send_results(self, &msg);
     s_drain(self);
 }
 
@@ -298,17 +379,25 @@ s_on_beat(uv_timer_t *handle)
     if (!self->welcomed && now - self->last_hello_ms > silence)
         s_hello(self);
     s_heartbeat(self);
+    //  ZeroMQ may have re-established the link under us and lost what
+    //  was in flight: what stays unacknowledged this long goes again.
+    if (self->welcomed)
+        s_resend(self, true);
     s_drain(self);
 }
 
-//  Draining: stop when nothing runs any more, or when the grace is over.
+//  Draining: stop when nothing runs any more and every result sent is
+//  acknowledged, or when the grace is over.
 static void
 s_on_drain_tick(uv_timer_t *handle)
 {
     zj_worker_t *self = handle->data;
     size_t running = zj_runner_size(self->runner);
-    if (running == 0 || zj_mono_ms() >= self->drain_deadline_ms) {
-        zj_log_info("drained running=%zu handed_back=%zu", running, running);
+    size_t unacked = zj_unacked_size(self->unacked);
+    if ((running == 0 && unacked == 0) ||
+        zj_mono_ms() >= self->drain_deadline_ms) {
+        zj_log_info("drained running=%zu handed_back=%zu unacked=%zu", running,
+                    running, unacked);
         uv_stop(&self->loop);
     }
 }
@@ -368,6 +457,7 @@ zj_worker_new(const zj_worker_config_t *config)
     self->config = *config;
     uv_loop_init(&self->loop);
     self->outbox = zlistx_new();
+    self->unacked = zj_unacked_new();
     self->heartbeat_ms = ZJ_WORKER_HEARTBEAT_MS;
     gethostname(self->host, sizeof self->host - 1);
     self->name = config->name ? strdup(config->name)
@@ -431,7 +521,11 @@ zj_worker_destroy(zj_worker_t **self_p)
         s_close_batch(self);
         zj_msg_t *pending;
         while ((pending = zlistx_detach(self->outbox, NULL)))
-            s_send(self, &pending);
+            s_send_results(self, &pending);
+        //  Last chance for what waited for a WELCOME: a coordinator that
+        //  does not know us still counts results.
+        if (!self->welcomed)
+            s_resend(self, false);
         zj_msg_t *bye = zj_msg_new(ZJ_MSG_BYE);
         s_send(self, &bye);
         uv_poll_stop(&self->watch);
@@ -450,6 +544,7 @@ zj_worker_destroy(zj_worker_t **self_p)
     while ((msg = zlistx_detach(self->outbox, NULL)))
         zj_msg_destroy(&msg);
     zlistx_destroy(&self->outbox);
+    zj_unacked_destroy(&self->unacked);
     zj_registry_destroy(&self->registry);
     free(self->name);
     free(self);

@@ -18,7 +18,8 @@
     XX(await)                                                            \
     XX(http)                                                             \
     XX(cpu_pool)                                                         \
-    XX(handlers)
+    XX(handlers)                                                         \
+    XX(unacked)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)

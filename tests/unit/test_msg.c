@@ -227,7 +227,7 @@ s_minimal_msg(zj_msg_type_t type)
         job->id = 5;
         job->state = ZJ_STATE_FAILED;
     }
-    if (type == ZJ_MSG_SUBMITTED || type == ZJ_MSG_AWAIT)
+    if (type == ZJ_MSG_SUBMITTED || type == ZJ_MSG_AWAIT || type == ZJ_MSG_ACK)
         zj_msg_add_id(msg, 77);
     if (type == ZJ_MSG_HELLO)
         zj_msg_add_worker(msg)->name = strdup("w");
@@ -258,6 +258,17 @@ START_TEST(test_round_trip_special_cases)
     //  RESULTS may carry only credit; HEARTBEAT carries credit.
     msg = zj_msg_new(ZJ_MSG_RESULTS);
     msg->io_credit = 4;
+    s_assert_round_trip(msg);
+    zj_msg_destroy(&msg);
+    //  RESULTS carry their sequence number in req; ACK lists several.
+    msg = s_minimal_msg(ZJ_MSG_RESULTS);
+    msg->req = 41;
+    s_assert_round_trip(msg);
+    zj_msg_destroy(&msg);
+    msg = zj_msg_new(ZJ_MSG_ACK);
+    zj_msg_add_id(msg, 1);
+    zj_msg_add_id(msg, 2);
+    zj_msg_add_id(msg, INT64_MAX);
     s_assert_round_trip(msg);
     zj_msg_destroy(&msg);
     //  Empty strings stay empty strings, not NULL.
@@ -383,6 +394,8 @@ START_TEST(test_check_rejects_what_encode_rejects)
     s_assert_check_fails(zj_msg_new(ZJ_MSG_NONE), ZJ_EPROTO, "unknown type 0");
     s_assert_check_fails(zj_msg_new(ZJ_MSG_SUBMIT), ZJ_EPROTO,
                          "SUBMIT: field 'req' missing");
+    s_assert_check_fails(zj_msg_new(ZJ_MSG_ACK), ZJ_EPROTO,
+                         "ACK: field 'ids' missing");
 
     zj_msg_t *msg = s_minimal_msg(ZJ_MSG_RESULTS);
     msg->jobs[0].state = (zj_state_t) 42;
@@ -421,6 +434,10 @@ START_TEST(test_names)
     for (int type = ZJ_MSG_NONE + 1; type < ZJ_MSG_COUNT; type++)
         ck_assert_int_eq(zj_msg_type_from_name(zj_msg_type_name(type)), type);
     ck_assert_str_eq(zj_msg_type_name(ZJ_MSG_SUBMIT), "SUBMIT");
+    //  ACK came last, so the numbers of the types before it did not move.
+    ck_assert_str_eq(zj_msg_type_name(ZJ_MSG_ACK), "ACK");
+    ck_assert_int_eq(ZJ_MSG_ACK, ZJ_MSG_ERROR + 1);
+    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_ACK + 1);
     ck_assert_str_eq(zj_msg_type_name(ZJ_MSG_COUNT), "UNKNOWN");
     ck_assert_int_eq(zj_msg_type_from_name("UNKNOWN"), ZJ_MSG_NONE);
     ck_assert_int_eq(zj_msg_type_from_name(NULL), ZJ_MSG_NONE);
