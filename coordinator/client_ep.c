@@ -6,6 +6,7 @@
 #include "coordinator/client_ep.h"
 #include "coordinator/lifecycle.h"
 #include "coordinator/worker_ep.h"
+#include "proto/limits.h"
 
 #define ZJ_LIST_DEFAULT 100 //  Rows of LIST when no limit is given
 #define ZJ_LIST_MAX 10000   //  Most rows one LIST returns
@@ -19,16 +20,39 @@ s_reply(zj_coordinator_t *self, zframe_t *identity, zj_msg_t **reply_p)
     zj_coordinator_send(self, self->clients, identity, reply_p);
 }
 
+//  A submit is acknowledged only once its jobs are in the store: while
+//  the store cannot be written, refuse it whole.
+static bool
+s_refuse_submit(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    if (zj_store_is_writable(self->store))
+        return false;
+    char reason[ZJ_MAX_TEXT];
+    snprintf(reason, sizeof reason,
+             "the coordinator cannot write its store (%s): submit refused, "
+             "no job was queued; try again once the store is fixed",
+             zj_store_last_error(self->store));
+    zj_log_warning("submit refused jobs=%zu reason=store", msg->job_count);
+    zj_coordinator_send_error(self, self->clients, identity, msg->req,
+                              ZJ_ESTORE, reason);
+    return true;
+}
+
 static void
 s_on_submit(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
 {
+    if (s_refuse_submit(self, identity, msg))
+        return;
     zj_msg_t *reply = zj_msg_new(ZJ_MSG_SUBMITTED);
     reply->req = msg->req;
     for (size_t index = 0; index < msg->job_count; index++) {
         int64_t id = zj_lifecycle_submit(self, &msg->jobs[index]);
         if (id == 0) {
             zj_msg_destroy(&reply);
-            return; //  The store failed: the loop stops, nothing is said
+            zj_coordinator_send_error(self, self->clients, identity,
+                                      msg->req, ZJ_ESTORE,
+                                      zj_store_last_error(self->store));
+            return;
         }
         zj_msg_add_id(reply, id);
     }
@@ -37,12 +61,20 @@ s_on_submit(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
     s_reply(self, identity, &reply);
 }
 
-//  Reads a finished job from the store into *job. Returns 0 or an error
-//  already sent to the client.
+//  Reads job id into *job: from memory while it has a future (the store
+//  may be behind while it cannot be written), else from the store.
+//  Returns 0 or an error already sent to the client.
 static int
-s_read_final(zj_coordinator_t *self, zframe_t *identity, uint64_t req,
-             int64_t id, zj_job_t *job)
+s_read_record(zj_coordinator_t *self, zframe_t *identity, uint64_t req,
+              int64_t id, zj_job_t *job)
 {
+    zj_future_t *future = zj_futures_find(self->futures, id);
+    const zj_job_t *known =
+        future ? &future->job : zj_futures_final(self->futures, id);
+    if (known) {
+        zj_job_copy(job, known);
+        return 0;
+    }
     int rc = zj_store_get_job(self->store, id, job);
     if (rc == 0)
         return 0;
@@ -72,7 +104,7 @@ s_on_await(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
     assert(records);
     for (size_t index = 0; index < msg->id_count; index++)
         if (zj_futures_find(self->futures, msg->ids[index]) == NULL &&
-            s_read_final(self, identity, msg->req, msg->ids[index],
+            s_read_record(self, identity, msg->req, msg->ids[index],
                          &records[index])) {
             s_free_records(records, msg->id_count);
             return;
@@ -99,7 +131,7 @@ s_on_status(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
     reply->req = msg->req;
     for (size_t index = 0; index < msg->id_count; index++) {
         zj_job_t *entry = zj_msg_add_job(reply);
-        if (s_read_final(self, identity, msg->req, msg->ids[index], entry)) {
+        if (s_read_record(self, identity, msg->req, msg->ids[index], entry)) {
             zj_msg_destroy(&reply);
             return;
         }
@@ -190,7 +222,7 @@ s_on_cancel(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
             continue;
         }
         zj_job_t job = {0};
-        if (s_read_final(self, identity, msg->req, id, &job)) {
+        if (s_read_record(self, identity, msg->req, id, &job)) {
             zj_msg_destroy(&reply);
             return;
         }

@@ -1,6 +1,9 @@
 //  coordinator.c - the coordinator's loop, in named phases:
 //  receive and handle -> timers -> schedule by credit -> commit the turn
 //  -> send the replies that waited for the commit -> reap.
+//  When the store cannot be written the loop goes on degraded: submits
+//  are refused, no job starts, and every reply that tells of a write is
+//  held until a retry of the store (once per tick) writes them all.
 #include "common/duration.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -103,6 +106,8 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     self->kinds = zhashx_new();
     self->outbox = zlistx_new();
     zlistx_set_destructor(self->outbox, s_outgoing_destroy);
+    self->held = zlistx_new();
+    zlistx_set_destructor(self->held, s_outgoing_destroy);
     char why[ZJ_WHY_SIZE] = "";
     self->store = zj_store_new(config->db_path, config->sync, why);
     if (self->store == NULL) {
@@ -135,6 +140,7 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     if (self->peers)
         zj_worker_ep_close(self);
     zlistx_destroy(&self->outbox);
+    zlistx_destroy(&self->held);
     zsock_destroy(&self->clients);
     zsock_destroy(&self->workers);
     zj_scheduler_destroy(&self->scheduler);
@@ -176,10 +182,8 @@ zj_coordinator_send_error(zj_coordinator_t *self, zsock_t *socket,
 void
 zj_coordinator_store_failed(zj_coordinator_t *self, const char *what)
 {
-    if (!self->failed)
-        zj_log_error("store write failed during=\"%s\" error=\"%s\"", what,
-                     zj_store_last_error(self->store));
-    self->failed = true;
+    zj_log_error("store refused a row during=\"%s\" error=\"%s\"", what,
+                 zj_store_last_error(self->store));
 }
 
 //  zmq_send that a signal does not interrupt.
@@ -204,24 +208,55 @@ s_send_frame(zsock_t *socket, zframe_t *identity, const char *data,
         zj_log_warning("send failed error=\"%s\"", zmq_strerror(zmq_errno()));
 }
 
-//  Phase: send what waited for the commit.
+static void
+s_send_outgoing(zj_outgoing_t *outgoing)
+{
+    char *data = NULL;
+        size_t size = 0;
+        char why[ZJ_WHY_SIZE] = "";
+    int rc = zj_msg_encode(outgoing->msg, &data, &size, why);
+    if (rc == 0)
+        s_send_frame(outgoing->socket, outgoing->identity, data, size);
+    else
+        zj_log_error("encode failed type=%s error=\"%s\"",
+                     zj_msg_type_name(outgoing->msg->type), why);
+    free(data);
+    void *item = outgoing;
+    s_outgoing_destroy(&item);
+}
+
+//  Replies that tell of a write: sent only once it is in the store.
+static bool
+s_waits_for_store(zj_coordinator_t *self, const zj_outgoing_t *outgoing)
+{
+    switch (outgoing->msg->type) {
+    case ZJ_MSG_SUBMITTED:
+    case ZJ_MSG_RESOLVED:
+    case ZJ_MSG_DONE:
+    case ZJ_MSG_JOBS:
+    case ZJ_MSG_ACK:
+        return true;
+    case ZJ_MSG_CANCEL:
+        return outgoing->socket == self->clients;
+    default:
+        return false;
+    }
+}
+
+//  Phase: send what waited for the commit, holding what waits for the
+//  store while it is degraded; held replies go first once it is back.
 static void
 s_flush_outbox(zj_coordinator_t *self)
 {
+    bool degraded = self->degraded_since_ms > 0;
     zj_outgoing_t *outgoing;
+    while (!degraded && (outgoing = zlistx_detach(self->held, NULL)))
+        s_send_outgoing(outgoing);
     while ((outgoing = zlistx_detach(self->outbox, NULL))) {
-        char *data = NULL;
-        size_t size = 0;
-        char why[ZJ_WHY_SIZE] = "";
-        int rc = zj_msg_encode(outgoing->msg, &data, &size, why);
-        if (rc == 0)
-            s_send_frame(outgoing->socket, outgoing->identity, data, size);
+        if (degraded && s_waits_for_store(self, outgoing))
+            zlistx_add_end(self->held, outgoing);
         else
-            zj_log_error("encode failed type=%s error=\"%s\"",
-                         zj_msg_type_name(outgoing->msg->type), why);
-        free(data);
-        void *item = outgoing;
-        s_outgoing_destroy(&item);
+            s_send_outgoing(outgoing);
     }
 }
 
@@ -272,10 +307,10 @@ s_receive_one(zj_coordinator_t *self, zsock_t *socket, bool from_clients)
 static void
 s_receive(zj_coordinator_t *self)
 {
-    for (int count = 0; count < ZJ_TURN_BUDGET && !self->failed; count++)
+    for (int count = 0; count < ZJ_TURN_BUDGET; count++)
         if (!s_receive_one(self, self->workers, false))
             break;
-    for (int count = 0; count < ZJ_TURN_BUDGET && !self->failed; count++)
+    for (int count = 0; count < ZJ_TURN_BUDGET; count++)
         if (!s_receive_one(self, self->clients, true))
             break;
 }
@@ -304,6 +339,58 @@ s_send_to_client(void *arg, zframe_t *identity, zj_msg_t **msg_p)
     zj_coordinator_send(self, self->clients, identity, msg_p);
 }
 
+//  Phase: commit. A failed commit degrades the coordinator.
+static void
+s_commit(zj_coordinator_t *self, int64_t now_ms)
+{
+    if (zj_store_commit(self->store) == 0 || self->degraded_since_ms)
+        return;
+    self->degraded_since_ms = now_ms;
+    zj_log_error("store write failed error=\"%s\" writes_held=%zu: "
+                 "refusing submits, starting no job and holding replies "
+                 "until the store takes writes again (retry every %d ms)",
+                 zj_store_last_error(self->store),
+                 zj_store_pending(self->store), self->config.heartbeat_ms);
+}
+
+//  Timer phase: while degraded, try to write everything held.
+static void
+s_retry_store(zj_coordinator_t *self, int64_t now_ms)
+{
+    if (self->degraded_since_ms == 0)
+        return;
+    size_t pending = zj_store_pending(self->store);
+    if (zj_store_retry(self->store) != 0)
+        return;
+    zj_log_info("store takes writes again after_ms=%" PRId64
+                " writes=%zu replies_released=%zu",
+                now_ms - self->degraded_since_ms, pending,
+                zlistx_size(self->held));
+    self->degraded_since_ms = 0;
+}
+
+//  Everything acknowledged is committed; a last retry writes what a
+//  degraded store still holds. Then the workers hear we go, so they keep
+//  their results until a coordinator is back.
+static int
+s_stop(zj_coordinator_t *self)
+{
+    int rc = 0;
+    if (self->degraded_since_ms && zj_store_retry(self->store) != 0) {
+        zj_log_error("stopping with writes_unstored=%zu replies_unsent=%zu "
+                     "error=\"%s\": none of them was acknowledged",
+                     zj_store_pending(self->store), zlistx_size(self->held),
+                     zj_store_last_error(self->store));
+        rc = ZJ_ESTORE;
+    } else
+        self->degraded_since_ms = 0;
+    zj_log_info("stopping jobs_unfinished=%zu workers=%zu",
+                zj_futures_size(self->futures), zhashx_size(self->peers));
+    zj_worker_ep_close(self);
+    s_flush_outbox(self);
+    return rc;
+}
+
 int
 zj_coordinator_run(zj_coordinator_t *self)
 {
@@ -313,36 +400,25 @@ zj_coordinator_run(zj_coordinator_t *self)
         {zsock_resolve(self->clients), 0, ZMQ_POLLIN, 0},
     };
     int64_t next_tick = 0;
-    while (!zsys_interrupted && !self->failed) {
+    while (!zsys_interrupted) {
         int64_t now_ms = zj_mono_ms();
         long timeout = s_poll_timeout(self, now_ms, next_tick);
         if (zmq_poll(items, 2, timeout) == -1 && zmq_errno() != EINTR)
             break;
         s_receive(self);
         now_ms = zj_mono_ms();
-        if (now_ms >= next_tick)
+        if (now_ms >= next_tick) {
             next_tick = zj_worker_ep_tick(self, now_ms);
-        zj_scheduler_wake(self->scheduler, zj_now());
-        zj_worker_ep_dispatch(self);
-        if (self->failed || zj_store_commit(self->store) != 0) {
-            zj_coordinator_store_failed(self, "commit");
-            break;
+            s_retry_store(self, now_ms);
         }
-        zj_futures_flush(self->futures, now_ms, s_send_to_client,
-                         self);
+        zj_scheduler_wake(self->scheduler, zj_now());
+        if (zj_store_is_writable(self->store))
+            zj_worker_ep_dispatch(self);
+        s_commit(self, now_ms);
+        zj_futures_flush(self->futures, now_ms, s_send_to_client, self);
         s_flush_outbox(self);
-        zj_futures_reap(self->futures);
+        if (self->degraded_since_ms == 0)
+            zj_futures_reap(self->futures);
     }
-    if (self->failed) {
-        zj_log_error("stopping: the store failed; nothing of this turn was "
-                     "acknowledged, a restart recovers from the last commit");
-        return ZJ_ESTORE;
-    }
-    //  Everything acknowledged is committed; tell the workers we go, so
-    //  they hold their results until a coordinator is back.
-    zj_log_info("stopping jobs_unfinished=%zu workers=%zu",
-                zj_futures_size(self->futures), zhashx_size(self->peers));
-    zj_worker_ep_close(self);
-    s_flush_outbox(self);
-    return 0;
+    return s_stop(self);
 }

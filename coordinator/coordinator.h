@@ -40,8 +40,9 @@ typedef struct zj_coordinator {
     zhashx_t *peers_by_name;        //  worker name -> zj_peer_t *, index
     zhashx_t *kinds;                //  kind -> class + 1, ever offered
     zlistx_t *outbox;               //  Replies waiting for the commit
+    zlistx_t *held;                 //  Replies waiting for the store
     int64_t next_heartbeat_ms;      //  When workers get the next beat
-    bool failed;                    //  The store failed: stop, no replies
+    int64_t degraded_since_ms;      //  zj_mono_ms() the store failed, or 0
 } zj_coordinator_t;
 
 //  Sets config to the defaults.
@@ -54,8 +55,8 @@ zj_coordinator_t *zj_coordinator_new(const zj_coordinator_config_t *config);
 //  Closes sockets and store, frees everything; sets *self_p to NULL.
 void zj_coordinator_destroy(zj_coordinator_t **self_p);
 
-//  Runs the loop until SIGINT/SIGTERM (zsys_interrupted) or a store
-//  failure. Returns 0, or ZJ_ESTORE.
+//  Runs the loop until SIGINT/SIGTERM (zsys_interrupted). Returns 0, or
+//  ZJ_ESTORE if it stopped with writes the store never took.
 int zj_coordinator_run(zj_coordinator_t *self);
 
 //  Queues msg for identity on socket, sent after this turn's commit.
@@ -68,8 +69,8 @@ void zj_coordinator_send_error(zj_coordinator_t *self, zsock_t *socket,
                                zframe_t *identity, uint64_t req, int code,
                                const char *reason);
 
-//  Records a store failure: the turn will not commit, nothing is sent,
-//  and the loop stops (a restart recovers from the last commit).
+//  Logs a row the store refused (a constraint: a bug, not a store fault;
+//  store faults are handled by the commit phase).
 void zj_coordinator_store_failed(zj_coordinator_t *self, const char *what);
 
 #endif

@@ -39,11 +39,12 @@ struct zj_await {
 };
 
 struct zj_futures {
-    zhashx_t *by_id;      //  id -> zj_future_t *, unresolved (owned, freed
-                          //  by hand: resolving moves one to resolved)
-    zlistx_t *resolved;   //  zj_future_t * resolved this turn, owned
-    zlistx_t *awaits;     //  zj_await_t *, owned
-    zlistx_t *dirty;      //  zj_await_t * with something to send
+    zhashx_t *by_id;       //  id -> zj_future_t *, unresolved (owned, freed
+                           //  by hand: resolving moves one to resolved)
+    zlistx_t *resolved;    //  zj_future_t * resolved, owned, until reaped
+    zhashx_t *final_by_id; //  id -> those resolved futures, an index
+    zlistx_t *awaits;      //  zj_await_t *, owned
+    zlistx_t *dirty;       //  zj_await_t * with something to send
 };
 
 static void s_future_destroy(zj_future_t **future_p);
@@ -69,6 +70,7 @@ zj_futures_new(void)
     self->by_id = zj_idmap_new();
     self->resolved = zlistx_new();
     zlistx_set_destructor(self->resolved, s_future_free);
+    self->final_by_id = zj_idmap_new();
     self->awaits = zlistx_new();
     zlistx_set_destructor(self->awaits, s_await_free);
     self->dirty = zlistx_new();
@@ -91,6 +93,7 @@ zj_futures_destroy(zj_futures_t **self_p)
         future = zhashx_next(self->by_id);
     }
     zhashx_destroy(&self->by_id);
+    zhashx_destroy(&self->final_by_id);
     zlistx_destroy(&self->resolved);
     free(self);
     *self_p = NULL;
@@ -172,13 +175,23 @@ zj_futures_resolve(zj_futures_t *self, zj_future_t *future)
     future->resolved = true;
     zhashx_delete(self->by_id, &future->job.id);
     zlistx_add_end(self->resolved, future);
+    zhashx_insert(self->final_by_id, &future->job.id, future);
 }
 
 void
 zj_futures_reap(zj_futures_t *self)
 {
     assert(self);
+    zhashx_purge(self->final_by_id);
     zlistx_purge(self->resolved);
+}
+
+const zj_job_t *
+zj_futures_final(zj_futures_t *self, int64_t id)
+{
+    assert(self);
+    zj_future_t *future = zhashx_lookup(self->final_by_id, &id);
+    return future ? &future->job : NULL;
 }
 
 zj_future_t *

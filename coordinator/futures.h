@@ -56,8 +56,12 @@ size_t zj_futures_size(const zj_futures_t *self);
 //  the record to every await parked on it. Freed by zj_futures_reap.
 void zj_futures_resolve(zj_futures_t *self, zj_future_t *future);
 
-//  Frees the futures resolved this turn.
+//  Frees the futures resolved since the last reap.
 void zj_futures_reap(zj_futures_t *self);
+
+//  The final record of job id if its future was resolved and is not
+//  reaped yet, else NULL. Borrowed until the reap.
+const zj_job_t *zj_futures_final(zj_futures_t *self, int64_t id);
 
 //  Iterates the unresolved futures (order unspecified).
 zj_future_t *zj_futures_first(zj_futures_t *self);

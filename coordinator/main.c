@@ -88,6 +88,9 @@ main(int argc, char **argv)
 {
     zsys_init();
     zj_log_init("zjob-coordinator", ZJ_LOG_INFO);
+    //  A file size limit reached is a store that takes no more writes (the
+    //  write fails with EFBIG), not a reason to die.
+    signal(SIGXFSZ, SIG_IGN);
     zj_coordinator_config_t config;
     zj_coordinator_config_defaults(&config);
     int rc = s_parse(argc, argv, &config);

@@ -1,8 +1,11 @@
-//  store.c - the SQLite record of jobs and workers (schema v1, WAL).
+//  store.c - the SQLite record of jobs and workers (schema v2, WAL).
 //  The only file that includes <sqlite3.h>. Every statement is prepared
 //  once in zj_store_new and reset after each use; every value is bound.
 //  The first write of a loop turn runs BEGIN IMMEDIATE and zj_store_commit
-//  runs COMMIT, so one turn is one transaction (group commit).
+//  runs COMMIT, so one turn is one transaction (group commit). Every write
+//  is also kept in a journal until its turn commits: when a turn cannot be
+//  written the store stops touching SQLite, goes on journaling, and
+//  zj_store_retry writes the whole journal again in one transaction.
 #include <assert.h>
 #include <errno.h>
 #include <jansson.h>
@@ -12,11 +15,13 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "coordinator/journal.h"
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
 #define ZJ_STORE_SCHEMA 2       //  The newest schema this code knows
-#define ZJ_STORE_BUSY_MS 2000   //  Longest wait for another connection's lock
+#define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
+#define ZJ_STORE_BUSY_MS 250    //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100 //  Rows zj_store_list_jobs gives for limit 0
 
 //  Schema steps: s_migrations[v] takes a database from version v to v + 1
@@ -63,9 +68,10 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     XX(INSERT_JOB, "INSERT INTO jobs (kind, args, state, priority,"            \
                    " attempts, max_attempts, timeout_ms, not_before,"          \
                    " worker, created_at, started_at, finished_at,"             \
-                   " result, error, backoff_ms)"                               \
+                   " result, error, backoff_ms, id)"                           \
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"         \
-                   " ?11, ?12, ?13, ?14, ?15)")                                \
+                   " ?11, ?12, ?13, ?14, ?15, ?16)")                           \
+    XX(NEXT_ID, "SELECT coalesce(max(id), 0) + 1 FROM jobs")                   \
     XX(INSERT_ATTEMPT, "INSERT OR REPLACE INTO attempts (job_id, attempt,"     \
                        " worker, state, started_at, finished_at, error)"       \
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                 \
@@ -132,8 +138,12 @@ enum {
 struct zj_store {
     sqlite3 *db;                       //  Open handle, WAL mode
     sqlite3_stmt *stmt[ZJ_STMT_COUNT]; //  Prepared once, by zj_stmt_t
-    bool in_turn;                      //  True between first write and commit
-    bool turn_lost;                    //  SQLite rolled the turn back itself
+    zj_journal_t *journal;             //  Writes since the last commit
+    int64_t next_id;                   //  Id of the next job inserted
+    bool in_turn;                      //  A transaction is open
+    bool turn_failed;                  //  A write of this turn failed
+    bool degraded;                     //  A commit failed: journal only
+    int error_code;                    //  Last SQLite error (primary code)
     char error[ZJ_WHY_SIZE];           //  Last SQLite error message
 };
 
@@ -141,6 +151,7 @@ static int s_set_wal(zj_store_t *self, const char *path, char *why);
 static int s_exec(zj_store_t *self, const char *sql, char *why);
 static int s_migrate(zj_store_t *self, char *why);
 static int s_prepare_all(zj_store_t *self, char *why);
+static int s_read_next_id(zj_store_t *self, char *why);
 
 //  Opens the file, sets the pragmas, migrates and prepares. Each step
 //  writes its own reason into why.
@@ -166,7 +177,7 @@ zj_store_new(const char *path, zj_sync_t sync, char *why)
         goto failed;
     }
     sqlite3_extended_result_codes(self->db, 1);
-    sqlite3_busy_timeout(self->db, ZJ_STORE_BUSY_MS);
+    sqlite3_busy_timeout(self->db, ZJ_STORE_OPEN_BUSY_MS);
 
     if (s_set_wal(self, path, why))
         goto failed;
@@ -177,8 +188,10 @@ zj_store_new(const char *path, zj_sync_t sync, char *why)
     const char *sync_sql = sync == ZJ_SYNC_FULL ? "PRAGMA synchronous = FULL"
                                                 : "PRAGMA synchronous = NORMAL";
     if (s_exec(self, sync_sql, why) || s_migrate(self, why) ||
-        s_prepare_all(self, why))
+        s_prepare_all(self, why) || s_read_next_id(self, why))
         goto failed;
+    sqlite3_busy_timeout(self->db, ZJ_STORE_BUSY_MS);
+    self->journal = zj_journal_new();
     return self;
 
 failed:
@@ -299,6 +312,22 @@ s_prepare_all(zj_store_t *self, char *why)
     return 0;
 }
 
+//  Job ids are given here, not by SQLite, so that a job keeps its id when
+//  its turn is written again after a failed commit.
+static int
+s_read_next_id(zj_store_t *self, char *why)
+{
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_NEXT_ID];
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        self->next_id = sqlite3_column_int64(stmt, 0);
+    else
+        snprintf(why, ZJ_WHY_SIZE, "cannot read job ids: %s",
+                 sqlite3_errmsg(self->db));
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW ? 0 : ZJ_ESTORE;
+}
+
 void
 zj_store_destroy(zj_store_t **self_p)
 {
@@ -311,41 +340,47 @@ zj_store_destroy(zj_store_t **self_p)
     for (int index = 0; index < ZJ_STMT_COUNT; index++)
         sqlite3_finalize(self->stmt[index]);
     sqlite3_close(self->db);
+    zj_journal_destroy(&self->journal);
     free(self);
     *self_p = NULL;
 }
 
-//  A lost turn is still a turn, and a live turn holds an open
-//  transaction. Called only in asserts.
+//  A turn that has not failed holds an open transaction, and a degraded
+//  store opens none. Called only in asserts.
 __attribute__((unused)) static bool
 s_invariants_hold(zj_store_t *self)
 {
-    if (self->turn_lost && !self->in_turn)
+    if (self->degraded && (self->in_turn || self->turn_failed))
         return false;
-    if (self->in_turn && !self->turn_lost)
+    if (self->in_turn && !self->turn_failed)
         return !sqlite3_get_autocommit(self->db);
     return true;
 }
 
-//  Keeps SQLite's message for zj_store_last_error and returns ZJ_ESTORE.
-//  If the failure made SQLite roll the whole turn back (it does for full
-//  disks, I/O errors and the like), the turn is lost: later writes fail
-//  until zj_store_commit reports it.
+//  Keeps SQLite's message and code for zj_store_last_error and
+//  s_row_refused, and returns ZJ_ESTORE.
 static int
 s_failed(zj_store_t *self)
 {
+    self->error_code = sqlite3_errcode(self->db) & 0xff;
     snprintf(self->error, sizeof(self->error), "%s", sqlite3_errmsg(self->db));
-    if (self->in_turn && sqlite3_get_autocommit(self->db))
-        self->turn_lost = true;
     return ZJ_ESTORE;
+}
+
+//  The last failure was about the row itself, not the store: writing it
+//  again would fail again.
+static bool
+s_row_refused(const zj_store_t *self)
+{
+    return self->error_code == SQLITE_CONSTRAINT ||
+           self->error_code == SQLITE_MISMATCH ||
+           self->error_code == SQLITE_TOOBIG || self->error_code == SQLITE_RANGE;
 }
 
 //  Opens the turn's transaction at its first write.
 static int
 s_begin_turn(zj_store_t *self)
 {
-    if (self->turn_lost)
-        return ZJ_ESTORE; //  self->error still holds the cause
     if (self->in_turn)
         return 0;
     sqlite3_stmt *stmt = self->stmt[ZJ_STMT_BEGIN];
@@ -354,8 +389,34 @@ s_begin_turn(zj_store_t *self)
     if (rc != SQLITE_DONE)
         return s_failed(self);
     self->in_turn = true;
-    assert(s_invariants_hold(self));
     return 0;
+}
+
+//  Commits the open transaction, if any.
+static int
+s_end_turn(zj_store_t *self)
+{
+    if (!self->in_turn)
+        return 0;
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_COMMIT];
+    int result = sqlite3_step(stmt) == SQLITE_DONE ? 0 : s_failed(self);
+    sqlite3_reset(stmt);
+    if (result == 0)
+        self->in_turn = false;
+    return result;
+}
+
+//  Undoes whatever the failed turn left open (SQLite may have done it).
+static void
+s_abandon_turn(zj_store_t *self)
+{
+    if (!sqlite3_get_autocommit(self->db)) {
+        sqlite3_stmt *stmt = self->stmt[ZJ_STMT_ROLLBACK];
+        sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+    }
+    self->in_turn = false;
+    self->turn_failed = false;
 }
 
 //  Runs a write statement whose values are bound, then resets it.
@@ -389,14 +450,9 @@ s_bind_time(sqlite3_stmt *stmt, int index, double seconds)
         sqlite3_bind_null(stmt, index);
 }
 
-int
-zj_store_insert_job(zj_store_t *self, zj_job_t *job)
+static int
+s_insert_job_row(zj_store_t *self, const zj_job_t *job)
 {
-    assert(self);
-    assert(job);
-    int rc = s_begin_turn(self);
-    if (rc)
-        return rc;
     sqlite3_stmt *stmt = self->stmt[ZJ_STMT_INSERT_JOB];
     s_bind_text(stmt, 1, job->kind);
     s_bind_text(stmt, 2, job->args);
@@ -413,20 +469,13 @@ zj_store_insert_job(zj_store_t *self, zj_job_t *job)
     s_bind_text(stmt, 13, job->result);
     s_bind_text(stmt, 14, job->error);
     sqlite3_bind_int64(stmt, 15, job->backoff_ms);
-    rc = s_step_write(self, stmt);
-    if (rc == 0)
-        job->id = sqlite3_last_insert_rowid(self->db);
-    return rc;
+    sqlite3_bind_int64(stmt, 16, job->id);
+    return s_step_write(self, stmt);
 }
 
-int
-zj_store_record_attempt(zj_store_t *self, const zj_job_t *job)
+static int
+s_attempt_row(zj_store_t *self, const zj_job_t *job)
 {
-    assert(self);
-    assert(job);
-    int rc = s_begin_turn(self);
-    if (rc)
-        return rc;
     sqlite3_stmt *stmt = self->stmt[ZJ_STMT_INSERT_ATTEMPT];
     sqlite3_bind_int64(stmt, 1, job->id);
     sqlite3_bind_int(stmt, 2, job->attempts);
@@ -438,14 +487,11 @@ zj_store_record_attempt(zj_store_t *self, const zj_job_t *job)
     return s_step_write(self, stmt);
 }
 
-int
-zj_store_update_job(zj_store_t *self, const zj_job_t *job)
+//  No row with that id is not an error: an operator may have deleted it
+//  from the shell, and that must not stop the coordinator.
+static int
+s_update_job_row(zj_store_t *self, const zj_job_t *job)
 {
-    assert(self);
-    assert(job);
-    int rc = s_begin_turn(self);
-    if (rc)
-        return rc;
     sqlite3_stmt *stmt = self->stmt[ZJ_STMT_UPDATE_JOB];
     sqlite3_bind_int64(stmt, 1, job->id);
     sqlite3_bind_text(stmt, 2, zj_state_name(job->state), -1, SQLITE_STATIC);
@@ -456,10 +502,89 @@ zj_store_update_job(zj_store_t *self, const zj_job_t *job)
     s_bind_time(stmt, 7, job->finished_at);
     s_bind_text(stmt, 8, job->result);
     s_bind_text(stmt, 9, job->error);
-    //  No row with that id is not an error: an operator may have deleted
-    //  it from the shell, and that must not stop the coordinator.
     return s_step_write(self, stmt);
 }
+
+static int s_worker_row(zj_store_t *self, const zj_worker_info_t *info);
+static int s_worker_state_row(zj_store_t *self, const zj_worker_info_t *info);
+
+//  Runs one write's statement inside the open transaction.
+static int
+s_execute(zj_store_t *self, const zj_write_entry_t *entry)
+{
+    switch (entry->what) {
+    case ZJ_WRITE_INSERT_JOB:
+        return s_insert_job_row(self, &entry->job);
+    case ZJ_WRITE_UPDATE_JOB:
+        return s_update_job_row(self, &entry->job);
+    case ZJ_WRITE_RECORD_ATTEMPT:
+        return s_attempt_row(self, &entry->job);
+    case ZJ_WRITE_SAVE_WORKER:
+        return s_worker_row(self, &entry->worker);
+    case ZJ_WRITE_WORKER_STATE:
+        return s_worker_state_row(self, &entry->worker);
+    }
+    assert(!"unknown write");
+    return ZJ_ESTORE;
+}
+
+//  Journals a write, then runs it unless the turn or the store already
+//  failed. A row SQLite refuses is dropped (ZJ_ESTORE); any other failure
+//  fails the turn, and zj_store_commit reports it.
+static int
+s_write(zj_store_t *self, const zj_write_entry_t *entry)
+{
+    assert(s_invariants_hold(self));
+    size_t mark = zj_journal_mark(self->journal);
+    zj_journal_add(self->journal, entry);
+    if (self->degraded || self->turn_failed)
+        return 0;
+    int rc = s_begin_turn(self);
+    if (rc == 0)
+        rc = s_execute(self, entry);
+    if (rc == 0)
+        return 0;
+    if (self->in_turn && s_row_refused(self)) {
+        zj_journal_truncate(self->journal, mark);
+        return ZJ_ESTORE;
+    }
+    self->turn_failed = true;
+    return 0;
+}
+
+int
+zj_store_insert_job(zj_store_t *self, zj_job_t *job)
+{
+    assert(self);
+    assert(job);
+    job->id = self->next_id;
+    int rc = s_write(self, &(zj_write_entry_t){ZJ_WRITE_INSERT_JOB, *job,
+                                                {0}});
+    if (rc == 0)
+        self->next_id++;
+    else
+        job->id = 0;
+    return rc;
+}
+
+int
+zj_store_record_attempt(zj_store_t *self, const zj_job_t *job)
+{
+    assert(self);
+    assert(job);
+    return s_write(self, &(zj_write_entry_t){ZJ_WRITE_RECORD_ATTEMPT, *job,
+                                             {0}});
+}
+
+int
+zj_store_update_job(zj_store_t *self, const zj_job_t *job)
+{
+    assert(self);
+    assert(job);
+    return s_write(self, &(zj_write_entry_t){ZJ_WRITE_UPDATE_JOB, *job,
+                                             {0}});
+}
+
 
 //  Fills *job from the current row. The strings are borrowed from the
 //  statement: valid until its next step or reset.
@@ -586,17 +711,13 @@ s_kinds_to_json(const zj_worker_info_t *info)
     return text;
 }
 
-int
-zj_store_save_worker(zj_store_t *self, const zj_worker_info_t *info)
+static int
+s_worker_row(zj_store_t *self, const zj_worker_info_t *info)
 {
-    assert(self);
-    assert(info);
-    int rc = s_begin_turn(self);
-    if (rc)
-        return rc;
     char *kinds = s_kinds_to_json(info);
     if (kinds == NULL) {
         snprintf(self->error, sizeof(self->error), "out of memory");
+        self->error_code = SQLITE_NOMEM;
         return ZJ_ENOMEM;
     }
     sqlite3_stmt *stmt = self->stmt[ZJ_STMT_SAVE_WORKER];
@@ -609,9 +730,29 @@ zj_store_save_worker(zj_store_t *self, const zj_worker_info_t *info)
     s_bind_time(stmt, 7, info->connected_at);
     s_bind_time(stmt, 8, info->last_seen);
     s_bind_text(stmt, 9, info->state);
-    rc = s_step_write(self, stmt);
+    int rc = s_step_write(self, stmt);
     free(kinds);
     return rc;
+}
+
+//  No such worker: nothing to do.
+static int
+s_worker_state_row(zj_store_t *self, const zj_worker_info_t *info)
+{
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_SET_WORKER];
+    sqlite3_bind_text(stmt, 1, info->name, -1, SQLITE_STATIC);
+    s_bind_text(stmt, 2, info->state);
+    s_bind_time(stmt, 3, info->last_seen);
+    return s_step_write(self, stmt);
+}
+
+int
+zj_store_save_worker(zj_store_t *self, const zj_worker_info_t *info)
+{
+    assert(self);
+    assert(info);
+    return s_write(self, &(zj_write_entry_t){ZJ_WRITE_SAVE_WORKER, {0},
+                                             *info});
 }
 
 int
@@ -620,15 +761,12 @@ zj_store_set_worker_state(zj_store_t *self, const char *name, const char *state,
 {
     assert(self);
     assert(name);
-    int rc = s_begin_turn(self);
-    if (rc)
-        return rc;
-    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_SET_WORKER];
-    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-    s_bind_text(stmt, 2, state);
-    s_bind_time(stmt, 3, last_seen);
-    return s_step_write(self, stmt); //  No such worker: nothing to do
+    zj_worker_info_t info = {.name = (char *) name, .state = (char *) state,
+                             .last_seen = last_seen};
+    return s_write(self,
+                   &(zj_write_entry_t){ZJ_WRITE_WORKER_STATE, {0}, info});
 }
+
 
 int
 zj_store_forget_workers(zj_store_t *self)
@@ -705,27 +843,65 @@ zj_store_in_turn(const zj_store_t *self)
     return self->in_turn;
 }
 
+bool
+zj_store_is_writable(const zj_store_t *self)
+{
+    assert(self);
+    return !self->degraded && !self->turn_failed;
+}
+
+size_t
+zj_store_pending(const zj_store_t *self)
+{
+    assert(self);
+    return zj_journal_count(self->journal);
+}
+
 int
 zj_store_commit(zj_store_t *self)
 {
     assert(self);
-    if (!self->in_turn)
+    if (self->degraded)
+        return ZJ_ESTORE;
+    if (!self->turn_failed && s_end_turn(self) == 0) {
+        zj_journal_clear(self->journal);
         return 0;
-    int result = ZJ_ESTORE; //  A lost turn keeps its cause in self->error
-    if (!self->turn_lost) {
-        sqlite3_stmt *stmt = self->stmt[ZJ_STMT_COMMIT];
-        result = sqlite3_step(stmt) == SQLITE_DONE ? 0 : s_failed(self);
-        sqlite3_reset(stmt);
     }
-    if (result && !sqlite3_get_autocommit(self->db)) {
-        sqlite3_stmt *stmt = self->stmt[ZJ_STMT_ROLLBACK];
-        sqlite3_step(stmt);
-        sqlite3_reset(stmt);
-    }
-    self->in_turn = false;
-    self->turn_lost = false;
+    s_abandon_turn(self);
+    self->degraded = true;
     assert(s_invariants_hold(self));
-    return result;
+    return ZJ_ESTORE;
+}
+
+//  A row refused now was refused when it was first written too, and
+//  dropped then; one journaled while the store was down is dropped here.
+static int
+s_replay_one(void *arg, const zj_write_entry_t *entry)
+{
+    zj_store_t *self = arg;
+    int rc = s_execute(self, entry);
+    return rc && s_row_refused(self) ? 0 : rc;
+}
+
+int
+zj_store_retry(zj_store_t *self)
+{
+    assert(self);
+    if (!self->degraded)
+        return 0;
+    int rc = s_begin_turn(self);
+    if (rc == 0)
+        rc = zj_journal_replay(self->journal, s_replay_one, self);
+    if (rc == 0)
+        rc = s_end_turn(self);
+    if (rc) {
+        s_abandon_turn(self);
+        return ZJ_ESTORE;
+    }
+    self->degraded = false;
+    zj_journal_clear(self->journal);
+    assert(s_invariants_hold(self));
+    return 0;
 }
 
 const char *

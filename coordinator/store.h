@@ -2,8 +2,17 @@
 //  WAL).
 //  Only this class talks to SQLite; every statement is prepared once.
 //  Writes are group-committed: the first write of a loop turn opens a
-//  transaction and zj_store_commit closes it. Not thread-safe: one owner,
-//  the coordinator's loop.
+//  transaction and zj_store_commit closes it. Every write is journaled in
+//  memory until its turn commits. When a write or commit fails (disk full,
+//  read-only file, I/O error, a lock held too long) the store degrades: it
+//  rolls the turn back, keeps journaling writes without touching SQLite,
+//  and zj_store_retry writes the whole journal in one transaction when
+//  the file takes writes again. Not thread-safe: one owner, the
+//  coordinator's loop.
+//
+//  The writes below return 0 when the write is kept (written, or
+//  journaled for later), and ZJ_ESTORE only when SQLite refuses the row
+//  itself (a constraint): that write is dropped and the turn goes on.
 #ifndef ZJ_STORE_H
 #define ZJ_STORE_H
 
@@ -26,7 +35,8 @@ void zj_store_destroy(zj_store_t **self_p);
 
 //  Inserts a job (kind, args, state, priority, attempts, max_attempts,
 //  timeout_ms, backoff_ms, not_before, created_at, and result/error/finished_at
-//  when it is already final) and sets job->id. Borrows job.
+//  when it is already final) and sets job->id (ids are given by the store,
+//  one more than the largest in the file at open). Borrows job.
 int zj_store_insert_job(zj_store_t *self, zj_job_t *job);
 
 //  Records how one attempt of job ended: its attempt number, worker,
@@ -74,9 +84,24 @@ int zj_store_list_workers(zj_store_t *self, zj_store_worker_fn *fn, void *arg);
 //  True between the turn's first write and its commit.
 bool zj_store_in_turn(const zj_store_t *self);
 
-//  Commits the turn's transaction, if one is open. On failure rolls it
-//  back and returns ZJ_ESTORE: nothing of the turn was kept.
+//  False once a write of this turn failed, and while degraded: what is
+//  written now cannot be acknowledged this turn.
+bool zj_store_is_writable(const zj_store_t *self);
+
+//  Writes journaled and not yet committed.
+size_t zj_store_pending(const zj_store_t *self);
+
+//  Commits the turn's transaction, if one is open, and forgets the
+//  journal. If a write of the turn or the commit failed, rolls the turn
+//  back, degrades and returns ZJ_ESTORE; while degraded it returns
+//  ZJ_ESTORE at once. Nothing journaled is forgotten.
 int zj_store_commit(zj_store_t *self);
+
+//  While degraded, writes the whole journal again in one transaction.
+//  Returns 0 if it committed (the store is no longer degraded) or was not
+//  degraded, else ZJ_ESTORE (still degraded; zj_store_last_error says
+//  why).
+int zj_store_retry(zj_store_t *self);
 
 //  The last SQLite error message, for logs.
 const char *zj_store_last_error(const zj_store_t *self);

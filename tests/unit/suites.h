@@ -9,6 +9,8 @@
 #define ZJ_SUITE_LIST(XX)                                                \
     XX(msg)                                                              \
     XX(store)                                                            \
+    XX(store_faults)                                                     \
+    XX(journal)                                                          \
     XX(heap)                                                             \
     XX(scheduler)                                                        \
     XX(futures)                                                          \

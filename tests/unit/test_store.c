@@ -16,94 +16,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 #include "tests/unit/suites.h"
-
-static char s_dir[64];   //  This test's temp dir
-static char s_path[128]; //  s_dir/zjob.db
-
-static void
-s_setup(void)
-{
-    snprintf(s_dir, sizeof(s_dir), "/tmp/zj-store-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(s_dir));
-    snprintf(s_path, sizeof(s_path), "%s/zjob.db", s_dir);
-}
-
-static int
-s_remove_entry(const char *path, const struct stat *info, int flag,
-               struct FTW *walk)
-{
-    (void) info, (void) flag, (void) walk;
-    return remove(path);
-}
-
-static void
-s_teardown(void)
-{
-    nftw(s_dir, s_remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-static zj_store_t *
-s_open(void)
-{
-    char why[ZJ_WHY_SIZE] = "";
-    zj_store_t *store = zj_store_new(s_path, ZJ_SYNC_NORMAL, why);
-    ck_assert_msg(store != NULL, "zj_store_new: %s", why);
-    ck_assert_str_eq(why, "");
-    return store;
-}
-
-//  A queued job of kind with borrowed strings, as SUBMIT makes them.
-static zj_job_t
-s_job(const char *kind, zj_state_t state)
-{
-    return (zj_job_t){.kind = (char *) kind,
-                      .args = "{\"n\":1}",
-                      .state = state,
-                      .max_attempts = 1,
-                      .created_at = 1700000000.5};
-}
-
-static sqlite3 *
-s_raw_open(void)
-{
-    sqlite3 *db = NULL;
-    ck_assert_int_eq(sqlite3_open(s_path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 2000);
-    return db;
-}
-
-static void
-s_raw_exec(sqlite3 *db, const char *sql)
-{
-    char *message = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &message);
-    ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, message);
-}
-
-//  The first column of the first row of sql, as an integer.
-static int64_t
-s_raw_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt = NULL;
-    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
-    int64_t value = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    return value;
-}
-
-//  The first column of the first row of sql, as text (caller frees).
-static char *
-s_raw_text(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt = NULL;
-    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
-    const char *text = (const char *) sqlite3_column_text(stmt, 0);
-    char *copy = text ? strdup(text) : NULL;
-    sqlite3_finalize(stmt);
-    return copy;
-}
+#include "tests/unit/testdb.h"
 
 //  Asserts the table's columns are exactly names with types, in order.
 static void
@@ -147,10 +60,10 @@ s_collect(void *arg, const zj_job_t *job)
 
 START_TEST(test_schema_is_design_v2)
 {
-    zj_store_t *store = s_open();
-    sqlite3 *db = s_raw_open();
-    ck_assert_int_eq(s_raw_int(db, "PRAGMA user_version"), 2);
-    char *mode = s_raw_text(db, "PRAGMA journal_mode");
+    zj_store_t *store = zj_testdb_store();
+    sqlite3 *db = zj_testdb_raw();
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 2);
+    char *mode = zj_testdb_text(db, "PRAGMA journal_mode");
     ck_assert_str_eq(mode, "wal");
     free(mode);
     const char *jobs[][2] = {{"id", "INTEGER"},
@@ -182,7 +95,7 @@ START_TEST(test_schema_is_design_v2)
         {"connected_at", "REAL"}, {"last_seen", "REAL"},    {"state", "TEXT"}};
     s_assert_columns(db, "workers", workers,
                      sizeof(workers) / sizeof(workers[0]));
-    ck_assert_int_eq(s_raw_int(db, "SELECT count(*) FROM sqlite_master"
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM sqlite_master"
                                    " WHERE type = 'index' AND name IN"
                                    " ('jobs_state', 'jobs_running')"),
                      2);
@@ -192,10 +105,10 @@ START_TEST(test_schema_is_design_v2)
     zj_store_destroy(&store);
 
     //  Opening a v2 database again migrates nothing and keeps it v2.
-    store = s_open();
+    store = zj_testdb_store();
     zj_store_destroy(&store);
-    db = s_raw_open();
-    ck_assert_int_eq(s_raw_int(db, "PRAGMA user_version"), 2);
+    db = zj_testdb_raw();
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 2);
     sqlite3_close(db);
 }
 END_TEST
@@ -203,7 +116,7 @@ END_TEST
 START_TEST(test_v1_database_migrates_to_v2)
 {
     //  A v1 file, as the first zjob wrote it, with one job in it.
-    sqlite3 *db = s_raw_open();
+    sqlite3 *db = zj_testdb_raw();
     ck_assert_int_eq(
         sqlite3_exec(db,
                      "CREATE TABLE jobs (id INTEGER PRIMARY KEY, kind TEXT "
@@ -222,24 +135,24 @@ START_TEST(test_v1_database_migrates_to_v2)
                      NULL, NULL, NULL),
         SQLITE_OK);
     sqlite3_close(db);
-    zj_store_t *store = s_open();
+    zj_store_t *store = zj_testdb_store();
     zj_job_t job = {0};
     ck_assert_int_eq(zj_store_get_job(store, 1, &job), 0);
     ck_assert_str_eq(job.kind, "echo");
     ck_assert_int_eq(job.backoff_ms, 0);
     zj_job_clear(&job);
     zj_store_destroy(&store);
-    db = s_raw_open();
-    ck_assert_int_eq(s_raw_int(db, "PRAGMA user_version"), 2);
-    ck_assert_int_eq(s_raw_int(db, "SELECT count(*) FROM attempts"), 0);
+    db = zj_testdb_raw();
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 2);
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM attempts"), 0);
     sqlite3_close(db);
 }
 END_TEST
 
 START_TEST(test_attempts_are_recorded)
 {
-    zj_store_t *store = s_open();
-    zj_job_t job = s_job("sleep", ZJ_STATE_QUEUED);
+    zj_store_t *store = zj_testdb_store();
+    zj_job_t job = zj_testdb_job("sleep", ZJ_STATE_QUEUED);
     job.backoff_ms = 750;
     ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
     for (int attempt = 1; attempt <= 2; attempt++) {
@@ -249,13 +162,13 @@ START_TEST(test_attempts_are_recorded)
         ck_assert_int_eq(zj_store_record_attempt(store, &job), 0);
     }
     ck_assert_int_eq(zj_store_commit(store), 0);
-    sqlite3 *db = s_raw_open();
-    char *errors = s_raw_text(db, "SELECT group_concat(error, ',') FROM"
+    sqlite3 *db = zj_testdb_raw();
+    char *errors = zj_testdb_text(db, "SELECT group_concat(error, ',') FROM"
                                   " (SELECT error FROM attempts ORDER BY"
                                   " attempt)");
     ck_assert_str_eq(errors, "first,second");
     free(errors);
-    ck_assert_int_eq(s_raw_int(db, "SELECT backoff_ms FROM jobs"), 750);
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT backoff_ms FROM jobs"), 750);
     sqlite3_close(db);
     zj_store_destroy(&store);
 }
@@ -263,9 +176,9 @@ END_TEST
 
 START_TEST(test_insert_commit_get)
 {
-    zj_store_t *store = s_open();
+    zj_store_t *store = zj_testdb_store();
     ck_assert(!zj_store_in_turn(store));
-    zj_job_t job = s_job("sha256", ZJ_STATE_QUEUED);
+    zj_job_t job = zj_testdb_job("sha256", ZJ_STATE_QUEUED);
     job.priority = 5;
     job.max_attempts = 3;
     job.timeout_ms = 1500;
@@ -273,13 +186,13 @@ START_TEST(test_insert_commit_get)
     ck_assert_int_gt(job.id, 0);
     ck_assert(zj_store_in_turn(store));
 
-    sqlite3 *db = s_raw_open();
-    ck_assert_int_eq(s_raw_int(db, "SELECT count(*) FROM jobs"), 0);
+    sqlite3 *db = zj_testdb_raw();
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM jobs"), 0);
     ck_assert_int_eq(zj_store_commit(store), 0);
     ck_assert(!zj_store_in_turn(store));
-    ck_assert_int_eq(s_raw_int(db, "SELECT count(*) FROM jobs"), 1);
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM jobs"), 1);
     //  Zero times and NULL strings are NULL columns; state is its name.
-    ck_assert_int_eq(s_raw_int(db, "SELECT not_before IS NULL AND started_at"
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT not_before IS NULL AND started_at"
                                    " IS NULL AND finished_at IS NULL AND"
                                    " worker IS NULL AND result IS NULL AND"
                                    " error IS NULL AND state = 'queued'"
@@ -312,26 +225,26 @@ END_TEST
 
 START_TEST(test_destroy_rolls_back_open_turn)
 {
-    zj_store_t *store = s_open();
-    zj_job_t job = s_job("echo", ZJ_STATE_QUEUED);
+    zj_store_t *store = zj_testdb_store();
+    zj_job_t job = zj_testdb_job("echo", ZJ_STATE_QUEUED);
     ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
     zj_store_destroy(&store);
     ck_assert_ptr_null(store);
 
-    store = s_open();
+    store = zj_testdb_store();
     zj_job_t got = {0};
     ck_assert_int_eq(zj_store_get_job(store, job.id, &got), ZJ_ENOTFOUND);
     zj_store_destroy(&store);
-    sqlite3 *db = s_raw_open();
-    ck_assert_int_eq(s_raw_int(db, "SELECT count(*) FROM jobs"), 0);
+    sqlite3 *db = zj_testdb_raw();
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM jobs"), 0);
     sqlite3_close(db);
 }
 END_TEST
 
 START_TEST(test_update_running_then_final)
 {
-    zj_store_t *store = s_open();
-    zj_job_t job = s_job("sha256", ZJ_STATE_QUEUED);
+    zj_store_t *store = zj_testdb_store();
+    zj_job_t job = zj_testdb_job("sha256", ZJ_STATE_QUEUED);
     ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
     ck_assert_int_eq(zj_store_commit(store), 0);
 
@@ -367,8 +280,8 @@ START_TEST(test_update_running_then_final)
     job.id += 1000;
     ck_assert_int_eq(zj_store_update_job(store, &job), 0);
     ck_assert_int_eq(zj_store_commit(store), 0);
-    sqlite3 *db = s_raw_open();
-    ck_assert_int_eq(s_raw_int(db, "SELECT count(*) FROM jobs"), 1);
+    sqlite3 *db = zj_testdb_raw();
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM jobs"), 1);
     sqlite3_close(db);
     zj_store_destroy(&store);
 }
@@ -376,11 +289,11 @@ END_TEST
 
 START_TEST(test_list_by_state_with_limit)
 {
-    zj_store_t *store = s_open();
+    zj_store_t *store = zj_testdb_store();
     int64_t queued[5];
     for (int index = 0; index < 8; index++) {
         zj_job_t job =
-            s_job("echo", index < 5 ? ZJ_STATE_QUEUED : ZJ_STATE_SUCCEEDED);
+            zj_testdb_job("echo", index < 5 ? ZJ_STATE_QUEUED : ZJ_STATE_SUCCEEDED);
         ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
         if (index < 5)
             queued[index] = job.id;
@@ -406,7 +319,7 @@ START_TEST(test_list_by_state_with_limit)
     ck_assert_uint_eq(seen.count, 0);
 
     for (int index = 0; index < 120; index++) {
-        zj_job_t job = s_job("echo", ZJ_STATE_QUEUED);
+        zj_job_t job = zj_testdb_job("echo", ZJ_STATE_QUEUED);
         ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
     }
     ck_assert_int_eq(zj_store_commit(store), 0);
@@ -420,20 +333,20 @@ END_TEST
 
 START_TEST(test_recover_requeues_running_in_id_order)
 {
-    zj_store_t *store = s_open();
+    zj_store_t *store = zj_testdb_store();
     zj_state_t states[] = {ZJ_STATE_QUEUED,    ZJ_STATE_RUNNING,
                            ZJ_STATE_SUCCEEDED, ZJ_STATE_RUNNING,
                            ZJ_STATE_QUEUED,    ZJ_STATE_FAILED};
     int64_t ids[6];
     for (int index = 0; index < 6; index++) {
-        zj_job_t job = s_job("echo", states[index]);
+        zj_job_t job = zj_testdb_job("echo", states[index]);
         ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
         ids[index] = job.id;
     }
     ck_assert_int_eq(zj_store_commit(store), 0);
     zj_store_destroy(&store);
 
-    store = s_open();
+    store = zj_testdb_store();
     s_seen_t seen = {0};
     int64_t requeued = -1;
     ck_assert_int_eq(zj_store_recover(store, s_collect, &seen, &requeued), 0);
@@ -449,11 +362,11 @@ START_TEST(test_recover_requeues_running_in_id_order)
         ck_assert_int_eq(seen.states[index], as_left[index]);
     }
     ck_assert_int_eq(zj_store_commit(store), 0);
-    sqlite3 *db = s_raw_open();
+    sqlite3 *db = zj_testdb_raw();
     ck_assert_int_eq(
-        s_raw_int(db, "SELECT count(*) FROM jobs WHERE state = 'running'"), 0);
+        zj_testdb_int(db, "SELECT count(*) FROM jobs WHERE state = 'running'"), 0);
     ck_assert_int_eq(
-        s_raw_int(db, "SELECT count(*) FROM jobs WHERE state = 'queued'"), 4);
+        zj_testdb_int(db, "SELECT count(*) FROM jobs WHERE state = 'queued'"), 4);
     sqlite3_close(db);
 
     //  A second recovery finds nothing running.
@@ -496,7 +409,7 @@ s_collect_worker(void *arg, const zj_worker_info_t *info)
 
 START_TEST(test_workers_round_trip)
 {
-    zj_store_t *store = s_open();
+    zj_store_t *store = zj_testdb_store();
     zj_kind_t kinds[] = {{"echo", ZJ_CLASS_IO}, {"sha256", ZJ_CLASS_CPU}};
     zj_worker_info_t w2 = {.name = "w2",
                            .host = "b",
@@ -514,13 +427,13 @@ START_TEST(test_workers_round_trip)
     w1.kind_count = 1;
     ck_assert_int_eq(zj_store_save_worker(store, &w2), 0);
     ck_assert_int_eq(zj_store_save_worker(store, &w1), 0);
-    zj_job_t job = s_job("echo", ZJ_STATE_RUNNING);
+    zj_job_t job = zj_testdb_job("echo", ZJ_STATE_RUNNING);
     job.worker = "w2";
     ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
     ck_assert_int_eq(zj_store_commit(store), 0);
 
-    sqlite3 *db = s_raw_open();
-    char *text = s_raw_text(db, "SELECT kinds FROM workers WHERE name='w2'");
+    sqlite3 *db = zj_testdb_raw();
+    char *text = zj_testdb_text(db, "SELECT kinds FROM workers WHERE name='w2'");
     ck_assert_str_eq(text, "{\"echo\":\"io\",\"sha256\":\"cpu\"}");
     free(text);
     sqlite3_close(db);
@@ -551,7 +464,7 @@ END_TEST
 
 START_TEST(test_forget_workers)
 {
-    zj_store_t *store = s_open();
+    zj_store_t *store = zj_testdb_store();
     zj_worker_info_t info = {.name = "w1", .state = "connected"};
     ck_assert_int_eq(zj_store_save_worker(store, &info), 0);
     info.name = "w2";
@@ -573,13 +486,13 @@ END_TEST
 
 START_TEST(test_garbage_file_fails_with_why)
 {
-    FILE *file = fopen(s_path, "w");
+    FILE *file = fopen(zj_testdb_path, "w");
     ck_assert_ptr_nonnull(file);
     for (int index = 0; index < 512; index++)
         fputs("this is not a database ", file);
     fclose(file);
     char why[ZJ_WHY_SIZE] = "";
-    zj_store_t *store = zj_store_new(s_path, ZJ_SYNC_NORMAL, why);
+    zj_store_t *store = zj_store_new(zj_testdb_path, ZJ_SYNC_NORMAL, why);
     ck_assert_ptr_null(store);
     ck_assert_msg(strstr(why, "not a database") != NULL, "why: %s", why);
 }
@@ -587,68 +500,80 @@ END_TEST
 
 START_TEST(test_newer_schema_fails_with_why)
 {
-    sqlite3 *db = s_raw_open();
-    s_raw_exec(db, "CREATE TABLE jobs (id INTEGER PRIMARY KEY);"
+    sqlite3 *db = zj_testdb_raw();
+    zj_testdb_exec(db, "CREATE TABLE jobs (id INTEGER PRIMARY KEY);"
                    "PRAGMA user_version = 99");
     sqlite3_close(db);
     char why[ZJ_WHY_SIZE] = "";
-    zj_store_t *store = zj_store_new(s_path, ZJ_SYNC_FULL, why);
+    zj_store_t *store = zj_store_new(zj_testdb_path, ZJ_SYNC_FULL, why);
     ck_assert_ptr_null(store);
     ck_assert_msg(strstr(why, "99") && strstr(why, "newer"), "why: %s", why);
-    db = s_raw_open(); //  Refused, not touched
-    ck_assert_int_eq(s_raw_int(db, "PRAGMA user_version"), 99);
+    db = zj_testdb_raw(); //  Refused, not touched
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 99);
     sqlite3_close(db);
 }
 END_TEST
 
 START_TEST(test_reader_does_not_block_commit)
 {
-    zj_store_t *store = s_open();
-    sqlite3 *reader = s_raw_open();
-    s_raw_exec(reader, "BEGIN; SELECT count(*) FROM jobs");
+    zj_store_t *store = zj_testdb_store();
+    sqlite3 *reader = zj_testdb_raw();
+    zj_testdb_exec(reader, "BEGIN; SELECT count(*) FROM jobs");
 
-    zj_job_t job = s_job("echo", ZJ_STATE_QUEUED);
+    zj_job_t job = zj_testdb_job("echo", ZJ_STATE_QUEUED);
     ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
     ck_assert_int_eq(zj_store_commit(store), 0);
     //  The reader keeps its snapshot until it ends its transaction.
-    ck_assert_int_eq(s_raw_int(reader, "SELECT count(*) FROM jobs"), 0);
-    s_raw_exec(reader, "COMMIT");
-    ck_assert_int_eq(s_raw_int(reader, "SELECT count(*) FROM jobs"), 1);
+    ck_assert_int_eq(zj_testdb_int(reader, "SELECT count(*) FROM jobs"), 0);
+    zj_testdb_exec(reader, "COMMIT");
+    ck_assert_int_eq(zj_testdb_int(reader, "SELECT count(*) FROM jobs"), 1);
     sqlite3_close(reader);
     zj_store_destroy(&store);
 }
 END_TEST
 
-START_TEST(test_other_writer_fails_write_cleanly)
+START_TEST(test_other_writer_degrades_until_it_lets_go)
 {
-    zj_store_t *store = s_open();
-    sqlite3 *writer = s_raw_open();
-    s_raw_exec(writer, "BEGIN IMMEDIATE");
+    zj_store_t *store = zj_testdb_store();
+    sqlite3 *writer = zj_testdb_raw();
+    zj_testdb_exec(writer, "BEGIN IMMEDIATE");
 
-    zj_job_t job = s_job("echo", ZJ_STATE_QUEUED);
-    ck_assert_int_eq(zj_store_insert_job(store, &job), ZJ_ESTORE);
+    zj_job_t job = zj_testdb_job("echo", ZJ_STATE_QUEUED);
+    ck_assert_int_eq(zj_store_insert_job(store, &job), 0); //  Journaled
+    ck_assert_int_eq(job.id, 1);
+    ck_assert(!zj_store_is_writable(store));
+    ck_assert_int_eq(zj_store_commit(store), ZJ_ESTORE);
     ck_assert_msg(strstr(zj_store_last_error(store), "locked"), "error: %s",
                   zj_store_last_error(store));
     ck_assert(!zj_store_in_turn(store));
-    s_raw_exec(writer, "ROLLBACK");
+    ck_assert_int_eq(zj_store_retry(store), ZJ_ESTORE); //  Still held
+    zj_testdb_exec(writer, "ROLLBACK");
     sqlite3_close(writer);
 
-    ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
-    ck_assert_int_eq(zj_store_commit(store), 0);
+    ck_assert_int_eq(zj_store_retry(store), 0);
+    ck_assert(zj_store_is_writable(store));
+    ck_assert_uint_eq(zj_store_pending(store), 0);
+    zj_job_t got = {0};
+    ck_assert_int_eq(zj_store_get_job(store, 1, &got), 0);
+    ck_assert_str_eq(got.kind, "echo");
+    zj_job_clear(&got);
     zj_store_destroy(&store);
 }
 END_TEST
 
 START_TEST(test_bad_row_keeps_the_turn)
 {
-    zj_store_t *store = s_open();
-    zj_job_t good = s_job("echo", ZJ_STATE_QUEUED);
+    zj_store_t *store = zj_testdb_store();
+    zj_job_t good = zj_testdb_job("echo", ZJ_STATE_QUEUED);
     ck_assert_int_eq(zj_store_insert_job(store, &good), 0);
-    zj_job_t bad = s_job(NULL, ZJ_STATE_QUEUED);
+    zj_job_t bad = zj_testdb_job(NULL, ZJ_STATE_QUEUED);
     ck_assert_int_eq(zj_store_insert_job(store, &bad), ZJ_ESTORE);
     ck_assert_msg(strstr(zj_store_last_error(store), "NOT NULL"), "error: %s",
                   zj_store_last_error(store));
+    ck_assert_int_eq(bad.id, 0);
     ck_assert(zj_store_in_turn(store));
+    ck_assert(zj_store_is_writable(store)); //  A bad row is no store fault
+    ck_assert_uint_eq(zj_store_pending(store), 1);
     ck_assert_int_eq(zj_store_commit(store), 0);
     zj_job_t got = {0};
     ck_assert_int_eq(zj_store_get_job(store, good.id, &got), 0);
@@ -661,21 +586,21 @@ START_TEST(test_unwritable_path_fails_cleanly)
 {
     char path[192];
     char why[ZJ_WHY_SIZE] = "";
-    snprintf(path, sizeof(path), "%s/missing/zjob.db", s_dir);
+    snprintf(path, sizeof(path), "%s/missing/zjob.db", zj_testdb_dir);
     ck_assert_ptr_null(zj_store_new(path, ZJ_SYNC_NORMAL, why));
     ck_assert_msg(strstr(why, "cannot open"), "why: %s", why);
 
     //  A regular file where a directory should be stops root as well.
-    FILE *file = fopen(s_path, "w");
+    FILE *file = fopen(zj_testdb_path, "w");
     ck_assert_ptr_nonnull(file);
     fclose(file);
-    snprintf(path, sizeof(path), "%s/zjob.db", s_path);
+    snprintf(path, sizeof(path), "%s/zjob.db", zj_testdb_path);
     why[0] = '\0';
     ck_assert_ptr_null(zj_store_new(path, ZJ_SYNC_NORMAL, why));
     ck_assert_str_ne(why, "");
 
     if (geteuid() != 0) { //  Root writes anywhere: mode bits cannot stop it
-        snprintf(path, sizeof(path), "%s/locked", s_dir);
+        snprintf(path, sizeof(path), "%s/locked", zj_testdb_dir);
         ck_assert_int_eq(mkdir(path, 0500), 0);
         strcat(path, "/zjob.db");
         why[0] = '\0';
@@ -690,7 +615,7 @@ test_store_suite(void)
 {
     Suite *suite = suite_create("store");
     TCase *tcase = tcase_create("store");
-    tcase_add_checked_fixture(tcase, s_setup, s_teardown);
+    tcase_add_checked_fixture(tcase, zj_testdb_setup, zj_testdb_teardown);
     tcase_set_timeout(tcase, 20);
     tcase_add_test(tcase, test_schema_is_design_v2);
     tcase_add_test(tcase, test_v1_database_migrates_to_v2);
@@ -705,7 +630,7 @@ test_store_suite(void)
     tcase_add_test(tcase, test_garbage_file_fails_with_why);
     tcase_add_test(tcase, test_newer_schema_fails_with_why);
     tcase_add_test(tcase, test_reader_does_not_block_commit);
-    tcase_add_test(tcase, test_other_writer_fails_write_cleanly);
+    tcase_add_test(tcase, test_other_writer_degrades_until_it_lets_go);
     tcase_add_test(tcase, test_bad_row_keeps_the_turn);
     tcase_add_test(tcase, test_unwritable_path_fails_cleanly);
     suite_add_tcase(suite, tcase);
