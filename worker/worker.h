@@ -40,9 +40,9 @@ zj_worker_t *zj_worker_new(const zj_worker_config_t *config);
 void zj_worker_destroy(zj_worker_t **self_p);
 
 //  Runs the loop until SIGINT or SIGTERM, then drains: takes no more jobs,
-//  lets running ones finish for up to grace_ms and sends their results; a
-//  second signal stops at once. What still runs is handed back by the BYE
-//  of zj_worker_destroy. Returns 0.
+//  lets running ones finish for up to grace_ms, sends their results and
+//  waits for their ACK; a second signal stops at once. What still runs is
+//  handed back by the BYE of zj_worker_destroy. Returns 0.
 int zj_worker_run(zj_worker_t *self);
 
 #endif

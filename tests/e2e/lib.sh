@@ -39,6 +39,11 @@ wait_until() {
 }
 
 zj() { "$ZJ_BIN/zjob" "$@"; }
+
+#  value_is OP VALUE COMMAND...: test's OP between COMMAND's output and
+#  VALUE. COMMAND runs on each call, so wait_until can poll it:
+#  wait_until 10 value_is = 2 sql "select count(*) from jobs"
+value_is() { test "$("${@:3}")" "$1" "$2"; }
 sql() { sqlite3 -cmd ".timeout 5000" "$T/zjob.db" "$@"; }
 
 #  start_coordinator [FLAGS...]: on two free ports; exports

@@ -39,7 +39,7 @@ test_fault_cancel_running_jobs() {
     start_worker w1 --allow-exec --cpu-procs 1
     io=$(zj submit exec '{"argv": ["sleep", "30"]}')
     cpu=$(zj submit sha256 '{"data": "x", "rounds": 1000000000}')
-    wait_until 10 test "$(sql "select count(*) from jobs where state='running'")" = 2
+    wait_until 10 value_is = 2 sql "select count(*) from jobs where state='running'"
     zj cancel "$io" "$cpu" >out || fail "cancel exited $?: $(cat out)"
     assert_eq "$(sql "select count(*) from jobs where state='cancelled'")" 2 "cancelled in the store"
     zj gather "$io" "$cpu" >results; assert_eq "$?" 1 "gather of cancelled jobs"

@@ -22,7 +22,7 @@ test_fault_worker_killed_mid_batch() {
     start_worker w2
     sleep_batch 200 1 >batch.jsonl
     zj submit --batch batch.jsonl >ids
-    wait_until 10 test "$(sql "select count(*) from jobs where state='running' and worker='w1'")" -gt 0
+    wait_until 10 value_is -gt 0 sql "select count(*) from jobs where state='running' and worker='w1'"
     kill -KILL "$WORKER_PID_w1"
     zj gather - <ids >results || fail "gather exited $?"
     assert_eq "$(grep -c '"succeeded"' results)" 200 "results gathered"
@@ -44,7 +44,7 @@ gather_while_running() {
     zj gather - <ids >results 2>gather.err &
     GATHER=$!
     zj_track "$GATHER"
-    wait_until 10 test "$(sql "select count(*) from jobs where state='running'")" = "$1"
+    wait_until 10 value_is = "$1" sql "select count(*) from jobs where state='running'"
 }
 
 #  gathered_after_restart N: the background gather ends well with N results.
@@ -67,7 +67,7 @@ test_fault_worker_sigterm_drains_its_jobs() {
     start_worker w2
     sleep_batch 100 2 >batch.jsonl
     zj submit --batch batch.jsonl >ids
-    wait_until 10 test "$(sql "select count(*) from jobs where state='running' and worker='w1'")" -gt 0
+    wait_until 10 value_is -gt 0 sql "select count(*) from jobs where state='running' and worker='w1'"
     signalled=$(date +%s.%N)
     kill -TERM "$WORKER_PID_w1"
     wait "$WORKER_PID_w1" 2>/dev/null
@@ -87,7 +87,7 @@ test_fault_worker_sigterm_hands_back_after_grace() {
     start_worker w2
     sleep_batch 100 2 >batch.jsonl
     zj submit --batch batch.jsonl >ids
-    wait_until 10 test "$(sql "select count(*) from jobs where state='running' and worker='w1'")" -gt 0
+    wait_until 10 value_is -gt 0 sql "select count(*) from jobs where state='running' and worker='w1'"
     kill -TERM "$WORKER_PID_w1"
     wait "$WORKER_PID_w1" 2>/dev/null
     zj gather - <ids >results || fail "gather exited $?"

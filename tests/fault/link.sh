@@ -35,7 +35,7 @@ link_cut_mid_batch() {
     start_worker w2 --io-slots 20
     sleep_batch 200 1 >batch.jsonl
     zj submit --batch batch.jsonl >ids
-    wait_until 10 test "$(running_on w1)" -gt 0
+    wait_until 10 value_is -gt 0 running_on w1
     kill -USR1 "$PROXY_PID"
     wait_until 10 worker_in_state w1 lost
     grep -q "closed conn=.* reason=\"link cut\"" "$T/proxy.log" \
@@ -67,7 +67,8 @@ test_fault_worker_link_drops_and_comes_back() {
     link_cut_mid_batch
     wait_until 10 grep -q "coordinator lost endpoint=$PROXY_EP" "$T/w1.log"
     link_restore_and_check
-    #  The results w1 had queued went with its old socket.
+    #  w1's jobs were queued again when it was lost, and w2 ran them
+    #  before w1 came back with their results.
     [ "$(sql "select count(*) from jobs where attempts > 1")" -gt 0 ] \
         || fail "no job w1 held when the link dropped was run again"
 }

@@ -12,10 +12,11 @@ sleeps_running() {
     zj gather - <ids >results 2>gather.err &
     GATHER=$!
     zj_track "$GATHER"
-    wait_until 10 test "$(sql "select count(*) from jobs where state='running'")" = "$1"
+    wait_until 10 value_is = "$1" sql "select count(*) from jobs where state='running'"
 }
 
 coordinator_logged() { grep -q "$1" "$T/coordinator.log"; }
+lines_in() { wc -l <"$1"; }
 
 #  Every job of ./ids has succeeded as the coordinator's memory says.
 all_succeeded_in_memory() {
@@ -79,7 +80,7 @@ test_fault_shell_reader_never_blocks_the_coordinator() {
     assert_eq "$(grep -c '"succeeded"' results)" 500 "results while a reader is open"
     echo "SELECT count(*) FROM jobs; COMMIT; SELECT count(*) FROM jobs;" >&9
     exec 9>&-
-    wait_until 5 test "$(wc -l <shell.out)" = 3
+    wait_until 5 value_is = 3 lines_in shell.out
     assert_eq "$(tr '\n' ' ' <shell.out)" "0 0 500 " "the reader kept its snapshot"
     ! coordinator_logged "store write failed" || fail "the reader blocked a write"
 }

@@ -65,7 +65,7 @@ test_running_jobs_requeued_after_coordinator_kill() {
     start_worker w1
     for _ in $(seq 20); do echo '{"kind": "sleep", "args": {"seconds": 2}}'; done >batch.jsonl
     zj submit --batch batch.jsonl >ids
-    wait_until 10 test "$(sql "select count(*) from jobs where state='running'")" = 20
+    wait_until 10 value_is = 20 sql "select count(*) from jobs where state='running'"
     kill -KILL "$COORDINATOR_PID"; wait "$COORDINATOR_PID" 2>/dev/null
     start_coordinator
     grep -q "requeued=20" "$T/coordinator.log" || fail "running jobs not requeued"
