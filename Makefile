@@ -1,5 +1,5 @@
 # zjob: one non-recursive Makefile, every library through pkg-config.
-# Targets: all (default), deps, check, check-asan, demo, soak, clean.
+# Targets: all (default), deps, check, check-asan, demo, soak, fuzz, clean.
 
 PKGS   := libczmq libzmq msgpack sqlite3 libuv libcurl jansson libsodium
 B      ?= build
@@ -67,6 +67,29 @@ demo: deps
 soak: deps
 	@$(MAKE) --no-print-directory all $(HELPERS)
 	BIN=$(BIN) tests/soak.sh
+
+# fuzz: each tests/fuzz/fuzz_*.c under clang's libFuzzer with ASan and UBSan,
+# FUZZ_TIME seconds each (tests/fuzz/run); binaries and corpora in $(B)/fuzz/.
+FUZZ_TIME ?= 60
+FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer
+FUZZ_OBJS  = $(patsubst %.c,$(B)/fuzz/%.o,$(1))
+FUZZ_LIB  := $(call FUZZ_OBJS,$(wildcard proto/*.c common/*.c))
+FUZZERS   := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(B)/fuzz/fuzz_batch: $(call FUZZ_OBJS,$(filter-out %/main.c,$(wildcard client/*.c)))
+$(FUZZERS): $(B)/fuzz/%: $(B)/fuzz/tests/fuzz/%.o $(FUZZ_LIB)
+	@clang -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LDLIBS)
+$(B)/fuzz/%.o: %.c
+	@mkdir -p $(@D) && clang $(CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) \
+	    -c -o $@ $<
+
+fuzz:
+	@tests/deps.sh clang libclang-rt-14-dev
+	@$(MAKE) --no-print-directory -s $(FUZZERS)
+	B=$(B) FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run
+
+.PHONY: fuzz
 
 clean:
 	rm -rf build build-asan bin

@@ -52,6 +52,9 @@ s_bind(const char *endpoint)
     zsock_set_sndhwm(socket, 0);
     zsock_set_rcvhwm(socket, 100000);
     zsock_set_linger(socket, 1000);
+    //  A peer that sends a larger frame is cut off before it is read, so
+    //  no one can make the loop hold more than this per message.
+    zsock_set_maxmsgsize(socket, ZJ_MAX_FRAME);
     if (zsock_bind(socket, "%s", endpoint) == -1) {
         zj_log_error("cannot bind endpoint=%s error=\"%s\"", endpoint,
                      zmq_strerror(zmq_errno()));
