@@ -27,6 +27,9 @@ typedef struct {
     const char *command;   //  Command name, for messages ("submit")
     const char *usage;     //  The command's --help text
     const char *endpoint;  //  --coordinator, ZJOB_COORDINATOR or default
+    const char *key_path;  //  --key or ZJOB_KEY: CURVE on, or NULL
+    const char *coordinator_key_path; //  --coordinator-key or
+                                      //  ZJOB_COORDINATOR_KEY
     bool json;             //  --json: JSON output everywhere
     bool out_tty;          //  stdout is a terminal
     bool err_tty;          //  stderr is a terminal
@@ -45,6 +48,7 @@ int zj_cli_status(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_jobs(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_workers(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_cancel(zj_cli_t *cli, int argc, char **argv);
+int zj_cli_keygen(zj_cli_t *cli, int argc, char **argv);
 
 //  --- Arguments (cli_args.c)
 
@@ -53,13 +57,17 @@ enum {
     ZJ_OPT_DONE = -1,          //  No more options
     ZJ_OPT_EXIT = -2,          //  Stop: return cli->exit (help or error)
     ZJ_OPT_COORDINATOR = 1000, //  --coordinator EP
-    ZJ_OPT_JSON                //  --json
+    ZJ_OPT_JSON,               //  --json
+    ZJ_OPT_KEY,                //  --key FILE
+    ZJ_OPT_COORDINATOR_KEY     //  --coordinator-key FILE
 };
 
 //  The options every command takes; end a command's table with it.
 #define ZJ_CLI_COMMON_OPTIONS                                                  \
     {"coordinator", required_argument, NULL, ZJ_OPT_COORDINATOR},              \
         {"json", no_argument, NULL, ZJ_OPT_JSON},                              \
+        {"key", required_argument, NULL, ZJ_OPT_KEY},                          \
+        {"coordinator-key", required_argument, NULL, ZJ_OPT_COORDINATOR_KEY},  \
         {"help", no_argument, NULL, 'h'},                                      \
     {                                                                          \
         NULL, 0, NULL, 0                                                       \
@@ -69,7 +77,10 @@ enum {
 //  and (ZJ_CLI_HELP_HELP) -h / --help. --json is worded per command.
 #define ZJ_CLI_HELP_COORDINATOR                                                \
     "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n" \
-    "                     else " ZJOB_DEFAULT_ENDPOINT ")\n"
+    "                     else " ZJOB_DEFAULT_ENDPOINT ")\n"              \
+    "  --key FILE         our secret key, NAME.key_secret (default $ZJOB_KEY)\n" \
+    "  --coordinator-key FILE  the coordinator's public key, NAME.key\n"    \
+    "                     (default $ZJOB_COORDINATOR_KEY): both turn CURVE on\n"
 #define ZJ_CLI_HELP_HELP "  -h, --help         show this help\n"
 
 //  getopt_long over a command's argv (reset on the first call: set

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "client/cli.h"
+#include "common/keys.h"
+#include "proto/limits.h"
 
 int
 zj_cli_usage_error(zj_cli_t *cli, const char *format, ...)
@@ -38,6 +40,12 @@ zj_cli_getopt(zj_cli_t *cli, int argc, char **argv,
             continue;
         case ZJ_OPT_JSON:
             cli->json = true;
+            continue;
+        case ZJ_OPT_KEY:
+            cli->key_path = optarg;
+            continue;
+        case ZJ_OPT_COORDINATOR_KEY:
+            cli->coordinator_key_path = optarg;
             continue;
         case 'h':
             fputs(cli->usage, stdout);
@@ -203,13 +211,35 @@ zj_cli_checked(void *pointer)
     return pointer;
 }
 
+//  Reads both key files, to say plainly what is wrong with one.
+static int
+s_keys_usable(zj_cli_t *cli)
+{
+    zj_keypair_t keys;
+    char why[ZJ_WHY_SIZE] = "";
+    int rc = zj_keys_load_secret(cli->key_path, &keys, why);
+    if (rc == 0)
+        rc = zj_keys_load_public(cli->coordinator_key_path, &keys, why);
+    memset(&keys, 0, sizeof keys);
+    if (rc != 0)
+        fprintf(stderr, "zjob %s: %s\n", cli->command, why);
+    return rc;
+}
+
 zjob_client_t *
 zj_cli_client(zj_cli_t *cli)
 {
     if (cli->client)
         return cli->client;
+    if ((cli->key_path == NULL) != (cli->coordinator_key_path == NULL)) {
+        zj_cli_usage_error(cli, "--key and --coordinator-key go together");
+        return NULL;
+    }
+    if (cli->key_path && s_keys_usable(cli) != 0)
+        return NULL;
     int code = 0;
-    cli->client = zjob_client_new(cli->endpoint, &code);
+    cli->client = zjob_client_new_curve(cli->endpoint, cli->key_path,
+                                        cli->coordinator_key_path, &code);
     if (cli->client == NULL && code == ZJOB_EUSAGE)
         zj_cli_usage_error(cli, "bad coordinator endpoint '%s'", cli->endpoint);
     else if (cli->client == NULL)

@@ -9,7 +9,8 @@
 
 // clang-format off
 static const char s_usage[] =
-    "Usage: zjob [--coordinator EP] [--json] COMMAND [ARGS]\n"
+    "Usage: zjob [--coordinator EP] [--key FILE --coordinator-key FILE]\n"
+    "            [--json] COMMAND [ARGS]\n"
     "\n"
     "Commands:\n"
     "  submit KIND [ARGS_JSON]   submit a job; prints its id\n"
@@ -20,6 +21,7 @@ static const char s_usage[] =
     "  jobs                      the newest jobs\n"
     "  workers                   the workers\n"
     "  cancel ID...              cancel jobs\n"
+    "  keygen NAME               write a CURVE key pair: NAME.key, NAME.key_secret\n"
     "\n"
     "Options:\n"
     ZJ_CLI_HELP_COORDINATOR
@@ -36,7 +38,14 @@ static const struct {
 } s_commands[] = {{"submit", zj_cli_submit}, {"wait", zj_cli_wait},
                   {"gather", zj_cli_gather}, {"status", zj_cli_status},
                   {"jobs", zj_cli_jobs},     {"workers", zj_cli_workers},
-                  {"cancel", zj_cli_cancel}};
+                  {"cancel", zj_cli_cancel}, {"keygen", zj_cli_keygen}};
+
+static const char *
+s_from_env(const char *name)
+{
+    const char *value = getenv(name);
+    return value && *value ? value : NULL;
+}
 
 int
 main(int argc, char **argv)
@@ -46,6 +55,8 @@ main(int argc, char **argv)
                     .usage = s_usage,
                     .endpoint = from_env && *from_env ? from_env
                                                       : ZJOB_DEFAULT_ENDPOINT,
+                    .key_path = s_from_env("ZJOB_KEY"),
+                    .coordinator_key_path = s_from_env("ZJOB_COORDINATOR_KEY"),
                     .out_tty = isatty(STDOUT_FILENO),
                     .err_tty = isatty(STDERR_FILENO)};
     if (zj_cli_getopt_common(&cli, argc, argv, s_usage) == ZJ_OPT_EXIT)

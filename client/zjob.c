@@ -13,6 +13,7 @@
 
 #include "client/zjob_internal.h"
 #include "common/err.h"
+#include "common/keys.h"
 #include "proto/limits.h"
 #include "zjob/zjob.h"
 
@@ -34,6 +35,29 @@ s_setopt(void *socket, int option, int value)
 
 zjob_client_t *
 zjob_client_new(const char *endpoint, int *err_p)
+{
+    return zjob_client_new_curve(endpoint, NULL, NULL, err_p);
+}
+
+//  Sets CURVE up on the socket from the two key files.
+static int
+s_use_curve(zjob_client_t *self, const char *key_file,
+            const char *coordinator_key_file)
+{
+    zj_keypair_t keys, coordinator;
+    char why[ZJ_WHY_SIZE] = "";
+    int rc = zj_keys_load_secret(key_file, &keys, why);
+    if (rc == 0)
+        rc = zj_keys_load_public(coordinator_key_file, &coordinator, why);
+    if (rc == 0)
+        rc = zj_keys_make_client(self->socket, &keys, coordinator.public_key);
+    memset(&keys, 0, sizeof keys);
+    return rc; //  ZJ_EUSAGE, ZJ_EDENIED (a loose secret key) or ZJ_ESYS
+}
+
+zjob_client_t *
+zjob_client_new_curve(const char *endpoint, const char *key_file,
+                      const char *coordinator_key_file, int *err_p)
 {
     int code = ZJ_ESYS;
     zjob_client_t *self = calloc(1, sizeof *self);
@@ -66,6 +90,8 @@ zjob_client_new(const char *endpoint, int *err_p)
                            ZMQ_EVENT_DISCONNECTED |
                                ZMQ_EVENT_HANDSHAKE_SUCCEEDED) ||
         zmq_connect(self->monitor, S_MONITOR))
+        goto failed;
+    if (key_file && (code = s_use_curve(self, key_file, coordinator_key_file)))
         goto failed;
     if (zmq_connect(self->socket, self->endpoint)) {
         code = ZJ_EUSAGE; //  An endpoint ZeroMQ cannot parse

@@ -6,6 +6,7 @@
 //  held until a retry of the store (once per tick) writes them all.
 #include "common/duration.h"
 #include "common/err.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "coordinator/client_ep.h"
 #include "coordinator/coordinator.h"
@@ -44,11 +45,16 @@ zj_coordinator_config_defaults(zj_coordinator_config_t *config)
 }
 
 static zsock_t *
-s_bind(const char *endpoint)
+s_bind(const char *endpoint, const zj_keypair_t *keys, const char *domain)
 {
     zsock_t *socket = zsock_new(ZMQ_ROUTER);
     if (socket == NULL)
         return NULL;
+    if (keys && zj_keys_make_server(zsock_resolve(socket), keys, domain)) {
+        zj_log_error("cannot use CURVE on endpoint=%s", endpoint);
+        zsock_destroy(&socket);
+        return NULL;
+    }
     zsock_set_sndhwm(socket, 0);
     zsock_set_rcvhwm(socket, 100000);
     zsock_set_linger(socket, 1000);
@@ -96,6 +102,27 @@ s_recover(zj_coordinator_t *self)
     return 0;
 }
 
+//  Loads our secret key and starts the ZAP handler that admits the keys
+//  of the two folders.
+static int
+s_start_curve(zj_coordinator_t *self, zj_keypair_t *keys)
+{
+    const zj_coordinator_config_t *config = &self->config;
+    char why[ZJ_WHY_SIZE] = "";
+    const char *domains[] = {"workers", "clients"};
+    const char *folders[] = {config->worker_keys, config->client_keys};
+    if (zj_keys_load_secret(config->key_path, keys, why) == 0)
+        self->authenticator =
+            zj_keys_authenticator_new(domains, folders, 2, why);
+    if (self->authenticator == NULL) {
+        zj_log_error("cannot use CURVE: %s", why);
+        return ZJ_EUSAGE;
+    }
+    zj_log_info("curve on worker_keys=%s client_keys=%s public_key=%s",
+                config->worker_keys, config->client_keys, keys->public_key);
+    return 0;
+}
+
 zj_coordinator_t *
 zj_coordinator_new(const zj_coordinator_config_t *config)
 {
@@ -120,13 +147,18 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     }
     if (s_recover(self) != 0)
         goto failed;
-    self->clients = s_bind(config->clients_endpoint);
-    self->workers = s_bind(config->workers_endpoint);
+    zj_keypair_t keys;
+    if (config->key_path && s_start_curve(self, &keys) != 0)
+        goto failed;
+    const zj_keypair_t *curve = config->key_path ? &keys : NULL;
+    self->clients = s_bind(config->clients_endpoint, curve, "clients");
+    self->workers = s_bind(config->workers_endpoint, curve, "workers");
+    memset(&keys, 0, sizeof keys);
     if (self->clients == NULL || self->workers == NULL)
         goto failed;
-    zj_log_info("listening clients=%s workers=%s db=%s",
+    zj_log_info("listening clients=%s workers=%s db=%s curve=%s",
                 config->clients_endpoint, config->workers_endpoint,
-                config->db_path);
+                config->db_path, curve ? "on" : "off");
     return self;
 failed:
     zj_coordinator_destroy(&self);
@@ -146,6 +178,7 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     zlistx_destroy(&self->held);
     zsock_destroy(&self->clients);
     zsock_destroy(&self->workers);
+    zactor_destroy(&self->authenticator);
     zj_scheduler_destroy(&self->scheduler);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);

@@ -27,12 +27,16 @@ typedef struct {
     zj_sync_t sync;               //  synchronous=NORMAL or FULL
     int heartbeat_ms;             //  Heartbeat period
     int liveness;                 //  Missed periods before "lost"
+    const char *key_path;         //  Our secret key file: CURVE on, or NULL
+    const char *worker_keys;      //  Folder of the workers' public keys
+    const char *client_keys;      //  Folder of the clients' public keys
 } zj_coordinator_config_t;
 
 typedef struct zj_coordinator {
     zj_coordinator_config_t config; //  As given (strings borrowed)
     zsock_t *clients;               //  ROUTER for clients
     zsock_t *workers;               //  ROUTER for workers
+    zactor_t *authenticator;        //  Checks CURVE keys (ZAP), or NULL
     zj_store_t *store;              //  The record
     zj_futures_t *futures;          //  Unfinished jobs and awaits
     zj_scheduler_t *scheduler;      //  Queued jobs

@@ -10,6 +10,7 @@
 static const char *s_usage =
     "usage: zjob-coordinator [--clients EP] [--workers EP] [--db PATH]\n"
     "                        [--sync normal|full] [--heartbeat DUR]\n"
+    "                        [--key FILE --worker-keys DIR --client-keys DIR]\n"
     "                        [--insecure]\n"
     "  --clients EP     client endpoint (default " ZJ_CLIENTS_ENDPOINT ")\n"
     "  --workers EP     worker endpoint (default " ZJ_WORKERS_ENDPOINT ")\n"
@@ -18,6 +19,11 @@ static const char *s_usage =
     "                   full: also across power loss, slower\n"
     "  --heartbeat DUR  heartbeat period (default 1s); a worker silent for\n"
     "                   3 periods is lost and its jobs are queued again\n"
+    "  --key FILE       our secret key (NAME.key_secret from zjob keygen):\n"
+    "                   CURVE on both endpoints; needs the two folders:\n"
+    "  --worker-keys DIR  public keys (NAME.key) of the workers let in\n"
+    "  --client-keys DIR  public keys (NAME.key) of the clients let in;\n"
+    "                   both are read again at each new connection\n"
     "  --insecure       allow a non-loopback endpoint without CURVE\n";
 
 static int
@@ -37,6 +43,9 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
         {"sync", required_argument, 0, 's'},
         {"heartbeat", required_argument, 0, 'b'},
         {"insecure", no_argument, 0, 'i'},
+        {"key", required_argument, 0, 'k'},
+        {"worker-keys", required_argument, 0, 'W'},
+        {"client-keys", required_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     bool insecure = false;
@@ -48,6 +57,9 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
         case 'w': config->workers_endpoint = optarg; break;
         case 'd': config->db_path = optarg; break;
         case 'i': insecure = true; break;
+        case 'k': config->key_path = optarg; break;
+        case 'W': config->worker_keys = optarg; break;
+        case 'C': config->client_keys = optarg; break;
         case 's':
             if (streq(optarg, "normal"))
                 config->sync = ZJ_SYNC_NORMAL;
@@ -68,15 +80,21 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
     }
     if (optind < argc)
         return s_usage_error("unexpected argument");
+    bool curve = config->key_path != NULL;
+    if (curve != (config->worker_keys != NULL) ||
+        curve != (config->client_keys != NULL))
+        return s_usage_error("--key, --worker-keys and --client-keys go "
+                             "together");
     const char *endpoints[] = {config->clients_endpoint,
                                config->workers_endpoint};
-    for (int index = 0; index < 2 && !insecure; index++)
+    for (int index = 0; index < 2 && !insecure && !curve; index++)
         if (!zj_endpoint_is_local(endpoints[index])) {
             fprintf(stderr,
                     "zjob-coordinator: refusing to listen on %s without "
-                    "CURVE: anyone who can reach it could run jobs. Use a "
-                    "loopback endpoint, or pass --insecure on a trusted "
-                    "network.\n",
+                    "CURVE: anyone who can reach it could run jobs. Give "
+                    "--key, --worker-keys and --client-keys (see zjob "
+                    "keygen), use a loopback endpoint, or pass --insecure "
+                    "on a trusted network.\n",
                     endpoints[index]);
             return 2;
         }

@@ -12,6 +12,7 @@ static const char *s_usage =
     "usage: zjob-worker [--connect EP] [--name NAME] [--io-slots N]\n"
     "                   [--cpu-procs N] [--allow-exec] [--plugin PATH]...\n"
     "                   [--block-threshold DUR] [--grace DUR]\n"
+    "                   [--key FILE --coordinator-key FILE]\n"
     "  --connect EP       coordinator's workers endpoint\n"
     "                     (default " ZJ_WORKER_ENDPOINT ")\n"
     "  --name NAME        unique worker name (default HOST-PID)\n"
@@ -23,7 +24,11 @@ static const char *s_usage =
     "                     (default 100ms)\n"
     "  --grace DUR        on SIGTERM/SIGINT, let running jobs finish this\n"
     "                     long (default 10s) before handing them back; a\n"
-    "                     second signal stops at once\n";
+    "                     second signal stops at once\n"
+    "  --key FILE         our secret key (NAME.key_secret from zjob keygen;\n"
+    "                     default $ZJOB_KEY): connect with CURVE\n"
+    "  --coordinator-key FILE  the coordinator's public key (NAME.key;\n"
+    "                     default $ZJOB_COORDINATOR_KEY)\n";
 
 static int
 s_usage_error(const char *problem)
@@ -56,6 +61,8 @@ s_parse(int argc, char **argv, zj_worker_config_t *config,
         {"plugin", required_argument, 0, 'l'},
         {"block-threshold", required_argument, 0, 'b'},
         {"grace", required_argument, 0, 'g'},
+        {"key", required_argument, 0, 'k'},
+        {"coordinator-key", required_argument, 0, 'K'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int option;
@@ -65,6 +72,8 @@ s_parse(int argc, char **argv, zj_worker_config_t *config,
         case 'c': config->endpoint = optarg; break;
         case 'n': config->name = optarg; break;
         case 'x': config->allow_exec = true; break;
+        case 'k': config->key_path = optarg; break;
+        case 'K': config->coordinator_key_path = optarg; break;
         case 'i':
             if (s_count(optarg, 0, 1000000, &config->io_slots))
                 return s_usage_error("--io-slots takes 0..1000000");
@@ -94,8 +103,17 @@ s_parse(int argc, char **argv, zj_worker_config_t *config,
     }
     if (optind < argc)
         return s_usage_error("unexpected argument");
+    if ((config->key_path == NULL) != (config->coordinator_key_path == NULL))
+        return s_usage_error("--key and --coordinator-key go together");
     config->plugins = plugins;
     return 0;
+}
+
+static const char *
+s_from_env(const char *name)
+{
+    const char *value = getenv(name);
+    return value && *value ? value : NULL;
 }
 
 int
@@ -104,6 +122,8 @@ main(int argc, char **argv)
     zj_log_init("zjob-worker", ZJ_LOG_INFO);
     zj_worker_config_t config;
     zj_worker_config_defaults(&config);
+    config.key_path = s_from_env("ZJOB_KEY");
+    config.coordinator_key_path = s_from_env("ZJOB_COORDINATOR_KEY");
     const char *plugins[ZJ_MAX_PLUGINS];
     int rc = s_parse(argc, argv, &config, plugins);
     if (rc != 0)

@@ -7,6 +7,7 @@
 
 #include "common/duration.h"
 #include "common/err.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "proto/codec.h"
 #include "worker/registry.h"
@@ -31,6 +32,9 @@ struct zj_worker {
     zj_runner_t *runner;        //  Runs them
     zlistx_t *outbox;           //  zj_msg_t * RESULTS ready to send
     zj_unacked_t *unacked;      //  RESULTS sent, not acknowledged yet
+    bool curve;                 //  Connect with CURVE, with these keys:
+    zj_keypair_t keys;          //  Ours
+    zj_keypair_t coordinator;   //  The coordinator's public key
     zj_msg_t *results;          //  RESULTS being filled
     size_t results_bytes;       //  Bytes in results so far
     int heartbeat_ms;           //  From WELCOME
@@ -199,6 +203,12 @@ s_connect(zj_worker_t *self)
     self->dealer = zsock_new(ZMQ_DEALER);
     if (self->dealer == NULL)
         return ZJ_ESYS;
+    if (self->curve &&
+        zj_keys_make_client(zsock_resolve(self->dealer), &self->keys,
+                            self->coordinator.public_key) != 0) {
+        zsock_destroy(&self->dealer);
+        return ZJ_ESYS;
+    }
     zsock_set_sndhwm(self->dealer, 0);
     zsock_set_rcvhwm(self->dealer, 0);
     zsock_set_linger(self->dealer, 2000);
@@ -449,6 +459,22 @@ s_watch_signals(zj_worker_t *self)
     }
 }
 
+static int
+s_load_keys(zj_worker_t *self)
+{
+    if (self->config.key_path == NULL)
+        return 0;
+    char why[ZJ_WHY_SIZE] = "";
+    int rc = zj_keys_load_secret(self->config.key_path, &self->keys, why);
+    if (rc == 0)
+        rc = zj_keys_load_public(self->config.coordinator_key_path,
+                                 &self->coordinator, why);
+    if (rc != 0)
+        zj_log_error("cannot use CURVE: %s", why);
+    self->curve = rc == 0;
+    return rc;
+}
+
 zj_worker_t *
 zj_worker_new(const zj_worker_config_t *config)
 {
@@ -463,7 +489,7 @@ zj_worker_new(const zj_worker_config_t *config)
     self->name = config->name ? strdup(config->name)
                               : zsys_sprintf("%s-%d", self->host, getpid());
     self->registry = zj_registry_new();
-    if (s_load_kinds(self) != 0)
+    if (s_load_keys(self) != 0 || s_load_kinds(self) != 0)
         goto failed;
     //  The pool forks before any ZeroMQ thread exists.
     zj_runner_config_t runner = {&self->loop, self->registry,
@@ -545,6 +571,7 @@ zj_worker_destroy(zj_worker_t **self_p)
         zj_msg_destroy(&msg);
     zlistx_destroy(&self->outbox);
     zj_unacked_destroy(&self->unacked);
+    memset(&self->keys, 0, sizeof self->keys);
     zj_registry_destroy(&self->registry);
     free(self->name);
     free(self);

@@ -27,6 +27,8 @@ typedef struct {
     size_t plugin_count;   //  Entries in plugins
     int64_t block_ms;      //  Block report threshold
     int64_t grace_ms;      //  Drain time on SIGTERM/SIGINT
+    const char *key_path;  //  Our secret key file: CURVE on, or NULL
+    const char *coordinator_key_path; //  The coordinator's public key file
 } zj_worker_config_t;
 
 //  Sets config to the defaults.

@@ -124,6 +124,17 @@ typedef void(zjob_tick_fn)(void *arg);
 //  ZeroMQ cannot parse, ZJOB_ESYS if ZeroMQ fails.
 zjob_client_t *zjob_client_new(const char *endpoint, int *err_p);
 
+//  As zjob_client_new, with CURVE: key_file is our secret key
+//  (NAME.key_secret, as `zjob keygen` writes it, mode 0600) and
+//  coordinator_key_file the coordinator's public key (NAME.key). Fails
+//  with ZJOB_EUSAGE for a missing or bad key file and ZJOB_EDENIED for a
+//  secret key others may read. A coordinator that does not admit our key
+//  refuses the handshake: calls then fail with ZJOB_EUNREACH.
+zjob_client_t *zjob_client_new_curve(const char *endpoint,
+                                     const char *key_file,
+                                     const char *coordinator_key_file,
+                                     int *err_p);
+
 //  Closes the socket at once (linger 0; unsent requests are dropped) and
 //  frees the client. Idempotent; sets *self_p to NULL. Futures made from
 //  the client must be destroyed first.

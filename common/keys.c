@@ -1,0 +1,278 @@
+//  keys.c - CURVE key files and the ZAP handler (see keys.h).
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "common/err.h"
+#include "common/keys.h"
+#include "common/log.h"
+#include "proto/limits.h"
+
+#define ZJ_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define ZJ_ZAP_DOMAINS 4 //  Most domains one handler serves
+
+static bool
+s_exists(const char *path)
+{
+    struct stat info;
+    return stat(path, &info) == 0;
+}
+
+int
+zj_keys_generate(const char *name, char *why)
+{
+    char public_path[PATH_MAX], secret_path[PATH_MAX];
+    snprintf(public_path, sizeof public_path, "%s.key", name);
+    snprintf(secret_path, sizeof secret_path, "%s.key_secret", name);
+    if (s_exists(public_path) || s_exists(secret_path)) {
+        snprintf(why, ZJ_WHY_SIZE, "%.100s or %.100s exists already: not overwritten",
+                 public_path, secret_path);
+        return ZJ_EUSAGE;
+    }
+    zcert_t *cert = zcert_new();
+    if (cert == NULL) {
+        snprintf(why, ZJ_WHY_SIZE, "cannot make a key pair");
+        return ZJ_ESYS;
+    }
+    zcert_set_meta(cert, "name", "%s", name);
+    mode_t mask = umask(077); //  The secret file is born 0600
+    int rc = zcert_save_secret(cert, secret_path);
+    umask(mask);
+    if (rc == 0)
+        rc = zcert_save_public(cert, public_path);
+    zcert_destroy(&cert);
+    if (rc != 0) {
+        snprintf(why, ZJ_WHY_SIZE, "cannot write %.150s: %s", public_path,
+                 strerror(errno));
+        return ZJ_ESYS;
+    }
+    return 0;
+}
+
+//  Loads path as czmq writes it; the public key, and the secret one if
+//  the file holds it.
+static int
+s_load(const char *path, zj_keypair_t *keys, char *why)
+{
+    memset(keys, 0, sizeof *keys);
+    zconfig_t *root = zconfig_load(path);
+    const char *public_key =
+        root ? zconfig_get(root, "/curve/public-key", NULL) : NULL;
+    const char *secret_key =
+        root ? zconfig_get(root, "/curve/secret-key", NULL) : NULL;
+    int rc = 0;
+    if (root == NULL)
+        snprintf(why, ZJ_WHY_SIZE, "cannot read key file %s: %s", path,
+                 s_exists(path) ? "not a key file" : strerror(errno));
+    else if (public_key == NULL || strlen(public_key) != ZJ_KEY_TEXT - 1)
+        snprintf(why, ZJ_WHY_SIZE, "%s holds no public key", path);
+    else {
+        strcpy(keys->public_key, public_key);
+        if (secret_key && strlen(secret_key) == ZJ_KEY_TEXT - 1)
+            strcpy(keys->secret_key, secret_key);
+    }
+    if (why[0])
+        rc = ZJ_EUSAGE;
+    zconfig_destroy(&root);
+    return rc;
+}
+
+int
+zj_keys_load_secret(const char *path, zj_keypair_t *keys, char *why)
+{
+    why[0] = '\0';
+    struct stat info;
+    if (stat(path, &info) == 0 && (info.st_mode & 077)) {
+        snprintf(why, ZJ_WHY_SIZE,
+                 "secret key %s may be read by others (mode %03o): run "
+                 "chmod 600 %s",
+                 path, (unsigned) (info.st_mode & 0777), path);
+        return ZJ_EDENIED;
+    }
+    int rc = s_load(path, keys, why);
+    if (rc == 0 && keys->secret_key[0] == '\0') {
+        snprintf(why, ZJ_WHY_SIZE,
+                 "%s holds no secret key (give NAME.key_secret, not NAME.key)",
+                 path);
+        rc = ZJ_EUSAGE;
+    }
+    return rc;
+}
+
+int
+zj_keys_load_public(const char *path, zj_keypair_t *keys, char *why)
+{
+    why[0] = '\0';
+    int rc = s_load(path, keys, why);
+    keys->secret_key[0] = '\0';
+    return rc;
+}
+
+static int
+s_set_text(void *socket, int option, const char *text)
+{
+    return zmq_setsockopt(socket, option, text, strlen(text));
+}
+
+int
+zj_keys_make_server(void *socket, const zj_keypair_t *keys,
+                    const char *domain)
+{
+    int server = 1;
+    if (zmq_setsockopt(socket, ZMQ_CURVE_SERVER, &server, sizeof server) ||
+        s_set_text(socket, ZMQ_CURVE_SECRETKEY, keys->secret_key) ||
+        s_set_text(socket, ZMQ_ZAP_DOMAIN, domain))
+        return ZJ_ESYS;
+    return 0;
+}
+
+int
+zj_keys_make_client(void *socket, const zj_keypair_t *keys,
+                    const char *server_key)
+{
+    if (s_set_text(socket, ZMQ_CURVE_SERVERKEY, server_key) ||
+        s_set_text(socket, ZMQ_CURVE_PUBLICKEY, keys->public_key) ||
+        s_set_text(socket, ZMQ_CURVE_SECRETKEY, keys->secret_key))
+        return ZJ_ESYS;
+    return 0;
+}
+
+typedef struct {
+    size_t count;
+    char *domains[ZJ_ZAP_DOMAINS];
+    char *folders[ZJ_ZAP_DOMAINS];
+} zj_zap_config_t;
+
+//  True if a NAME.key file in folder holds public_key (Z85).
+static bool
+s_folder_has(const char *folder, const char *public_key)
+{
+    DIR *dir = opendir(folder);
+    if (dir == NULL)
+        return false;
+    bool found = false;
+    struct dirent *entry;
+    while (!found && (entry = readdir(dir))) {
+        size_t length = strlen(entry->d_name);
+        if (length < 5 || strcmp(entry->d_name + length - 4, ".key"))
+            continue;
+        char path[PATH_MAX], why[ZJ_WHY_SIZE];
+        snprintf(path, sizeof path, "%s/%s", folder, entry->d_name);
+        zj_keypair_t keys;
+        found = zj_keys_load_public(path, &keys, why) == 0 &&
+                streq(keys.public_key, public_key);
+    }
+    closedir(dir);
+    return found;
+}
+
+//  The folder of domain, or NULL.
+static const char *
+s_folder_of(const zj_zap_config_t *config, const char *domain)
+{
+    for (size_t index = 0; index < config->count; index++)
+        if (streq(config->domains[index], domain))
+            return config->folders[index];
+    return NULL;
+}
+
+//  Answers one ZAP request (RFC 27): 200 with the key as user id, or 400.
+static void
+s_zap_answer(zsock_t *handler, const zj_zap_config_t *config)
+{
+    zmsg_t *request = zmsg_recv(handler);
+    if (request == NULL)
+        return;
+    char *version = zmsg_popstr(request);
+    char *sequence = zmsg_popstr(request);
+    char *domain = zmsg_popstr(request);
+    char *address = zmsg_popstr(request);
+    zframe_t *identity = zmsg_pop(request);
+    char *mechanism = zmsg_popstr(request);
+    zframe_t *credential = zmsg_pop(request);
+    char public_key[ZJ_KEY_TEXT] = "";
+    if (credential && zframe_size(credential) == 32)
+        zmq_z85_encode(public_key, zframe_data(credential), 32);
+    const char *folder = domain ? s_folder_of(config, domain) : NULL;
+    bool admitted = mechanism && streq(mechanism, "CURVE") && folder &&
+                    public_key[0] && s_folder_has(folder, public_key);
+    if (!admitted)
+        zj_log_warning("connection refused domain=%s address=%s "
+                     "reason=\"key not in %s\"",
+                     domain ? domain : "?", address ? address : "?",
+                     folder ? folder : "any folder");
+    zsock_send(handler, "ssssss", "1.0", sequence ? sequence : "",
+               admitted ? "200" : "400",
+               admitted ? "OK" : "key not authorized",
+               admitted ? public_key : "", "");
+    zstr_free(&version);
+    zstr_free(&sequence);
+    zstr_free(&domain);
+    zstr_free(&address);
+    zstr_free(&mechanism);
+    zframe_destroy(&identity);
+    zframe_destroy(&credential);
+    zmsg_destroy(&request);
+}
+
+static void
+s_zap_config_destroy(zj_zap_config_t **config_p)
+{
+    zj_zap_config_t *config = *config_p;
+    for (size_t index = 0; index < config->count; index++) {
+        free(config->domains[index]);
+        free(config->folders[index]);
+    }
+    free(config);
+    *config_p = NULL;
+}
+
+static void
+s_zap_actor(zsock_t *pipe, void *args)
+{
+    zj_zap_config_t *config = args;
+    zsock_t *handler = zsock_new(ZMQ_REP);
+    if (handler == NULL || zsock_bind(handler, ZJ_ZAP_ENDPOINT) != 0) {
+        zsock_destroy(&handler);
+        zsock_signal(pipe, 1);
+        s_zap_config_destroy(&config);
+        return;
+    }
+    zsock_signal(pipe, 0);
+    zpoller_t *poller = zpoller_new(pipe, handler, NULL);
+    while (true) {
+        void *which = zpoller_wait(poller, -1);
+        if (which == handler)
+            s_zap_answer(handler, config);
+        else
+            break; //  $TERM from the pipe, or interrupted
+    }
+    zpoller_destroy(&poller);
+    zsock_destroy(&handler);
+    s_zap_config_destroy(&config);
+}
+
+zactor_t *
+zj_keys_authenticator_new(const char **domains, const char **folders,
+                          size_t count, char *why)
+{
+    assert(count <= ZJ_ZAP_DOMAINS);
+    for (size_t index = 0; index < count; index++) {
+        struct stat info;
+        if (stat(folders[index], &info) != 0 || !S_ISDIR(info.st_mode)) {
+            snprintf(why, ZJ_WHY_SIZE, "%s is not a folder of keys",
+                     folders[index]);
+            return NULL;
+        }
+    }
+    zj_zap_config_t *config = calloc(1, sizeof *config);
+    assert(config);
+    config->count = count;
+    for (size_t index = 0; index < count; index++) {
+        config->domains[index] = strdup(domains[index]);
+        config->folders[index] = strdup(folders[index]);
+    }
+    zactor_t *actor = zactor_new(s_zap_actor, config);
+    if (actor == NULL)
+        snprintf(why, ZJ_WHY_SIZE, "cannot start the key checker");
+    return actor;
+}
