@@ -140,39 +140,87 @@ typedef struct {
     size_t count;
     char *domains[ZJ_ZAP_DOMAINS];
     char *folders[ZJ_ZAP_DOMAINS];
+    zj_keyring_t *rings[ZJ_ZAP_DOMAINS];
 } zj_zap_config_t;
 
-//  True if a NAME.key file in folder holds public_key (Z85).
-static bool
-s_folder_has(const char *folder, const char *public_key)
+#define ZJ_KEYRING_MISS_MS 100 //  A key not found reads the folder again,
+                               //  at most this often
+
+struct zj_keyring {
+    char *folder;       //  Where the NAME.key files are
+    zhashx_t *admits;   //  Public keys (Z85) -> "" : a set
+    int64_t read_at_ms; //  zclock_mono() of the last read
+};
+
+zj_keyring_t *
+zj_keyring_new(const char *folder)
 {
-    DIR *dir = opendir(folder);
+    zj_keyring_t *self = calloc(1, sizeof *self);
+    assert(self);
+    self->folder = strdup(folder);
+    self->admits = zhashx_new();
+    zj_keyring_refresh(self);
+    return self;
+}
+
+void
+zj_keyring_destroy(zj_keyring_t **self_p)
+{
+    assert(self_p);
+    if (*self_p) {
+        zhashx_destroy(&(*self_p)->admits);
+        free((*self_p)->folder);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+void
+zj_keyring_refresh(zj_keyring_t *self)
+{
+    assert(self);
+    zhashx_purge(self->admits);
+    self->read_at_ms = zclock_mono();
+    DIR *dir = opendir(self->folder);
     if (dir == NULL)
-        return false;
-    bool found = false;
+        return;
     struct dirent *entry;
-    while (!found && (entry = readdir(dir))) {
+    while ((entry = readdir(dir))) {
         size_t length = strlen(entry->d_name);
         if (length < 5 || strcmp(entry->d_name + length - 4, ".key"))
             continue;
         char path[PATH_MAX], why[ZJ_WHY_SIZE];
-        snprintf(path, sizeof path, "%s/%s", folder, entry->d_name);
+        snprintf(path, sizeof path, "%s/%s", self->folder, entry->d_name);
         zj_keypair_t keys;
-        found = zj_keys_load_public(path, &keys, why) == 0 &&
-                streq(keys.public_key, public_key);
+        if (zj_keys_load_public(path, &keys, why) == 0)
+            zhashx_update(self->admits, keys.public_key, "");
     }
     closedir(dir);
-    return found;
 }
 
-//  The folder of domain, or NULL.
-static const char *
-s_folder_of(const zj_zap_config_t *config, const char *domain)
+bool
+zj_keyring_has(zj_keyring_t *self, const char *public_key)
+{
+    assert(self);
+    if (public_key == NULL)
+        return false;
+    if (zhashx_lookup(self->admits, public_key))
+        return true;
+    //  Perhaps added since the last read (and admitted at the handshake).
+    if (zclock_mono() - self->read_at_ms < ZJ_KEYRING_MISS_MS)
+        return false;
+    zj_keyring_refresh(self);
+    return zhashx_lookup(self->admits, public_key) != NULL;
+}
+
+//  The index of domain, or -1.
+static int
+s_domain_index(const zj_zap_config_t *config, const char *domain)
 {
     for (size_t index = 0; index < config->count; index++)
-        if (streq(config->domains[index], domain))
-            return config->folders[index];
-    return NULL;
+        if (domain && streq(config->domains[index], domain))
+            return (int) index;
+    return -1;
 }
 
 //  Answers one ZAP request (RFC 27): 200 with the key as user id, or 400.
@@ -192,9 +240,12 @@ s_zap_answer(zsock_t *handler, const zj_zap_config_t *config)
     char public_key[ZJ_KEY_TEXT] = "";
     if (credential && zframe_size(credential) == 32)
         zmq_z85_encode(public_key, zframe_data(credential), 32);
-    const char *folder = domain ? s_folder_of(config, domain) : NULL;
-    bool admitted = mechanism && streq(mechanism, "CURVE") && folder &&
-                    public_key[0] && s_folder_has(folder, public_key);
+    int which = s_domain_index(config, domain);
+    const char *folder = which >= 0 ? config->folders[which] : NULL;
+    if (which >= 0) //  Read the folder again: keys come and go
+        zj_keyring_refresh(config->rings[which]);
+    bool admitted = mechanism && streq(mechanism, "CURVE") && which >= 0 &&
+                    zj_keyring_has(config->rings[which], public_key);
     if (!admitted)
         zj_log_warning("connection refused domain=%s address=%s "
                      "reason=\"key not in %s\"",
@@ -221,6 +272,7 @@ s_zap_config_destroy(zj_zap_config_t **config_p)
     for (size_t index = 0; index < config->count; index++) {
         free(config->domains[index]);
         free(config->folders[index]);
+        zj_keyring_destroy(&config->rings[index]);
     }
     free(config);
     *config_p = NULL;
@@ -270,6 +322,7 @@ zj_keys_authenticator_new(const char **domains, const char **folders,
     for (size_t index = 0; index < count; index++) {
         config->domains[index] = strdup(domains[index]);
         config->folders[index] = strdup(folders[index]);
+        config->rings[index] = zj_keyring_new(folders[index]);
     }
     zactor_t *actor = zactor_new(s_zap_actor, config);
     if (actor == NULL)

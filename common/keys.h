@@ -37,6 +37,22 @@ int zj_keys_make_server(void *socket, const zj_keypair_t *keys,
 int zj_keys_make_client(void *socket, const zj_keypair_t *keys,
                         const char *server_key);
 
+//  The public keys admitted by a folder of NAME.key files.
+typedef struct zj_keyring zj_keyring_t;
+
+//  Creates a keyring for folder and reads it.
+zj_keyring_t *zj_keyring_new(const char *folder);
+
+//  Frees it; sets *self_p to NULL.
+void zj_keyring_destroy(zj_keyring_t **self_p);
+
+//  Reads the folder again: keys added are admitted, keys removed are not.
+void zj_keyring_refresh(zj_keyring_t *self);
+
+//  True if public_key (Z85, may be NULL) is admitted. A key not found
+//  reads the folder again first, at most every 100 ms.
+bool zj_keyring_has(zj_keyring_t *self, const char *public_key);
+
 //  Starts the ZAP handler in czmq's context: a handshake on a socket of
 //  domain domains[i] is admitted if the client's public key is in a key
 //  file in folders[i], read again at each handshake (keys added or

@@ -118,6 +118,8 @@ s_start_curve(zj_coordinator_t *self, zj_keypair_t *keys)
         zj_log_error("cannot use CURVE: %s", why);
         return ZJ_EUSAGE;
     }
+    self->worker_ring = zj_keyring_new(config->worker_keys);
+    self->client_ring = zj_keyring_new(config->client_keys);
     zj_log_info("curve on worker_keys=%s client_keys=%s public_key=%s",
                 config->worker_keys, config->client_keys, keys->public_key);
     return 0;
@@ -179,6 +181,8 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     zsock_destroy(&self->clients);
     zsock_destroy(&self->workers);
     zactor_destroy(&self->authenticator);
+    zj_keyring_destroy(&self->worker_ring);
+    zj_keyring_destroy(&self->client_ring);
     zj_scheduler_destroy(&self->scheduler);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
@@ -296,6 +300,26 @@ s_flush_outbox(zj_coordinator_t *self)
     }
 }
 
+//  With CURVE, a message counts only while its sender's key (the user id
+//  the ZAP handler gave its connection) is still in the folder: a key
+//  removed cuts off a connection made before, within a tick. A revoked
+//  worker is dropped and its jobs queued again.
+static bool
+s_still_admitted(zj_coordinator_t *self, zsock_t *socket, zframe_t *identity,
+                 zframe_t *body, bool from_clients)
+{
+    zj_keyring_t *ring = from_clients ? self->client_ring : self->worker_ring;
+    if (ring == NULL || zj_keyring_has(ring, zframe_meta(body, "User-Id")))
+        return true;
+    zj_log_warning("message refused from=%s reason=\"key revoked\"",
+                   from_clients ? "client" : "worker");
+    if (!from_clients)
+        zj_worker_ep_revoke(self, identity);
+    zj_coordinator_send_error(self, socket, identity, 0, ZJ_EDENIED,
+                              "your key is no longer admitted");
+    return false;
+}
+
 //  Reads one message (routing id + one body frame) without blocking.
 //  Returns false when nothing is waiting.
 static bool
@@ -316,7 +340,7 @@ s_receive_one(zj_coordinator_t *self, zsock_t *socket, bool from_clients)
             zj_coordinator_send_error(self, socket, identity, 0, ZJ_EPROTO,
                                       "a message is exactly one frame");
     }
-    else {
+    else if (s_still_admitted(self, socket, identity, body, from_clients)) {
         zj_msg_t *msg = NULL;
         uint64_t req = 0;
         char why[ZJ_WHY_SIZE] = "";
@@ -373,6 +397,16 @@ s_send_to_client(void *arg, zframe_t *identity, zj_msg_t **msg_p)
 {
     zj_coordinator_t *self = arg;
     zj_coordinator_send(self, self->clients, identity, msg_p);
+}
+
+//  Timer phase: read the key folders again (keys removed are revoked).
+static void
+s_refresh_keys(zj_coordinator_t *self)
+{
+    if (self->worker_ring)
+        zj_keyring_refresh(self->worker_ring);
+    if (self->client_ring)
+        zj_keyring_refresh(self->client_ring);
 }
 
 //  Phase: commit. A failed commit degrades the coordinator.
@@ -444,6 +478,7 @@ zj_coordinator_run(zj_coordinator_t *self)
         s_receive(self);
         now_ms = zj_mono_ms();
         if (now_ms >= next_tick) {
+            s_refresh_keys(self);
             next_tick = zj_worker_ep_tick(self, now_ms);
             s_retry_store(self, now_ms);
         }

@@ -9,6 +9,7 @@
 #include <czmq.h>
 #include <stdbool.h>
 
+#include "common/keys.h"
 #include "coordinator/futures.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/store.h"
@@ -37,6 +38,8 @@ typedef struct zj_coordinator {
     zsock_t *clients;               //  ROUTER for clients
     zsock_t *workers;               //  ROUTER for workers
     zactor_t *authenticator;        //  Checks CURVE keys (ZAP), or NULL
+    zj_keyring_t *worker_ring;      //  Keys admitted now, for revocation:
+    zj_keyring_t *client_ring;      //  read again at each tick
     zj_store_t *store;              //  The record
     zj_futures_t *futures;          //  Unfinished jobs and awaits
     zj_scheduler_t *scheduler;      //  Queued jobs

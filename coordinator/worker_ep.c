@@ -290,6 +290,16 @@ zj_worker_ep_tick(zj_coordinator_t *self, int64_t now_ms)
 }
 
 void
+zj_worker_ep_revoke(zj_coordinator_t *self, zframe_t *identity)
+{
+    char *key = zframe_strhex(identity);
+    zj_peer_t *peer = zhashx_lookup(self->peers, key);
+    free(key);
+    if (peer)
+        s_peer_remove(self, peer, "revoked", "worker's key was revoked");
+}
+
+void
 zj_worker_ep_stop_job(zj_coordinator_t *self, zj_future_t *future)
 {
     zj_peer_t *peer = future->peer;

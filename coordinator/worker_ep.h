@@ -38,6 +38,10 @@ int64_t zj_worker_ep_tick(zj_coordinator_t *self, int64_t now_ms);
 //  Tells the worker running future to stop it.
 void zj_worker_ep_stop_job(zj_coordinator_t *self, zj_future_t *future);
 
+//  Drops the worker at identity, if it said HELLO: its key was revoked.
+//  Its running jobs go back to the queue.
+void zj_worker_ep_revoke(zj_coordinator_t *self, zframe_t *identity);
+
 //  Frees every peer (at shutdown, after a BYE to each).
 void zj_worker_ep_close(zj_coordinator_t *self);
 

@@ -99,3 +99,21 @@ test_curve_needs_keys_off_loopback() {
     assert_eq "$?" 2 "--key alone"
     grep -q "go together" out || fail "$(cat out)"
 }
+
+test_curve_removed_key_cuts_off_a_live_worker() {
+    start_curve_coordinator
+    cp "$T/keys/stranger.key" "$T/workers.d/"
+    start_curve_worker w1 --io-slots 4
+    start_curve_worker stranger --io-slots 4
+    for _ in $(seq 8); do echo '{"kind": "sleep", "args": {"seconds": 30}}'; done >batch.jsonl
+    zj submit --batch batch.jsonl >ids
+    wait_until 10 value_is = 4 sql "select count(*) from jobs where state='running' and worker='stranger'"
+    rm "$T/workers.d/stranger.key"
+    wait_until 10 value_is = revoked sql "select state from workers where name='stranger'"
+    assert_eq "$(sql "select count(*) from jobs where worker='stranger' and state='running'")" 0 \
+        "jobs left running on the revoked worker"
+    grep -q "key revoked" "$T/coordinator.log" || fail "revocation not logged"
+    sleep 1
+    worker_is_connected stranger && fail "the revoked worker came back"
+    zj cancel - <ids >/dev/null
+}
