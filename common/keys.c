@@ -143,13 +143,14 @@ typedef struct {
     zj_keyring_t *rings[ZJ_ZAP_DOMAINS];
 } zj_zap_config_t;
 
-#define ZJ_KEYRING_MISS_MS 100 //  A key not found reads the folder again,
-                               //  at most this often
+#define ZJ_KEYRING_MISS_MS 100  //  A key not found reads the folder again,
+                                //  at most this often per key
+#define ZJ_KEYRING_MISSES 1024  //  Keys whose misses are remembered
 
 struct zj_keyring {
-    char *folder;       //  Where the NAME.key files are
-    zhashx_t *admits;   //  Public keys (Z85) -> "" : a set
-    int64_t read_at_ms; //  zclock_mono() of the last read
+    char *folder;     //  Where the NAME.key files are
+    zhashx_t *admits; //  Public keys (Z85) -> "" : a set
+    zhashx_t *misses; //  Public keys not found -> zclock_mono() of it
 };
 
 zj_keyring_t *
@@ -159,6 +160,7 @@ zj_keyring_new(const char *folder)
     assert(self);
     self->folder = strdup(folder);
     self->admits = zhashx_new();
+    self->misses = zhashx_new();
     zj_keyring_refresh(self);
     return self;
 }
@@ -169,6 +171,7 @@ zj_keyring_destroy(zj_keyring_t **self_p)
     assert(self_p);
     if (*self_p) {
         zhashx_destroy(&(*self_p)->admits);
+        zhashx_destroy(&(*self_p)->misses);
         free((*self_p)->folder);
         free(*self_p);
         *self_p = NULL;
@@ -180,7 +183,6 @@ zj_keyring_refresh(zj_keyring_t *self)
 {
     assert(self);
     zhashx_purge(self->admits);
-    self->read_at_ms = zclock_mono();
     DIR *dir = opendir(self->folder);
     if (dir == NULL)
         return;
@@ -206,9 +208,18 @@ zj_keyring_has(zj_keyring_t *self, const char *public_key)
         return false;
     if (zhashx_lookup(self->admits, public_key))
         return true;
-    //  Perhaps added since the last read (and admitted at the handshake).
-    if (zclock_mono() - self->read_at_ms < ZJ_KEYRING_MISS_MS)
+    if (*public_key == '\0')
         return false;
+    //  Perhaps added since the last read (and admitted at the handshake):
+    //  read again, unless this key was just missed (a revoked peer that
+    //  goes on talking must not make us read the folder per message).
+    int64_t now = zclock_mono();
+    void *missed = zhashx_lookup(self->misses, public_key);
+    if (missed && now - (int64_t) (intptr_t) missed < ZJ_KEYRING_MISS_MS)
+        return false;
+    if (zhashx_size(self->misses) >= ZJ_KEYRING_MISSES)
+        zhashx_purge(self->misses);
+    zhashx_update(self->misses, public_key, (void *) (intptr_t) now);
     zj_keyring_refresh(self);
     return zhashx_lookup(self->admits, public_key) != NULL;
 }

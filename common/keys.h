@@ -50,7 +50,7 @@ void zj_keyring_destroy(zj_keyring_t **self_p);
 void zj_keyring_refresh(zj_keyring_t *self);
 
 //  True if public_key (Z85, may be NULL) is admitted. A key not found
-//  reads the folder again first, at most every 100 ms.
+//  reads the folder again first, at most every 100 ms for the same key.
 bool zj_keyring_has(zj_keyring_t *self, const char *public_key);
 
 //  Starts the ZAP handler in czmq's context: a handshake on a socket of

@@ -306,7 +306,7 @@ s_flush_outbox(zj_coordinator_t *self)
 //  worker is dropped and its jobs queued again.
 static bool
 s_still_admitted(zj_coordinator_t *self, zsock_t *socket, zframe_t *identity,
-                 zframe_t *body, bool from_clients)
+                 zframe_t *body, uint64_t req, bool from_clients)
 {
     zj_keyring_t *ring = from_clients ? self->client_ring : self->worker_ring;
     if (ring == NULL || zj_keyring_has(ring, zframe_meta(body, "User-Id")))
@@ -315,7 +315,7 @@ s_still_admitted(zj_coordinator_t *self, zsock_t *socket, zframe_t *identity,
                    from_clients ? "client" : "worker");
     if (!from_clients)
         zj_worker_ep_revoke(self, identity);
-    zj_coordinator_send_error(self, socket, identity, 0, ZJ_EDENIED,
+    zj_coordinator_send_error(self, socket, identity, req, ZJ_EDENIED,
                               "your key is no longer admitted");
     return false;
 }
@@ -340,13 +340,16 @@ s_receive_one(zj_coordinator_t *self, zsock_t *socket, bool from_clients)
             zj_coordinator_send_error(self, socket, identity, 0, ZJ_EPROTO,
                                       "a message is exactly one frame");
     }
-    else if (s_still_admitted(self, socket, identity, body, from_clients)) {
+    else {
         zj_msg_t *msg = NULL;
         uint64_t req = 0;
         char why[ZJ_WHY_SIZE] = "";
         int rc = zj_msg_decode(zframe_data(body), zframe_size(body), &msg,
                                &req, why);
-        if (rc != 0) {
+        if (!s_still_admitted(self, socket, identity, body, req,
+                              from_clients))
+            ; //  Refused: the key was taken out of its folder
+        else if (rc != 0) {
             zj_log_warning("message refused from=%s code=%s reason=\"%s\"",
                            side, zj_errname(rc), why);
             zj_coordinator_send_error(self, socket, identity, req, rc, why);
