@@ -212,6 +212,7 @@ s_connect(zj_worker_t *self)
     zsock_set_sndhwm(self->dealer, 0);
     zsock_set_rcvhwm(self->dealer, 0);
     zsock_set_linger(self->dealer, 2000);
+    zsock_set_maxmsgsize(self->dealer, ZJ_MAX_FRAME);
     if (zsock_connect(self->dealer, "%s", self->config.endpoint) == -1) {
         zj_log_error("cannot connect endpoint=%s error=\"%s\"",
                      self->config.endpoint, zmq_strerror(zmq_errno()));
