@@ -346,17 +346,16 @@ s_receive_one(zj_coordinator_t *self, zsock_t *socket, bool from_clients)
         char why[ZJ_WHY_SIZE] = "";
         int rc = zj_msg_decode(zframe_data(body), zframe_size(body), &msg,
                                &req, why);
-        if (!s_still_admitted(self, socket, identity, body, req,
-                              from_clients))
-            ; //  Refused: the key was taken out of its folder
-        else if (rc != 0) {
+        bool admitted = s_still_admitted(self, socket, identity, body, req,
+                                         from_clients);
+        if (admitted && rc != 0) {
             zj_log_warning("message refused from=%s code=%s reason=\"%s\"",
                            side, zj_errname(rc), why);
             zj_coordinator_send_error(self, socket, identity, req, rc, why);
         }
-        else if (from_clients)
+        else if (admitted && from_clients)
             zj_client_ep_handle(self, identity, msg);
-        else
+        else if (admitted)
             zj_worker_ep_handle(self, identity, msg);
         zj_msg_destroy(&msg);
     }

@@ -39,10 +39,9 @@ struct zj_await {
 };
 
 struct zj_futures {
-    zhashx_t *by_id;       //  id -> zj_future_t *, unresolved (owned, freed
-                           //  by hand: resolving moves one to resolved)
+    zhashx_t *by_id;       //  id -> zj_future_t *, until reaped (the
+                           //  unresolved ones owned and freed by hand)
     zlistx_t *resolved;    //  zj_future_t * resolved, owned, until reaped
-    zhashx_t *final_by_id; //  id -> those resolved futures, an index
     zlistx_t *awaits;      //  zj_await_t *, owned
     zlistx_t *dirty;       //  zj_await_t * with something to send
 };
@@ -70,7 +69,6 @@ zj_futures_new(void)
     self->by_id = zj_idmap_new();
     self->resolved = zlistx_new();
     zlistx_set_destructor(self->resolved, s_future_free);
-    self->final_by_id = zj_idmap_new();
     self->awaits = zlistx_new();
     zlistx_set_destructor(self->awaits, s_await_free);
     self->dirty = zlistx_new();
@@ -89,11 +87,11 @@ zj_futures_destroy(zj_futures_t **self_p)
     zlistx_destroy(&self->awaits);
     zj_future_t *future = zhashx_first(self->by_id);
     while (future) {
-        s_future_destroy(&future);
+        if (!future->resolved) //  The resolved list frees the others
+            s_future_destroy(&future);
         future = zhashx_next(self->by_id);
     }
     zhashx_destroy(&self->by_id);
-    zhashx_destroy(&self->final_by_id);
     zlistx_destroy(&self->resolved);
     free(self);
     *self_p = NULL;
@@ -133,14 +131,15 @@ zj_future_t *
 zj_futures_find(zj_futures_t *self, int64_t id)
 {
     assert(self);
-    return zhashx_lookup(self->by_id, &id);
+    zj_future_t *future = zhashx_lookup(self->by_id, &id);
+    return future && !future->resolved ? future : NULL;
 }
 
 size_t
 zj_futures_size(const zj_futures_t *self)
 {
     assert(self);
-    return zhashx_size(self->by_id);
+    return zhashx_size(self->by_id) - zlistx_size(self->resolved);
 }
 
 static void
@@ -173,16 +172,16 @@ zj_futures_resolve(zj_futures_t *self, zj_future_t *future)
         zlistx_purge(future->waiters);
     }
     future->resolved = true;
-    zhashx_delete(self->by_id, &future->job.id);
     zlistx_add_end(self->resolved, future);
-    zhashx_insert(self->final_by_id, &future->job.id, future);
 }
 
 void
 zj_futures_reap(zj_futures_t *self)
 {
     assert(self);
-    zhashx_purge(self->final_by_id);
+    for (zj_future_t *future = zlistx_first(self->resolved); future;
+         future = zlistx_next(self->resolved))
+        zhashx_delete(self->by_id, &future->job.id);
     zlistx_purge(self->resolved);
 }
 
@@ -190,20 +189,24 @@ const zj_job_t *
 zj_futures_final(zj_futures_t *self, int64_t id)
 {
     assert(self);
-    zj_future_t *future = zhashx_lookup(self->final_by_id, &id);
-    return future ? &future->job : NULL;
+    zj_future_t *future = zhashx_lookup(self->by_id, &id);
+    return future && future->resolved ? &future->job : NULL;
 }
 
 zj_future_t *
 zj_futures_first(zj_futures_t *self)
 {
-    return zhashx_first(self->by_id);
+    zj_future_t *future = zhashx_first(self->by_id);
+    return future && future->resolved ? zj_futures_next(self) : future;
 }
 
 zj_future_t *
 zj_futures_next(zj_futures_t *self)
 {
-    return zhashx_next(self->by_id);
+    zj_future_t *future;
+    while ((future = zhashx_next(self->by_id)) && future->resolved)
+        ;
+    return future;
 }
 
 zj_await_t *
