@@ -18,7 +18,7 @@ static const char s_usage[] =
     "Usage: zjob [--coordinator EP] submit KIND [ARGS_JSON] [--wait]\n"
     "            [--timeout DUR] [--retries N] [--backoff DUR] [--priority N]\n"
     "            [--delay DUR]\n"
-    "       zjob [--coordinator EP] submit --batch FILE|-\n"
+    "       zjob [--coordinator EP] submit --batch FILE|- [--batch-size N]\n"
     "\n"
     "Submits a job of KIND with ARGS_JSON (default: null) and prints its\n"
     "id. With --batch, submits one job per JSON line of FILE (- for stdin)\n"
@@ -37,6 +37,9 @@ static const char s_usage[] =
     "                     \"retries\": N, \"backoff\": DUR, \"timeout\": DUR,\n"
     "                     \"delay\": DUR};\n"
     "                     the options above give defaults for missing keys\n"
+    "  --batch-size N     jobs per message to the coordinator (default 1000,\n"
+    "                     1..10000); lower it for a coordinator started\n"
+    "                     with a smaller --max-batch\n"
     ZJ_CLI_HELP_COORDINATOR
     "  --json             print {\"id\": N} objects instead of bare ids\n"
     ZJ_CLI_HELP_HELP
@@ -52,7 +55,8 @@ enum {
     S_BACKOFF,
     S_PRIORITY,
     S_DELAY,
-    S_BATCH
+    S_BATCH,
+    S_BATCH_SIZE
 };
 
 static const struct option s_options[] = {
@@ -63,12 +67,14 @@ static const struct option s_options[] = {
     {"priority", required_argument, NULL, S_PRIORITY},
     {"delay", required_argument, NULL, S_DELAY},
     {"batch", required_argument, NULL, S_BATCH},
+    {"batch-size", required_argument, NULL, S_BATCH_SIZE},
     ZJ_CLI_COMMON_OPTIONS};
 
 typedef struct {
     zjob_spec_t defaults; //  From the flags; a batch line may override
     bool wait;            //  --wait
     const char *batch;    //  --batch FILE, or NULL
+    int32_t batch_size;   //  --batch-size, or 0: the library's default
     zjob_spec_t *specs;   //  Jobs to submit (kind and args owned)
     size_t count;         //  Entries in specs
     size_t capacity;      //  Entries allocated
@@ -85,6 +91,11 @@ s_flag(zj_cli_t *cli, s_submit_t *submit, int option)
         return 0;
     case S_BATCH:
         submit->batch = optarg;
+        return 0;
+    case S_BATCH_SIZE:
+        if (zj_cli_parse_int(optarg, 1, ZJ_MAX_BATCH, &submit->batch_size))
+            return zj_cli_usage_error(cli, "--batch-size wants 1..%d, not '%s'",
+                                      ZJ_MAX_BATCH, optarg);
         return 0;
     case S_TIMEOUT:
     case S_DELAY:
@@ -373,6 +384,8 @@ s_send(zj_cli_t *cli, s_submit_t *submit)
     zjob_client_t *client = zj_cli_client(cli);
     if (client == NULL)
         return ZJ_EXIT_USAGE;
+    if (submit->batch_size > 0)
+        zjob_client_set_batch(client, (size_t) submit->batch_size);
     int64_t *ids = calloc(submit->count ? submit->count : 1, sizeof(int64_t));
     int rc = zjob_client_submit(client, submit->specs, submit->count, ids);
     size_t missing = 0, first_missing = 0;

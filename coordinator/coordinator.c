@@ -42,6 +42,7 @@ zj_coordinator_config_defaults(zj_coordinator_config_t *config)
     config->sync = ZJ_SYNC_NORMAL;
     config->heartbeat_ms = ZJ_HEARTBEAT_MS;
     config->liveness = ZJ_LIVENESS;
+    zj_limits_defaults(&config->limits);
 }
 
 static zsock_t *
@@ -346,6 +347,9 @@ s_receive_one(zj_coordinator_t *self, zsock_t *socket, bool from_clients)
         char why[ZJ_WHY_SIZE] = "";
         int rc = zj_msg_decode(zframe_data(body), zframe_size(body), &msg,
                                &req, why);
+        if (rc == 0)
+            rc = zj_limits_check(&self->config.limits, zframe_size(body), msg,
+                                 why);
         bool admitted = s_still_admitted(self, socket, identity, body, req,
                                          from_clients);
         if (admitted && rc != 0) {

@@ -14,6 +14,7 @@
 #include "coordinator/scheduler.h"
 #include "coordinator/store.h"
 #include "proto/msg.h"
+#include "proto/policy.h"
 
 #define ZJ_CLIENTS_ENDPOINT "tcp://127.0.0.1:7700"
 #define ZJ_WORKERS_ENDPOINT "tcp://127.0.0.1:7701"
@@ -31,6 +32,7 @@ typedef struct {
     const char *key_path;         //  Our secret key file: CURVE on, or NULL
     const char *worker_keys;      //  Folder of the workers' public keys
     const char *client_keys;      //  Folder of the clients' public keys
+    zj_limits_t limits;           //  What a peer may send us
 } zj_coordinator_config_t;
 
 typedef struct zj_coordinator {

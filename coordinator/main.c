@@ -4,14 +4,17 @@
 
 #include "common/duration.h"
 #include "common/endpoint.h"
+#include "common/flags.h"
 #include "common/log.h"
 #include "coordinator/coordinator.h"
+#include "proto/limits.h"
 
 static const char *s_usage =
     "usage: zjob-coordinator [--clients EP] [--workers EP] [--db PATH]\n"
     "                        [--sync normal|full] [--heartbeat DUR]\n"
     "                        [--key FILE --worker-keys DIR --client-keys DIR]\n"
-    "                        [--insecure]\n"
+    "                        [--insecure] [--max-message SIZE] [--max-batch N]\n"
+    "                        [--max-args SIZE] [--max-result SIZE]\n"
     "  --clients EP     client endpoint (default " ZJ_CLIENTS_ENDPOINT ")\n"
     "  --workers EP     worker endpoint (default " ZJ_WORKERS_ENDPOINT ")\n"
     "  --db PATH        SQLite store (default zjob.db)\n"
@@ -24,13 +27,48 @@ static const char *s_usage =
     "  --worker-keys DIR  public keys (NAME.key) of the workers let in\n"
     "  --client-keys DIR  public keys (NAME.key) of the clients let in;\n"
     "                   both are read again at each new connection\n"
-    "  --insecure       allow a non-loopback endpoint without CURVE\n";
+    "  --insecure       allow a non-loopback endpoint without CURVE\n"
+    "  --max-message SIZE  most bytes in one message from a client or a\n"
+    "                   worker (64K..32M, default 32M)\n"
+    "  --max-batch N    most jobs in one submit message (1..10000, default\n"
+    "                   10000); clients send smaller batches with\n"
+    "                   zjob submit --batch-size\n"
+    "  --max-args SIZE  most bytes of args JSON per job (default 1M, or\n"
+    "                   what --max-message holds with 16K to spare)\n"
+    "  --max-result SIZE  most bytes of result JSON per job (default 4M, or\n"
+    "                   what --max-message holds); a bigger result fails\n"
+    "                   its job\n"
+    "SIZE is bytes, or a number with K, M or G (powers of 1024).\n";
 
 static int
 s_usage_error(const char *problem)
 {
     fprintf(stderr, "zjob-coordinator: %s\n%s", problem, s_usage);
     return 2;
+}
+
+//  Reads one --max-* flag into limits. Returns 0, or 2 after saying why.
+static int
+s_parse_limit(int option, const char *text, zj_limits_t *limits)
+{
+    const struct {
+        int option;       //  From getopt_long
+        const char *flag; //  As typed
+        int64_t *field;   //  Where it goes
+    } flags[] = {{'M', "--max-message", &limits->max_message},
+                 {'B', "--max-batch", &limits->max_batch},
+                 {'A', "--max-args", &limits->max_args},
+                 {'R', "--max-result", &limits->max_result}};
+    size_t index = 0;
+    while (flags[index].option != option)
+        index++;
+    if (zj_size_parse(text, flags[index].field) == 0)
+        return 0;
+    char problem[128];
+    snprintf(problem, sizeof problem,
+             "%s takes a number, or a size such as 512K or 4M, not '%.32s'",
+             flags[index].flag, text);
+    return s_usage_error(problem);
 }
 
 static int
@@ -46,6 +84,10 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
         {"key", required_argument, 0, 'k'},
         {"worker-keys", required_argument, 0, 'W'},
         {"client-keys", required_argument, 0, 'C'},
+        {"max-message", required_argument, 0, 'M'},
+        {"max-batch", required_argument, 0, 'B'},
+        {"max-args", required_argument, 0, 'A'},
+        {"max-result", required_argument, 0, 'R'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     bool insecure = false;
@@ -74,12 +116,22 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
                 return s_usage_error("--heartbeat takes 10ms..10m");
             config->heartbeat_ms = (int) ms;
             break;
+        case 'M':
+        case 'B':
+        case 'A':
+        case 'R':
+            if (s_parse_limit(option, optarg, &config->limits) != 0)
+                return 2;
+            break;
         case 'h': fputs(s_usage, stdout); return -1;
         default: return s_usage_error("unknown option");
         }
     }
     if (optind < argc)
         return s_usage_error("unexpected argument");
+    char why[ZJ_WHY_SIZE] = "";
+    if (zj_limits_settle(&config->limits, why) != 0)
+        return s_usage_error(why);
     bool curve = config->key_path != NULL;
     if (curve != (config->worker_keys != NULL) ||
         curve != (config->client_keys != NULL))
@@ -111,6 +163,9 @@ main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
     zj_coordinator_config_t config;
     zj_coordinator_config_defaults(&config);
+    //  Unless given, args and results may use what --max-message holds.
+    config.limits.max_args = 0;
+    config.limits.max_result = 0;
     int rc = s_parse(argc, argv, &config);
     if (rc != 0)
         return rc < 0 ? 0 : rc;

@@ -117,6 +117,8 @@ s_on_hello(zj_coordinator_t *self, zframe_t *identity, zj_msg_t *msg)
                 peer->info.kind_count);
     zj_msg_t *welcome = zj_msg_new(ZJ_MSG_WELCOME);
     welcome->heartbeat_ms = self->config.heartbeat_ms;
+    welcome->max_message = (int32_t) self->config.limits.max_message;
+    welcome->max_result = (int32_t) self->config.limits.max_result;
     zj_coordinator_send(self, self->workers, identity, &welcome);
 }
 
@@ -139,8 +141,14 @@ s_on_results(zj_coordinator_t *self, zframe_t *identity, zj_peer_t *peer,
              zj_msg_t *msg)
 {
     const char *worker = peer ? peer->info.name : "unknown";
-    for (size_t index = 0; index < msg->job_count; index++)
-        zj_lifecycle_result(self, &msg->jobs[index], worker);
+    for (size_t index = 0; index < msg->job_count; index++) {
+        zj_job_t *result = &msg->jobs[index];
+        if (zj_limits_cap_result(&self->config.limits, result))
+            zj_log_warning("result refused id=%" PRId64 " worker=%s "
+                           "reason=\"%s\"",
+                           result->id, worker, result->error);
+        zj_lifecycle_result(self, result, worker);
+    }
     //  A batch numbered before the HELLO (sent again after it) freed
     //  slots the HELLO's fresh credit already counts.
     if (peer && (msg->req == 0 || msg->req > peer->hello_req))

@@ -197,6 +197,8 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(limit, I32)                                                             \
     XX(workers, WORKERS)                                                       \
     XX(heartbeat_ms, I32)                                                      \
+    XX(max_message, I32)                                                       \
+    XX(max_result, I32)                                                        \
     XX(io_credit, I32)                                                         \
     XX(cpu_credit, I32)                                                        \
     XX(code, I32)                                                              \

@@ -386,6 +386,8 @@ s_check_fields(const zj_msg_t *msg, char *why)
         (rc = s_check_min(msg->timeout_ms, "timeout_ms", why)) ||
         (rc = s_check_min(msg->limit, "limit", why)) ||
         (rc = s_check_min(msg->heartbeat_ms, "heartbeat_ms", why)) ||
+        (rc = s_check_min(msg->max_message, "max_message", why)) ||
+        (rc = s_check_min(msg->max_result, "max_result", why)) ||
         (rc = s_check_min(msg->io_credit, "io_credit", why)) ||
         (rc = s_check_min(msg->cpu_credit, "cpu_credit", why)) ||
         (rc = s_check_text(msg->reason, "reason", ZJ_MAX_TEXT, why)))

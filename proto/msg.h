@@ -27,7 +27,7 @@
 //    HELLO      w->C  req (the last RESULTS req before it, 0 if none),
 //                     workers[0] (name, host, pid, io_slots, cpu_slots,
 //                     kinds[])
-//    WELCOME    C->w  heartbeat_ms
+//    WELCOME    C->w  heartbeat_ms, max_message, max_result
 //    JOBS       C->w  jobs[] (id, attempts, kind, args, timeout_ms)
 //    RESULTS    w->C  req (the batch's sequence number, see ACK),
 //                     jobs[] (id, attempts, state succeeded|failed,
@@ -147,6 +147,8 @@ typedef struct {
     zj_worker_info_t *workers; //  HELLO (one), WORKERS reply (many)
     size_t worker_count;       //  Entries in workers
     int32_t heartbeat_ms;      //  WELCOME: the heartbeat period
+    int32_t max_message;       //  WELCOME: most bytes in a frame to send
+    int32_t max_result;        //  WELCOME: most bytes of result JSON
     int32_t io_credit;         //  RESULTS: io slots freed
     int32_t cpu_credit;        //  RESULTS: cpu slots freed
     int32_t code;              //  ERROR: a ZJ_E* code

@@ -10,6 +10,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "proto/codec.h"
+#include "proto/policy.h"
 #include "worker/registry.h"
 #include "worker/runner.h"
 #include "worker/unacked.h"
@@ -38,6 +39,7 @@ struct zj_worker {
     zj_msg_t *results;          //  RESULTS being filled
     size_t results_bytes;       //  Bytes in results so far
     int heartbeat_ms;           //  From WELCOME
+    zj_limits_t limits;         //  max_message, max_result from WELCOME
     int64_t last_heard_ms;      //  Last message from the coordinator
     int64_t last_hello_ms;      //  When we last said HELLO
     bool welcomed;              //  WELCOME came for the last HELLO
@@ -264,6 +266,10 @@ s_on_message(zj_worker_t *self, zj_msg_t *msg)
     case ZJ_MSG_WELCOME:
         self->welcomed = true;
         self->heartbeat_ms = msg->heartbeat_ms;
+        if (msg->max_message > 0)
+            self->limits.max_message = msg->max_message;
+        if (msg->max_result > 0)
+            self->limits.max_result = msg->max_result;
         uv_timer_start(&self->beat, s_on_beat, (uint64_t) self->heartbeat_ms,
                        (uint64_t) self->heartbeat_ms);
         zj_log_info("connected endpoint=%s name=%s heartbeat_ms=%d",
@@ -339,21 +345,39 @@ s_close_batch(zj_worker_t *self)
     }
 }
 
+static size_t
+s_length(const char *text)
+{
+    return text ? strlen(text) : 0;
+}
+
+//  Adds one outcome to the RESULTS being filled. A batch holds one
+//  outcome, or at most half of what the coordinator takes in a message.
 static void
 s_on_done(void *arg, const zj_job_t *outcome, zj_class_t klass)
 {
     zj_worker_t *self = arg;
+    zj_job_t entry = {0};
+    zj_job_copy(&entry, outcome);
+    if (zj_limits_cap_result(&self->limits, &entry))
+        zj_log_warning("job failed id=%" PRId64 " reason=\"%s\"", entry.id,
+                       entry.error);
+    size_t size = 128 + s_length(entry.result) + s_length(entry.error) +
+                  s_length(entry.kind) + s_length(entry.worker);
+    size_t budget = (size_t) self->limits.max_message / 2;
+    if (budget > ZJ_RESULTS_BYTES)
+        budget = ZJ_RESULTS_BYTES;
+    if (self->results && self->results_bytes + size > budget)
+        s_close_batch(self);
     if (self->results == NULL)
         self->results = zj_msg_new(ZJ_MSG_RESULTS);
-    zj_job_t *entry = zj_msg_add_job(self->results);
-    zj_job_copy(entry, outcome);
+    *zj_msg_add_job(self->results) = entry;
     if (klass == ZJ_CLASS_CPU)
         self->results->cpu_credit++;
     else
         self->results->io_credit++;
-    self->results_bytes += 64 + (entry->result ? strlen(entry->result) : 0);
-    if (self->results->job_count >= ZJ_RESULTS_BATCH ||
-        self->results_bytes >= ZJ_RESULTS_BYTES)
+    self->results_bytes += size;
+    if (self->results->job_count >= ZJ_RESULTS_BATCH)
         s_close_batch(self);
 }
 
@@ -486,6 +510,7 @@ zj_worker_new(const zj_worker_config_t *config)
     self->outbox = zlistx_new();
     self->unacked = zj_unacked_new();
     self->heartbeat_ms = ZJ_WORKER_HEARTBEAT_MS;
+    zj_limits_defaults(&self->limits);
     gethostname(self->host, sizeof self->host - 1);
     self->name = config->name ? strdup(config->name)
                               : zsys_sprintf("%s-%d", self->host, getpid());

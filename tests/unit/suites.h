@@ -21,7 +21,9 @@
     XX(http)                                                             \
     XX(cpu_pool)                                                         \
     XX(handlers)                                                         \
-    XX(unacked)
+    XX(unacked)                                                          \
+    XX(flags)                                                            \
+    XX(policy)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)

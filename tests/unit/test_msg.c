@@ -84,6 +84,8 @@ s_full_msg(zj_msg_type_t type)
     msg->limit = 50;
     s_fill_worker(zj_msg_add_worker(msg));
     msg->heartbeat_ms = 1000;
+    msg->max_message = 65536;
+    msg->max_result = 4096;
     msg->io_credit = 3;
     msg->cpu_credit = 1;
     msg->code = ZJ_EKIND;
@@ -163,6 +165,8 @@ s_assert_msg(const zj_msg_t *got, const zj_msg_t *want)
     for (size_t index = 0; index < want->worker_count; index++)
         s_assert_worker(&got->workers[index], &want->workers[index]);
     ck_assert_int_eq(got->heartbeat_ms, want->heartbeat_ms);
+    ck_assert_int_eq(got->max_message, want->max_message);
+    ck_assert_int_eq(got->max_result, want->max_result);
     ck_assert_int_eq(got->io_credit, want->io_credit);
     ck_assert_int_eq(got->cpu_credit, want->cpu_credit);
     ck_assert_int_eq(got->code, want->code);

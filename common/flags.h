@@ -1,0 +1,13 @@
+//  flags.h - values of command-line flags that are not durations.
+#ifndef ZJ_FLAGS_H
+#define ZJ_FLAGS_H
+
+#include <stdint.h>
+
+//  Parses text as a byte size into *bytes: a whole number, optionally
+//  followed by K, M or G (powers of 1024; "KiB", "MiB", "GiB" and "B"
+//  are taken too). Returns 0, or ZJ_EUSAGE for anything else or a size
+//  over 2^40.
+int zj_size_parse(const char *text, int64_t *bytes);
+
+#endif
