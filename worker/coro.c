@@ -7,11 +7,13 @@
 //  registered so that memcheck follows the switches.
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/duration.h"
+#include "common/log.h"
 #include "worker/coro.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -41,6 +43,7 @@ extern zj_fcontext_t make_fcontext(void *sp, size_t size,
 #define ZJ_CORO_STACK_DEFAULT (256 * 1024)
 #define ZJ_CORO_POOL_MAX 1024    //  Idle stacks kept for reuse
 #define ZJ_CORO_THRESHOLD_MS 100 //  Default block threshold
+#define ZJ_CORO_MAPS_SPARE 8192  //  Memory maps left to the rest of us
 
 struct zj_coro {
     uint32_t tag;            //  ZJ_CORO_TAG while alive, 0 when pooled
@@ -53,6 +56,7 @@ struct zj_coro {
     bool running;            //  Between switch-in and switch-out
     bool done;               //  The body returned
     char *mapping;           //  Start of the mmap'd region (guard page)
+    bool guarded;            //  The region starts with a guard page
     size_t mapping_size;     //  Bytes mapped, guard included
     char *stack;             //  Lowest usable byte (just above the guard)
     size_t stack_size;       //  Usable bytes, from stack to this struct
@@ -70,6 +74,9 @@ struct zj_coro_rt {
     zj_coro_t *current;          //  Running coroutine, NULL on the loop
     zj_coro_t *idle;             //  Pool of finished stacks (LIFO)
     size_t idle_count;           //  Entries in idle
+    size_t guarded;              //  Stacks mapped with a guard page
+    size_t guard_budget;         //  Most of those vm.max_map_count allows
+    bool unguarded_told;         //  The log said stacks go unguarded now
     int64_t threshold_ms;        //  Block threshold
     zj_coro_blocked_fn *blocked; //  Block callback, NULL = not measured
 };
@@ -96,6 +103,23 @@ s_finish_switch(void *fake, const void **low_old, size_t *size_old)
 #endif
 }
 
+//  A guard page splits a stack's mapping in two, and the kernel allows
+//  vm.max_map_count mappings per process (65530 by default): guard at
+//  most half of what is left once the rest of the process has its share.
+static size_t
+s_guard_budget(void)
+{
+    long maps = 65530;
+    FILE *file = fopen("/proc/sys/vm/max_map_count", "r");
+    if (file) {
+        if (fscanf(file, "%ld", &maps) != 1)
+            maps = 65530;
+        fclose(file);
+    }
+    return maps > ZJ_CORO_MAPS_SPARE ? (size_t) (maps - ZJ_CORO_MAPS_SPARE) / 2
+                                     : 0;
+}
+
 zj_coro_rt_t *
 zj_coro_rt_new(size_t stack_size)
 {
@@ -112,12 +136,15 @@ zj_coro_rt_new(size_t stack_size)
     size_t mask = self->page_size - 1;
     self->stack_size = (stack_size + mask) & ~mask;
     self->threshold_ms = ZJ_CORO_THRESHOLD_MS;
+    self->guard_budget = s_guard_budget();
     return self;
 }
 
 static void
-s_stack_unmap(zj_coro_t *coro)
+s_stack_unmap(zj_coro_rt_t *self, zj_coro_t *coro)
 {
+    if (coro->guarded)
+        self->guarded--;
 #ifdef ZJ_CORO_VALGRIND
     VALGRIND_STACK_DEREGISTER(coro->valgrind_id);
 #endif
@@ -137,7 +164,7 @@ zj_coro_rt_destroy(zj_coro_rt_t **self_p)
     while (self->idle) {
         zj_coro_t *coro = self->idle;
         self->idle = coro->next_idle;
-        s_stack_unmap(coro);
+        s_stack_unmap(self, coro);
     }
     free(self);
     *self_p = NULL;
@@ -159,19 +186,28 @@ zj_coro_rt_alive(const zj_coro_rt_t *self)
     return self->alive;
 }
 
-//  Maps a fresh stack: [guard page][usable stack ... zj_coro_t]. Returns
-//  NULL with errno set when the kernel refuses (ENOMEM, which is also what
-//  an exhausted vm.max_map_count gives, since the guard splits the map).
+//  Maps a fresh stack: [guard page][usable stack ... zj_coro_t], or past
+//  the guard budget [usable stack ... zj_coro_t] alone (such mappings
+//  merge with their neighbours, so they cost no map each). Returns NULL
+//  with errno set when the kernel refuses (ENOMEM).
 static zj_coro_t *
 s_stack_map(zj_coro_rt_t *self)
 {
-    size_t size = self->page_size + self->stack_size;
+    bool guarded = self->guarded < self->guard_budget;
+    if (!guarded && !self->unguarded_told) {
+        self->unguarded_told = true;
+        zj_log_warning("coroutines over %zu: stacks mapped from now on have "
+                       "no guard page (vm.max_map_count)",
+                       self->guard_budget);
+    }
+    size_t guard = guarded ? self->page_size : 0;
+    size_t size = guard + self->stack_size;
     char *mapping =
         mmap(NULL, size, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (mapping == MAP_FAILED)
         return NULL;
-    if (mprotect(mapping, self->page_size, PROT_NONE) != 0) {
+    if (guarded && mprotect(mapping, guard, PROT_NONE) != 0) {
         int saved = errno;
         munmap(mapping, size);
         errno = saved;
@@ -183,7 +219,9 @@ s_stack_map(zj_coro_rt_t *self)
     zj_coro_t *coro = (zj_coro_t *) (top & ~(uintptr_t) 63);
     coro->mapping = mapping;
     coro->mapping_size = size;
-    coro->stack = mapping + self->page_size;
+    coro->guarded = guarded;
+    self->guarded += guarded;
+    coro->stack = mapping + guard;
     coro->stack_size = (size_t) ((char *) coro - coro->stack);
 #ifdef ZJ_CORO_VALGRIND
     coro->valgrind_id =
@@ -200,7 +238,7 @@ s_release(zj_coro_rt_t *self, zj_coro_t *coro)
     self->alive--;
     coro->tag = 0;
     if (self->idle_count >= ZJ_CORO_POOL_MAX) {
-        s_stack_unmap(coro);
+        s_stack_unmap(self, coro);
         return;
     }
     coro->next_idle = self->idle;

@@ -112,6 +112,28 @@ START_TEST(test_coro_ten_thousand_alive)
 }
 END_TEST
 
+//  More than vm.max_map_count allows with a guard page each (about
+//  32,000): the stacks past the guard budget go without one.
+START_TEST(test_coro_forty_thousand_alive_past_the_map_limit)
+{
+    enum { COUNT = 40000 };
+    zj_coro_rt_t *rt = zj_coro_rt_new(0);
+    s_body_t *bodies = calloc(COUNT, sizeof *bodies);
+    ck_assert_ptr_nonnull(bodies);
+    for (int index = 0; index < COUNT; index++) {
+        bodies[index] = (s_body_t){.rt = rt, .yields = 1};
+        ck_assert_msg(zj_coro_spawn(rt, s_body_yielding, &bodies[index]),
+                      "spawn %d failed", index);
+    }
+    ck_assert_uint_eq(zj_coro_rt_alive(rt), COUNT);
+    for (int index = 0; index < COUNT; index++)
+        zj_coro_resume(bodies[index].self);
+    ck_assert_uint_eq(zj_coro_rt_alive(rt), 0);
+    free(bodies);
+    zj_coro_rt_destroy(&rt);
+}
+END_TEST
+
 static size_t
 s_mapping_count(void)
 {
@@ -332,6 +354,7 @@ test_coro_suite(void)
     tcase_set_timeout(tcase, 60);
     tcase_add_test(tcase, test_coro_yield_resume_order);
     tcase_add_test(tcase, test_coro_ten_thousand_alive);
+    tcase_add_test(tcase, test_coro_forty_thousand_alive_past_the_map_limit);
     tcase_add_test(tcase, test_coro_stack_reused);
     tcase_add_test(tcase, test_coro_blocked_reported);
     tcase_add_test(tcase, test_coro_guard_page_mapped);
