@@ -179,7 +179,7 @@ s_add_worker(void *arg, const zj_worker_info_t *info)
     entry->state = info->state ? strdup(info->state) : NULL;
     zj_peer_t *peer = zhashx_lookup(self->peers_by_name, info->name);
     if (peer) {
-        entry->running = (int32_t) zhashx_size(peer->running);
+        entry->running = (int32_t) zj_idmap_size(peer->running);
         entry->last_seen = zj_now() - (zj_mono_ms() - peer->last_seen_ms) /
                                           1000.0;
     }

@@ -39,7 +39,7 @@ struct zj_await {
 };
 
 struct zj_futures {
-    zhashx_t *by_id;       //  id -> zj_future_t *, until reaped (the
+    zj_idmap_t *by_id;     //  id -> zj_future_t *, until reaped (the
                            //  unresolved ones owned and freed by hand)
     zlistx_t *resolved;    //  zj_future_t * resolved, owned, until reaped
     zlistx_t *awaits;      //  zj_await_t *, owned
@@ -85,13 +85,13 @@ zj_futures_destroy(zj_futures_t **self_p)
     //  Awaits go first: they unpark from futures that still exist.
     zlistx_destroy(&self->dirty);
     zlistx_destroy(&self->awaits);
-    zj_future_t *future = zhashx_first(self->by_id);
+    zj_future_t *future = zj_idmap_first(self->by_id);
     while (future) {
         if (!future->resolved) //  The resolved list frees the others
             s_future_destroy(&future);
-        future = zhashx_next(self->by_id);
+        future = zj_idmap_next(self->by_id);
     }
-    zhashx_destroy(&self->by_id);
+    zj_idmap_destroy(&self->by_id);
     zlistx_destroy(&self->resolved);
     free(self);
     *self_p = NULL;
@@ -107,7 +107,7 @@ zj_futures_add(zj_futures_t *self, zj_job_t *job)
     future->job = *job;
     memset(job, 0, sizeof *job);
     future->slot = ZJ_HEAP_NONE;
-    int rc = zhashx_insert(self->by_id, &future->job.id, future);
+    int rc = zj_idmap_insert(self->by_id, future->job.id, future);
     assert(rc == 0);
     return future;
 }
@@ -131,7 +131,7 @@ zj_future_t *
 zj_futures_find(zj_futures_t *self, int64_t id)
 {
     assert(self);
-    zj_future_t *future = zhashx_lookup(self->by_id, &id);
+    zj_future_t *future = zj_idmap_lookup(self->by_id, id);
     return future && !future->resolved ? future : NULL;
 }
 
@@ -139,7 +139,7 @@ size_t
 zj_futures_size(const zj_futures_t *self)
 {
     assert(self);
-    return zhashx_size(self->by_id) - zlistx_size(self->resolved);
+    return zj_idmap_size(self->by_id) - zlistx_size(self->resolved);
 }
 
 static void
@@ -181,7 +181,7 @@ zj_futures_reap(zj_futures_t *self)
     assert(self);
     for (zj_future_t *future = zlistx_first(self->resolved); future;
          future = zlistx_next(self->resolved))
-        zhashx_delete(self->by_id, &future->job.id);
+        zj_idmap_delete(self->by_id, future->job.id);
     zlistx_purge(self->resolved);
 }
 
@@ -189,14 +189,14 @@ const zj_job_t *
 zj_futures_final(zj_futures_t *self, int64_t id)
 {
     assert(self);
-    zj_future_t *future = zhashx_lookup(self->by_id, &id);
+    zj_future_t *future = zj_idmap_lookup(self->by_id, id);
     return future && future->resolved ? &future->job : NULL;
 }
 
 zj_future_t *
 zj_futures_first(zj_futures_t *self)
 {
-    zj_future_t *future = zhashx_first(self->by_id);
+    zj_future_t *future = zj_idmap_first(self->by_id);
     return future && future->resolved ? zj_futures_next(self) : future;
 }
 
@@ -204,7 +204,7 @@ zj_future_t *
 zj_futures_next(zj_futures_t *self)
 {
     zj_future_t *future;
-    while ((future = zhashx_next(self->by_id)) && future->resolved)
+    while ((future = zj_idmap_next(self->by_id)) && future->resolved)
         ;
     return future;
 }

@@ -90,7 +90,8 @@ zj_lifecycle_dispatch(zj_coordinator_t *self, zj_future_t *future,
     job->worker = strdup(peer->info.name);
     future->peer = peer;
     future->attempt_done = false;
-    zhashx_insert(peer->running, &job->id, future);
+    int rc = zj_idmap_insert(peer->running, job->id, future);
+    assert(rc == 0);
     s_write(self, job);
 }
 
@@ -98,7 +99,8 @@ static void
 s_detach_from_peer(zj_future_t *future)
 {
     if (future->peer) {
-        zhashx_delete(future->peer->running, &future->job.id);
+        void *running = zj_idmap_delete(future->peer->running, future->job.id);
+        assert(running == future);
         future->peer = NULL;
     }
 }

@@ -2,7 +2,6 @@
 //  credit, loss and dispatch (see worker_ep.h).
 #include "common/duration.h"
 #include "common/err.h"
-#include "common/idmap.h"
 #include "common/log.h"
 #include "coordinator/lifecycle.h"
 #include "coordinator/worker_ep.h"
@@ -18,8 +17,8 @@ s_peer_destroy(zj_peer_t **peer_p)
     if (peer == NULL)
         return;
     assert(peer->tag == ZJ_PEER_TAG);
-    assert(zhashx_size(peer->running) == 0);
-    zhashx_destroy(&peer->running);
+    assert(zj_idmap_size(peer->running) == 0);
+    zj_idmap_destroy(&peer->running);
     zframe_destroy(&peer->identity);
     zj_worker_info_clear(&peer->info);
     free(peer->kinds[0]);
@@ -61,9 +60,9 @@ static void
 s_peer_remove(zj_coordinator_t *self, zj_peer_t *peer, const char *state,
               const char *why)
 {
-    size_t requeued = zhashx_size(peer->running);
+    size_t requeued = zj_idmap_size(peer->running);
     zj_future_t *future;
-    while ((future = zhashx_first(peer->running)))
+    while ((future = zj_idmap_first(peer->running)))
         zj_lifecycle_requeue(self, future, why);
     zj_log_warning("worker %s name=%s requeued=%zu", state, peer->info.name,
                    requeued);
@@ -183,7 +182,7 @@ zj_worker_ep_handle(zj_coordinator_t *self, zframe_t *identity,
         if (peer && msg->draining && !peer->draining) {
             peer->draining = true;
             zj_log_info("worker draining name=%s running=%zu",
-                        peer->info.name, zhashx_size(peer->running));
+                        peer->info.name, zj_idmap_size(peer->running));
         }
         break;
     case ZJ_MSG_BYE:
@@ -328,8 +327,8 @@ zj_worker_ep_close(zj_coordinator_t *self)
         //  Its running jobs stay "running" in the store: the next start
         //  recovers them. Only the memory goes.
         zj_future_t *future;
-        while ((future = zhashx_first(peer->running))) {
-            zhashx_delete(peer->running, &future->job.id);
+        while ((future = zj_idmap_first(peer->running))) {
+            zj_idmap_delete(peer->running, future->job.id);
             future->peer = NULL;
         }
         zhashx_delete(self->peers_by_name, peer->info.name);

@@ -4,6 +4,7 @@
 #ifndef ZJ_WORKER_EP_H
 #define ZJ_WORKER_EP_H
 
+#include "common/idmap.h"
 #include "coordinator/coordinator.h"
 
 struct zj_peer {
@@ -14,7 +15,7 @@ struct zj_peer {
     const char **kinds[2];   //  Kind names per class (io, cpu), borrowed
     size_t kind_count[2];    //  Entries in kinds
     int32_t credit[2];       //  Free slots per class, as we account them
-    zhashx_t *running;       //  id -> zj_future_t * running there
+    zj_idmap_t *running;     //  id -> zj_future_t * running there
     int64_t last_seen_ms;    //  zj_mono_ms() of its last message
     uint64_t hello_req;      //  Its HELLO's req: RESULTS numbered up to
                              //  it predate the credit reset, return none

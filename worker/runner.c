@@ -41,7 +41,7 @@ struct zj_runner {
     zj_coro_rt_t *coro_rt;     //  Coroutines of I/O jobs
     zj_cpu_pool_t *pool;       //  Processes of CPU jobs
     zj_http_t *http;           //  curl multi on the loop
-    zhashx_t *held;            //  id -> zj_held_t *, unfinished jobs
+    zj_idmap_t *held;          //  id -> zj_held_t *, unfinished jobs
     zlistx_t *io_waiting;      //  zj_held_t * waiting for an I/O slot
     zlistx_t *finished;        //  zj_held_t * to free after the turn
     int io_running;            //  Coroutines alive
@@ -125,8 +125,8 @@ zj_runner_destroy(zj_runner_t **self_p)
     //  Cancelling resumes a job, which may finish and leave self->held:
     //  collect first, then cancel.
     zlistx_t *running = zlistx_new();
-    for (zj_held_t *held = zhashx_first(self->held); held;
-         held = zhashx_next(self->held))
+    for (zj_held_t *held = zj_idmap_first(self->held); held;
+         held = zj_idmap_next(self->held))
         if (held->klass == ZJ_CLASS_IO && held->started && !held->finished)
             zlistx_add_end(running, held);
     for (zj_held_t *held = zlistx_first(running); held;
@@ -140,14 +140,14 @@ zj_runner_destroy(zj_runner_t **self_p)
     zj_cpu_pool_destroy(&self->pool);
     zj_http_destroy(&self->http);
     zj_held_t *held;
-    while ((held = zhashx_first(self->held))) {
-        zhashx_delete(self->held, &held->job.id);
+    while ((held = zj_idmap_first(self->held))) {
+        zj_idmap_delete(self->held, held->job.id);
         if (!held->finished)
             s_release(held);
     }
     while ((held = zlistx_detach(self->finished, NULL)))
         s_release(held);
-    zhashx_destroy(&self->held);
+    zj_idmap_destroy(&self->held);
     zlistx_destroy(&self->io_waiting);
     zlistx_destroy(&self->finished);
     zj_coro_rt_destroy(&self->coro_rt);
@@ -177,7 +177,7 @@ s_finish(zj_held_t *held, zj_state_t state, const char *result,
     }
     outcome.started_at = started_at;
     outcome.finished_at = finished_at;
-    zhashx_delete(self->held, &held->job.id);
+    zj_idmap_delete(self->held, held->job.id);
     zlistx_add_end(self->finished, held);
     self->done(self->arg, &outcome, held->klass);
 }
@@ -277,7 +277,7 @@ static void
 s_on_cpu_done(void *arg, const zj_cpu_outcome_t *outcome)
 {
     zj_runner_t *self = arg;
-    zj_held_t *held = zhashx_lookup(self->held, &outcome->job_id);
+    zj_held_t *held = zj_idmap_lookup(self->held, outcome->job_id);
     if (held == NULL || held->finished)
         return;
     char why[ZJ_WHY_SIZE] = "";
@@ -313,7 +313,7 @@ void
 zj_runner_start(zj_runner_t *self, const zj_job_t *job)
 {
     assert(self && job);
-    zj_held_t *known = zhashx_lookup(self->held, &job->id);
+    zj_held_t *known = zj_idmap_lookup(self->held, job->id);
     if (known) {
         //  The coordinator lost track of us and sent it again: it still
         //  runs here, now as the attempt the coordinator expects.
@@ -325,7 +325,7 @@ zj_runner_start(zj_runner_t *self, const zj_job_t *job)
     const zj_handler_t *handler = zj_registry_find(self->config.registry,
                                                    job->kind);
     zj_held_t *held = s_hold(self, job, handler);
-    zhashx_insert(self->held, &held->job.id, held);
+    zj_idmap_insert(self->held, held->job.id, held);
     if (handler == NULL) {
         char why[ZJ_WHY_SIZE];
         snprintf(why, sizeof why, "unknown job kind '%s' on this worker",
@@ -354,7 +354,7 @@ int
 zj_runner_cancel(zj_runner_t *self, int64_t id)
 {
     assert(self);
-    zj_held_t *held = zhashx_lookup(self->held, &id);
+    zj_held_t *held = zj_idmap_lookup(self->held, id);
     if (held == NULL || held->finished)
         return ZJ_ENOTFOUND;
     held->cancel_asked = true;
@@ -376,7 +376,7 @@ size_t
 zj_runner_size(const zj_runner_t *self)
 {
     assert(self);
-    return zhashx_size(self->held);
+    return zj_idmap_size(self->held);
 }
 
 //  After each loop turn: free what finished, start what waits for a slot.
