@@ -44,6 +44,7 @@ struct zj_futures {
     zlistx_t *resolved;    //  zj_future_t * resolved, owned, until reaped
     zlistx_t *awaits;      //  zj_await_t *, owned
     zlistx_t *dirty;       //  zj_await_t * with something to send
+    zhashx_t *kinds;       //  kind name -> the one copy its futures share
 };
 
 static void s_future_destroy(zj_future_t **future_p);
@@ -72,6 +73,8 @@ zj_futures_new(void)
     self->awaits = zlistx_new();
     zlistx_set_destructor(self->awaits, s_await_free);
     self->dirty = zlistx_new();
+    self->kinds = zhashx_new();
+    zhashx_set_destructor(self->kinds, (zhashx_destructor_fn *) zstr_free);
     return self;
 }
 
@@ -93,8 +96,24 @@ zj_futures_destroy(zj_futures_t **self_p)
     }
     zj_idmap_destroy(&self->by_id);
     zlistx_destroy(&self->resolved);
+    zhashx_destroy(&self->kinds);
     free(self);
     *self_p = NULL;
+}
+
+//  A million queued jobs name a handful of kinds: they share one copy of
+//  each name. Takes kind; returns the shared copy.
+static char *
+s_kind_interned(zj_futures_t *self, char *kind)
+{
+    char *shared = zhashx_lookup(self->kinds, kind);
+    if (shared == NULL) {
+        shared = strdup(kind);
+        assert(shared);
+        zhashx_insert(self->kinds, kind, shared);
+    }
+    free(kind);
+    return shared;
 }
 
 zj_future_t *
@@ -106,6 +125,7 @@ zj_futures_add(zj_futures_t *self, zj_job_t *job)
     future->tag = ZJ_FUTURE_TAG;
     future->job = *job;
     memset(job, 0, sizeof *job);
+    future->job.kind = s_kind_interned(self, future->job.kind);
     future->slot = ZJ_HEAP_NONE;
     int rc = zj_idmap_insert(self->by_id, future->job.id, future);
     assert(rc == 0);
@@ -121,6 +141,7 @@ s_future_destroy(zj_future_t **future_p)
     assert(future->tag == ZJ_FUTURE_TAG);
     assert(future->waiters == NULL || zlistx_size(future->waiters) == 0);
     zlistx_destroy(&future->waiters);
+    future->job.kind = NULL; //  Shared: the table frees it
     zj_job_clear(&future->job);
     future->tag = 0;
     free(future);

@@ -43,7 +43,8 @@ zj_futures_t *zj_futures_new(void);
 //  Frees every future and await; sets *self_p to NULL.
 void zj_futures_destroy(zj_futures_t **self_p);
 
-//  Adds a future for job, taking over its strings (*job is zeroed).
+//  Adds a future for job, taking over its strings (*job is zeroed). Its
+//  job.kind becomes the table's one copy of that name: never free it.
 zj_future_t *zj_futures_add(zj_futures_t *self, zj_job_t *job);
 
 //  The unresolved future of job id, or NULL.
