@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/duration.h"
 #include "common/err.h"
 #include "coordinator/store.h"
 #include "proto/limits.h"
@@ -532,6 +533,39 @@ START_TEST(test_reader_does_not_block_commit)
 }
 END_TEST
 
+static int64_t
+s_file_size(const char *path)
+{
+    struct stat info;
+    return stat(path, &info) == 0 ? (int64_t) info.st_size : -1;
+}
+
+//  SQLite's automatic checkpoint is off: the store's own thread copies
+//  the WAL into the file once the loop's commits have grown it.
+START_TEST(test_wal_is_checkpointed_by_the_thread)
+{
+    zj_store_t *store = zj_testdb_store();
+    static char args[3001];
+    memset(args, '7', sizeof args - 1);
+    int64_t before = s_file_size(zj_testdb_path);
+    for (int turn = 0; turn < 20; turn++) {
+        for (int index = 0; index < 100; index++) {
+            zj_job_t job = zj_testdb_job("echo", ZJ_STATE_QUEUED);
+            job.args = args;
+            ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
+        }
+        ck_assert_int_eq(zj_store_commit(store), 0);
+    }
+    //  6 MB went into the WAL; the file holds them once checkpointed.
+    int64_t deadline = zj_mono_ms() + 5000;
+    while (s_file_size(zj_testdb_path) < 4000000 && zj_mono_ms() < deadline)
+        usleep(10000);
+    ck_assert_int_ge(s_file_size(zj_testdb_path), 4000000);
+    ck_assert_int_lt(before, 1000000);
+    zj_store_destroy(&store);
+}
+END_TEST
+
 START_TEST(test_other_writer_degrades_until_it_lets_go)
 {
     zj_store_t *store = zj_testdb_store();
@@ -631,6 +665,7 @@ test_store_suite(void)
     tcase_add_test(tcase, test_newer_schema_fails_with_why);
     tcase_add_test(tcase, test_reader_does_not_block_commit);
     tcase_add_test(tcase, test_other_writer_degrades_until_it_lets_go);
+    tcase_add_test(tcase, test_wal_is_checkpointed_by_the_thread);
     tcase_add_test(tcase, test_bad_row_keeps_the_turn);
     tcase_add_test(tcase, test_unwritable_path_fails_cleanly);
     suite_add_tcase(suite, tcase);
