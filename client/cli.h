@@ -1,7 +1,7 @@
 //  cli.h - what the zjob CLI's files share: the run's context, the exit
 //  codes, option parsing, error reporting and output helpers. main.c picks
 //  the command; cli_<group>.c runs it on top of libzjob (zjob/zjob.h);
-//  cli_output.c and cli_args.c hold the helpers declared here.
+//  cli_output.c, cli_args.c and cli_batch.c hold the helpers declared here.
 #ifndef ZJ_CLI_H
 #define ZJ_CLI_H
 
@@ -130,6 +130,26 @@ void *zj_cli_checked(void *pointer);
 //  ZJ_EXIT_UNREACH, ZJ_EXIT_TIMEOUT, ZJ_EXIT_USAGE for a request the
 //  coordinator refused as wrong, else ZJ_EXIT_FAILED.
 int zj_cli_fail(zj_cli_t *cli, int code);
+
+//  --- Batch lines (cli_batch.c)
+
+//  Most retries a flag or a batch line may ask for: far above any sane
+//  use, far below INT32_MAX.
+#define ZJ_CLI_MAX_RETRIES 1000000
+
+//  Checks args JSON text against the protocol's limits (ZJ_MAX_ARGS
+//  bytes, valid JSON within ZJ_MAX_DEPTH). Returns 0, or -1 with a reason
+//  in why[ZJ_WHY_SIZE].
+int zj_cli_check_args(const char *args, char *why);
+
+//  Parses one --batch line (a JSON object; a trailing newline is fine)
+//  into *spec, starting from *defaults (their kind and args are ignored).
+//  On success returns 0; kind and args in *spec are then new strings the
+//  caller frees (args NULL when the line has none). On failure returns -1
+//  with why[ZJ_WHY_SIZE] saying what is wrong, and *spec owns nothing
+//  (kind and args NULL). Borrows line and defaults; no I/O.
+int zj_cli_batch_line(const char *line, const zjob_spec_t *defaults,
+                      zjob_spec_t *spec, char *why);
 
 //  --- Output (cli_output.c)
 

@@ -1,17 +1,15 @@
 //  cli_submit.c - `zjob submit`: one job from the command line, or a
-//  batch of JSON lines from a file or stdin. Everything is checked before
-//  anything is sent; ids are printed in input order.
+//  batch of JSON lines from a file or stdin (each parsed by cli_batch.c).
+//  Everything is checked before anything is sent; ids are printed in
+//  input order.
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client/cli.h"
 #include "common/duration.h"
-#include "common/json.h"
 #include "proto/limits.h"
 #include "proto/msg.h"
-
-#define S_MAX_RETRIES 1000000 //  Far above any sane use, far below INT32_MAX
 
 // clang-format off
 static const char s_usage[] =
@@ -109,9 +107,9 @@ s_flag(zj_cli_t *cli, s_submit_t *submit, int option)
                                       optarg);
         return 0;
     case S_RETRIES:
-        if (zj_cli_parse_int(optarg, 0, S_MAX_RETRIES, &spec->retries))
+        if (zj_cli_parse_int(optarg, 0, ZJ_CLI_MAX_RETRIES, &spec->retries))
             return zj_cli_usage_error(cli, "--retries wants 0..%d, not '%s'",
-                                      S_MAX_RETRIES, optarg);
+                                      ZJ_CLI_MAX_RETRIES, optarg);
         return 0;
     case S_PRIORITY:
         if (zj_cli_parse_int(optarg, INT32_MIN, INT32_MAX, &spec->priority))
@@ -125,60 +123,7 @@ s_flag(zj_cli_t *cli, s_submit_t *submit, int option)
     }
 }
 
-//  Checks args JSON text against the protocol's limits. Returns 0 or -1
-//  with a reason in why.
-static int
-s_check_args(const char *args, char *why)
-{
-    size_t size = strlen(args);
-    if (size > ZJ_MAX_ARGS) {
-        snprintf(why, ZJ_WHY_SIZE, "args are %zu bytes, over %d", size,
-                 ZJ_MAX_ARGS);
-        return -1;
-    }
-    return zj_json_check(args, size, ZJ_MAX_DEPTH, why) ? -1 : 0;
-}
-
-//  The fewest significant digits that print every real in value so it
-//  reads back the same: 0.6 stays "0.6", not "0.59999999999999998".
-static int
-s_real_digits(const json_t *value)
-{
-    int digits = 1;
-    if (json_is_real(value)) {
-        double real = json_real_value(value);
-        char text[32];
-        for (; digits < 17; digits++) {
-            snprintf(text, sizeof text, "%.*g", digits, real);
-            if (strtod(text, NULL) == real)
-                break;
-        }
-    }
-    size_t index;
-    const char *key;
-    json_t *member;
-    if (json_is_array(value))
-        json_array_foreach(value, index, member) {
-            int inner = s_real_digits(member);
-            digits = inner > digits ? inner : digits;
-        }
-    if (json_is_object(value))
-        json_object_foreach((json_t *) value, key, member) {
-            int inner = s_real_digits(member);
-            digits = inner > digits ? inner : digits;
-        }
-    return digits;
-}
-
-//  A batch line's args as compact JSON text, numbers as written.
-static char *
-s_args_text(const json_t *value)
-{
-    size_t flags = JSON_ENCODE_ANY | JSON_COMPACT |
-                   JSON_REAL_PRECISION(s_real_digits(value));
-    return json_dumps(value, flags);
-}
-
+//  Appends a spec with the flags' defaults and no kind or args yet.
 static zjob_spec_t *
 s_add_spec(s_submit_t *submit)
 {
@@ -192,108 +137,6 @@ s_add_spec(s_submit_t *submit)
     spec->kind = NULL;
     spec->args = NULL;
     return spec;
-}
-
-//  A duration member of a batch line: "2s" or a number of seconds.
-static int
-s_line_duration(json_t *value, int64_t *ms)
-{
-    if (json_is_string(value))
-        return zj_duration_parse(json_string_value(value), ms) ? -1 : 0;
-    if (!json_is_number(value) || json_number_value(value) < 0 ||
-        json_number_value(value) > 9.0e12)
-        return -1;
-    *ms = (int64_t) (json_number_value(value) * 1000.0 + 0.5);
-    return 0;
-}
-
-//  An integer member of a batch line, within [min, max].
-static int
-s_line_int(json_t *value, int32_t min, int32_t max, int32_t *out)
-{
-    if (!json_is_integer(value) || json_integer_value(value) < min ||
-        json_integer_value(value) > max)
-        return -1;
-    *out = (int32_t) json_integer_value(value);
-    return 0;
-}
-
-//  Fills spec from one member of a batch line. Returns 0, or -1 with a
-//  reason in why.
-static int
-s_line_member(zjob_spec_t *spec, const char *key, json_t *value, char *why)
-{
-    if (strcmp(key, "kind") == 0) {
-        const char *kind = json_string_value(value);
-        if (!zj_kind_name_is_valid(kind)) {
-            snprintf(why, ZJ_WHY_SIZE,
-                     "\"kind\" must be 1..%d characters "
-                     "of [A-Za-z0-9_.:-]",
-                     ZJ_MAX_KIND);
-            return -1;
-        }
-        spec->kind = strdup(kind);
-        return 0;
-    }
-    if (strcmp(key, "args") == 0) {
-        char *args = s_args_text(value);
-        spec->args = args;
-        return args && s_check_args(args, why) == 0 ? 0 : -1;
-    }
-    int rc = -1;
-    if (strcmp(key, "priority") == 0)
-        rc = s_line_int(value, INT32_MIN, INT32_MAX, &spec->priority);
-    else if (strcmp(key, "retries") == 0)
-        rc = s_line_int(value, 0, S_MAX_RETRIES, &spec->retries);
-    else if (strcmp(key, "timeout") == 0)
-        rc = s_line_duration(value, &spec->timeout_ms);
-    else if (strcmp(key, "delay") == 0)
-        rc = s_line_duration(value, &spec->delay_ms);
-    else if (strcmp(key, "backoff") == 0)
-        rc = s_line_duration(value, &spec->backoff_ms);
-    else {
-        snprintf(why, ZJ_WHY_SIZE, "unknown key \"%.40s\"", key);
-        return -1;
-    }
-    if (rc)
-        snprintf(why, ZJ_WHY_SIZE, "bad \"%s\" (%s)", key,
-                 strcmp(key, "priority") == 0  ? "an integer"
-                 : strcmp(key, "retries") == 0 ? "an integer >= 0"
-                                               : "a duration like \"2s\"");
-    return rc;
-}
-
-//  Parses one batch line into a new spec. Returns 0, or -1 with why.
-static int
-s_line(s_submit_t *submit, const char *line, char *why)
-{
-    json_error_t error;
-    json_t *object = json_loads(line, JSON_REJECT_DUPLICATES, &error);
-    if (object == NULL) {
-        snprintf(why, ZJ_WHY_SIZE, "invalid JSON at column %d: %s",
-                 error.column, error.text);
-        return -1;
-    }
-    if (!json_is_object(object)) {
-        json_decref(object);
-        snprintf(why, ZJ_WHY_SIZE, "not a JSON object");
-        return -1;
-    }
-    int rc = 0;
-    zjob_spec_t *spec = s_add_spec(submit);
-    const char *key;
-    json_t *value;
-    json_object_foreach(object, key, value)
-    {
-        if ((rc = s_line_member(spec, key, value, why)) != 0)
-            break;
-    }
-    if (rc == 0 && spec->kind == NULL) {
-        snprintf(why, ZJ_WHY_SIZE, "\"kind\" is missing");
-        rc = -1;
-    }
-    json_decref(object);
-    return rc;
 }
 
 //  Reads every line of the batch. Returns 0 or an exit code.
@@ -313,10 +156,13 @@ s_read_batch(zj_cli_t *cli, s_submit_t *submit)
          number++) {
         if (line[strspn(line, " \t\r\n")] == '\0')
             continue; //  Blank lines separate nothing; skip them
-        if (s_line(submit, line, why))
+        zjob_spec_t spec;
+        if (zj_cli_batch_line(line, &submit->defaults, &spec, why))
             rc = zj_cli_usage_error(cli, "%s line %zu: %s",
                                     from_stdin ? "stdin" : submit->batch,
                                     number, why);
+        else
+            *s_add_spec(submit) = spec;
     }
     if (rc == 0 && ferror(file))
         rc = zj_cli_usage_error(cli, "cannot read '%s': %s", submit->batch,
@@ -344,7 +190,7 @@ s_read_single(zj_cli_t *cli, s_submit_t *submit, int argc, char **argv)
                                   "characters of [A-Za-z0-9_.:-]",
                                   argv[0], ZJ_MAX_KIND);
     char why[ZJ_WHY_SIZE] = "";
-    if (argc == 2 && s_check_args(argv[1], why))
+    if (argc == 2 && zj_cli_check_args(argv[1], why))
         return zj_cli_usage_error(cli, "ARGS_JSON: %s", why);
     zjob_spec_t *spec = s_add_spec(submit);
     spec->kind = strdup(argv[0]);
