@@ -1,5 +1,6 @@
 # zjob: one non-recursive Makefile, every library through pkg-config.
-# Targets: all (default), deps, check, check-asan, demo, soak, fuzz, clean.
+# Targets: all (default), deps, check, check-asan, demo, soak, fuzz, bench,
+# clean.
 
 PKGS   := libczmq libzmq msgpack sqlite3 libuv libcurl jansson libsodium
 B      ?= build
@@ -39,6 +40,8 @@ $(BIN)/libzjob.so: $(CLIENT) $(SHARED)
 $(BIN)/test-unit: $(UNIT) $(COORD) $(WORKER) $(CLIENT) $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(shell pkg-config --libs check)
+$(BIN)/zjbench: $(B)/bench/zjbench.o $(CLIENT) $(WORKER) $(SHARED)
+	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/%: $(B)/tests/e2e/%.o $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/test_plugin.so: tests/plugins/test_plugin.c
@@ -63,6 +66,15 @@ check-asan:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	BIN=$(BIN) tests/demo.sh
+
+# bench: the workloads of bench/README.md on an -O2 build of its own, in
+# build-bench/; ONLY=workload runs one, REPS=n repeats, PEERS=1 runs
+# gearmand beside it (../shared/peers). Rows go to bench/results/.
+BENCH_BIN := build-bench/bin
+bench: deps
+	@$(MAKE) --no-print-directory B=build-bench BIN=$(BENCH_BIN) \
+	    CFLAGS='-O2 -g' all $(BENCH_BIN)/zjbench $(BENCH_BIN)/freeport
+	BIN=$(BENCH_BIN) bench/run
 
 soak: deps
 	@$(MAKE) --no-print-directory all $(HELPERS)
@@ -92,7 +104,7 @@ fuzz:
 .PHONY: fuzz
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-bench bin
 
-.PHONY: all deps check check-asan demo soak clean
+.PHONY: all deps check check-asan demo soak bench clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

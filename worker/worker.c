@@ -42,6 +42,8 @@ struct zj_worker {
     zj_limits_t limits;         //  max_message, max_result from WELCOME
     int64_t last_heard_ms;      //  Last message from the coordinator
     int64_t last_hello_ms;      //  When we last said HELLO
+    int64_t last_beat_ms;       //  When the beat timer last fired (or began)
+    int64_t beat_late_max_ms;   //  Latest a beat has fired: the loop's lag
     bool welcomed;              //  WELCOME came for the last HELLO
     bool draining;              //  A signal came: finishing, taking none
     int64_t drain_deadline_ms;  //  When draining gives up on running jobs
@@ -270,6 +272,7 @@ s_on_message(zj_worker_t *self, zj_msg_t *msg)
             self->limits.max_message = msg->max_message;
         if (msg->max_result > 0)
             self->limits.max_result = msg->max_result;
+        self->last_beat_ms = zj_mono_ms();
         uv_timer_start(&self->beat, s_on_beat, (uint64_t) self->heartbeat_ms,
                        (uint64_t) self->heartbeat_ms);
         zj_log_info("connected endpoint=%s name=%s heartbeat_ms=%d",
@@ -401,12 +404,27 @@ s_heartbeat(zj_worker_t *self)
     s_send(self, &beat);
 }
 
+//  A beat that fires late means something held the loop: keep the worst
+//  lag, and warn past block_ms.
+static void
+s_note_beat_lag(zj_worker_t *self, int64_t now)
+{
+    int64_t late = now - self->last_beat_ms - self->heartbeat_ms;
+    self->last_beat_ms = now;
+    if (late <= self->beat_late_max_ms)
+        return;
+    self->beat_late_max_ms = late;
+    if (late > self->config.block_ms)
+        zj_log_warning("heartbeat late late_ms=%" PRId64, late);
+}
+
 static void
 s_on_beat(uv_timer_t *handle)
 {
     zj_worker_t *self = handle->data;
     int64_t silence = (int64_t) self->heartbeat_ms * ZJ_WORKER_LIVENESS;
     int64_t now = zj_mono_ms();
+    s_note_beat_lag(self, now);
     if (now - self->last_heard_ms > silence) {
         s_reconnect(self);
         return;
@@ -431,8 +449,9 @@ s_on_drain_tick(uv_timer_t *handle)
     size_t unacked = zj_unacked_size(self->unacked);
     if ((running == 0 && unacked == 0) ||
         zj_mono_ms() >= self->drain_deadline_ms) {
-        zj_log_info("drained running=%zu handed_back=%zu unacked=%zu", running,
-                    running, unacked);
+        zj_log_info("drained running=%zu handed_back=%zu unacked=%zu "
+                    "beat_late_max_ms=%" PRId64,
+                    running, running, unacked, self->beat_late_max_ms);
         uv_stop(&self->loop);
     }
 }
@@ -531,6 +550,7 @@ zj_worker_new(const zj_worker_config_t *config)
     s_watch_signals(self);
     uv_timer_init(&self->loop, &self->beat);
     self->beat.data = self;
+    self->last_beat_ms = zj_mono_ms();
     uv_timer_start(&self->beat, s_on_beat, (uint64_t) self->heartbeat_ms,
                    (uint64_t) self->heartbeat_ms);
     uv_timer_init(&self->loop, &self->drain);

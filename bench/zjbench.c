@@ -1,0 +1,363 @@
+//  zjbench.c - the client side of `make bench`: runs one workload through
+//  libzjob against a running coordinator and prints what it measured as
+//  "RESULT name value unit" lines, timed by its own monotonic clock.
+//  bench/run starts the programs, repeats the workloads and makes the
+//  table (see bench/README.md).
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/duration.h"
+#include "include/zjob/zjob.h"
+#include "worker/handlers.h"
+
+#define S_REPLY_MS 120000 //  Replies to 1,000,000-job submits take a while
+
+typedef struct {
+    const char *endpoint; //  -c: the coordinator's clients endpoint
+    long count;           //  -n: jobs
+    long rounds;          //  -r: sha256 rounds per job
+    pid_t coordinator;    //  -p: its pid, to read its CPU time and RSS
+} s_options_t;
+
+typedef struct {
+    size_t resolved;  //  Results seen
+    size_t succeeded; //  Of which succeeded
+} s_tally_t;
+
+static void
+s_result(const char *name, double value, const char *unit)
+{
+    printf("RESULT %s %.6g %s\n", name, value, unit);
+    fflush(stdout);
+}
+
+static void
+s_die(const char *what, zjob_client_t *client, int rc)
+{
+    fprintf(stderr, "zjbench: %s: %s (%s)\n", what, zjob_strerror(rc),
+            client ? zjob_client_last_error(client) : "");
+    exit(1);
+}
+
+static zjob_client_t *
+s_connect(const s_options_t *options)
+{
+    int err = 0;
+    zjob_client_t *client = zjob_client_new(options->endpoint, &err);
+    if (client == NULL)
+        s_die("connect", NULL, err);
+    zjob_client_set_timeouts(client, 3000, S_REPLY_MS);
+    return client;
+}
+
+//  count specs of kind, args from format with the job's index ("%ld").
+static zjob_spec_t *
+s_specs(long count, const char *kind, const char *format, long rounds)
+{
+    zjob_spec_t *specs = calloc((size_t) count, sizeof *specs);
+    for (long index = 0; index < count; index++) {
+        char args[128];
+        snprintf(args, sizeof args, format, index, rounds);
+        specs[index].kind = kind;
+        specs[index].args = strdup(args);
+    }
+    return specs;
+}
+
+static void
+s_specs_free(zjob_spec_t *specs, long count)
+{
+    for (long index = 0; index < count; index++)
+        free((char *) specs[index].args);
+    free(specs);
+}
+
+static void
+s_count(void *arg, const zjob_result_t *result)
+{
+    s_tally_t *tally = arg;
+    tally->resolved++;
+    if (strcmp(result->state, "succeeded") == 0)
+        tally->succeeded++;
+}
+
+//  Submits specs and gathers every result in order; returns the
+//  seconds from the first submit to the last result.
+static double
+s_submit_gather(zjob_client_t *client, zjob_spec_t *specs, long count)
+{
+    int64_t *ids = calloc((size_t) count, sizeof *ids);
+    s_tally_t tally = {0, 0};
+    int64_t start = zj_mono_us();
+    int rc = zjob_client_submit(client, specs, (size_t) count, ids);
+    if (rc)
+        s_die("submit", client, rc);
+    rc = zjob_client_await(client, ids, (size_t) count, true, -1, s_count,
+                           &tally);
+    double seconds = (double) (zj_mono_us() - start) / 1e6;
+    if (rc)
+        s_die("gather", client, rc);
+    if (tally.succeeded != (size_t) count) {
+        fprintf(stderr, "zjbench: %zu of %ld jobs succeeded\n",
+                tally.succeeded, count);
+        exit(1);
+    }
+    free(ids);
+    return seconds;
+}
+
+//  CPU time of every thread of pid so far, in ns (schedstat), or -1.
+static double
+s_cpu_ns(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return -1;
+    unsigned long utime = 0, stime = 0;
+    int fields = fscanf(file,
+                        "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+                        "%*u %lu %lu",
+                        &utime, &stime);
+    fclose(file);
+    if (fields != 2)
+        return -1;
+    return (double) (utime + stime) * 1e9 / (double) sysconf(_SC_CLK_TCK);
+}
+
+//  A "Vm...:" line of /proc/pid/status, in MiB, or -1.
+static double
+s_vm_mib(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return -1;
+    double mib = -1;
+    size_t length = strlen(field);
+    while (fgets(line, sizeof line, file))
+        if (strncmp(line, field, length) == 0 && line[length] == ':')
+            mib = strtod(line + length + 1, NULL) / 1024.0;
+    fclose(file);
+    return mib;
+}
+
+static void
+s_throughput(const s_options_t *options)
+{
+    zjob_client_t *client = s_connect(options);
+    zjob_spec_t *specs = s_specs(options->count, "echo", "\"job-%08ld\"", 0);
+    double cpu_before = s_cpu_ns(options->coordinator);
+    double seconds = s_submit_gather(client, specs, options->count);
+    double cpu_after = s_cpu_ns(options->coordinator);
+    s_result("jobs_per_s", (double) options->count / seconds, "jobs/s");
+    if (cpu_before >= 0 && cpu_after >= 0)
+        s_result("coordinator_cpu_per_job",
+                 (cpu_after - cpu_before) / 1e3 / (double) options->count,
+                 "us");
+    s_specs_free(specs, options->count);
+    zjob_client_destroy(&client);
+}
+
+static int
+s_compare(const void *left, const void *right)
+{
+    double a = *(const double *) left, b = *(const double *) right;
+    return (a > b) - (a < b);
+}
+
+//  One submit-and-await round trip; *submit_us gets the submit's share.
+static double
+s_round_trip(zjob_client_t *client, zjob_spec_t *spec, double *submit_us)
+{
+    int64_t id = 0;
+    s_tally_t tally = {0, 0};
+    int64_t start = zj_mono_us();
+    int rc = zjob_client_submit(client, spec, 1, &id);
+    int64_t submitted = zj_mono_us();
+    if (rc == 0)
+        rc = zjob_client_await(client, &id, 1, true, -1, s_count, &tally);
+    if (rc || tally.succeeded != 1)
+        s_die("round trip", client, rc);
+    *submit_us = (double) (submitted - start);
+    return (double) (zj_mono_us() - start);
+}
+
+static void
+s_percentiles(const char *prefix, double *values, size_t count)
+{
+    static const struct {
+        const char *name; //  Metric suffix
+        size_t per_mille; //  Rank
+    } ranks[] = {{"p50", 500}, {"p99", 990}, {"p999", 999}};
+    qsort(values, count, sizeof *values, s_compare);
+    for (size_t index = 0; index < 3; index++) {
+        char name[32];
+        snprintf(name, sizeof name, "%s%s", prefix, ranks[index].name);
+        s_result(name, values[(count - 1) * ranks[index].per_mille / 1000],
+                 "us");
+    }
+}
+
+static void
+s_latency(const s_options_t *options)
+{
+    zjob_client_t *client = s_connect(options);
+    zjob_spec_t *specs = s_specs(options->count, "echo", "\"job-%08ld\"", 0);
+    double *trips = calloc((size_t) options->count, sizeof *trips);
+    double *submits = calloc((size_t) options->count, sizeof *submits);
+    for (long index = 0; index < options->count; index++)
+        trips[index] = s_round_trip(client, &specs[index], &submits[index]);
+    s_percentiles("", trips, (size_t) options->count);
+    s_percentiles("submit_", submits, (size_t) options->count);
+    free(trips);
+    free(submits);
+    s_specs_free(specs, options->count);
+    zjob_client_destroy(&client);
+}
+
+static void
+s_io(const s_options_t *options)
+{
+    zjob_client_t *client = s_connect(options);
+    zjob_spec_t *specs = s_specs(options->count, "sleep", "{\"seconds\": 1}", 0);
+    double seconds = s_submit_gather(client, specs, options->count);
+    s_result("wall", seconds, "s");
+    s_specs_free(specs, options->count);
+    zjob_client_destroy(&client);
+}
+
+//  The same sha256 code the pool runs, called here in one process.
+static double
+s_serial_sha256(zjob_spec_t *specs, long count)
+{
+    int64_t start = zj_mono_us();
+    for (long index = 0; index < count; index++) {
+        char *result = NULL, *error = NULL;
+        if (zj_handler_sha256(NULL, specs[index].args, &result, &error)) {
+            fprintf(stderr, "zjbench: serial sha256: %s\n", error);
+            exit(1);
+        }
+        free(result);
+    }
+    return (double) (zj_mono_us() - start) / 1e6;
+}
+
+static void
+s_cpu(const s_options_t *options)
+{
+    zjob_client_t *client = s_connect(options);
+    zjob_spec_t *specs = s_specs(options->count, "sha256",
+                                 "{\"data\": \"job-%08ld\", \"rounds\": %ld}",
+                                 options->rounds);
+    double pool = s_submit_gather(client, specs, options->count);
+    double serial = s_serial_sha256(specs, options->count);
+    s_result("pool_wall", pool, "s");
+    s_result("serial_wall", serial, "s");
+    s_result("speedup", serial / pool, "x");
+    s_specs_free(specs, options->count);
+    zjob_client_destroy(&client);
+}
+
+//  Submits count echo jobs that nobody runs (no worker), then reports
+//  the coordinator's resident memory.
+static void
+s_queue(const s_options_t *options)
+{
+    zjob_client_t *client = s_connect(options);
+    zjob_spec_t *specs = s_specs(options->count, "echo", "\"job-%08ld\"", 0);
+    int64_t *ids = calloc((size_t) options->count, sizeof *ids);
+    int64_t start = zj_mono_us();
+    int rc = zjob_client_submit(client, specs, (size_t) options->count, ids);
+    if (rc)
+        s_die("submit", client, rc);
+    double seconds = (double) (zj_mono_us() - start) / 1e6;
+    s_result("submit_per_s", (double) options->count / seconds, "jobs/s");
+    s_result("coordinator_rss", s_vm_mib(options->coordinator, "VmRSS"),
+             "MiB");
+    s_result("coordinator_hwm", s_vm_mib(options->coordinator, "VmHWM"),
+             "MiB");
+    free(ids);
+    s_specs_free(specs, options->count);
+    zjob_client_destroy(&client);
+}
+
+//  Starts the coordinator command argv and times how long until it
+//  commits a submit; then stops it.
+static void
+s_recovery(const s_options_t *options, char **argv)
+{
+    int64_t start = zj_mono_us();
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    zjob_client_t *client = s_connect(options);
+    zjob_client_set_timeouts(client, 100, 100);
+    zjob_spec_t spec = {.kind = "echo", .args = "\"ready\""};
+    int64_t id = 0;
+    int rc;
+    while ((rc = zjob_client_submit(client, &spec, 1, &id)) != 0) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            s_die("the coordinator exited", client, rc);
+        if (zj_mono_us() - start > 60 * 1000000)
+            s_die("no submit served within 60 s", client, rc);
+    }
+    s_result("first_submit", (double) (zj_mono_us() - start) / 1e6, "s");
+    s_result("coordinator_rss", s_vm_mib(pid, "VmRSS"), "MiB");
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    zjob_client_destroy(&client);
+}
+
+static const char s_usage[] =
+    "usage: zjbench -c ENDPOINT [-n JOBS] [-r ROUNDS] [-p COORDINATOR_PID]\n"
+    "               throughput|latency|io|cpu|queue\n"
+    "       zjbench -c ENDPOINT recovery COORDINATOR_PATH ARGS...\n";
+
+int
+main(int argc, char **argv)
+{
+    s_options_t options = {NULL, 1000, 200000, 0};
+    int option;
+    while ((option = getopt(argc, argv, "+c:n:r:p:")) != -1) {
+        switch (option) {
+        case 'c': options.endpoint = optarg; break;
+        case 'n': options.count = atol(optarg); break;
+        case 'r': options.rounds = atol(optarg); break;
+        case 'p': options.coordinator = (pid_t) atoi(optarg); break;
+        default: fputs(s_usage, stderr); return 2;
+        }
+    }
+    if (options.endpoint == NULL || optind >= argc || options.count < 1) {
+        fputs(s_usage, stderr);
+        return 2;
+    }
+    const char *workload = argv[optind];
+    if (strcmp(workload, "throughput") == 0)
+        s_throughput(&options);
+    else if (strcmp(workload, "latency") == 0)
+        s_latency(&options);
+    else if (strcmp(workload, "io") == 0)
+        s_io(&options);
+    else if (strcmp(workload, "cpu") == 0)
+        s_cpu(&options);
+    else if (strcmp(workload, "queue") == 0)
+        s_queue(&options);
+    else if (strcmp(workload, "recovery") == 0 && optind + 1 < argc)
+        s_recovery(&options, argv + optind + 1);
+    else {
+        fputs(s_usage, stderr);
+        return 2;
+    }
+    return 0;
+}
