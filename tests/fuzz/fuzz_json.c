@@ -3,7 +3,10 @@
 //  verdict must be jansson's own (json_loadb with the same flags) combined
 //  with a nesting count taken from the text itself, not from the parsed
 //  value; an accepted value dumped again, as `zjob submit --batch` does
-//  with args, must still be accepted. Seeds: seeds/json/.
+//  with args, must still be accepted. One deliberate difference: a raw NUL
+//  byte is refused wherever it is, while jansson takes one right after a
+//  number or a literal ("1\0", "[true\0]": its stream loses a NUL it puts
+//  back); no valid JSON text holds a raw NUL. Seeds: seeds/json/.
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -58,6 +61,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *) data;
     bool accepted = s_accepts(text, size, ZJ_MAX_DEPTH);
+    if (memchr(text, '\0', size) != NULL) {
+        if (accepted)
+            abort();
+        return 0;
+    }
     json_error_t error;
     json_t *value = json_loadb(
         text, size, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &error);

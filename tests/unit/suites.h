@@ -24,7 +24,8 @@
     XX(handlers)                                                         \
     XX(unacked)                                                          \
     XX(flags)                                                            \
-    XX(policy)
+    XX(policy)                                                           \
+    XX(json)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)
