@@ -28,6 +28,7 @@ struct zj_worker {
     uv_timer_t beat;            //  Heartbeats and liveness
     uv_check_t flusher;         //  Sends RESULTS after each turn
     uv_idle_t kick;             //  Drains the dealer on the next turn
+    uv_idle_t results_due;      //  Active while results wait for the check
     uv_signal_t signals[2];     //  SIGINT, SIGTERM
     zj_registry_t *registry;    //  Kinds we run
     zj_runner_t *runner;        //  Runs them
@@ -61,6 +62,12 @@ zj_worker_config_defaults(zj_worker_config_t *config)
     config->io_slots = ZJ_IO_SLOTS;
     config->block_ms = ZJ_BLOCK_MS;
     config->grace_ms = ZJ_GRACE_MS;
+}
+
+static void
+s_on_results_due(uv_idle_t *handle)
+{
+    (void) handle; //  Being active is its whole job: see s_on_done
 }
 
 static void
@@ -382,6 +389,11 @@ s_on_done(void *arg, const zj_job_t *outcome, zj_class_t klass)
     self->results_bytes += size;
     if (self->results->job_count >= ZJ_RESULTS_BATCH)
         s_close_batch(self);
+    //  Results go out in the check phase, after the poll. An outcome made
+    //  after the check (a coroutine that a close callback resumed, as
+    //  every sleep is) would wait for the next poll to wake, up to a beat:
+    //  an active idle handle keeps that poll from sleeping.
+    uv_idle_start(&self->results_due, s_on_results_due);
 }
 
 //  After each loop turn: send the results gathered in it.
@@ -389,6 +401,7 @@ static void
 s_on_check(uv_check_t *handle)
 {
     zj_worker_t *self = handle->data;
+    uv_idle_stop(&self->results_due);
     s_close_batch(self);
     zj_msg_t *msg;
     while ((msg = zlistx_detach(self->outbox, NULL)))
@@ -557,6 +570,7 @@ zj_worker_new(const zj_worker_config_t *config)
     self->drain.data = self;
     uv_idle_init(&self->loop, &self->kick);
     self->kick.data = self;
+    uv_idle_init(&self->loop, &self->results_due);
     uv_check_init(&self->loop, &self->flusher);
     self->flusher.data = self;
     uv_check_start(&self->flusher, s_on_check);
@@ -606,6 +620,7 @@ zj_worker_destroy(zj_worker_t **self_p)
     uv_timer_stop(&self->drain);
     uv_check_stop(&self->flusher);
     uv_idle_stop(&self->kick);
+    uv_idle_stop(&self->results_due);
     zj_runner_destroy(&self->runner);
     uv_walk(&self->loop, s_close_any, NULL);
     uv_run(&self->loop, UV_RUN_DEFAULT);

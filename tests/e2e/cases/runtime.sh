@@ -72,3 +72,16 @@ test_running_jobs_requeued_after_coordinator_kill() {
     zj gather - <ids >results || fail "gather"
     assert_eq "$(grep -c '"succeeded"' results)" 20 "all finished"
 }
+
+#  A job that ends in a timer callback (every sleep does) is reported at
+#  once, not when the next heartbeat happens to wake the worker's loop:
+#  with 30 s beats, 20 sleeps of 0.2 s must all be back within 10 s.
+test_results_of_timers_are_not_held_for_a_beat() {
+    start_coordinator --heartbeat 30s
+    start_worker w1
+    for _ in $(seq 20); do echo '{"kind": "sleep", "args": {"seconds": 0.2}}'; done >sleeps.jsonl
+    zj submit --batch sleeps.jsonl >ids || fail "submit failed"
+    timeout 10 "$ZJ_BIN/zjob" gather - <ids >results ||
+        fail "results held back: gather exited $? (124 = not back within 10 s)"
+    assert_eq "$(grep -c '"succeeded"' results)" 20 "sleeps succeeded"
+}
