@@ -28,6 +28,9 @@ typedef struct {
 typedef struct {
     size_t resolved;  //  Results seen
     size_t succeeded; //  Of which succeeded
+    int64_t start_us; //  When the submit began
+    double submitted; //  Seconds from start to all ids back
+    double first;     //  ... to the first result
 } s_tally_t;
 
 static void
@@ -82,22 +85,27 @@ static void
 s_count(void *arg, const zjob_result_t *result)
 {
     s_tally_t *tally = arg;
+    if (tally->resolved == 0)
+        tally->first = (double) (zj_mono_us() - tally->start_us) / 1e6;
     tally->resolved++;
     if (strcmp(result->state, "succeeded") == 0)
         tally->succeeded++;
 }
 
 //  Submits specs and gathers every result in order; returns the
-//  seconds from the first submit to the last result.
+//  seconds from the first submit to the last result. tally_p, if not
+//  NULL, gets the tally.
 static double
-s_submit_gather(zjob_client_t *client, zjob_spec_t *specs, long count)
+s_submit_gather(zjob_client_t *client, zjob_spec_t *specs, long count,
+                s_tally_t *tally_p)
 {
     int64_t *ids = calloc((size_t) count, sizeof *ids);
-    s_tally_t tally = {0, 0};
     int64_t start = zj_mono_us();
+    s_tally_t tally = {.start_us = start};
     int rc = zjob_client_submit(client, specs, (size_t) count, ids);
     if (rc)
         s_die("submit", client, rc);
+    tally.submitted = (double) (zj_mono_us() - start) / 1e6;
     rc = zjob_client_await(client, ids, (size_t) count, true, -1, s_count,
                            &tally);
     double seconds = (double) (zj_mono_us() - start) / 1e6;
@@ -109,6 +117,8 @@ s_submit_gather(zjob_client_t *client, zjob_spec_t *specs, long count)
         exit(1);
     }
     free(ids);
+    if (tally_p)
+        *tally_p = tally;
     return seconds;
 }
 
@@ -156,7 +166,7 @@ s_throughput(const s_options_t *options)
     zjob_client_t *client = s_connect(options);
     zjob_spec_t *specs = s_specs(options->count, "echo", "\"job-%08ld\"", 0);
     double cpu_before = s_cpu_ns(options->coordinator);
-    double seconds = s_submit_gather(client, specs, options->count);
+    double seconds = s_submit_gather(client, specs, options->count, NULL);
     double cpu_after = s_cpu_ns(options->coordinator);
     s_result("jobs_per_s", (double) options->count / seconds, "jobs/s");
     if (cpu_before >= 0 && cpu_after >= 0)
@@ -179,7 +189,7 @@ static double
 s_round_trip(zjob_client_t *client, zjob_spec_t *spec, double *submit_us)
 {
     int64_t id = 0;
-    s_tally_t tally = {0, 0};
+    s_tally_t tally = {0};
     int64_t start = zj_mono_us();
     int rc = zjob_client_submit(client, spec, 1, &id);
     int64_t submitted = zj_mono_us();
@@ -229,8 +239,11 @@ s_io(const s_options_t *options)
 {
     zjob_client_t *client = s_connect(options);
     zjob_spec_t *specs = s_specs(options->count, "sleep", "{\"seconds\": 1}", 0);
-    double seconds = s_submit_gather(client, specs, options->count);
+    s_tally_t tally;
+    double seconds = s_submit_gather(client, specs, options->count, &tally);
     s_result("wall", seconds, "s");
+    s_result("submitted", tally.submitted, "s");
+    s_result("first_result", tally.first, "s");
     s_specs_free(specs, options->count);
     zjob_client_destroy(&client);
 }
@@ -258,7 +271,7 @@ s_cpu(const s_options_t *options)
     zjob_spec_t *specs = s_specs(options->count, "sha256",
                                  "{\"data\": \"job-%08ld\", \"rounds\": %ld}",
                                  options->rounds);
-    double pool = s_submit_gather(client, specs, options->count);
+    double pool = s_submit_gather(client, specs, options->count, NULL);
     double serial = s_serial_sha256(specs, options->count);
     s_result("pool_wall", pool, "s");
     s_result("serial_wall", serial, "s");
