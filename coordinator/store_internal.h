@@ -1,0 +1,93 @@
+//  store_internal.h - what store.c (reads, writes, turns) and
+//  store_open.c (opening, migrating, checkpointing, closing) share: the
+//  store's struct and its prepared statements. Not for other files.
+#ifndef ZJ_STORE_INTERNAL_H
+#define ZJ_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "coordinator/background.h"
+#include "coordinator/journal.h"
+#include "coordinator/store.h"
+#include "proto/limits.h"
+
+#define ZJ_STORE_SCHEMA 2       //  The newest schema this code knows
+#define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
+#define ZJ_STORE_BUSY_MS 250    //  ... and in a turn, which blocks the loop
+#define ZJ_STORE_LIST_LIMIT 100 //  Rows zj_store_list_jobs gives for limit 0
+#define ZJ_STORE_CHECKPOINT_PAGES 1000 //  WAL pages that wake the checkpointer
+#define ZJ_STORE_CHECKPOINT_MS 1000    //  ... which runs at least this often
+
+#define ZJ_JOB_COLUMNS                                                         \
+    "id, kind, args, state, priority, attempts, max_attempts,"                 \
+    " timeout_ms, not_before, worker, created_at, started_at,"                 \
+    " finished_at, result, error, backoff_ms"
+
+//  Every statement the store runs, prepared once. LIST_WORKERS spells
+//  'running' as a literal so that the planner can use jobs_running.
+#define ZJ_STMT_MAP(XX)                                                        \
+    XX(BEGIN, "BEGIN IMMEDIATE")                                               \
+    XX(COMMIT, "COMMIT")                                                       \
+    XX(ROLLBACK, "ROLLBACK")                                                   \
+    XX(INSERT_JOB, "INSERT INTO jobs (kind, args, state, priority,"            \
+                   " attempts, max_attempts, timeout_ms, not_before,"          \
+                   " worker, created_at, started_at, finished_at,"             \
+                   " result, error, backoff_ms, id)"                           \
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"         \
+                   " ?11, ?12, ?13, ?14, ?15, ?16)")                           \
+    XX(NEXT_ID, "SELECT coalesce(max(id), 0) + 1 FROM jobs")                   \
+    XX(INSERT_ATTEMPT, "INSERT OR REPLACE INTO attempts (job_id, attempt,"     \
+                       " worker, state, started_at, finished_at, error)"       \
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                 \
+    XX(UPDATE_JOB, "UPDATE jobs SET state = ?2, attempts = ?3,"                \
+                   " not_before = ?4, worker = ?5, started_at = ?6,"           \
+                   " finished_at = ?7, result = ?8, error = ?9"                \
+                   " WHERE id = ?1")                                           \
+    XX(GET_JOB, "SELECT " ZJ_JOB_COLUMNS " FROM jobs WHERE id = ?1")           \
+    XX(LIST_JOBS, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                        \
+                  " ORDER BY id DESC LIMIT ?1")                                \
+    XX(LIST_JOBS_IN, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                     \
+                     " WHERE state = ?2 ORDER BY id DESC LIMIT ?1")            \
+    XX(REQUEUE, "UPDATE jobs SET state = ?1 WHERE state = ?2")                 \
+    XX(LIST_UNFINISHED, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                  \
+                        " WHERE state IN (?1, ?2) ORDER BY id")                \
+    XX(SAVE_WORKER, "INSERT OR REPLACE INTO workers (name, host, pid,"         \
+                    " io_slots, cpu_slots, kinds, connected_at,"               \
+                    " last_seen, state)"                                       \
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")            \
+    XX(SET_WORKER, "UPDATE workers SET state = ?2, last_seen = ?3"             \
+                   " WHERE name = ?1")                                         \
+    XX(FORGET_WORKERS, "UPDATE workers SET state = ?1"                         \
+                       " WHERE state IS NOT ?1")                               \
+    XX(LIST_WORKERS, "SELECT name, host, pid, io_slots, cpu_slots,"            \
+                     " kinds, connected_at, last_seen, state,"                 \
+                     " (SELECT count(*) FROM jobs"                             \
+                     "  WHERE jobs.worker = workers.name"                      \
+                     "  AND jobs.state = 'running')"                           \
+                     " FROM workers ORDER BY name")
+
+typedef enum {
+#define XX(name, sql) ZJ_STMT_##name,
+    ZJ_STMT_MAP(XX)
+#undef XX
+        ZJ_STMT_COUNT
+} zj_stmt_t;
+
+struct zj_store {
+    sqlite3 *db;                       //  Open handle, WAL mode
+    sqlite3_stmt *stmt[ZJ_STMT_COUNT]; //  Prepared once, by zj_stmt_t
+    zj_journal_t *journal;             //  Writes since the last commit
+    int64_t next_id;                   //  Id of the next job inserted
+    bool in_turn;                      //  A transaction is open
+    bool turn_failed;                  //  A write of this turn failed
+    bool degraded;                     //  A commit failed: journal only
+    int error_code;                    //  Last SQLite error (primary code)
+    char error[ZJ_WHY_SIZE];           //  Last SQLite error message
+    bool wal;                          //  A file in WAL mode (not :memory:)
+    sqlite3 *checkpoint_db;            //  The checkpointer's own handle
+    zj_background_t *checkpointer;     //  Copies the WAL into the file
+};
+
+#endif

@@ -1,0 +1,308 @@
+//  store_open.c - opening the store (see store.h): the file in WAL mode,
+//  the schema migrated forward, every statement prepared once, and the
+//  thread that checkpoints the WAL; and closing it all again.
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "coordinator/store_internal.h"
+
+//  Schema steps: s_migrations[v] takes a database from version v to v + 1
+//  and ends by setting user_version. Names and types are DESIGN.md's.
+//  jobs_state serves the hot reads (recover, LIST by state, queue depth),
+//  which all filter on one state and walk by id; jobs_running is partial,
+//  so it costs nothing for jobs that are not running and answers "what
+//  runs on worker w" for WORKERS.
+static const char *s_migrations[ZJ_STORE_SCHEMA] = {
+    "CREATE TABLE jobs ("
+    " id INTEGER PRIMARY KEY, kind TEXT NOT NULL, args TEXT,"
+    " state TEXT NOT NULL, priority INTEGER, attempts INTEGER,"
+    " max_attempts INTEGER, timeout_ms INTEGER, not_before REAL,"
+    " worker TEXT, created_at REAL, started_at REAL, finished_at REAL,"
+    " result TEXT, error TEXT);"
+    "CREATE TABLE workers ("
+    " name TEXT PRIMARY KEY, host TEXT, pid INTEGER, io_slots INTEGER,"
+    " cpu_slots INTEGER, kinds TEXT, connected_at REAL, last_seen REAL,"
+    " state TEXT);"
+    "CREATE INDEX jobs_state ON jobs (state);"
+    "CREATE INDEX jobs_running ON jobs (worker) WHERE state = 'running';"
+    "PRAGMA user_version = 1;",
+    //  v2: each job's retry backoff, and one row per finished attempt so
+    //  the error of every attempt is kept.
+    "ALTER TABLE jobs ADD COLUMN backoff_ms INTEGER;"
+    "CREATE TABLE attempts ("
+    " job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, worker TEXT,"
+    " state TEXT NOT NULL, started_at REAL, finished_at REAL, error TEXT,"
+    " PRIMARY KEY (job_id, attempt));"
+    "PRAGMA user_version = 2;",
+};
+
+static const char *s_statement_sql[ZJ_STMT_COUNT] = {
+#define XX(name, sql) sql,
+    ZJ_STMT_MAP(XX)
+#undef XX
+};
+
+static int s_set_wal(zj_store_t *self, const char *path, char *why);
+static int s_exec(zj_store_t *self, const char *sql, char *why);
+static int s_migrate(zj_store_t *self, char *why);
+static int s_prepare_all(zj_store_t *self, char *why);
+static int s_read_next_id(zj_store_t *self, char *why);
+static int s_start_checkpointer(zj_store_t *self, const char *path,
+                                char *why);
+
+//  Opens the file, sets the pragmas, migrates and prepares. Each step
+//  writes its own reason into why.
+zj_store_t *
+zj_store_new(const char *path, zj_sync_t sync, char *why)
+{
+    assert(path);
+    assert(why);
+    why[0] = '\0';
+    zj_store_t *self = calloc(1, sizeof(*self));
+    if (self == NULL) {
+        snprintf(why, ZJ_WHY_SIZE, "out of memory");
+        return NULL;
+    }
+    int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &self->db, flags, NULL) != SQLITE_OK) {
+        int sys_errno = self->db ? sqlite3_system_errno(self->db) : 0;
+        snprintf(why, ZJ_WHY_SIZE, "cannot open %s: %s%s%s%s", path,
+                 self->db ? sqlite3_errmsg(self->db) : "out of memory",
+                 sys_errno ? " (" : "", sys_errno ? strerror(sys_errno) : "",
+                 sys_errno ? ")" : "");
+        goto failed;
+    }
+    sqlite3_extended_result_codes(self->db, 1);
+    sqlite3_busy_timeout(self->db, ZJ_STORE_OPEN_BUSY_MS);
+
+    if (s_set_wal(self, path, why))
+        goto failed;
+    if (sqlite3_db_readonly(self->db, "main") == 1) {
+        snprintf(why, ZJ_WHY_SIZE, "%s is read-only", path);
+        goto failed;
+    }
+    const char *sync_sql = sync == ZJ_SYNC_FULL ? "PRAGMA synchronous = FULL"
+                                                : "PRAGMA synchronous = NORMAL";
+    if (s_exec(self, sync_sql, why) || s_migrate(self, why) ||
+        s_prepare_all(self, why) || s_read_next_id(self, why) ||
+        s_start_checkpointer(self, path, why))
+        goto failed;
+    sqlite3_busy_timeout(self->db, ZJ_STORE_BUSY_MS);
+    self->journal = zj_journal_new();
+    return self;
+
+failed:
+    zj_store_destroy(&self);
+    return NULL;
+}
+
+//  --- Checkpoints off the loop. A checkpoint copies the WAL into the
+//  file and syncs both: milliseconds that the loop, which commits every
+//  turn, would otherwise spend in the commit that crosses the threshold.
+//  SQLite's own automatic checkpoint is off; a thread with a connection
+//  of its own runs PASSIVE checkpoints, which never block the loop's
+//  writes, when the loop's commits have grown the WAL past
+//  ZJ_STORE_CHECKPOINT_PAGES, and once a second.
+
+static void
+s_checkpoint(void *arg)
+{
+    zj_store_t *self = arg;
+    sqlite3_wal_checkpoint_v2(self->checkpoint_db, NULL,
+                              SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
+//  SQLite's WAL hook: called on the loop after each commit.
+static int
+s_on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void) db, (void) name;
+    zj_store_t *self = arg;
+    if (pages >= ZJ_STORE_CHECKPOINT_PAGES)
+        zj_background_wake(self->checkpointer);
+    return SQLITE_OK;
+}
+
+static int
+s_start_checkpointer(zj_store_t *self, const char *path, char *why)
+{
+    if (!self->wal)
+        return 0;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &self->checkpoint_db, flags, NULL) !=
+        SQLITE_OK) {
+        snprintf(why, ZJ_WHY_SIZE, "cannot open %s for checkpoints: %s",
+                 path, sqlite3_errmsg(self->checkpoint_db));
+        return ZJ_ESTORE;
+    }
+    sqlite3_busy_timeout(self->checkpoint_db, ZJ_STORE_OPEN_BUSY_MS);
+    //  A connection learns that the file is in WAL mode on its first read.
+    if (sqlite3_exec(self->checkpoint_db, "SELECT count(*) FROM sqlite_master",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(why, ZJ_WHY_SIZE, "cannot read %s for checkpoints: %s",
+                 path, sqlite3_errmsg(self->checkpoint_db));
+        return ZJ_ESTORE;
+    }
+    self->checkpointer =
+        zj_background_new(s_checkpoint, self, ZJ_STORE_CHECKPOINT_MS);
+    if (self->checkpointer == NULL) {
+        snprintf(why, ZJ_WHY_SIZE, "cannot start the checkpoint thread");
+        return ZJ_ESTORE;
+    }
+    sqlite3_wal_hook(self->db, s_on_wal_commit, self);
+    return 0;
+}
+
+//  Runs sql (no values, no rows wanted) and on failure writes
+//  "<sql>: <error>" into why.
+static int
+s_exec(zj_store_t *self, const char *sql, char *why)
+{
+    char *message = NULL;
+    if (sqlite3_exec(self->db, sql, NULL, NULL, &message) == SQLITE_OK)
+        return 0;
+    snprintf(why, ZJ_WHY_SIZE, "%.40s: %s", sql,
+             message ? message : sqlite3_errmsg(self->db));
+    sqlite3_free(message);
+    return ZJ_ESTORE;
+}
+
+//  Turns on WAL, so readers in other processes never block the loop's
+//  writes. It is the first statement to read the file, so a file that is
+//  not a database fails here. An in-memory database has no WAL.
+static int
+s_set_wal(zj_store_t *self, const char *path, char *why)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(self->db, "PRAGMA journal_mode = WAL", -1,
+                                &stmt, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(stmt);
+    int result = 0;
+    if (rc != SQLITE_ROW) {
+        snprintf(why, ZJ_WHY_SIZE, "cannot use %s: %s", path,
+                 sqlite3_errmsg(self->db));
+        result = ZJ_ESTORE;
+    } else {
+        const char *mode = (const char *) sqlite3_column_text(stmt, 0);
+        self->wal = mode && strcmp(mode, "wal") == 0;
+        if (mode == NULL || (strcmp(mode, "wal") && strcmp(mode, "memory"))) {
+            snprintf(why, ZJ_WHY_SIZE, "cannot use WAL on %s (mode %s)", path,
+                     mode ? mode : "unknown");
+            result = ZJ_ESTORE;
+        }
+    }
+    sqlite3_finalize(stmt);
+    return result;
+}
+
+//  Reads PRAGMA user_version into *version.
+static int
+s_user_version(zj_store_t *self, int *version, char *why)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc =
+        sqlite3_prepare_v2(self->db, "PRAGMA user_version", -1, &stmt, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        *version = sqlite3_column_int(stmt, 0);
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_OK)
+        snprintf(why, ZJ_WHY_SIZE, "cannot read user_version: %s",
+                 sqlite3_errmsg(self->db));
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_OK ? 0 : ZJ_ESTORE;
+}
+
+//  Brings the schema to ZJ_STORE_SCHEMA in one transaction, so two
+//  coordinators opening a fresh file cannot both create it. Refuses a
+//  database from a newer zjob rather than guess at its meaning.
+static int
+s_migrate(zj_store_t *self, char *why)
+{
+    int version = 0;
+    if (s_exec(self, "BEGIN IMMEDIATE", why))
+        return ZJ_ESTORE;
+    if (s_user_version(self, &version, why))
+        goto failed;
+    if (version > ZJ_STORE_SCHEMA || version < 0) {
+        snprintf(why, ZJ_WHY_SIZE,
+                 "database schema version %d is newer than this zjob "
+                 "knows (%d); use a newer zjob-coordinator",
+                 version, ZJ_STORE_SCHEMA);
+        goto failed;
+    }
+    for (; version < ZJ_STORE_SCHEMA; version++) {
+        char *message = NULL;
+        if (sqlite3_exec(self->db, s_migrations[version], NULL, NULL,
+                         &message) != SQLITE_OK) {
+            snprintf(why, ZJ_WHY_SIZE, "cannot migrate schema to v%d: %s",
+                     version + 1, message ? message : sqlite3_errmsg(self->db));
+            sqlite3_free(message);
+            goto failed;
+        }
+    }
+    if (s_exec(self, "COMMIT", why))
+        goto failed;
+    return 0;
+
+failed:
+    sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    return ZJ_ESTORE;
+}
+
+static int
+s_prepare_all(zj_store_t *self, char *why)
+{
+    for (int index = 0; index < ZJ_STMT_COUNT; index++) {
+        int rc = sqlite3_prepare_v3(self->db, s_statement_sql[index], -1,
+                                    SQLITE_PREPARE_PERSISTENT,
+                                    &self->stmt[index], NULL);
+        if (rc != SQLITE_OK) {
+            snprintf(why, ZJ_WHY_SIZE, "cannot prepare \"%.40s\": %s",
+                     s_statement_sql[index], sqlite3_errmsg(self->db));
+            return ZJ_ESTORE;
+        }
+    }
+    return 0;
+}
+
+//  Job ids are given here, not by SQLite, so that a job keeps its id when
+//  its turn is written again after a failed commit.
+static int
+s_read_next_id(zj_store_t *self, char *why)
+{
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_NEXT_ID];
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        self->next_id = sqlite3_column_int64(stmt, 0);
+    else
+        snprintf(why, ZJ_WHY_SIZE, "cannot read job ids: %s",
+                 sqlite3_errmsg(self->db));
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW ? 0 : ZJ_ESTORE;
+}
+
+void
+zj_store_destroy(zj_store_t **self_p)
+{
+    assert(self_p);
+    zj_store_t *self = *self_p;
+    if (self == NULL)
+        return;
+    zj_background_destroy(&self->checkpointer);
+    sqlite3_close(self->checkpoint_db);
+    if (self->db && !sqlite3_get_autocommit(self->db))
+        sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    for (int index = 0; index < ZJ_STMT_COUNT; index++)
+        sqlite3_finalize(self->stmt[index]);
+    sqlite3_close(self->db);
+    zj_journal_destroy(&self->journal);
+    free(self);
+    *self_p = NULL;
+}
