@@ -122,7 +122,8 @@ s_submit_gather(zjob_client_t *client, zjob_spec_t *specs, long count,
     return seconds;
 }
 
-//  CPU time of every thread of pid so far, in ns (schedstat), or -1.
+//  CPU time of every thread of pid so far (utime + stime of
+//  /proc/pid/stat, in clock ticks), in ns, or -1.
 static double
 s_cpu_ns(pid_t pid)
 {
