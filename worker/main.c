@@ -10,7 +10,8 @@
 
 static const char *s_usage =
     "usage: zjob-worker [--connect EP] [--name NAME] [--io-slots N]\n"
-    "                   [--cpu-procs N] [--allow-exec] [--plugin PATH]...\n"
+    "                   [--cpu-procs N] [--cpu-prefetch N] [--allow-exec]\n"
+    "                   [--plugin PATH]...\n"
     "                   [--block-threshold DUR] [--grace DUR]\n"
     "                   [--key FILE --coordinator-key FILE]\n"
     "  --connect EP       coordinator's workers endpoint\n"
@@ -18,6 +19,9 @@ static const char *s_usage =
     "  --name NAME        unique worker name (default HOST-PID)\n"
     "  --io-slots N       I/O jobs at once, as coroutines (default 1024)\n"
     "  --cpu-procs N      CPU pool processes (default: one per core)\n"
+    "  --cpu-prefetch N   CPU jobs each process holds ready, so that it\n"
+    "                     never waits for the coordinator between jobs\n"
+    "                     (default 1; 0 for long jobs over many workers)\n"
     "  --allow-exec       offer the exec kind (runs programs: trusted use)\n"
     "  --plugin PATH      load job kinds from a shared object (repeatable)\n"
     "  --block-threshold DUR  report a job holding the loop longer\n"
@@ -57,6 +61,7 @@ s_parse(int argc, char **argv, zj_worker_config_t *config,
         {"name", required_argument, 0, 'n'},
         {"io-slots", required_argument, 0, 'i'},
         {"cpu-procs", required_argument, 0, 'p'},
+        {"cpu-prefetch", required_argument, 0, 'P'},
         {"allow-exec", no_argument, 0, 'x'},
         {"plugin", required_argument, 0, 'l'},
         {"block-threshold", required_argument, 0, 'b'},
@@ -81,6 +86,10 @@ s_parse(int argc, char **argv, zj_worker_config_t *config,
         case 'p':
             if (s_count(optarg, 0, 1024, &config->cpu_procs))
                 return s_usage_error("--cpu-procs takes 0..1024");
+            break;
+        case 'P':
+            if (s_count(optarg, 0, ZJ_CPU_PREFETCH_MAX, &config->cpu_prefetch))
+                return s_usage_error("--cpu-prefetch takes 0..64");
             break;
         case 'l':
             if (config->plugin_count == ZJ_MAX_PLUGINS)

@@ -60,6 +60,7 @@ zj_worker_config_defaults(zj_worker_config_t *config)
     memset(config, 0, sizeof *config);
     config->endpoint = ZJ_WORKER_ENDPOINT;
     config->io_slots = ZJ_IO_SLOTS;
+    config->cpu_prefetch = ZJ_CPU_PREFETCH;
     config->block_ms = ZJ_BLOCK_MS;
     config->grace_ms = ZJ_GRACE_MS;
 }
@@ -184,7 +185,9 @@ s_hello(zj_worker_t *self)
     info->host = strdup(self->host);
     info->pid = getpid();
     info->io_slots = self->config.io_slots;
-    info->cpu_slots = self->config.cpu_procs;
+    //  A process that finishes a job starts the next one it holds at
+    //  once, instead of waiting a round trip to the coordinator for it.
+    info->cpu_slots = self->config.cpu_procs * (1 + self->config.cpu_prefetch);
     size_t count = zj_registry_size(self->registry);
     info->kinds = calloc(count + 1, sizeof *info->kinds);
     for (size_t index = 0; index < count; index++) {
@@ -577,9 +580,10 @@ zj_worker_new(const zj_worker_config_t *config)
     if (s_connect(self) != 0)
         goto failed;
     zj_log_info("worker started name=%s endpoint=%s io_slots=%d "
-                "cpu_procs=%d kinds=%zu",
+                "cpu_procs=%d cpu_prefetch=%d kinds=%zu",
                 self->name, config->endpoint, config->io_slots,
-                self->config.cpu_procs, zj_registry_size(self->registry));
+                self->config.cpu_procs, config->cpu_prefetch,
+                zj_registry_size(self->registry));
     return self;
 failed:
     zj_worker_destroy(&self);

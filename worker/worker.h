@@ -14,6 +14,8 @@
 #define ZJ_WORKER_LIVENESS 3      //  Silent periods before reconnecting
 #define ZJ_RESULTS_BATCH 1000     //  Results per RESULTS message
 #define ZJ_GRACE_MS 10000         //  SIGTERM: how long running jobs may finish
+#define ZJ_CPU_PREFETCH 1         //  CPU jobs held ready per pool process
+#define ZJ_CPU_PREFETCH_MAX 64    //  The flag's ceiling
 
 typedef struct zj_worker zj_worker_t;
 
@@ -22,6 +24,7 @@ typedef struct {
     const char *name;      //  Unique worker name (NULL: host-pid)
     int io_slots;          //  Coroutines at once
     int cpu_procs;         //  Pool processes (0: one per core)
+    int cpu_prefetch;      //  CPU jobs each process holds ready
     bool allow_exec;       //  Offer the exec kind
     const char **plugins;  //  Shared objects to load
     size_t plugin_count;   //  Entries in plugins
