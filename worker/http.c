@@ -74,35 +74,48 @@ static int s_socket_changed(CURL *easy, curl_socket_t fd, int what, void *arg,
                             void *socketp);
 static int s_timer_changed(CURLM *multi, long timeout_ms, void *arg);
 static void s_free_self(uv_handle_t *handle);
+//  Writes a failure into response; returns code.
+static int s_fail(zjob_http_response_t *response, int code, const char *format,
+                  ...) __attribute__((format(printf, 3, 4)));
 
 zj_http_t *
 zj_http_new(uv_loop_t *loop) {
     assert(loop);
-    pthread_once(&s_global_once, s_global_init);
-    if (s_global_rc != CURLE_OK)
-        return NULL;
-
     zj_http_t *self = (zj_http_t *)calloc(1, sizeof(zj_http_t));
     if (self == NULL)
         return NULL;
     self->loop = loop;
-    self->multi = curl_multi_init();
     self->transfers = zlistx_new();
     self->sockets = zlistx_new();
-    if (self->multi == NULL || self->transfers == NULL ||
-        self->sockets == NULL || uv_timer_init(loop, &self->timer) != 0) {
-        curl_multi_cleanup(self->multi);
+    if (self->transfers == NULL || self->sockets == NULL ||
+        uv_timer_init(loop, &self->timer) != 0) {
         zlistx_destroy(&self->transfers);
         zlistx_destroy(&self->sockets);
         free(self);
         return NULL;
     }
     self->timer.data = self;
+    return self;
+}
+
+//  curl, and the TLS library under it, start with the first transfer: a
+//  worker that never runs one never pays their memory (about 2.4 MiB).
+static int
+s_start_multi(zj_http_t *self, zjob_http_response_t *response) {
+    if (self->multi)
+        return 0;
+    pthread_once(&s_global_once, s_global_init);
+    if (s_global_rc != CURLE_OK)
+        return s_fail(response, ZJ_ESYS, "curl_global_init: %s",
+                      curl_easy_strerror(s_global_rc));
+    self->multi = curl_multi_init();
+    if (self->multi == NULL)
+        return s_fail(response, ZJ_ENOMEM, "curl_multi_init failed");
     curl_multi_setopt(self->multi, CURLMOPT_SOCKETFUNCTION, s_socket_changed);
     curl_multi_setopt(self->multi, CURLMOPT_SOCKETDATA, self);
     curl_multi_setopt(self->multi, CURLMOPT_TIMERFUNCTION, s_timer_changed);
     curl_multi_setopt(self->multi, CURLMOPT_TIMERDATA, self);
-    return self;
+    return 0;
 }
 
 static void s_transfer_detach(s_transfer_t *transfer);
@@ -124,7 +137,8 @@ zj_http_destroy(zj_http_t **self_p) {
         transfer->cancelled = true;
         zj_coro_resume(transfer->ctx->coro);
     }
-    curl_multi_cleanup(self->multi);
+    if (self->multi)
+        curl_multi_cleanup(self->multi);
     self->multi = NULL;
     //  curl normally removes its sockets itself; close any it left.
     s_socket_t *sock;
@@ -333,10 +347,6 @@ s_header_write(char *data, size_t size, size_t count, void *arg) {
     zchunk_extend(transfer->head, data, bytes);
     return bytes;
 }
-
-//  Writes a failure into response; returns code.
-static int s_fail(zjob_http_response_t *response, int code, const char *format,
-                  ...) __attribute__((format(printf, 3, 4)));
 
 static int
 s_fail(zjob_http_response_t *response, int code, const char *format, ...) {
@@ -556,7 +566,10 @@ zjob_http(zjob_ctx_t *ctx, const zjob_http_request_t *request,
 
     s_transfer_t transfer = {
         .tag = ZJ_HTTP_TRANSFER_TAG, .http = ctx->http, .ctx = ctx};
-    int rc = s_transfer_setup(&transfer, request, response);
+    int rc = s_start_multi(ctx->http, response);
+    if (rc != 0)
+        return rc;
+    rc = s_transfer_setup(&transfer, request, response);
     if (rc == 0) {
         CURLMcode added =
             curl_multi_add_handle(ctx->http->multi, transfer.easy);
