@@ -40,7 +40,7 @@ $(BIN)/libzjob.so: $(CLIENT) $(SHARED)
 $(BIN)/test-unit: $(UNIT) $(COORD) $(WORKER) $(CLIENT) $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(shell pkg-config --libs check)
-$(BIN)/zjbench: $(B)/bench/zjbench.o $(CLIENT) $(WORKER) $(SHARED)
+$(BIN)/zjbench: $(B)/bench/zjbench.o $(B)/bench/floor.o $(CLIENT) $(WORKER) $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/%: $(B)/tests/e2e/%.o $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

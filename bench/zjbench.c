@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/floor.h"
 #include "common/duration.h"
 #include "include/zjob/zjob.h"
 #include "worker/handlers.h"
@@ -235,6 +236,17 @@ s_latency(const s_options_t *options)
     zjob_client_destroy(&client);
 }
 
+//  The same round trips' messaging alone, between stand-ins (floor.c).
+static void
+s_floor(const s_options_t *options)
+{
+    double *trips = calloc((size_t) options->count, sizeof *trips);
+    if (zj_bench_floor(options->count, trips) != 0)
+        exit(1);
+    s_percentiles("floor_", trips, (size_t) options->count);
+    free(trips);
+}
+
 static void
 s_io(const s_options_t *options)
 {
@@ -336,6 +348,7 @@ s_recovery(const s_options_t *options, char **argv)
 static const char s_usage[] =
     "usage: zjbench -c ENDPOINT [-n JOBS] [-r ROUNDS] [-p COORDINATOR_PID]\n"
     "               throughput|latency|io|cpu|queue\n"
+    "       zjbench [-n TRIPS] floor\n"
     "       zjbench -c ENDPOINT recovery COORDINATOR_PATH ARGS...\n";
 
 int
@@ -352,12 +365,18 @@ main(int argc, char **argv)
         default: fputs(s_usage, stderr); return 2;
         }
     }
-    if (options.endpoint == NULL || optind >= argc || options.count < 1) {
+    if (optind >= argc || options.count < 1) {
         fputs(s_usage, stderr);
         return 2;
     }
     const char *workload = argv[optind];
-    if (strcmp(workload, "throughput") == 0)
+    if (strcmp(workload, "floor") == 0)
+        s_floor(&options);
+    else if (options.endpoint == NULL) {
+        fputs(s_usage, stderr);
+        return 2;
+    }
+    else if (strcmp(workload, "throughput") == 0)
         s_throughput(&options);
     else if (strcmp(workload, "latency") == 0)
         s_latency(&options);
