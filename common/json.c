@@ -13,11 +13,11 @@
 
 #include "common/err.h"
 #include "common/json.h"
+#include "common/json_keys.h"
 #include "proto/limits.h"
 
 #define S_NEST_LIMIT 2048 //  Containers around a value, as jansson's
 #define S_INLINE_SLOTS 64 //  Slots before the stack moves to the heap
-#define S_SMALL_OBJECT 16 //  Keys compared pairwise; more are sorted
 #define S_EXPONENT_CAP 1000000000000000LL //  Exponents saturate here
 
 //  2^1024 - 2^970, halfway between DBL_MAX and 2^1024: the smallest real
@@ -33,11 +33,10 @@ static const char s_real_limit[] =
 static const bool s_plain[256] = {
     [0x20 ... 0x21] = true, [0x23 ... 0x5B] = true, [0x5D ... 0x7F] = true};
 
-//  One entry of the stack: an open container, or a key of an open object.
-typedef struct {
-    size_t at;   //  Container: the enclosing one's slot; key: its offset
-    size_t info; //  Container: '[' or '{'; key: raw size << 1 | escaped
-} s_slot_t;
+//  One entry of the stack: an open container, or a key of an open object
+//  (json_keys.h). For a container, at is the enclosing one's slot and
+//  info its bracket.
+typedef zj_json_slot_t s_slot_t;
 
 typedef struct {
     const uint8_t *text; //  The text checked
@@ -52,15 +51,6 @@ typedef struct {
     size_t capacity;     //  Slots available
     s_slot_t inline_slots[S_INLINE_SLOTS]; //  The stack while it fits
 } s_scan_t;
-
-//  Reads through a key already checked, one unescaped byte at a time.
-typedef struct {
-    const uint8_t *at;  //  Next raw byte
-    const uint8_t *end; //  The closing quote
-    uint8_t pending[4]; //  UTF-8 of the last \u escape
-    int count;          //  Bytes in pending
-    int next;           //  Next byte of pending to return
-} s_cursor_t;
 
 //  What the scanner does next; each step returns the one after it.
 enum { S_FAILED, S_VALUE, S_KEY, S_AFTER, S_DONE };
@@ -321,24 +311,6 @@ s_after(s_scan_t *self)
     return s_fail_byte(self, kind == '[' ? "',' or ']'" : "',' or '}'");
 }
 
-//  Returns the value of four hex digits at text[0..4), or -1.
-static int32_t
-s_hex4(const uint8_t *text)
-{
-    int32_t value = 0;
-    for (int index = 0; index < 4; index++) {
-        uint8_t byte = text[index];
-        int digit = byte >= '0' && byte <= '9'   ? byte - '0'
-                    : byte >= 'a' && byte <= 'f' ? byte - 'a' + 10
-                    : byte >= 'A' && byte <= 'F' ? byte - 'A' + 10
-                                                 : -1;
-        if (digit < 0)
-            return -1;
-        value = value << 4 | digit;
-    }
-    return value;
-}
-
 //  Returns the \uXXXX escape at text[at], or -1 if there is none.
 static int32_t
 s_unicode_escape(const s_scan_t *self, size_t at)
@@ -346,7 +318,7 @@ s_unicode_escape(const s_scan_t *self, size_t at)
     if (self->size - at < 6 || self->text[at] != '\\' ||
         self->text[at + 1] != 'u')
         return -1;
-    return s_hex4(self->text + at + 2);
+    return zj_json_hex4(self->text + at + 2);
 }
 
 //  Checks the \uXXXX escape at text[*at_p] (with its low surrogate, if it
@@ -559,159 +531,12 @@ s_number(s_scan_t *self)
         return s_integer_fits(self, start, digits, digits_end);
     return s_real_fits(self, start, at);
 }
-
-//  Returns the byte that the one-letter escape \<letter> stands for.
-static uint8_t
-s_unescaped(uint8_t letter)
-{
-    static const char letters[] = "bfnrt", bytes[] = "\b\f\n\r\t";
-    const char *found = strchr(letters, letter);
-    return found ? (uint8_t) bytes[found - letters] : letter;
-}
-
-//  Writes code point's UTF-8 into out. Returns its length.
-static int
-s_utf8_encode(uint32_t code, uint8_t out[4])
-{
-    if (code < 0x80) {
-        out[0] = (uint8_t) code;
-        return 1;
-    }
-    if (code < 0x800) {
-        out[0] = (uint8_t) (0xC0 | code >> 6);
-        out[1] = (uint8_t) (0x80 | (code & 0x3F));
-        return 2;
-    }
-    if (code < 0x10000) {
-        out[0] = (uint8_t) (0xE0 | code >> 12);
-        out[1] = (uint8_t) (0x80 | (code >> 6 & 0x3F));
-        out[2] = (uint8_t) (0x80 | (code & 0x3F));
-        return 3;
-    }
-    out[0] = (uint8_t) (0xF0 | code >> 18);
-    out[1] = (uint8_t) (0x80 | (code >> 12 & 0x3F));
-    out[2] = (uint8_t) (0x80 | (code >> 6 & 0x3F));
-    out[3] = (uint8_t) (0x80 | (code & 0x3F));
-    return 4;
-}
-
-//  Returns the key's next unescaped byte, or -1 at its end.
-static int
-s_cursor_next(s_cursor_t *self)
-{
-    if (self->next < self->count)
-        return self->pending[self->next++];
-    if (self->at == self->end)
-        return -1;
-    if (*self->at != '\\')
-        return *self->at++;
-    if (self->at[1] != 'u') {
-        self->at += 2;
-        return s_unescaped(self->at[-1]);
-    }
-    uint32_t code = (uint32_t) s_hex4(self->at + 2);
-    self->at += 6;
-    if (code >= 0xD800 && code <= 0xDBFF) {
-        uint32_t low = (uint32_t) s_hex4(self->at + 2);
-        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
-        self->at += 6;
-    }
-    self->count = s_utf8_encode(code, self->pending);
-    self->next = 1;
-    return self->pending[0];
-}
-
-//  Orders two keys as memcmp would order their unescaped bytes.
-static int
-s_key_compare(const uint8_t *text, const s_slot_t *a, const s_slot_t *b)
-{
-    size_t a_size = a->info >> 1, b_size = b->info >> 1;
-    if (((a->info | b->info) & 1) == 0) {
-        int order = memcmp(text + a->at, text + b->at,
-                           a_size < b_size ? a_size : b_size);
-        return order ? order : (a_size > b_size) - (a_size < b_size);
-    }
-    s_cursor_t a_cursor = {text + a->at, text + a->at + a_size, {0}, 0, 0};
-    s_cursor_t b_cursor = {text + b->at, text + b->at + b_size, {0}, 0, 0};
-    while (true) {
-        int a_byte = s_cursor_next(&a_cursor);
-        int b_byte = s_cursor_next(&b_cursor);
-        if (a_byte != b_byte || a_byte < 0)
-            return a_byte - b_byte;
-    }
-}
-
-//  Returns whether two keys are equal once unescaped; quick when neither
-//  has an escape.
-static inline bool
-s_key_equal(const uint8_t *text, const s_slot_t *a, const s_slot_t *b)
-{
-    if (((a->info | b->info) & 1) == 0)
-        return a->info == b->info && text[a->at] == text[b->at] &&
-               memcmp(text + a->at, text + b->at, a->info >> 1) == 0;
-    return s_key_compare(text, a, b) == 0;
-}
-
-//  Orders keys by unescaped bytes, then by place in the text.
-static int
-s_key_order(const uint8_t *text, const s_slot_t *a, const s_slot_t *b)
-{
-    int order = s_key_compare(text, a, b);
-    return order ? order : (a->at > b->at) - (a->at < b->at);
-}
-
-static void
-s_sift_down(const uint8_t *text, s_slot_t *keys, size_t root, size_t count)
-{
-    while (2 * root + 1 < count) {
-        size_t child = 2 * root + 1;
-        if (child + 1 < count &&
-            s_key_order(text, &keys[child], &keys[child + 1]) < 0)
-            child++;
-        if (s_key_order(text, &keys[root], &keys[child]) >= 0)
-            return;
-        s_slot_t swap = keys[root];
-        keys[root] = keys[child];
-        keys[child] = swap;
-        root = child;
-    }
-}
-
-//  Heap sort: in place, O(n log n) comparisons, no allocation.
-static void
-s_keys_sort(const uint8_t *text, s_slot_t *keys, size_t count)
-{
-    for (size_t root = count / 2; root-- > 0;)
-        s_sift_down(text, keys, root, count);
-    for (size_t end = count; end-- > 1;) {
-        s_slot_t swap = keys[0];
-        keys[0] = keys[end];
-        keys[end] = swap;
-        s_sift_down(text, keys, 0, end);
-    }
-}
-
 //  Fails if two of an object's keys are equal once unescaped, naming the
-//  first key in the text that repeats an earlier one. Sorts big objects'
-//  keys in place: they are popped right after.
+//  first key in the text that repeats an earlier one (json_keys.c).
 static int
 s_keys_unique(s_scan_t *self, s_slot_t *keys, size_t count)
 {
-    size_t repeat = SIZE_MAX;
-    if (count <= S_SMALL_OBJECT) {
-        for (size_t later = 1; later < count && repeat == SIZE_MAX; later++)
-            for (size_t earlier = 0; earlier < later; earlier++)
-                if (s_key_equal(self->text, &keys[earlier], &keys[later])) {
-                    repeat = keys[later].at;
-                    break;
-                }
-    } else {
-        s_keys_sort(self->text, keys, count);
-        for (size_t index = 1; index < count; index++)
-            if (keys[index].at < repeat &&
-                s_key_compare(self->text, &keys[index - 1], &keys[index]) == 0)
-                repeat = keys[index].at;
-    }
+    size_t repeat = zj_json_keys_repeat(self->text, keys, count);
     if (repeat == SIZE_MAX)
         return 0;
     return s_fail(self, repeat - 1, "duplicate object key");
