@@ -460,8 +460,9 @@ s_stop(zj_coordinator_t *self)
         rc = ZJ_ESTORE;
     } else
         self->degraded_since_ms = 0;
-    zj_log_info("stopping jobs_unfinished=%zu workers=%zu",
-                zj_futures_size(self->futures), zhashx_size(self->peers));
+    zj_log_info("stopping jobs_unfinished=%zu workers=%zu checkpoints=%ld",
+                zj_futures_size(self->futures), zhashx_size(self->peers),
+                zj_store_checkpoints(self->store));
     zj_worker_ep_close(self);
     s_flush_outbox(self);
     return rc;
@@ -494,6 +495,7 @@ zj_coordinator_run(zj_coordinator_t *self)
         s_commit(self, now_ms);
         zj_futures_flush(self->futures, now_ms, s_send_to_client, self);
         s_flush_outbox(self);
+        zj_store_bound_wal(self->store);
         if (self->degraded_since_ms == 0)
             zj_futures_reap(self->futures);
     }

@@ -91,6 +91,18 @@ bool zj_store_is_writable(const zj_store_t *self);
 //  Writes journaled and not yet committed.
 size_t zj_store_pending(const zj_store_t *self);
 
+#define ZJ_STORE_CHECKPOINT_PAGES 1000 //  WAL growth that wakes the checkpointer
+#define ZJ_STORE_WAL_BOUND 8000        //  WAL pages past which the loop helps
+
+//  Between turns, after their replies: keeps the WAL from growing without
+//  end under commits that never pause, by checkpointing what the
+//  checkpoint thread left behind once the WAL passes a bound (see
+//  store_open.c). Usually returns at once.
+void zj_store_bound_wal(zj_store_t *self);
+
+//  Checkpoints the store's thread has run so far.
+long zj_store_checkpoints(const zj_store_t *self);
+
 //  Commits the turn's transaction, if one is open, and forgets the
 //  journal. If a write of the turn or the commit failed, rolls the turn
 //  back, degrades and returns ZJ_ESTORE; while degraded it returns

@@ -5,6 +5,7 @@
 #define ZJ_STORE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -17,7 +18,6 @@
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250    //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100 //  Rows zj_store_list_jobs gives for limit 0
-#define ZJ_STORE_CHECKPOINT_PAGES 1000 //  WAL pages that wake the checkpointer
 #define ZJ_STORE_CHECKPOINT_MS 1000    //  ... which runs at least this often
 
 #define ZJ_JOB_COLUMNS                                                         \
@@ -88,6 +88,10 @@ struct zj_store {
     bool wal;                          //  A file in WAL mode (not :memory:)
     sqlite3 *checkpoint_db;            //  The checkpointer's own handle
     zj_background_t *checkpointer;     //  Copies the WAL into the file
+    atomic_long checkpoints;           //  Checkpoints the thread has run
+    int wal_pages;                     //  WAL pages after the last commit
+    int wake_at;                       //  ... at which to wake the thread
+    int help_at;                       //  ... past which the loop helps
 };
 
 #endif

@@ -106,8 +106,17 @@ failed:
 //  turn, would otherwise spend in the commit that crosses the threshold.
 //  SQLite's own automatic checkpoint is off; a thread with a connection
 //  of its own runs PASSIVE checkpoints, which never block the loop's
-//  writes, when the loop's commits have grown the WAL past
-//  ZJ_STORE_CHECKPOINT_PAGES, and once a second.
+//  writes, each time the loop's commits have added
+//  ZJ_STORE_CHECKPOINT_PAGES to the WAL, and once a second.
+//
+//  The WAL starts over only at a commit that finds it all copied, so a
+//  checkpoint must end between two commits. Under commits that never
+//  pause, the thread's checkpoints each leave the last few commits behind
+//  and the WAL keeps growing. Waking the thread on every commit past the
+//  threshold, as this code once did, made it catch up in the end, at the
+//  price of two fsyncs per commit. zj_store_bound_wal lets the loop copy
+//  that last remainder itself instead, once the WAL passes
+//  ZJ_STORE_WAL_BOUND.
 
 static void
 s_checkpoint(void *arg)
@@ -115,17 +124,49 @@ s_checkpoint(void *arg)
     zj_store_t *self = arg;
     sqlite3_wal_checkpoint_v2(self->checkpoint_db, NULL,
                               SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    atomic_fetch_add(&self->checkpoints, 1);
 }
 
-//  SQLite's WAL hook: called on the loop after each commit.
+//  SQLite's WAL hook: called on the loop after each commit with the
+//  pages in the WAL, which start over from a handful after a restart.
 static int
 s_on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
 {
     (void) db, (void) name;
     zj_store_t *self = arg;
-    if (pages >= ZJ_STORE_CHECKPOINT_PAGES)
+    if (pages < self->wal_pages) {
+        self->wake_at = ZJ_STORE_CHECKPOINT_PAGES;
+        self->help_at = ZJ_STORE_WAL_BOUND;
+    }
+    self->wal_pages = pages;
+    if (pages >= self->wake_at) {
+        self->wake_at = pages + ZJ_STORE_CHECKPOINT_PAGES;
         zj_background_wake(self->checkpointer);
+    }
     return SQLITE_OK;
+}
+
+void
+zj_store_bound_wal(zj_store_t *self)
+{
+    assert(self);
+    if (self->checkpointer == NULL || self->in_turn ||
+        self->wal_pages < self->help_at)
+        return;
+    int pages = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(self->db, NULL,
+                                       SQLITE_CHECKPOINT_PASSIVE, &pages,
+                                       &copied);
+    //  The thread was at it, or a reader still needs old pages: later.
+    if (rc != SQLITE_OK || copied < pages)
+        self->help_at = self->wal_pages + ZJ_STORE_CHECKPOINT_PAGES;
+}
+
+long
+zj_store_checkpoints(const zj_store_t *self)
+{
+    assert(self);
+    return atomic_load(&self->checkpoints);
 }
 
 static int
@@ -154,6 +195,8 @@ s_start_checkpointer(zj_store_t *self, const char *path, char *why)
         snprintf(why, ZJ_WHY_SIZE, "cannot start the checkpoint thread");
         return ZJ_ESTORE;
     }
+    self->wake_at = ZJ_STORE_CHECKPOINT_PAGES;
+    self->help_at = ZJ_STORE_WAL_BOUND;
     sqlite3_wal_hook(self->db, s_on_wal_commit, self);
     return 0;
 }

@@ -566,6 +566,37 @@ START_TEST(test_wal_is_checkpointed_by_the_thread)
 }
 END_TEST
 
+//  Commits that never pause, as under steady load: the thread is woken
+//  once per ZJ_STORE_CHECKPOINT_PAGES of WAL, not on every commit past
+//  them, and the loop's help keeps the WAL file bounded although no
+//  checkpoint of the thread ever ends between two commits.
+START_TEST(test_wal_stays_bounded_under_commits_that_never_pause)
+{
+    zj_store_t *store = zj_testdb_store();
+    static char args[3001];
+    memset(args, '5', sizeof args - 1);
+    for (int turn = 0; turn < 6000; turn++) {
+        zj_job_t job = zj_testdb_job("echo", ZJ_STATE_QUEUED);
+        job.args = args;
+        ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
+        ck_assert_int_eq(zj_store_commit(store), 0);
+        zj_store_bound_wal(store);
+    }
+    char wal[4096];
+    snprintf(wal, sizeof wal, "%s-wal", zj_testdb_path);
+    int64_t frame = 4096 + 24;
+    ck_assert_int_le(s_file_size(wal),
+                     (ZJ_STORE_WAL_BOUND + 2 * ZJ_STORE_CHECKPOINT_PAGES) *
+                         frame);
+    //  About 15,000 pages went through the WAL.
+    ck_assert_int_lt(zj_store_checkpoints(store), 100);
+    zj_store_destroy(&store);
+    sqlite3 *reader = zj_testdb_raw();
+    ck_assert_int_eq(zj_testdb_int(reader, "SELECT count(*) FROM jobs"), 6000);
+    sqlite3_close(reader);
+}
+END_TEST
+
 START_TEST(test_other_writer_degrades_until_it_lets_go)
 {
     zj_store_t *store = zj_testdb_store();
@@ -666,6 +697,7 @@ test_store_suite(void)
     tcase_add_test(tcase, test_reader_does_not_block_commit);
     tcase_add_test(tcase, test_other_writer_degrades_until_it_lets_go);
     tcase_add_test(tcase, test_wal_is_checkpointed_by_the_thread);
+    tcase_add_test(tcase, test_wal_stays_bounded_under_commits_that_never_pause);
     tcase_add_test(tcase, test_bad_row_keeps_the_turn);
     tcase_add_test(tcase, test_unwritable_path_fails_cleanly);
     suite_add_tcase(suite, tcase);
