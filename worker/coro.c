@@ -49,6 +49,7 @@ struct zj_coro {
     uint32_t tag;            //  ZJ_CORO_TAG while alive, 0 when pooled
     zj_coro_rt_t *rt;        //  Owning runtime
     zj_coro_fn *fn;          //  Body
+    zj_coro_fn *then;        //  Runs off the stack after the body, or NULL
     void *arg;               //  Body's argument
     zj_fcontext_t context;   //  Where to continue it, while suspended
     zj_fcontext_t resumer;   //  Where a yield goes back to, while running
@@ -264,6 +265,13 @@ s_entry(zj_transfer_t transfer)
 zj_coro_t *
 zj_coro_spawn(zj_coro_rt_t *self, zj_coro_fn *fn, void *arg)
 {
+    return zj_coro_spawn_then(self, fn, NULL, arg);
+}
+
+zj_coro_t *
+zj_coro_spawn_then(zj_coro_rt_t *self, zj_coro_fn *fn, zj_coro_fn *then,
+                   void *arg)
+{
     assert(self);
     assert(fn);
     zj_coro_t *coro = self->idle;
@@ -282,6 +290,7 @@ zj_coro_spawn(zj_coro_rt_t *self, zj_coro_fn *fn, void *arg)
     coro->tag = ZJ_CORO_TAG;
     coro->rt = self;
     coro->fn = fn;
+    coro->then = then;
     coro->arg = arg;
     coro->running = false;
     coro->done = false;
@@ -342,7 +351,13 @@ zj_coro_resume(zj_coro_t *self)
     rt->current = self->outer;
     if (rt->blocked)
         s_check_blocked(rt, self->arg, started_us);
-    //  We are back on our own stack: now the finished one may be reused.
-    if (self->done)
+    //  We are back on our own stack: now the finished one may be reused,
+    //  and the struct on it may be gone once released.
+    if (self->done) {
+        zj_coro_fn *then = self->then;
+        void *arg = self->arg;
         s_release(rt, self);
+        if (then)
+            then(arg);
+    }
 }

@@ -42,6 +42,13 @@ size_t zj_coro_rt_alive(const zj_coro_rt_t *self);
 //  the pointer returned is stale: use it only to test for NULL.
 zj_coro_t *zj_coro_spawn(zj_coro_rt_t *self, zj_coro_fn *fn, void *arg);
 
+//  The same, and once fn has returned and its stack is back in the pool,
+//  runs then(arg) on the stack of whoever resumed it last. Work that
+//  follows the body there leaves the coroutine's stack no deeper than
+//  the body took it: a pooled stack keeps every page it touched.
+zj_coro_t *zj_coro_spawn_then(zj_coro_rt_t *self, zj_coro_fn *fn,
+                              zj_coro_fn *then, void *arg);
+
 //  The coroutine running now, or NULL on the loop's own stack.
 zj_coro_t *zj_coro_current(zj_coro_rt_t *self);
 

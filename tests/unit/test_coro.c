@@ -88,6 +88,56 @@ START_TEST(test_coro_yield_resume_order)
 }
 END_TEST
 
+//  What s_then saw, when spawn_then called it.
+typedef struct {
+    s_body_t *body;     //  The body it follows
+    int calls;          //  Times called
+    bool on_coroutine;  //  zj_coro_current was not NULL
+    size_t alive;       //  zj_coro_rt_alive at the call
+    size_t body_steps;  //  Steps the body had traced by then
+} s_then_t;
+
+static s_then_t s_then_seen;
+
+static void
+s_then(void *arg)
+{
+    s_body_t *body = arg;
+    s_then_seen.body = body;
+    s_then_seen.calls++;
+    s_then_seen.on_coroutine = zj_coro_current(body->rt) != NULL;
+    s_then_seen.alive = zj_coro_rt_alive(body->rt);
+    s_then_seen.body_steps = *body->trace_count;
+}
+
+//  then runs once, after the body's last step, off the coroutine, with
+//  its stack already released.
+START_TEST(test_coro_then_runs_on_the_resumer_after_the_body)
+{
+    zj_coro_rt_t *rt = zj_coro_rt_new(0);
+    int trace[8];
+    size_t count = 0;
+    s_body_t body = {
+        .rt = rt, .trace = trace, .trace_count = &count, .id = 1, .yields = 1};
+    s_then_seen = (s_then_t){0};
+    zj_coro_t *coro = zj_coro_spawn_then(rt, s_body_yielding, s_then, &body);
+    ck_assert_ptr_nonnull(coro);
+    ck_assert_int_eq(s_then_seen.calls, 0);
+    zj_coro_resume(coro);
+    ck_assert_int_eq(s_then_seen.calls, 1);
+    ck_assert_ptr_eq(s_then_seen.body, &body);
+    ck_assert(!s_then_seen.on_coroutine);
+    ck_assert_uint_eq(s_then_seen.alive, 0);
+    ck_assert_uint_eq(s_then_seen.body_steps, 2);
+    //  A body that never yields has then run inside spawn.
+    body.yields = 0;
+    ck_assert_ptr_nonnull(zj_coro_spawn_then(rt, s_body_yielding, s_then,
+                                             &body));
+    ck_assert_int_eq(s_then_seen.calls, 2);
+    zj_coro_rt_destroy(&rt);
+}
+END_TEST
+
 START_TEST(test_coro_ten_thousand_alive)
 {
     enum { COUNT = 10000 };
@@ -353,6 +403,7 @@ test_coro_suite(void)
     TCase *tcase = tcase_create("coro");
     tcase_set_timeout(tcase, 60);
     tcase_add_test(tcase, test_coro_yield_resume_order);
+    tcase_add_test(tcase, test_coro_then_runs_on_the_resumer_after_the_body);
     tcase_add_test(tcase, test_coro_ten_thousand_alive);
     tcase_add_test(tcase, test_coro_forty_thousand_alive_past_the_map_limit);
     tcase_add_test(tcase, test_coro_stack_reused);
