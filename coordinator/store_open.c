@@ -3,6 +3,7 @@
 //  thread that checkpoints the WAL; and closing it all again.
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,18 @@ static int s_read_next_id(zj_store_t *self, char *why);
 static int s_start_checkpointer(zj_store_t *self, const char *path,
                                 char *why);
 
+static pthread_once_t s_configured = PTHREAD_ONCE_INIT;
+
+//  SQLite counts every allocation under a global mutex for
+//  sqlite3_memory_used, which nothing here reads: 8% of the coordinator's
+//  instructions per job. The setting only takes before SQLite starts; in a
+//  process that started it already, SQLite refuses it and counts on.
+static void
+s_configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 //  Opens the file, sets the pragmas, migrates and prepares. Each step
 //  writes its own reason into why.
 zj_store_t *
@@ -67,6 +80,7 @@ zj_store_new(const char *path, zj_sync_t sync, char *why)
         snprintf(why, ZJ_WHY_SIZE, "out of memory");
         return NULL;
     }
+    pthread_once(&s_configured, s_configure_sqlite);
     int flags =
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &self->db, flags, NULL) != SQLITE_OK) {
