@@ -1,4 +1,4 @@
-//  store.c - the SQLite record of jobs and workers (schema v2, WAL):
+//  store.c - the SQLite record of jobs and workers (schema v3, WAL):
 //  turns, writes and reads; store_open.c opens and closes it. Every
 //  statement is prepared once and reset after each use; every value is
 //  bound. The first write of a loop turn runs BEGIN IMMEDIATE and
@@ -513,7 +513,6 @@ zj_store_list_workers(zj_store_t *self, zj_store_worker_fn *fn, void *arg)
             .connected_at = sqlite3_column_double(stmt, 6),
             .last_seen = sqlite3_column_double(stmt, 7),
             .state = (char *) sqlite3_column_text(stmt, 8),
-            .running = sqlite3_column_int(stmt, 9),
         };
         json_t *root = NULL;
         s_kinds_from_json((const char *) sqlite3_column_text(stmt, 5), &info,

@@ -1,4 +1,4 @@
-//  store.h - the SQLite record of jobs, attempts and workers (schema v2,
+//  store.h - the SQLite record of jobs, attempts and workers (schema v3,
 //  WAL).
 //  Only this class talks to SQLite; every statement is prepared once.
 //  Writes are group-committed: the first write of a loop turn opens a
@@ -78,7 +78,8 @@ int zj_store_forget_workers(zj_store_t *self);
 typedef void(zj_store_worker_fn)(void *arg, const zj_worker_info_t *info);
 
 //  Calls fn for every worker row; kinds are parsed back from the stored
-//  JSON object {"kind": "io"|"cpu", ...}.
+//  JSON object {"kind": "io"|"cpu", ...}. running is left 0: the
+//  coordinator knows what its connected workers run.
 int zj_store_list_workers(zj_store_t *self, zj_store_worker_fn *fn, void *arg);
 
 //  True between the turn's first write and its commit.

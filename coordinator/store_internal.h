@@ -14,7 +14,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 2       //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 3       //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250    //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100 //  Rows zj_store_list_jobs gives for limit 0
@@ -25,8 +25,7 @@
     " timeout_ms, not_before, worker, created_at, started_at,"                 \
     " finished_at, result, error, backoff_ms"
 
-//  Every statement the store runs, prepared once. LIST_WORKERS spells
-//  'running' as a literal so that the planner can use jobs_running.
+//  Every statement the store runs, prepared once.
 #define ZJ_STMT_MAP(XX)                                                        \
     XX(BEGIN, "BEGIN IMMEDIATE")                                               \
     XX(COMMIT, "COMMIT")                                                       \
@@ -62,10 +61,7 @@
     XX(FORGET_WORKERS, "UPDATE workers SET state = ?1"                         \
                        " WHERE state IS NOT ?1")                               \
     XX(LIST_WORKERS, "SELECT name, host, pid, io_slots, cpu_slots,"            \
-                     " kinds, connected_at, last_seen, state,"                 \
-                     " (SELECT count(*) FROM jobs"                             \
-                     "  WHERE jobs.worker = workers.name"                      \
-                     "  AND jobs.state = 'running')"                           \
+                     " kinds, connected_at, last_seen, state"                  \
                      " FROM workers ORDER BY name")
 
 typedef enum {
