@@ -85,8 +85,8 @@ START_TEST(test_schema_is_design_v3)
                              {"backoff_ms", "INTEGER"}};
     s_assert_columns(db, "jobs", jobs, sizeof(jobs) / sizeof(jobs[0]));
     const char *attempts[][2] = {
-        {"job_id", "INTEGER"},  {"attempt", "INTEGER"},   {"worker", "TEXT"},
-        {"state", "TEXT"},      {"started_at", "REAL"},   {"finished_at", "REAL"},
+        {"job_id", "INTEGER"}, {"attempt", "INTEGER"}, {"worker", "TEXT"},
+        {"state", "TEXT"},     {"started_at", "REAL"}, {"finished_at", "REAL"},
         {"error", "TEXT"}};
     s_assert_columns(db, "attempts", attempts,
                      sizeof(attempts) / sizeof(attempts[0]));
@@ -97,8 +97,8 @@ START_TEST(test_schema_is_design_v3)
     s_assert_columns(db, "workers", workers,
                      sizeof(workers) / sizeof(workers[0]));
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM sqlite_master"
-                                   " WHERE type = 'index' AND name ="
-                                   " 'jobs_state'"),
+                                       " WHERE type = 'index' AND name ="
+                                       " 'jobs_state'"),
                      1);
     sqlite3_close(db);
     zj_store_destroy(&store);
@@ -150,8 +150,56 @@ START_TEST(test_v1_database_migrates_to_v3)
     ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 3);
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM attempts"), 0);
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM sqlite_master"
-                                   " WHERE name = 'jobs_running'"),
+                                       " WHERE name = 'jobs_running'"),
                      0);
+    sqlite3_close(db);
+}
+END_TEST
+
+//  A v2 file's attempts move into the v3 table, which has no rowid.
+START_TEST(test_v2_attempts_survive_v3)
+{
+    sqlite3 *db = zj_testdb_raw();
+    ck_assert_int_eq(
+        sqlite3_exec(db,
+                     "CREATE TABLE jobs (id INTEGER PRIMARY KEY, kind TEXT "
+                     "NOT NULL, args TEXT, state TEXT NOT NULL, priority "
+                     "INTEGER, attempts INTEGER, max_attempts INTEGER, "
+                     "timeout_ms INTEGER, not_before REAL, worker TEXT, "
+                     "created_at REAL, started_at REAL, finished_at REAL, "
+                     "result TEXT, error TEXT, backoff_ms INTEGER);"
+                     "CREATE TABLE workers (name TEXT PRIMARY KEY, host TEXT,"
+                     " pid INTEGER, io_slots INTEGER, cpu_slots INTEGER, "
+                     "kinds TEXT, connected_at REAL, last_seen REAL, "
+                     "state TEXT);"
+                     "CREATE INDEX jobs_state ON jobs (state);"
+                     "CREATE INDEX jobs_running ON jobs (worker)"
+                     " WHERE state = 'running';"
+                     "CREATE TABLE attempts (job_id INTEGER NOT NULL,"
+                     " attempt INTEGER NOT NULL, worker TEXT, state TEXT NOT"
+                     " NULL, started_at REAL, finished_at REAL, error TEXT,"
+                     " PRIMARY KEY (job_id, attempt));"
+                     "INSERT INTO jobs (kind, state, attempts, max_attempts)"
+                     " VALUES ('echo', 'queued', 1, 3);"
+                     "INSERT INTO attempts VALUES (1, 1, 'w1', 'failed', 1.5,"
+                     " 2.5, 'worker lost');"
+                     "PRAGMA user_version = 2;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    zj_store_t *store = zj_testdb_store();
+    zj_store_destroy(&store);
+    db = zj_testdb_raw();
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 3);
+    char *row = zj_testdb_text(db, "SELECT job_id || attempt || worker ||"
+                                   " state || started_at || finished_at ||"
+                                   " error FROM attempts");
+    ck_assert_str_eq(row, "11w1failed1.52.5worker lost");
+    free(row);
+    char *sql = zj_testdb_text(
+        db, "SELECT sql FROM sqlite_master WHERE name = 'attempts'");
+    ck_assert_ptr_nonnull(strstr(sql, "WITHOUT ROWID"));
+    free(sql);
     sqlite3_close(db);
 }
 END_TEST
@@ -171,8 +219,8 @@ START_TEST(test_attempts_are_recorded)
     ck_assert_int_eq(zj_store_commit(store), 0);
     sqlite3 *db = zj_testdb_raw();
     char *errors = zj_testdb_text(db, "SELECT group_concat(error, ',') FROM"
-                                  " (SELECT error FROM attempts ORDER BY"
-                                  " attempt)");
+                                      " (SELECT error FROM attempts ORDER BY"
+                                      " attempt)");
     ck_assert_str_eq(errors, "first,second");
     free(errors);
     ck_assert_int_eq(zj_testdb_int(db, "SELECT backoff_ms FROM jobs"), 750);
@@ -199,7 +247,8 @@ START_TEST(test_insert_commit_get)
     ck_assert(!zj_store_in_turn(store));
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM jobs"), 1);
     //  Zero times and NULL strings are NULL columns; state is its name.
-    ck_assert_int_eq(zj_testdb_int(db, "SELECT not_before IS NULL AND started_at"
+    ck_assert_int_eq(zj_testdb_int(db,
+                                   "SELECT not_before IS NULL AND started_at"
                                    " IS NULL AND finished_at IS NULL AND"
                                    " worker IS NULL AND result IS NULL AND"
                                    " error IS NULL AND state = 'queued'"
@@ -299,8 +348,8 @@ START_TEST(test_list_by_state_with_limit)
     zj_store_t *store = zj_testdb_store();
     int64_t queued[5];
     for (int index = 0; index < 8; index++) {
-        zj_job_t job =
-            zj_testdb_job("echo", index < 5 ? ZJ_STATE_QUEUED : ZJ_STATE_SUCCEEDED);
+        zj_job_t job = zj_testdb_job("echo", index < 5 ? ZJ_STATE_QUEUED
+                                                       : ZJ_STATE_SUCCEEDED);
         ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
         if (index < 5)
             queued[index] = job.id;
@@ -362,8 +411,8 @@ START_TEST(test_recover_requeues_running_in_id_order)
     ck_assert_uint_eq(seen.count, 4);
     int64_t expected[] = {ids[0], ids[1], ids[3], ids[4]};
     //  Each as the dead run left it: the callback can tell them apart.
-    zj_state_t as_left[] = {ZJ_STATE_QUEUED, ZJ_STATE_RUNNING,
-                            ZJ_STATE_RUNNING, ZJ_STATE_QUEUED};
+    zj_state_t as_left[] = {ZJ_STATE_QUEUED, ZJ_STATE_RUNNING, ZJ_STATE_RUNNING,
+                            ZJ_STATE_QUEUED};
     for (int index = 0; index < 4; index++) {
         ck_assert_int_eq(seen.ids[index], expected[index]);
         ck_assert_int_eq(seen.states[index], as_left[index]);
@@ -371,9 +420,11 @@ START_TEST(test_recover_requeues_running_in_id_order)
     ck_assert_int_eq(zj_store_commit(store), 0);
     sqlite3 *db = zj_testdb_raw();
     ck_assert_int_eq(
-        zj_testdb_int(db, "SELECT count(*) FROM jobs WHERE state = 'running'"), 0);
+        zj_testdb_int(db, "SELECT count(*) FROM jobs WHERE state = 'running'"),
+        0);
     ck_assert_int_eq(
-        zj_testdb_int(db, "SELECT count(*) FROM jobs WHERE state = 'queued'"), 4);
+        zj_testdb_int(db, "SELECT count(*) FROM jobs WHERE state = 'queued'"),
+        4);
     sqlite3_close(db);
 
     //  A second recovery finds nothing running.
@@ -440,7 +491,8 @@ START_TEST(test_workers_round_trip)
     ck_assert_int_eq(zj_store_commit(store), 0);
 
     sqlite3 *db = zj_testdb_raw();
-    char *text = zj_testdb_text(db, "SELECT kinds FROM workers WHERE name='w2'");
+    char *text =
+        zj_testdb_text(db, "SELECT kinds FROM workers WHERE name='w2'");
     ck_assert_str_eq(text, "{\"echo\":\"io\",\"sha256\":\"cpu\"}");
     free(text);
     sqlite3_close(db);
@@ -510,7 +562,7 @@ START_TEST(test_newer_schema_fails_with_why)
 {
     sqlite3 *db = zj_testdb_raw();
     zj_testdb_exec(db, "CREATE TABLE jobs (id INTEGER PRIMARY KEY);"
-                   "PRAGMA user_version = 99");
+                       "PRAGMA user_version = 99");
     sqlite3_close(db);
     char why[ZJ_WHY_SIZE] = "";
     zj_store_t *store = zj_store_new(zj_testdb_path, ZJ_SYNC_FULL, why);
@@ -691,6 +743,7 @@ test_store_suite(void)
     tcase_set_timeout(tcase, 20);
     tcase_add_test(tcase, test_schema_is_design_v3);
     tcase_add_test(tcase, test_v1_database_migrates_to_v3);
+    tcase_add_test(tcase, test_v2_attempts_survive_v3);
     tcase_add_test(tcase, test_attempts_are_recorded);
     tcase_add_test(tcase, test_insert_commit_get);
     tcase_add_test(tcase, test_destroy_rolls_back_open_turn);
@@ -704,7 +757,8 @@ test_store_suite(void)
     tcase_add_test(tcase, test_reader_does_not_block_commit);
     tcase_add_test(tcase, test_other_writer_degrades_until_it_lets_go);
     tcase_add_test(tcase, test_wal_is_checkpointed_by_the_thread);
-    tcase_add_test(tcase, test_wal_stays_bounded_under_commits_that_never_pause);
+    tcase_add_test(tcase,
+                   test_wal_stays_bounded_under_commits_that_never_pause);
     tcase_add_test(tcase, test_bad_row_keeps_the_turn);
     tcase_add_test(tcase, test_unwritable_path_fails_cleanly);
     suite_add_tcase(suite, tcase);
