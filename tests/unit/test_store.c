@@ -114,25 +114,26 @@ START_TEST(test_schema_is_design_v3)
 }
 END_TEST
 
+//  A v1 file's schema, as the first zjob wrote it.
+#define S_SCHEMA_V1                                                            \
+    "CREATE TABLE jobs (id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"           \
+    " args TEXT, state TEXT NOT NULL, priority INTEGER, attempts INTEGER,"     \
+    " max_attempts INTEGER, timeout_ms INTEGER, not_before REAL,"              \
+    " worker TEXT, created_at REAL, started_at REAL, finished_at REAL,"        \
+    " result TEXT, error TEXT);"                                               \
+    "CREATE TABLE workers (name TEXT PRIMARY KEY, host TEXT, pid INTEGER,"     \
+    " io_slots INTEGER, cpu_slots INTEGER, kinds TEXT, connected_at REAL,"     \
+    " last_seen REAL, state TEXT);"                                            \
+    "CREATE INDEX jobs_state ON jobs (state);"                                 \
+    "CREATE INDEX jobs_running ON jobs (worker) WHERE state = 'running';"
+
 START_TEST(test_v1_database_migrates_to_v3)
 {
-    //  A v1 file, as the first zjob wrote it, with one job in it.
+    //  A v1 file with one job in it.
     sqlite3 *db = zj_testdb_raw();
     ck_assert_int_eq(
         sqlite3_exec(db,
-                     "CREATE TABLE jobs (id INTEGER PRIMARY KEY, kind TEXT "
-                     "NOT NULL, args TEXT, state TEXT NOT NULL, priority "
-                     "INTEGER, attempts INTEGER, max_attempts INTEGER, "
-                     "timeout_ms INTEGER, not_before REAL, worker TEXT, "
-                     "created_at REAL, started_at REAL, finished_at REAL, "
-                     "result TEXT, error TEXT);"
-                     "CREATE TABLE workers (name TEXT PRIMARY KEY, host TEXT,"
-                     " pid INTEGER, io_slots INTEGER, cpu_slots INTEGER, "
-                     "kinds TEXT, connected_at REAL, last_seen REAL, "
-                     "state TEXT);"
-                     "CREATE INDEX jobs_state ON jobs (state);"
-                     "CREATE INDEX jobs_running ON jobs (worker)"
-                     " WHERE state = 'running';"
+                     S_SCHEMA_V1
                      "INSERT INTO jobs (kind, state, attempts, max_attempts)"
                      " VALUES ('echo', 'queued', 0, 1);"
                      "PRAGMA user_version = 1;",
@@ -162,19 +163,8 @@ START_TEST(test_v2_attempts_survive_v3)
     sqlite3 *db = zj_testdb_raw();
     ck_assert_int_eq(
         sqlite3_exec(db,
-                     "CREATE TABLE jobs (id INTEGER PRIMARY KEY, kind TEXT "
-                     "NOT NULL, args TEXT, state TEXT NOT NULL, priority "
-                     "INTEGER, attempts INTEGER, max_attempts INTEGER, "
-                     "timeout_ms INTEGER, not_before REAL, worker TEXT, "
-                     "created_at REAL, started_at REAL, finished_at REAL, "
-                     "result TEXT, error TEXT, backoff_ms INTEGER);"
-                     "CREATE TABLE workers (name TEXT PRIMARY KEY, host TEXT,"
-                     " pid INTEGER, io_slots INTEGER, cpu_slots INTEGER, "
-                     "kinds TEXT, connected_at REAL, last_seen REAL, "
-                     "state TEXT);"
-                     "CREATE INDEX jobs_state ON jobs (state);"
-                     "CREATE INDEX jobs_running ON jobs (worker)"
-                     " WHERE state = 'running';"
+                     S_SCHEMA_V1
+                     "ALTER TABLE jobs ADD COLUMN backoff_ms INTEGER;"
                      "CREATE TABLE attempts (job_id INTEGER NOT NULL,"
                      " attempt INTEGER NOT NULL, worker TEXT, state TEXT NOT"
                      " NULL, started_at REAL, finished_at REAL, error TEXT,"
