@@ -141,9 +141,9 @@ failed:
 //  pause, the thread's checkpoints each leave the last few commits behind
 //  and the WAL keeps growing. Waking the thread on every commit past the
 //  threshold, as this code once did, made it catch up in the end, at the
-//  price of two fsyncs per commit. zj_store_bound_wal lets the loop copy
-//  that last remainder itself instead, once the WAL passes
-//  ZJ_STORE_WAL_BOUND.
+//  price of two fsyncs per commit. Instead, once the WAL passes
+//  ZJ_STORE_WAL_BOUND the thread is left to finish and
+//  zj_store_bound_wal lets the loop copy the remainder itself.
 
 static void
 s_checkpoint(void *arg)
@@ -166,7 +166,9 @@ s_on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
         self->help_at = ZJ_STORE_WAL_BOUND;
     }
     self->wal_pages = pages;
-    if (pages >= self->wake_at) {
+    //  Past help_at the thread is left to finish: woken again it would
+    //  hold the checkpoint lock against the loop's help for good.
+    if (pages >= self->wake_at && pages < self->help_at) {
         self->wake_at = pages + ZJ_STORE_CHECKPOINT_PAGES;
         zj_background_wake(self->checkpointer);
     }
@@ -184,8 +186,10 @@ zj_store_bound_wal(zj_store_t *self)
     int rc = sqlite3_wal_checkpoint_v2(self->db, NULL,
                                        SQLITE_CHECKPOINT_PASSIVE, &pages,
                                        &copied);
-    //  The thread was at it, or a reader still needs old pages: later.
-    if (rc != SQLITE_OK || copied < pages)
+    //  SQLITE_BUSY: the thread is at it, and this failed at once; try
+    //  again next turn. A reader that still needs old pages holds the
+    //  WAL back for longer: try again ZJ_STORE_CHECKPOINT_PAGES later.
+    if (rc != SQLITE_BUSY && (rc != SQLITE_OK || copied < pages))
         self->help_at = self->wal_pages + ZJ_STORE_CHECKPOINT_PAGES;
 }
 

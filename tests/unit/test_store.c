@@ -624,7 +624,7 @@ START_TEST(test_wal_stays_bounded_under_commits_that_never_pause)
     zj_store_t *store = zj_testdb_store();
     static char args[3001];
     memset(args, '5', sizeof args - 1);
-    for (int turn = 0; turn < 6000; turn++) {
+    for (int turn = 0; turn < 12000; turn++) {
         zj_job_t job = zj_testdb_job("echo", ZJ_STATE_QUEUED);
         job.args = args;
         ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
@@ -633,15 +633,16 @@ START_TEST(test_wal_stays_bounded_under_commits_that_never_pause)
     }
     char wal[4096];
     snprintf(wal, sizeof wal, "%s-wal", zj_testdb_path);
+    //  About 50,000 pages go through the WAL, which keeps them all
+    //  without the bound. With it, the WAL passes the bound only by what
+    //  commits while the thread's last checkpoint runs: up to 6,700 pages
+    //  seen with the two cores busy.
     int64_t frame = 4096 + 24;
-    ck_assert_int_le(s_file_size(wal),
-                     (ZJ_STORE_WAL_BOUND + 2 * ZJ_STORE_CHECKPOINT_PAGES) *
-                         frame);
-    //  About 15,000 pages went through the WAL.
-    ck_assert_int_lt(zj_store_checkpoints(store), 100);
+    ck_assert_int_le(s_file_size(wal), 20000 * frame);
+    ck_assert_int_lt(zj_store_checkpoints(store), 200);
     zj_store_destroy(&store);
     sqlite3 *reader = zj_testdb_raw();
-    ck_assert_int_eq(zj_testdb_int(reader, "SELECT count(*) FROM jobs"), 6000);
+    ck_assert_int_eq(zj_testdb_int(reader, "SELECT count(*) FROM jobs"), 12000);
     sqlite3_close(reader);
 }
 END_TEST
