@@ -80,9 +80,9 @@ test_cpu_process_holds_one_job_ready() {
     start_coordinator
     start_worker w1 --cpu-procs 1
     assert_eq "$(sql "select cpu_slots from workers")" 2 "credit: a process and a job ready"
-    # Three jobs of about half a second: one runs, one waits in the
+    # Three jobs of about a second: one runs, one waits in the
     # worker, the third stays queued in the coordinator.
-    ids=$(for _ in 1 2 3; do zj submit sha256 '{"data": "x", "rounds": 2500000}'; done)
+    ids=$(for _ in 1 2 3; do zj submit sha256 '{"data": "x", "rounds": 5000000}'; done)
     wait_until 5 value_is = "2 1" running_and_queued
     zj gather $ids >results || fail "gather exited $?"
     assert_eq "$(grep -c '"hex"' results)" 3 "results"
@@ -92,7 +92,7 @@ test_cpu_prefetch_zero_holds_no_job() {
     start_coordinator
     start_worker w1 --cpu-procs 1 --cpu-prefetch 0
     assert_eq "$(sql "select cpu_slots from workers")" 1 "credit: the process alone"
-    ids=$(for _ in 1 2; do zj submit sha256 '{"data": "x", "rounds": 2500000}'; done)
+    ids=$(for _ in 1 2; do zj submit sha256 '{"data": "x", "rounds": 5000000}'; done)
     wait_until 5 value_is = "1 1" running_and_queued
     zj gather $ids >results || fail "gather exited $?"
     assert_eq "$(grep -c '"hex"' results)" 2 "results"
