@@ -182,14 +182,13 @@ zj_store_bound_wal(zj_store_t *self)
     if (self->checkpointer == NULL || self->in_turn ||
         self->wal_pages < self->help_at)
         return;
-    int pages = 0, copied = 0;
     int rc = sqlite3_wal_checkpoint_v2(self->db, NULL,
-                                       SQLITE_CHECKPOINT_PASSIVE, &pages,
-                                       &copied);
+                                       SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     //  SQLITE_BUSY: the thread is at it, and this failed at once; try
-    //  again next turn. A reader that still needs old pages holds the
-    //  WAL back for longer: try again ZJ_STORE_CHECKPOINT_PAGES later.
-    if (rc != SQLITE_BUSY && (rc != SQLITE_OK || copied < pages))
+    //  again next turn. Otherwise the next commit starts the WAL over (and
+    //  the hook resets help_at), unless a reader still needs old pages:
+    //  then try again ZJ_STORE_CHECKPOINT_PAGES later, not every turn.
+    if (rc != SQLITE_BUSY)
         self->help_at = self->wal_pages + ZJ_STORE_CHECKPOINT_PAGES;
 }
 
