@@ -589,22 +589,31 @@ s_file_size(const char *path)
     return stat(path, &info) == 0 ? (int64_t) info.st_size : -1;
 }
 
-//  SQLite's automatic checkpoint is off: the store's own thread copies
-//  the WAL into the file once the loop's commits have grown it.
-START_TEST(test_wal_is_checkpointed_by_the_thread)
+//  Commits turns of per_turn queued jobs with 3,000-byte args, each turn
+//  followed by the WAL's bound as the coordinator's loop does.
+static void
+s_commit_big_jobs(zj_store_t *store, int turns, int per_turn)
 {
-    zj_store_t *store = zj_testdb_store();
     static char args[3001];
     memset(args, '7', sizeof args - 1);
-    int64_t before = s_file_size(zj_testdb_path);
-    for (int turn = 0; turn < 20; turn++) {
-        for (int index = 0; index < 100; index++) {
+    for (int turn = 0; turn < turns; turn++) {
+        for (int index = 0; index < per_turn; index++) {
             zj_job_t job = zj_testdb_job("echo", ZJ_STATE_QUEUED);
             job.args = args;
             ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
         }
         ck_assert_int_eq(zj_store_commit(store), 0);
+        zj_store_bound_wal(store);
     }
+}
+
+//  SQLite's automatic checkpoint is off: the store's own thread copies
+//  the WAL into the file once the loop's commits have grown it.
+START_TEST(test_wal_is_checkpointed_by_the_thread)
+{
+    zj_store_t *store = zj_testdb_store();
+    int64_t before = s_file_size(zj_testdb_path);
+    s_commit_big_jobs(store, 20, 100);
     //  6 MB went into the WAL; the file holds them once checkpointed.
     int64_t deadline = zj_mono_ms() + 5000;
     while (s_file_size(zj_testdb_path) < 4000000 && zj_mono_ms() < deadline)
@@ -622,15 +631,7 @@ END_TEST
 START_TEST(test_wal_stays_bounded_under_commits_that_never_pause)
 {
     zj_store_t *store = zj_testdb_store();
-    static char args[3001];
-    memset(args, '5', sizeof args - 1);
-    for (int turn = 0; turn < 12000; turn++) {
-        zj_job_t job = zj_testdb_job("echo", ZJ_STATE_QUEUED);
-        job.args = args;
-        ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
-        ck_assert_int_eq(zj_store_commit(store), 0);
-        zj_store_bound_wal(store);
-    }
+    s_commit_big_jobs(store, 12000, 1);
     char wal[4096];
     snprintf(wal, sizeof wal, "%s-wal", zj_testdb_path);
     //  About 50,000 pages go through the WAL, which keeps them all
