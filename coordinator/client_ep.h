@@ -1,13 +1,25 @@
 //  client_ep.h - the clients endpoint: SUBMIT, AWAIT, STATUS, LIST,
-//  WORKERS and CANCEL requests from the CLI and libzjob.
+//  WORKERS and CANCEL requests from the CLI and libzjob. Below the loop:
+//  it acts through the job state machine and queues every reply in the
+//  outbox (a cancelled running job also gets a CANCEL to its worker).
 #ifndef ZJ_CLIENT_EP_H
 #define ZJ_CLIENT_EP_H
 
-#include "coordinator/coordinator.h"
+#include <czmq.h>
 
-//  Handles one decoded request. Borrows identity and msg. Replies go
-//  through zj_coordinator_send (after the commit).
-void zj_client_ep_handle(zj_coordinator_t *self, zframe_t *identity,
+#include "coordinator/lifecycle.h"
+#include "coordinator/outbox.h"
+#include "proto/msg.h"
+
+//  The endpoint's view of the coordinator, all borrowed.
+typedef struct {
+    zj_lifecycle_t *jobs; //  The state machine and what it acts on
+    zj_outbox_t *outbox;  //  Where replies wait for the commit
+} zj_client_ep_t;
+
+//  Handles one decoded request. Borrows identity and msg. Every reply is
+//  queued in the outbox, to leave after the commit.
+void zj_client_ep_handle(zj_client_ep_t *self, zframe_t *identity,
                          zj_msg_t *msg);
 
 #endif

@@ -10,27 +10,27 @@
 #include "common/log.h"
 #include "coordinator/client_ep.h"
 #include "coordinator/coordinator.h"
-#include "coordinator/lifecycle.h"
 #include "coordinator/worker_ep.h"
 #include "proto/codec.h"
+#include "proto/limits.h"
 
-typedef struct {
-    zsock_t *socket;    //  Where it goes (borrowed)
-    zframe_t *identity; //  To whom, owned
-    zj_msg_t *msg;      //  What, owned
-} zj_outgoing_t;
-
-static void
-s_outgoing_destroy(void **item_p)
-{
-    zj_outgoing_t *outgoing = *item_p;
-    if (outgoing) {
-        zframe_destroy(&outgoing->identity);
-        zj_msg_destroy(&outgoing->msg);
-        free(outgoing);
-    }
-    *item_p = NULL;
-}
+struct zj_coordinator {
+    zj_coordinator_config_t config; //  As given (strings borrowed)
+    zsock_t *clients;               //  ROUTER for clients
+    zsock_t *workers;               //  ROUTER for workers
+    zactor_t *authenticator;        //  Checks CURVE keys (ZAP), or NULL
+    zj_keyring_t *worker_ring;      //  Keys admitted now, for revocation:
+    zj_keyring_t *client_ring;      //  read again at each tick
+    zj_store_t *store;              //  The record
+    zj_futures_t *futures;          //  Unfinished jobs and awaits
+    zj_scheduler_t *scheduler;      //  Queued jobs
+    zj_peers_t *peers;              //  Workers, their credit, the kinds
+    zj_outbox_t *outbox;            //  Replies waiting for the commit
+    zj_lifecycle_t jobs;            //  The state machine over the above
+    zj_client_ep_t client_ep;       //  The clients endpoint
+    zj_worker_ep_t worker_ep;       //  The workers endpoint
+    int64_t degraded_since_ms;      //  zj_mono_ms() the store failed, or 0
+};
 
 void
 zj_coordinator_config_defaults(zj_coordinator_config_t *config)
@@ -76,21 +76,22 @@ s_recover_one(void *arg, const zj_job_t *job)
     zj_lifecycle_recover(arg, job);
 }
 
+//  The workers of the last run offered these kinds: a job of another
+//  kind fails at once even before any worker connects.
 static void
 s_remember_kinds(void *arg, const zj_worker_info_t *info)
 {
-    zj_coordinator_t *self = arg;
-    for (size_t index = 0; index < info->kind_count; index++)
-        zhashx_update(self->kinds, info->kinds[index].name,
-                      (void *) ((uintptr_t) info->kinds[index].klass + 1));
+    zj_peers_learn_kinds(arg, info);
 }
 
 static int
 s_recover(zj_coordinator_t *self)
 {
     int64_t requeued = 0;
-    if (zj_store_recover(self->store, s_recover_one, self, &requeued) != 0 ||
-        zj_store_list_workers(self->store, s_remember_kinds, self) != 0 ||
+    if (zj_store_recover(self->store, s_recover_one, &self->jobs,
+                         &requeued) != 0 ||
+        zj_store_list_workers(self->store, s_remember_kinds, self->peers) !=
+            0 ||
         zj_store_forget_workers(self->store) != 0 ||
         zj_store_commit(self->store) != 0) {
         zj_log_error("recovery failed db=%s error=\"%s\"",
@@ -126,6 +127,22 @@ s_start_curve(zj_coordinator_t *self, zj_keypair_t *keys)
     return 0;
 }
 
+//  Points the state machine and the endpoints at what they act on.
+static void
+s_wire(zj_coordinator_t *self)
+{
+    self->jobs = (zj_lifecycle_t){self->store, self->futures,
+                                  self->scheduler, self->peers};
+    self->client_ep = (zj_client_ep_t){&self->jobs, self->outbox};
+    self->worker_ep = (zj_worker_ep_t){
+        .jobs = &self->jobs,
+        .outbox = self->outbox,
+        .limits = &self->config.limits,
+        .heartbeat_ms = self->config.heartbeat_ms,
+        .liveness = self->config.liveness,
+    };
+}
+
 zj_coordinator_t *
 zj_coordinator_new(const zj_coordinator_config_t *config)
 {
@@ -134,13 +151,8 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     self->config = *config;
     self->futures = zj_futures_new();
     self->scheduler = zj_scheduler_new();
-    self->peers = zhashx_new();
-    self->peers_by_name = zhashx_new();
-    self->kinds = zhashx_new();
-    self->outbox = zlistx_new();
-    zlistx_set_destructor(self->outbox, s_outgoing_destroy);
-    self->held = zlistx_new();
-    zlistx_set_destructor(self->held, s_outgoing_destroy);
+    self->peers = zj_peers_new();
+    self->outbox = zj_outbox_new();
     char why[ZJ_WHY_SIZE] = "";
     self->store = zj_store_new(config->db_path, config->sync, why);
     if (self->store == NULL) {
@@ -148,6 +160,7 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
                      why);
         goto failed;
     }
+    s_wire(self);
     if (s_recover(self) != 0)
         goto failed;
     zj_keypair_t keys;
@@ -175,130 +188,26 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     zj_coordinator_t *self = *self_p;
     if (self == NULL)
         return;
-    if (self->peers)
-        zj_worker_ep_close(self);
-    zlistx_destroy(&self->outbox);
-    zlistx_destroy(&self->held);
+    if (self->worker_ep.jobs)
+        zj_worker_ep_close(&self->worker_ep);
+    zj_outbox_destroy(&self->outbox);
     zsock_destroy(&self->clients);
     zsock_destroy(&self->workers);
     zactor_destroy(&self->authenticator);
     zj_keyring_destroy(&self->worker_ring);
     zj_keyring_destroy(&self->client_ring);
     zj_scheduler_destroy(&self->scheduler);
+    zj_peers_destroy(&self->peers);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
-    zhashx_destroy(&self->peers);
-    zhashx_destroy(&self->peers_by_name);
-    zhashx_destroy(&self->kinds);
     free(self);
     *self_p = NULL;
 }
 
-void
-zj_coordinator_send(zj_coordinator_t *self, zsock_t *socket,
-                    zframe_t *identity, zj_msg_t **msg_p)
+static zj_side_t
+s_side(bool from_clients)
 {
-    assert(self && socket && identity && msg_p && *msg_p);
-    zj_outgoing_t *outgoing = calloc(1, sizeof *outgoing);
-    assert(outgoing);
-    outgoing->socket = socket;
-    outgoing->identity = zframe_dup(identity);
-    outgoing->msg = *msg_p;
-    *msg_p = NULL;
-    zlistx_add_end(self->outbox, outgoing);
-}
-
-void
-zj_coordinator_send_error(zj_coordinator_t *self, zsock_t *socket,
-                          zframe_t *identity, uint64_t req, int code,
-                          const char *reason)
-{
-    zj_msg_t *error = zj_msg_new(ZJ_MSG_ERROR);
-    error->req = req;
-    error->code = code;
-    error->reason = strndup(reason, ZJ_MAX_TEXT - 1);
-    zj_coordinator_send(self, socket, identity, &error);
-}
-
-void
-zj_coordinator_store_failed(zj_coordinator_t *self, const char *what)
-{
-    zj_log_error("store refused a row during=\"%s\" error=\"%s\"", what,
-                 zj_store_last_error(self->store));
-}
-
-//  zmq_send that a signal does not interrupt.
-static int
-s_send_part(void *handle, const void *data, size_t size, int flags)
-{
-    int rc;
-    do
-        rc = zmq_send(handle, data, size, flags);
-    while (rc == -1 && zmq_errno() == EINTR);
-    return rc;
-}
-
-static void
-s_send_frame(zsock_t *socket, zframe_t *identity, const char *data,
-             size_t size)
-{
-    void *handle = zsock_resolve(socket);
-    if (s_send_part(handle, zframe_data(identity), zframe_size(identity),
-                    ZMQ_SNDMORE) == -1 ||
-        s_send_part(handle, data, size, 0) == -1)
-        zj_log_warning("send failed error=\"%s\"", zmq_strerror(zmq_errno()));
-}
-
-static void
-s_send_outgoing(zj_outgoing_t *outgoing)
-{
-    char *data = NULL;
-        size_t size = 0;
-        char why[ZJ_WHY_SIZE] = "";
-    int rc = zj_msg_encode(outgoing->msg, &data, &size, why);
-    if (rc == 0)
-        s_send_frame(outgoing->socket, outgoing->identity, data, size);
-    else
-        zj_log_error("encode failed type=%s error=\"%s\"",
-                     zj_msg_type_name(outgoing->msg->type), why);
-    free(data);
-    void *item = outgoing;
-    s_outgoing_destroy(&item);
-}
-
-//  Replies that tell of a write: sent only once it is in the store.
-static bool
-s_waits_for_store(zj_coordinator_t *self, const zj_outgoing_t *outgoing)
-{
-    switch (outgoing->msg->type) {
-    case ZJ_MSG_SUBMITTED:
-    case ZJ_MSG_RESOLVED:
-    case ZJ_MSG_DONE:
-    case ZJ_MSG_JOBS:
-    case ZJ_MSG_ACK:
-        return true;
-    case ZJ_MSG_CANCEL:
-        return outgoing->socket == self->clients;
-    default:
-        return false;
-    }
-}
-
-//  Phase: send what waited for the commit, holding what waits for the
-//  store while it is degraded; held replies go first once it is back.
-static void
-s_flush_outbox(zj_coordinator_t *self)
-{
-    bool degraded = self->degraded_since_ms > 0;
-    zj_outgoing_t *outgoing;
-    while (!degraded && (outgoing = zlistx_detach(self->held, NULL)))
-        s_send_outgoing(outgoing);
-    while ((outgoing = zlistx_detach(self->outbox, NULL))) {
-        if (degraded && s_waits_for_store(self, outgoing))
-            zlistx_add_end(self->held, outgoing);
-        else
-            s_send_outgoing(outgoing);
-    }
+    return from_clients ? ZJ_TO_CLIENT : ZJ_TO_WORKER;
 }
 
 //  With CURVE, a message counts only while its sender's key (the user id
@@ -306,8 +215,8 @@ s_flush_outbox(zj_coordinator_t *self)
 //  removed cuts off a connection made before, within a tick. A revoked
 //  worker is dropped and its jobs queued again.
 static bool
-s_still_admitted(zj_coordinator_t *self, zsock_t *socket, zframe_t *identity,
-                 zframe_t *body, uint64_t req, bool from_clients)
+s_still_admitted(zj_coordinator_t *self, zframe_t *identity, zframe_t *body,
+                 uint64_t req, bool from_clients)
 {
     zj_keyring_t *ring = from_clients ? self->client_ring : self->worker_ring;
     if (ring == NULL || zj_keyring_has(ring, zframe_meta(body, "User-Id")))
@@ -315,9 +224,9 @@ s_still_admitted(zj_coordinator_t *self, zsock_t *socket, zframe_t *identity,
     zj_log_warning("message refused from=%s reason=\"key revoked\"",
                    from_clients ? "client" : "worker");
     if (!from_clients)
-        zj_worker_ep_revoke(self, identity);
-    zj_coordinator_send_error(self, socket, identity, req, ZJ_EDENIED,
-                              "your key is no longer admitted");
+        zj_worker_ep_revoke(&self->worker_ep, identity);
+    zj_outbox_error(self->outbox, s_side(from_clients), identity, req,
+                    ZJ_EDENIED, "your key is no longer admitted");
     return false;
 }
 
@@ -338,8 +247,8 @@ s_receive_one(zj_coordinator_t *self, zsock_t *socket, bool from_clients)
         zj_log_warning("message dropped from=%s reason=\"not one frame\"",
                        side);
         if (identity)
-            zj_coordinator_send_error(self, socket, identity, 0, ZJ_EPROTO,
-                                      "a message is exactly one frame");
+            zj_outbox_error(self->outbox, s_side(from_clients), identity, 0,
+                            ZJ_EPROTO, "a message is exactly one frame");
     }
     else {
         zj_msg_t *msg = NULL;
@@ -350,17 +259,18 @@ s_receive_one(zj_coordinator_t *self, zsock_t *socket, bool from_clients)
         if (rc == 0)
             rc = zj_limits_check(&self->config.limits, zframe_size(body), msg,
                                  why);
-        bool admitted = s_still_admitted(self, socket, identity, body, req,
-                                         from_clients);
+        bool admitted =
+            s_still_admitted(self, identity, body, req, from_clients);
         if (admitted && rc != 0) {
             zj_log_warning("message refused from=%s code=%s reason=\"%s\"",
                            side, zj_errname(rc), why);
-            zj_coordinator_send_error(self, socket, identity, req, rc, why);
+            zj_outbox_error(self->outbox, s_side(from_clients), identity, req,
+                            rc, why);
         }
         else if (admitted && from_clients)
-            zj_client_ep_handle(self, identity, msg);
+            zj_client_ep_handle(&self->client_ep, identity, msg);
         else if (admitted)
-            zj_worker_ep_handle(self, identity, msg);
+            zj_worker_ep_handle(&self->worker_ep, identity, msg);
         zj_msg_destroy(&msg);
     }
     zframe_destroy(&identity);
@@ -396,13 +306,6 @@ s_poll_timeout(zj_coordinator_t *self, int64_t now_ms, int64_t next_tick)
     if (deadline > 0 && deadline < wake)
         wake = deadline;
     return wake > now_ms ? (long) (wake - now_ms) : 0;
-}
-
-static void
-s_send_to_client(void *arg, zframe_t *identity, zj_msg_t **msg_p)
-{
-    zj_coordinator_t *self = arg;
-    zj_coordinator_send(self, self->clients, identity, msg_p);
 }
 
 //  Timer phase: read the key folders again (keys removed are revoked).
@@ -441,8 +344,16 @@ s_retry_store(zj_coordinator_t *self, int64_t now_ms)
     zj_log_info("store takes writes again after_ms=%" PRId64
                 " writes=%zu replies_released=%zu",
                 now_ms - self->degraded_since_ms, pending,
-                zlistx_size(self->held));
+                zj_outbox_held(self->outbox));
     self->degraded_since_ms = 0;
+}
+
+//  Phase: send what waited for the commit (see outbox.h).
+static void
+s_flush_outbox(zj_coordinator_t *self)
+{
+    zj_outbox_flush(self->outbox, self->clients, self->workers,
+                    self->degraded_since_ms > 0);
 }
 
 //  Everything acknowledged is committed; a last retry writes what a
@@ -455,17 +366,30 @@ s_stop(zj_coordinator_t *self)
     if (self->degraded_since_ms && zj_store_retry(self->store) != 0) {
         zj_log_error("stopping with writes_unstored=%zu replies_unsent=%zu "
                      "error=\"%s\": none of them was acknowledged",
-                     zj_store_pending(self->store), zlistx_size(self->held),
+                     zj_store_pending(self->store),
+                     zj_outbox_held(self->outbox),
                      zj_store_last_error(self->store));
         rc = ZJ_ESTORE;
     } else
         self->degraded_since_ms = 0;
     zj_log_info("stopping jobs_unfinished=%zu workers=%zu checkpoints=%ld",
-                zj_futures_size(self->futures), zhashx_size(self->peers),
+                zj_futures_size(self->futures), zj_peers_size(self->peers),
                 zj_store_checkpoints(self->store));
-    zj_worker_ep_close(self);
+    zj_worker_ep_close(&self->worker_ep);
     s_flush_outbox(self);
     return rc;
+}
+
+//  After each turn, in builds made with ZJ_CHECK_INVARIANTS (make
+//  check-asan): every table agrees with every other. O(jobs) a turn.
+static void
+s_check_invariants(zj_coordinator_t *self)
+{
+#ifdef ZJ_CHECK_INVARIANTS
+    assert(zj_lifecycle_invariants_hold(&self->jobs));
+#else
+    (void) self;
+#endif
 }
 
 int
@@ -486,18 +410,19 @@ zj_coordinator_run(zj_coordinator_t *self)
         now_ms = zj_mono_ms();
         if (now_ms >= next_tick) {
             s_refresh_keys(self);
-            next_tick = zj_worker_ep_tick(self, now_ms);
+            next_tick = zj_worker_ep_tick(&self->worker_ep, now_ms);
             s_retry_store(self, now_ms);
         }
         zj_scheduler_wake(self->scheduler, zj_now());
         if (zj_store_is_writable(self->store))
-            zj_worker_ep_dispatch(self);
+            zj_worker_ep_dispatch(&self->worker_ep);
         s_commit(self, now_ms);
-        zj_futures_flush(self->futures, now_ms, s_send_to_client, self);
+        zj_futures_flush(self->futures, now_ms, self->outbox);
         s_flush_outbox(self);
         zj_store_bound_wal(self->store);
         if (self->degraded_since_ms == 0)
             zj_futures_reap(self->futures);
+        s_check_invariants(self);
     }
     return s_stop(self);
 }

@@ -8,6 +8,7 @@
 #include "common/heap.h"
 #include "common/idmap.h"
 #include "coordinator/futures.h"
+#include "coordinator/outbox.h"
 #include "proto/limits.h"
 
 #define ZJ_AWAIT_TAG 0x7a6a6177u
@@ -334,7 +335,7 @@ s_next_in_order(zj_await_t *await)
 }
 
 static void
-s_send_ready(zj_await_t *await, zj_futures_send_fn *send, void *arg)
+s_send_ready(zj_await_t *await, zj_outbox_t *outbox)
 {
     zj_msg_t *msg = NULL;
     size_t bytes = 0;
@@ -354,49 +355,48 @@ s_send_ready(zj_await_t *await, zj_futures_send_fn *send, void *arg)
         bytes += s_take_record(msg, slot);
         await->sent++;
         if (msg->job_count == ZJ_MAX_BATCH || bytes >= ZJ_RESOLVED_BYTES) {
-            send(arg, await->identity, &msg);
+            zj_outbox_send(outbox, ZJ_TO_CLIENT, await->identity, &msg);
             bytes = 0;
         }
     }
     await->ready_count = 0;
     if (msg)
-        send(arg, await->identity, &msg);
+        zj_outbox_send(outbox, ZJ_TO_CLIENT, await->identity, &msg);
 }
 
 static void
-s_send_done(zj_await_t *await, bool timed_out, zj_futures_send_fn *send,
-            void *arg)
+s_send_done(zj_await_t *await, bool timed_out, zj_outbox_t *outbox)
 {
     zj_msg_t *msg = zj_msg_new(ZJ_MSG_DONE);
     msg->req = await->req;
     msg->timed_out = timed_out;
-    send(arg, await->identity, &msg);
+    zj_outbox_send(outbox, ZJ_TO_CLIENT, await->identity, &msg);
 }
 
 //  Sends what await can send; finishes it when complete or expired.
 static void
 s_flush_one(zj_futures_t *self, zj_await_t *await, int64_t now_ms,
-            zj_futures_send_fn *send, void *arg)
+            zj_outbox_t *outbox)
 {
-    s_send_ready(await, send, arg);
+    s_send_ready(await, outbox);
     bool complete = await->sent == await->count;
     bool expired = !complete && await->deadline_ms > 0 &&
                    now_ms >= await->deadline_ms;
     if (complete || expired) {
-        s_send_done(await, expired, send, arg);
+        s_send_done(await, expired, outbox);
         zlistx_delete(self->awaits, await->handle);
     }
 }
 
 void
 zj_futures_flush(zj_futures_t *self, int64_t now_ms,
-                 zj_futures_send_fn *send, void *arg)
+                 zj_outbox_t *outbox)
 {
-    assert(self && send);
+    assert(self && outbox);
     zj_await_t *await;
     while ((await = zlistx_detach(self->dirty, NULL))) {
         await->dirty_handle = NULL;
-        s_flush_one(self, await, now_ms, send, arg);
+        s_flush_one(self, await, now_ms, outbox);
     }
     int64_t deadline = zj_futures_next_deadline(self);
     if (deadline == 0 || now_ms < deadline)
@@ -405,7 +405,7 @@ zj_futures_flush(zj_futures_t *self, int64_t now_ms,
     while (await) {
         zj_await_t *following = zlistx_next(self->awaits);
         if (await->deadline_ms > 0 && now_ms >= await->deadline_ms)
-            s_flush_one(self, await, now_ms, send, arg);
+            s_flush_one(self, await, now_ms, outbox);
         await = following;
     }
 }
@@ -431,4 +431,56 @@ zj_futures_awaits(const zj_futures_t *self)
 {
     assert(self);
     return zlistx_size(self->awaits);
+}
+
+static bool
+s_future_holds(const zj_futures_t *self, const zj_future_t *future)
+{
+    if (future->tag != ZJ_FUTURE_TAG ||
+        zj_idmap_lookup(self->by_id, future->job.id) != future ||
+        future->resolved != zj_state_is_final(future->job.state))
+        return false;
+    //  A resolved future has handed its records out: nobody waits on it.
+    return !future->resolved || future->waiters == NULL ||
+           zlistx_size(future->waiters) == 0;
+}
+
+static bool
+s_await_holds(const zj_futures_t *self, const zj_await_t *await)
+{
+    if (await->tag != ZJ_AWAIT_TAG || await->owner != self ||
+        await->sent > await->count || await->ready_count > await->count)
+        return false;
+    for (size_t index = 0; index < await->count; index++) {
+        const zj_slot_t *slot = &await->slots[index];
+        const zj_future_t *future = slot->future;
+        if (future && (future->resolved || slot->record ||
+                       zj_idmap_lookup(self->by_id, future->job.id) !=
+                           future))
+            return false;
+    }
+    return true;
+}
+
+bool
+zj_futures_invariants_hold(const zj_futures_t *self)
+{
+    if (self == NULL)
+        return false;
+    size_t resolved = 0;
+    zj_idmap_t *by_id = self->by_id;
+    for (zj_future_t *future = zj_idmap_first(by_id); future;
+         future = zj_idmap_next(by_id)) {
+        if (!s_future_holds(self, future))
+            return false;
+        resolved += future->resolved;
+    }
+    if (resolved != zlistx_size(self->resolved))
+        return false;
+    zlistx_t *awaits = self->awaits;
+    for (zj_await_t *await = zlistx_first(awaits); await;
+         await = zlistx_next(awaits))
+        if (!s_await_holds(self, await))
+            return false;
+    return true;
 }

@@ -19,11 +19,11 @@
 typedef struct zj_peer zj_peer_t;
 typedef struct zj_await zj_await_t;
 typedef struct zj_futures zj_futures_t;
+typedef struct zj_outbox zj_outbox_t;
 
 typedef struct {
     uint32_t tag;      //  ZJ_FUTURE_TAG while alive
     zj_job_t job;      //  The job's record, owned
-    zj_class_t klass;  //  Class of its kind, once a worker declared it
     size_t slot;       //  Position in a scheduler heap, or ZJ_HEAP_NONE
     zj_peer_t *peer;   //  Worker running it, NULL unless running
     zlistx_t *waiters; //  zj_waiter_t *, NULL until someone awaits it
@@ -32,10 +32,6 @@ typedef struct {
 } zj_future_t;
 
 #define ZJ_FUTURE_TAG 0x7a6a6675u
-
-//  Sends one message to a client identity. Takes *msg_p (sets it NULL).
-typedef void(zj_futures_send_fn)(void *arg, zframe_t *identity,
-                                 zj_msg_t **msg_p);
 
 //  Creates an empty table.
 zj_futures_t *zj_futures_new(void);
@@ -81,16 +77,24 @@ void zj_await_park(zj_await_t *await, zj_future_t *future, size_t index);
 //  finished before the await came). Copies job.
 void zj_await_settle(zj_await_t *await, size_t index, const zj_job_t *job);
 
-//  Sends what every await can send now (RESOLVED batches), then DONE for
-//  the complete ones, which are freed. Awaits past their deadline at now_ms
-//  send what they can and DONE with timed_out.
+//  Queues in outbox, for their clients, what every await can send now
+//  (RESOLVED batches), then DONE for the complete ones, which are freed.
+//  Awaits past their deadline at now_ms send what they can and DONE with
+//  timed_out.
 void zj_futures_flush(zj_futures_t *self, int64_t now_ms,
-                      zj_futures_send_fn *send, void *arg);
+                      zj_outbox_t *outbox);
 
 //  The earliest await deadline, or 0 if none.
 int64_t zj_futures_next_deadline(const zj_futures_t *self);
 
 //  Number of awaits not yet done.
 size_t zj_futures_awaits(const zj_futures_t *self);
+
+//  The table's invariants: the by-id map holds each future under its own
+//  id; a future is resolved exactly when its job is final and it waits in
+//  the resolved list; every parked await slot sits on the unresolved
+//  future of its id. For asserts and tests: O(futures + awaited ids).
+//  Never during an iteration of the futures.
+bool zj_futures_invariants_hold(const zj_futures_t *self);
 
 #endif

@@ -5,29 +5,37 @@
 #include "common/heap.h"
 #include "common/log.h"
 #include "coordinator/lifecycle.h"
-#include "coordinator/worker_ep.h"
 
-#define ZJ_RETRY_BASE_MS 200     //  Backoff of the first retry
-#define ZJ_RETRY_MAX_MS 60000    //  Longest backoff
+#define ZJ_RETRY_BASE_MS 200  //  Backoff of the first retry
+#define ZJ_RETRY_MAX_MS 60000 //  Longest backoff
 
+//  A row the store refused is a constraint broken: a bug, not a store
+//  fault (those degrade the store and are handled by the loop's commit).
 static void
-s_write(zj_coordinator_t *self, const zj_job_t *job)
+s_refused(zj_lifecycle_t *self, const char *what)
 {
-    if (zj_store_update_job(self->store, job) != 0)
-        zj_coordinator_store_failed(self, "update job");
+    zj_log_error("store refused a row during=\"%s\" error=\"%s\"", what,
+                 zj_store_last_error(self->store));
 }
 
-static const char *
-s_unknown_kind(zj_coordinator_t *self, const char *kind)
+static void
+s_write(zj_lifecycle_t *self, const zj_job_t *job)
 {
-    if (zhashx_size(self->kinds) == 0 || zhashx_lookup(self->kinds, kind))
-        return NULL;
-    return "unknown job kind: no worker offers it";
+    if (zj_store_update_job(self->store, job) != 0)
+        s_refused(self, "update job");
+}
+
+static void
+s_record_attempt(zj_lifecycle_t *self, const zj_job_t *attempt)
+{
+    if (zj_store_record_attempt(self->store, attempt) != 0)
+        s_refused(self, "record attempt");
 }
 
 int64_t
-zj_lifecycle_submit(zj_coordinator_t *self, const zj_job_t *spec)
+zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec)
 {
+    assert(self && spec && spec->kind);
     double now = zj_now();
     zj_job_t job = {0};
     job.kind = strdup(spec->kind);
@@ -39,14 +47,16 @@ zj_lifecycle_submit(zj_coordinator_t *self, const zj_job_t *spec)
     job.not_before = spec->delay_ms > 0 ? now + spec->delay_ms / 1000.0 : 0;
     job.created_at = now;
     job.state = ZJ_STATE_QUEUED;
-    const char *unknown = s_unknown_kind(self, spec->kind);
+    bool unknown = !zj_peers_may_run(self->peers, spec->kind);
     if (unknown) {
         job.state = ZJ_STATE_FAILED;
-        job.error = zsys_sprintf("%s (kind '%s')", unknown, spec->kind);
+        job.error = zsys_sprintf("unknown job kind: no worker offers it "
+                                 "(kind '%s')",
+                                 spec->kind);
         job.finished_at = now;
     }
     if (zj_store_insert_job(self->store, &job) != 0) {
-        zj_coordinator_store_failed(self, "insert job");
+        s_refused(self, "insert job");
         zj_job_clear(&job);
         return 0;
     }
@@ -63,8 +73,9 @@ zj_lifecycle_submit(zj_coordinator_t *self, const zj_job_t *spec)
 }
 
 void
-zj_lifecycle_recover(zj_coordinator_t *self, const zj_job_t *job)
+zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job)
 {
+    assert(self && job);
     zj_job_t copy;
     zj_job_copy(&copy, job);
     copy.state = ZJ_STATE_QUEUED;
@@ -77,9 +88,10 @@ zj_lifecycle_recover(zj_coordinator_t *self, const zj_job_t *job)
 }
 
 void
-zj_lifecycle_dispatch(zj_coordinator_t *self, zj_future_t *future,
-                      zj_peer_t *peer)
+zj_lifecycle_dispatch(zj_lifecycle_t *self, zj_future_t *future,
+                      zj_peer_t *peer, zj_class_t klass)
 {
+    assert(self && future && peer);
     zj_job_t *job = &future->job;
     assert(job->state == ZJ_STATE_QUEUED && future->slot == ZJ_HEAP_NONE);
     job->state = ZJ_STATE_RUNNING;
@@ -87,32 +99,20 @@ zj_lifecycle_dispatch(zj_coordinator_t *self, zj_future_t *future,
     job->started_at = zj_now();
     job->finished_at = 0;
     free(job->worker);
-    job->worker = strdup(peer->info.name);
-    future->peer = peer;
+    job->worker = strdup(zj_peer_info(peer)->name);
     future->attempt_done = false;
-    int rc = zj_idmap_insert(peer->running, job->id, future);
-    assert(rc == 0);
+    zj_peer_attach(peer, future, klass);
     s_write(self, job);
 }
 
 static void
-s_detach_from_peer(zj_future_t *future)
-{
-    if (future->peer) {
-        void *running = zj_idmap_delete(future->peer->running, future->job.id);
-        assert(running == future);
-        future->peer = NULL;
-    }
-}
-
-static void
-s_finish(zj_coordinator_t *self, zj_future_t *future, zj_state_t state)
+s_finish(zj_lifecycle_t *self, zj_future_t *future, zj_state_t state)
 {
     zj_job_t *job = &future->job;
     job->state = state;
     if (job->finished_at == 0)
         job->finished_at = zj_now();
-    s_detach_from_peer(future);
+    zj_peer_detach(future);
     zj_scheduler_remove(self->scheduler, future);
     s_write(self, job);
     zj_futures_resolve(self->futures, future);
@@ -123,8 +123,8 @@ s_finish(zj_coordinator_t *self, zj_future_t *future, zj_state_t state)
 static int64_t
 s_backoff_ms(const zj_job_t *job)
 {
-    double base = job->backoff_ms > 0 ? (double) job->backoff_ms
-                                      : ZJ_RETRY_BASE_MS;
+    double base =
+        job->backoff_ms > 0 ? (double) job->backoff_ms : ZJ_RETRY_BASE_MS;
     double backoff = base * pow(2.0, job->attempts - 1);
     if (backoff > ZJ_RETRY_MAX_MS)
         backoff = ZJ_RETRY_MAX_MS;
@@ -133,10 +133,10 @@ s_backoff_ms(const zj_job_t *job)
 }
 
 static void
-s_retry(zj_coordinator_t *self, zj_future_t *future)
+s_retry(zj_lifecycle_t *self, zj_future_t *future)
 {
     zj_job_t *job = &future->job;
-    s_detach_from_peer(future);
+    zj_peer_detach(future);
     job->state = ZJ_STATE_QUEUED;
     double now = zj_now();
     job->not_before = now + s_backoff_ms(job) / 1000.0;
@@ -154,22 +154,32 @@ s_take_string(char **dest, const char *src)
     *dest = src ? strdup(src) : NULL;
 }
 
-bool
-zj_lifecycle_result(zj_coordinator_t *self, const zj_job_t *result,
-                    const char *worker)
+//  Why a result does not count, or NULL if it does.
+static const char *
+s_why_dropped(const zj_future_t *future, const zj_job_t *result)
 {
-    zj_future_t *future = zj_futures_find(self->futures, result->id);
     //  A job queued again because its worker was lost may still get the
     //  result of that attempt: it counts, unless the attempt has one.
-    if (future == NULL || future->job.attempts != result->attempts ||
-        future->attempt_done) {
+    if (future == NULL)
+        return "job already final";
+    if (future->job.attempts != result->attempts)
+        return "stale attempt";
+    if (future->attempt_done)
+        return "attempt already has its result";
+    return NULL;
+}
+
+bool
+zj_lifecycle_result(zj_lifecycle_t *self, const zj_job_t *result,
+                    const char *worker)
+{
+    assert(self && result && worker);
+    zj_future_t *future = zj_futures_find(self->futures, result->id);
+    const char *dropped = s_why_dropped(future, result);
+    if (dropped) {
         zj_log_info("result dropped id=%" PRId64 " attempt=%d worker=%s "
                     "reason=%s",
-                    result->id, result->attempts, worker,
-                    future == NULL ? "job already final"
-                    : future->job.attempts != result->attempts
-                        ? "stale attempt"
-                        : "attempt already has its result");
+                    result->id, result->attempts, worker, dropped);
         return false;
     }
     zj_job_t *job = &future->job;
@@ -182,8 +192,7 @@ zj_lifecycle_result(zj_coordinator_t *self, const zj_job_t *result,
     s_take_string(&job->result, result->result);
     s_take_string(&job->error, result->error);
     job->state = result->state;
-    if (zj_store_record_attempt(self->store, job) != 0)
-        zj_coordinator_store_failed(self, "record attempt");
+    s_record_attempt(self, job);
     if (result->state == ZJ_STATE_FAILED && !result->no_retry &&
         job->attempts < job->max_attempts) {
         s_retry(self, future);
@@ -194,17 +203,20 @@ zj_lifecycle_result(zj_coordinator_t *self, const zj_job_t *result,
 }
 
 void
-zj_lifecycle_requeue(zj_coordinator_t *self, zj_future_t *future,
+zj_lifecycle_requeue(zj_lifecycle_t *self, zj_future_t *future,
                      const char *why)
 {
+    assert(self && future);
     zj_job_t *job = &future->job;
     assert(job->state == ZJ_STATE_RUNNING);
-    s_detach_from_peer(future);
+    zj_peer_detach(future);
     s_take_string(&job->error, why);
-    job->state = ZJ_STATE_FAILED; //  As the attempts table sees it
-    job->finished_at = zj_now();
-    if (zj_store_record_attempt(self->store, job) != 0)
-        zj_coordinator_store_failed(self, "record attempt");
+    //  The attempts table records this attempt as failed; the job itself
+    //  goes back to the queue.
+    zj_job_t attempt = *job;
+    attempt.state = ZJ_STATE_FAILED;
+    attempt.finished_at = zj_now();
+    s_record_attempt(self, &attempt);
     job->state = ZJ_STATE_QUEUED;
     job->not_before = 0;
     job->finished_at = 0;
@@ -212,15 +224,55 @@ zj_lifecycle_requeue(zj_coordinator_t *self, zj_future_t *future,
     zj_scheduler_push(self->scheduler, future, zj_now());
 }
 
-zj_state_t
-zj_lifecycle_cancel(zj_coordinator_t *self, zj_future_t *future)
+zj_peer_t *
+zj_lifecycle_cancel(zj_lifecycle_t *self, zj_future_t *future)
 {
+    assert(self && future && !future->resolved);
     zj_job_t *job = &future->job;
-    if (job->state == ZJ_STATE_RUNNING)
-        zj_worker_ep_stop_job(self, future);
+    zj_peer_t *peer = future->peer;
+    if (peer)
+        zj_peer_stop(future);
     s_take_string(&job->error, "cancelled");
     free(job->result);
     job->result = NULL;
     s_finish(self, future, ZJ_STATE_CANCELLED);
-    return ZJ_STATE_CANCELLED;
+    return peer;
+}
+
+//  One unfinished job is where its state says, and nowhere else.
+static bool
+s_job_holds(const zj_future_t *future)
+{
+    switch (future->job.state) {
+    case ZJ_STATE_QUEUED:
+        return future->peer == NULL && future->slot != ZJ_HEAP_NONE;
+    case ZJ_STATE_RUNNING:
+        return future->peer != NULL && future->slot == ZJ_HEAP_NONE;
+    default:
+        return false;
+    }
+}
+
+bool
+zj_lifecycle_invariants_hold(const zj_lifecycle_t *self)
+{
+    if (self == NULL || !zj_futures_invariants_hold(self->futures) ||
+        !zj_scheduler_invariants_hold(self->scheduler) ||
+        !zj_peers_invariants_hold(self->peers))
+        return false;
+    size_t queued = 0, running = 0;
+    for (zj_future_t *future = zj_futures_first(self->futures); future;
+         future = zj_futures_next(self->futures)) {
+        if (!s_job_holds(future))
+            return false;
+        queued += future->job.state == ZJ_STATE_QUEUED;
+        running += future->job.state == ZJ_STATE_RUNNING;
+    }
+    size_t on_peers = 0;
+    for (zj_peer_t *peer = zj_peers_first(self->peers); peer;
+         peer = zj_peers_next(self->peers))
+        on_peers += zj_peer_running(peer);
+    size_t scheduled = zj_scheduler_ready(self->scheduler) +
+                       zj_scheduler_delayed(self->scheduler);
+    return queued == scheduled && running == on_peers;
 }

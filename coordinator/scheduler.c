@@ -178,3 +178,40 @@ zj_scheduler_ready_of(const zj_scheduler_t *self, const char *kind)
     zj_heap_t *heap = zhashx_lookup(self->ready, kind);
     return heap ? zj_heap_size(heap) : 0;
 }
+
+//  Each item of heap knows its place, is queued (of kind, unless NULL),
+//  and no child comes before its parent.
+static bool
+s_heap_holds(const zj_heap_t *heap, const char *kind,
+             zj_heap_compare_fn *compare)
+{
+    size_t size = zj_heap_size(heap);
+    for (size_t position = 0; position < size; position++) {
+        const zj_future_t *future = zj_heap_at(heap, position);
+        if (future->tag != ZJ_FUTURE_TAG || future->slot != position ||
+            future->job.state != ZJ_STATE_QUEUED ||
+            (kind && strcmp(future->job.kind, kind) != 0))
+            return false;
+        if (position > 0 &&
+            compare(zj_heap_at(heap, (position - 1) / 2), future) > 0)
+            return false;
+    }
+    return true;
+}
+
+bool
+zj_scheduler_invariants_hold(const zj_scheduler_t *self)
+{
+    if (self == NULL ||
+        !s_heap_holds(self->delayed, NULL, s_by_not_before))
+        return false;
+    size_t ready = 0;
+    zhashx_t *heaps = self->ready;
+    for (zj_heap_t *heap = zhashx_first(heaps); heap;
+         heap = zhashx_next(heaps)) {
+        if (!s_heap_holds(heap, zhashx_cursor(heaps), s_by_priority))
+            return false;
+        ready += zj_heap_size(heap);
+    }
+    return ready == self->ready_count;
+}

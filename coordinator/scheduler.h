@@ -6,6 +6,7 @@
 #ifndef ZJ_SCHEDULER_H
 #define ZJ_SCHEDULER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "coordinator/futures.h"
@@ -41,5 +42,10 @@ size_t zj_scheduler_delayed(const zj_scheduler_t *self);
 
 //  Ready jobs of kind.
 size_t zj_scheduler_ready_of(const zj_scheduler_t *self, const char *kind);
+
+//  The scheduler's invariants: every future in a heap knows its position,
+//  is queued and of the heap's kind; heap order holds; the ready count is
+//  the sum of the ready heaps. For asserts and tests: O(queued jobs).
+bool zj_scheduler_invariants_hold(const zj_scheduler_t *self);
 
 #endif

@@ -1,49 +1,47 @@
-//  worker_ep.h - the workers endpoint: workers that said HELLO (peers),
-//  their credit, heartbeats and loss, and dispatch of queued jobs within
-//  each worker's credit.
+//  worker_ep.h - the workers endpoint: HELLO, RESULTS and their ACK,
+//  HEARTBEAT, BYE; heartbeats to workers and loss of silent ones; and
+//  dispatch of queued jobs within each worker's credit. Below the loop:
+//  it acts through the job state machine and the peers table, and queues
+//  every message it sends in the outbox.
 #ifndef ZJ_WORKER_EP_H
 #define ZJ_WORKER_EP_H
 
-#include "common/idmap.h"
-#include "coordinator/coordinator.h"
+#include <czmq.h>
 
-struct zj_peer {
-    uint32_t tag;            //  ZJ_PEER_TAG while alive
-    zframe_t *identity;      //  ROUTER routing id, owned
-    char *key;               //  Routing id in hex, the peers table key
-    zj_worker_info_t info;   //  As the worker introduced itself, owned
-    const char **kinds[2];   //  Kind names per class (io, cpu), borrowed
-    size_t kind_count[2];    //  Entries in kinds
-    int32_t credit[2];       //  Free slots per class, as we account them
-    zj_idmap_t *running;     //  id -> zj_future_t * running there
-    int64_t last_seen_ms;    //  zj_mono_ms() of its last message
-    uint64_t hello_req;      //  Its HELLO's req: RESULTS numbered up to
-                             //  it predate the credit reset, return none
-    bool draining;           //  Shutting down: gets no more jobs
-};
+#include "coordinator/lifecycle.h"
+#include "coordinator/outbox.h"
+#include "proto/msg.h"
+#include "proto/policy.h"
 
-#define ZJ_PEER_TAG 0x7a6a7072u
+//  The endpoint's view of the coordinator, set up by its owner: all
+//  borrowed except the heartbeat schedule.
+typedef struct {
+    zj_lifecycle_t *jobs;      //  The state machine and what it acts on
+    zj_outbox_t *outbox;       //  Where replies wait for the commit
+    const zj_limits_t *limits; //  What a worker may send us
+    int heartbeat_ms;          //  Heartbeat period
+    int liveness;              //  Missed periods before "lost"
+    int64_t next_heartbeat_ms; //  When workers get the next beat
+} zj_worker_ep_t;
 
 //  Handles one decoded message from a worker. Borrows identity and msg.
 //  A RESULTS with a req gets an ACK of it, queued for after the commit.
-void zj_worker_ep_handle(zj_coordinator_t *self, zframe_t *identity,
+void zj_worker_ep_handle(zj_worker_ep_t *self, zframe_t *identity,
                          zj_msg_t *msg);
 
 //  Hands ready jobs to workers with free credit (one JOBS per worker).
-void zj_worker_ep_dispatch(zj_coordinator_t *self);
+void zj_worker_ep_dispatch(zj_worker_ep_t *self);
 
 //  Heartbeats to workers and loss of silent ones. Returns the next time
 //  (zj_mono_ms) it needs to run.
-int64_t zj_worker_ep_tick(zj_coordinator_t *self, int64_t now_ms);
-
-//  Tells the worker running future to stop it.
-void zj_worker_ep_stop_job(zj_coordinator_t *self, zj_future_t *future);
+int64_t zj_worker_ep_tick(zj_worker_ep_t *self, int64_t now_ms);
 
 //  Drops the worker at identity, if it said HELLO: its key was revoked.
 //  Its running jobs go back to the queue.
-void zj_worker_ep_revoke(zj_coordinator_t *self, zframe_t *identity);
+void zj_worker_ep_revoke(zj_worker_ep_t *self, zframe_t *identity);
 
-//  Frees every peer (at shutdown, after a BYE to each).
-void zj_worker_ep_close(zj_coordinator_t *self);
+//  Says BYE to every worker and forgets them (at shutdown). Their running
+//  jobs stay "running" in the store: the next start recovers them.
+void zj_worker_ep_close(zj_worker_ep_t *self);
 
 #endif

@@ -16,6 +16,10 @@
     XX(scheduler)                                                        \
     XX(futures)                                                          \
     XX(lifecycle)                                                        \
+    XX(worker_ep)                                                        \
+    XX(client_ep)                                                        \
+    XX(outbox)                                                           \
+    XX(peers)                                                            \
     XX(duration)                                                         \
     XX(coro)                                                             \
     XX(await)                                                            \

@@ -3,6 +3,7 @@
 #include <check.h>
 
 #include "coordinator/futures.h"
+#include "coordinator/outbox.h"
 #include "tests/unit/suites.h"
 
 typedef struct {
@@ -10,14 +11,22 @@ typedef struct {
     size_t count;
 } s_outbox_t;
 
+//  Flushes the futures through a real outbox and keeps what it queued,
+//  all for clients.
 static void
-s_capture(void *arg, zframe_t *identity, zj_msg_t **msg_p)
+s_flush(zj_futures_t *futures, int64_t now_ms, s_outbox_t *captured)
 {
-    s_outbox_t *outbox = arg;
-    ck_assert_ptr_nonnull(identity);
-    ck_assert_uint_lt(outbox->count, 16);
-    outbox->sent[outbox->count++] = *msg_p;
-    *msg_p = NULL;
+    zj_outbox_t *outbox = zj_outbox_new();
+    zj_futures_flush(futures, now_ms, outbox);
+    zj_side_t side = ZJ_TO_WORKER;
+    zj_msg_t *msg;
+    while ((msg = zj_outbox_take(outbox, &side))) {
+        ck_assert_int_eq(side, ZJ_TO_CLIENT);
+        ck_assert_uint_lt(captured->count, 16);
+        captured->sent[captured->count++] = msg;
+    }
+    zj_outbox_destroy(&outbox);
+    ck_assert_ptr_null(outbox);
 }
 
 static void
@@ -59,12 +68,12 @@ START_TEST(test_futures_in_order_waits_for_the_first)
     s_outbox_t outbox = {0};
 
     s_succeed(futures, second, "\"two\"");
-    zj_futures_flush(futures, 0, s_capture, &outbox);
+    s_flush(futures, 0, &outbox);
     ck_assert_uint_eq(outbox.count, 0); //  1 is not resolved yet
     zj_futures_reap(futures);
 
     s_succeed(futures, first, "\"one\"");
-    zj_futures_flush(futures, 0, s_capture, &outbox);
+    s_flush(futures, 0, &outbox);
     ck_assert_uint_eq(outbox.count, 2);
     ck_assert_int_eq(outbox.sent[0]->type, ZJ_MSG_RESOLVED);
     ck_assert_uint_eq(outbox.sent[0]->req, 7);
@@ -94,11 +103,11 @@ START_TEST(test_futures_as_completed_sends_at_once)
     zj_await_park(await, second, 1);
     s_outbox_t outbox = {0};
     s_succeed(futures, second, "2");
-    zj_futures_flush(futures, 0, s_capture, &outbox);
+    s_flush(futures, 0, &outbox);
     ck_assert_uint_eq(outbox.count, 1);
     ck_assert_int_eq(outbox.sent[0]->jobs[0].id, 2);
     s_succeed(futures, first, "1");
-    zj_futures_flush(futures, 0, s_capture, &outbox);
+    s_flush(futures, 0, &outbox);
     ck_assert_uint_eq(outbox.count, 3);
     ck_assert_int_eq(outbox.sent[2]->type, ZJ_MSG_DONE);
     s_outbox_clear(&outbox);
@@ -120,12 +129,12 @@ START_TEST(test_futures_settled_and_repeated_ids)
     zj_await_park(await, open, 1);
     zj_await_park(await, open, 2);
     s_outbox_t outbox = {0};
-    zj_futures_flush(futures, 0, s_capture, &outbox);
+    s_flush(futures, 0, &outbox);
     ck_assert_uint_eq(outbox.count, 1);
     ck_assert_str_eq(outbox.sent[0]->jobs[0].error, "boom");
     s_succeed(futures, open, "5");
     ck_assert_uint_eq(zj_futures_size(futures), 0);
-    zj_futures_flush(futures, 0, s_capture, &outbox);
+    s_flush(futures, 0, &outbox);
     ck_assert_uint_eq(outbox.count, 3);
     ck_assert_uint_eq(outbox.sent[1]->job_count, 2);
     ck_assert_int_eq(outbox.sent[2]->type, ZJ_MSG_DONE);
@@ -146,9 +155,9 @@ START_TEST(test_futures_await_times_out_and_unparks)
     zj_await_park(await, never, 0);
     ck_assert_int_eq(zj_futures_next_deadline(futures), 1000);
     s_outbox_t outbox = {0};
-    zj_futures_flush(futures, 999, s_capture, &outbox);
+    s_flush(futures, 999, &outbox);
     ck_assert_uint_eq(outbox.count, 0);
-    zj_futures_flush(futures, 1000, s_capture, &outbox);
+    s_flush(futures, 1000, &outbox);
     ck_assert_uint_eq(outbox.count, 1);
     ck_assert_int_eq(outbox.sent[0]->type, ZJ_MSG_DONE);
     ck_assert(outbox.sent[0]->timed_out);
@@ -156,7 +165,7 @@ START_TEST(test_futures_await_times_out_and_unparks)
     ck_assert_uint_eq(zlistx_size(never->waiters), 0);
     //  The future resolves later with nobody waiting.
     s_succeed(futures, never, "3");
-    zj_futures_flush(futures, 2000, s_capture, &outbox);
+    s_flush(futures, 2000, &outbox);
     ck_assert_uint_eq(outbox.count, 1);
     s_outbox_clear(&outbox);
     zframe_destroy(&identity);

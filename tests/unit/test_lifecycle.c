@@ -1,91 +1,31 @@
 //  test_lifecycle.c - the coordinator's job state machine
-//  (coordinator/lifecycle.c) on a real coordinator with a store file and
-//  inproc sockets: the exactly-once rule for results, retries, requeues
-//  of lost workers and recovery after a restart.
-#define _XOPEN_SOURCE 700 //  nftw
+//  (coordinator/lifecycle.c) on a store file, with no loop and no
+//  sockets: the exactly-once rule for results, retries, requeues of lost
+//  workers, cancel, recovery after a restart, and the invariants after
+//  every step.
 #include <check.h>
-#include <czmq.h>
-#include <ftw.h>
 
 #include "common/duration.h"
-#include "coordinator/lifecycle.h"
-#include "coordinator/worker_ep.h"
+#include "common/heap.h"
 #include "tests/unit/suites.h"
+#include "tests/unit/testcoord.h"
+#include "tests/unit/testdb.h"
 
-static char s_dir[64];   //  This test's temp dir
-static char s_path[128]; //  s_dir/zjob.db
-static int s_serial;     //  Makes inproc endpoints unique
-
-static void
-s_setup(void)
+//  Starts the best queued echo job on peer, as dispatch does.
+static zj_future_t *
+s_start(zj_testcoord_t *tc, zj_peer_t *peer)
 {
-    snprintf(s_dir, sizeof s_dir, "/tmp/zj-lifecycle-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(s_dir));
-    snprintf(s_path, sizeof s_path, "%s/zjob.db", s_dir);
-}
-
-static int
-s_remove_entry(const char *path, const struct stat *info, int flag,
-               struct FTW *ftw)
-{
-    (void) info;
-    (void) flag;
-    (void) ftw;
-    return remove(path);
-}
-
-static void
-s_teardown(void)
-{
-    nftw(s_dir, s_remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-static zj_coordinator_t *
-s_coordinator(void)
-{
-    static char clients[64], workers[64];
-    snprintf(clients, sizeof clients, "inproc://lifecycle-c-%d", ++s_serial);
-    snprintf(workers, sizeof workers, "inproc://lifecycle-w-%d", s_serial);
-    zj_coordinator_config_t config;
-    zj_coordinator_config_defaults(&config);
-    config.clients_endpoint = clients;
-    config.workers_endpoint = workers;
-    config.db_path = s_path;
-    zj_coordinator_t *self = zj_coordinator_new(&config);
-    ck_assert_ptr_nonnull(self);
-    return self;
-}
-
-//  Says HELLO as worker name (offering echo, io) through the real handler.
-static void
-s_hello(zj_coordinator_t *self, const char *name)
-{
-    zj_msg_t *hello = zj_msg_new(ZJ_MSG_HELLO);
-    zj_worker_info_t *info = zj_msg_add_worker(hello);
-    info->name = strdup(name);
-    info->io_slots = 4;
-    info->kinds = calloc(1, sizeof *info->kinds);
-    info->kinds[0].name = strdup("echo");
-    info->kind_count = 1;
-    zframe_t *identity = zframe_new(name, strlen(name));
-    zj_worker_ep_handle(self, identity, hello);
-    zframe_destroy(&identity);
-    zj_msg_destroy(&hello);
-}
-
-static int64_t
-s_submit(zj_coordinator_t *self, int32_t max_attempts)
-{
-    zj_job_t spec = {.kind = "echo", .args = "{\"n\": 1}",
-                     .max_attempts = max_attempts, .backoff_ms = 1};
-    int64_t id = zj_lifecycle_submit(self, &spec);
-    ck_assert_int_gt(id, 0);
-    return id;
+    size_t count = 0;
+    const char **kinds = zj_peer_kinds(peer, ZJ_CLASS_IO, &count);
+    zj_future_t *future = zj_scheduler_next(tc->scheduler, kinds, count);
+    ck_assert_ptr_nonnull(future);
+    zj_lifecycle_dispatch(&tc->jobs, future, peer, ZJ_CLASS_IO);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    return future;
 }
 
 static bool
-s_result(zj_coordinator_t *self, int64_t id, int32_t attempt,
-         zj_state_t state)
+s_result(zj_testcoord_t *tc, int64_t id, int32_t attempt, zj_state_t state)
 {
     zj_job_t result = {.id = id, .attempts = attempt, .state = state,
                        .started_at = zj_now(), .finished_at = zj_now()};
@@ -93,117 +33,194 @@ s_result(zj_coordinator_t *self, int64_t id, int32_t attempt,
         result.result = "{\"n\": 1}";
     else
         result.error = "boom";
-    return zj_lifecycle_result(self, &result, "w1");
-}
-
-static zj_state_t
-s_stored_state(zj_coordinator_t *self, int64_t id, int32_t *attempts)
-{
-    zj_job_t job = {0};
-    ck_assert_int_eq(zj_store_get_job(self->store, id, &job), 0);
-    zj_state_t state = job.state;
-    *attempts = job.attempts;
-    zj_job_clear(&job);
-    return state;
+    bool applied = zj_lifecycle_result(&tc->jobs, &result, "w1");
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    return applied;
 }
 
 START_TEST(test_first_result_of_current_attempt_wins)
 {
-    zj_coordinator_t *self = s_coordinator();
-    s_hello(self, "w1");
-    int64_t id = s_submit(self, 2);
-    zj_worker_ep_dispatch(self);
-    zj_future_t *future = zj_futures_find(self->futures, id);
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t id = zj_testcoord_submit(tc, "echo", 2);
+    zj_future_t *future = s_start(tc, peer);
+    ck_assert_int_eq(future->job.id, id);
     ck_assert_int_eq(future->job.state, ZJ_STATE_RUNNING);
     ck_assert_int_eq(future->job.attempts, 1);
+    ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_IO), 3);
 
-    ck_assert(!s_result(self, id, 2, ZJ_STATE_SUCCEEDED)); //  Not started
-    ck_assert(s_result(self, id, 1, ZJ_STATE_FAILED));     //  Retry waits
+    ck_assert(!s_result(tc, id, 2, ZJ_STATE_SUCCEEDED)); //  Not started
+    ck_assert(s_result(tc, id, 1, ZJ_STATE_FAILED));     //  Retry waits
     ck_assert_int_eq(future->job.state, ZJ_STATE_QUEUED);
-    ck_assert(!s_result(self, id, 1, ZJ_STATE_SUCCEEDED)); //  Duplicate
+    ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_IO), 4);
+    ck_assert(!s_result(tc, id, 1, ZJ_STATE_SUCCEEDED)); //  Duplicate
 
-    zj_scheduler_wake(self->scheduler, zj_now() + 1);
-    zj_worker_ep_dispatch(self);
+    zj_scheduler_wake(tc->scheduler, zj_now() + 1);
+    s_start(tc, peer);
     ck_assert_int_eq(future->job.attempts, 2);
-    ck_assert(!s_result(self, id, 1, ZJ_STATE_SUCCEEDED)); //  Stale
-    ck_assert(s_result(self, id, 2, ZJ_STATE_SUCCEEDED));
-    ck_assert_ptr_null(zj_futures_find(self->futures, id));
-    ck_assert(!s_result(self, id, 2, ZJ_STATE_FAILED)); //  Already final
-    zj_futures_reap(self->futures);
+    ck_assert(!s_result(tc, id, 1, ZJ_STATE_SUCCEEDED)); //  Stale
+    ck_assert(s_result(tc, id, 2, ZJ_STATE_SUCCEEDED));
+    ck_assert_ptr_null(zj_futures_find(tc->futures, id));
+    ck_assert(!s_result(tc, id, 2, ZJ_STATE_FAILED)); //  Already final
+    zj_futures_reap(tc->futures);
 
-    ck_assert_int_eq(zj_store_commit(self->store), 0);
     int32_t attempts = 0;
-    ck_assert_int_eq(s_stored_state(self, id, &attempts), ZJ_STATE_SUCCEEDED);
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, &attempts),
+                     ZJ_STATE_SUCCEEDED);
     ck_assert_int_eq(attempts, 2);
-    zj_coordinator_destroy(&self);
-    ck_assert_ptr_null(self);
+    zj_testcoord_destroy(&tc);
+    ck_assert_ptr_null(tc);
 }
 END_TEST
 
 START_TEST(test_exhausted_or_final_errors_end_failed)
 {
-    zj_coordinator_t *self = s_coordinator();
-    s_hello(self, "w1");
-    int64_t once = s_submit(self, 1);
-    int64_t final = s_submit(self, 5);
-    zj_worker_ep_dispatch(self);
-    ck_assert(s_result(self, once, 1, ZJ_STATE_FAILED));
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t once = zj_testcoord_submit(tc, "echo", 1);
+    int64_t final = zj_testcoord_submit(tc, "echo", 5);
+    s_start(tc, peer);
+    s_start(tc, peer);
+    ck_assert(s_result(tc, once, 1, ZJ_STATE_FAILED));
     zj_job_t no_retry = {.id = final, .attempts = 1,
                          .state = ZJ_STATE_FAILED, .error = "bad args: x",
                          .no_retry = true};
-    ck_assert(zj_lifecycle_result(self, &no_retry, "w1"));
-    ck_assert_uint_eq(zj_futures_size(self->futures), 0);
+    ck_assert(zj_lifecycle_result(&tc->jobs, &no_retry, "w1"));
+    ck_assert_uint_eq(zj_futures_size(tc->futures), 0);
     int32_t attempts = 0;
-    ck_assert_int_eq(s_stored_state(self, once, &attempts), ZJ_STATE_FAILED);
-    ck_assert_int_eq(s_stored_state(self, final, &attempts), ZJ_STATE_FAILED);
+    ck_assert_int_eq(zj_testcoord_stored(tc, once, &attempts),
+                     ZJ_STATE_FAILED);
+    ck_assert_int_eq(zj_testcoord_stored(tc, final, &attempts),
+                     ZJ_STATE_FAILED);
     ck_assert_int_eq(attempts, 1);
-    zj_futures_reap(self->futures);
-    zj_coordinator_destroy(&self);
+    zj_testcoord_destroy(&tc);
 }
 END_TEST
 
 START_TEST(test_result_after_requeue_still_counts)
 {
-    zj_coordinator_t *self = s_coordinator();
-    s_hello(self, "w1");
-    int64_t id = s_submit(self, 1);
-    zj_worker_ep_dispatch(self);
-    zj_future_t *future = zj_futures_find(self->futures, id);
-    zj_lifecycle_requeue(self, future, "worker lost: missed heartbeats");
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t id = zj_testcoord_submit(tc, "echo", 1);
+    zj_future_t *future = s_start(tc, peer);
+    zj_lifecycle_requeue(&tc->jobs, future, "worker lost: missed heartbeats");
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
     ck_assert_int_eq(future->job.state, ZJ_STATE_QUEUED);
+    ck_assert_ptr_null(future->job.result);
+    ck_assert_int_eq(zj_peer_running(peer), 0);
     //  The lost worker's result for that attempt arrives before the job
     //  runs again: it counts, once.
-    ck_assert(s_result(self, id, 1, ZJ_STATE_SUCCEEDED));
-    ck_assert_ptr_null(zj_futures_find(self->futures, id));
-    ck_assert_uint_eq(zj_scheduler_ready(self->scheduler), 0);
-    zj_futures_reap(self->futures);
-    zj_coordinator_destroy(&self);
+    ck_assert(s_result(tc, id, 1, ZJ_STATE_SUCCEEDED));
+    ck_assert_ptr_null(zj_futures_find(tc->futures, id));
+    ck_assert_uint_eq(zj_scheduler_ready(tc->scheduler), 0);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+START_TEST(test_requeue_records_a_failed_attempt_and_queues_the_job)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t id = zj_testcoord_submit(tc, "echo", 3);
+    zj_future_t *future = s_start(tc, peer);
+    zj_lifecycle_requeue(&tc->jobs, future, "worker left");
+    ck_assert_int_eq(future->job.state, ZJ_STATE_QUEUED);
+    ck_assert_double_eq(future->job.finished_at, 0);
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_QUEUED);
+    sqlite3 *db = zj_testdb_raw();
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM attempts "
+                                       "WHERE state = 'failed' AND "
+                                       "error = 'worker left'"),
+                     1);
+    sqlite3_close(db);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+START_TEST(test_cancel_says_which_worker_to_stop)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 1, 0);
+    int64_t running = zj_testcoord_submit(tc, "echo", 1);
+    int64_t queued = zj_testcoord_submit(tc, "echo", 1);
+    s_start(tc, peer);
+    ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_IO), 0);
+
+    zj_future_t *future = zj_futures_find(tc->futures, queued);
+    ck_assert_ptr_null(zj_lifecycle_cancel(&tc->jobs, future));
+    future = zj_futures_find(tc->futures, running);
+    ck_assert_ptr_eq(zj_lifecycle_cancel(&tc->jobs, future), peer);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    //  The worker still runs it until it says so: its slot stays taken.
+    ck_assert_int_eq(zj_peer_running(peer), 0);
+    ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_IO), 0);
+    ck_assert(zj_peer_settle(peer, running));
+    ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_IO), 1);
+    ck_assert(!zj_peer_settle(peer, running));
+    ck_assert_int_eq(zj_testcoord_stored(tc, running, NULL),
+                     ZJ_STATE_CANCELLED);
+    ck_assert_int_eq(zj_testcoord_stored(tc, queued, NULL),
+                     ZJ_STATE_CANCELLED);
+    zj_testcoord_destroy(&tc);
 }
 END_TEST
 
 START_TEST(test_recovery_keeps_running_attempts_open)
 {
-    zj_coordinator_t *self = s_coordinator();
-    s_hello(self, "w1");
-    int64_t running = s_submit(self, 3);
-    int64_t retrying = s_submit(self, 3);
-    zj_worker_ep_dispatch(self);
-    ck_assert(s_result(self, retrying, 1, ZJ_STATE_FAILED));
-    ck_assert_int_eq(zj_store_commit(self->store), 0);
-    zj_coordinator_destroy(&self); //  As a crash would: no result for 1
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t running = zj_testcoord_submit(tc, "echo", 3);
+    int64_t retrying = zj_testcoord_submit(tc, "echo", 3);
+    s_start(tc, peer);
+    s_start(tc, peer);
+    ck_assert(s_result(tc, retrying, 1, ZJ_STATE_FAILED));
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    zj_testcoord_destroy(&tc); //  As a crash would: no result for 1
 
-    self = s_coordinator();
-    ck_assert_uint_eq(zj_futures_size(self->futures), 2);
+    tc = zj_testcoord_new();
+    ck_assert_uint_eq(zj_futures_size(tc->futures), 2);
     int32_t attempts = 0;
-    ck_assert_int_eq(s_stored_state(self, running, &attempts),
+    ck_assert_int_eq(zj_testcoord_stored(tc, running, &attempts),
                      ZJ_STATE_QUEUED);
     //  The job that was running takes its attempt's result; the one that
     //  waited for a retry had its result for attempt 1 already.
-    ck_assert(s_result(self, running, 1, ZJ_STATE_SUCCEEDED));
-    ck_assert(!s_result(self, retrying, 1, ZJ_STATE_SUCCEEDED));
-    ck_assert_uint_eq(zj_futures_size(self->futures), 1);
-    zj_futures_reap(self->futures);
-    zj_coordinator_destroy(&self);
+    ck_assert(s_result(tc, running, 1, ZJ_STATE_SUCCEEDED));
+    ck_assert(!s_result(tc, retrying, 1, ZJ_STATE_SUCCEEDED));
+    ck_assert_uint_eq(zj_futures_size(tc->futures), 1);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+START_TEST(test_unknown_kind_fails_at_submit)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    //  No worker ever offered a kind: nothing can be called unknown.
+    int64_t early = zj_testcoord_submit(tc, "nosuch", 1);
+    ck_assert_ptr_nonnull(zj_futures_find(tc->futures, early));
+    zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t late = zj_testcoord_submit(tc, "nosuch", 1);
+    ck_assert_ptr_null(zj_futures_find(tc->futures, late));
+    ck_assert_int_eq(zj_testcoord_stored(tc, late, NULL), ZJ_STATE_FAILED);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  The checker sees a broken table: it is able to fail.
+START_TEST(test_invariants_catch_a_job_in_two_places)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    zj_testcoord_submit(tc, "echo", 1);
+    zj_future_t *future = s_start(tc, peer);
+    future->job.state = ZJ_STATE_QUEUED; //  Running, yet "queued"
+    ck_assert(!zj_lifecycle_invariants_hold(&tc->jobs));
+    future->job.state = ZJ_STATE_RUNNING;
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    future->slot = 0; //  Running, yet in a heap
+    ck_assert(!zj_lifecycle_invariants_hold(&tc->jobs));
+    future->slot = ZJ_HEAP_NONE;
+    zj_testcoord_destroy(&tc);
 }
 END_TEST
 
@@ -212,12 +229,17 @@ test_lifecycle_suite(void)
 {
     Suite *suite = suite_create("lifecycle");
     TCase *tcase = tcase_create("results");
-    tcase_add_checked_fixture(tcase, s_setup, s_teardown);
+    tcase_add_checked_fixture(tcase, zj_testdb_setup, zj_testdb_teardown);
     tcase_set_timeout(tcase, 20);
     tcase_add_test(tcase, test_first_result_of_current_attempt_wins);
     tcase_add_test(tcase, test_exhausted_or_final_errors_end_failed);
     tcase_add_test(tcase, test_result_after_requeue_still_counts);
+    tcase_add_test(tcase,
+                   test_requeue_records_a_failed_attempt_and_queues_the_job);
+    tcase_add_test(tcase, test_cancel_says_which_worker_to_stop);
     tcase_add_test(tcase, test_recovery_keeps_running_attempts_open);
+    tcase_add_test(tcase, test_unknown_kind_fails_at_submit);
+    tcase_add_test(tcase, test_invariants_catch_a_job_in_two_places);
     suite_add_tcase(suite, tcase);
     return suite;
 }

@@ -1,0 +1,209 @@
+//  test_worker_ep.c - the workers endpoint (coordinator/worker_ep.c) with
+//  no sockets: HELLO, dispatch within credit, RESULTS and their ACK,
+//  heartbeats and loss, BYE, reading what it would send from the outbox.
+#include <check.h>
+
+#include "common/err.h"
+#include "tests/unit/suites.h"
+#include "tests/unit/testcoord.h"
+#include "tests/unit/testdb.h"
+
+//  Dispatches and returns how many jobs the JOBS messages carried.
+static size_t
+s_dispatch(zj_testcoord_t *tc)
+{
+    zj_worker_ep_dispatch(&tc->worker_ep);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    size_t jobs = 0;
+    zj_msg_t *msg;
+    while ((msg = zj_testcoord_take(tc, ZJ_TO_WORKER, ZJ_MSG_JOBS))) {
+        jobs += msg->job_count;
+        zj_msg_destroy(&msg);
+    }
+    return jobs;
+}
+
+START_TEST(test_dispatch_stays_within_each_class_of_credit)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 3, 2);
+    for (int index = 0; index < 10; index++) {
+        zj_testcoord_submit(tc, "echo", 1);
+        zj_testcoord_submit(tc, "sha256", 1);
+    }
+    ck_assert_uint_eq(s_dispatch(tc), 5);
+    ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_IO), 0);
+    ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_CPU), 0);
+    ck_assert_uint_eq(s_dispatch(tc), 0);
+    ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_RUNNING), 5);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  A RESULTS sent again on the same connection (its ACK was late) gives
+//  no slot back twice. Before the credit ledger, the second copy returned
+//  its io_credit again and the worker got 5 jobs for 4 slots.
+START_TEST(test_results_sent_twice_free_their_slots_once)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t first = zj_testcoord_submit(tc, "echo", 1);
+    for (int index = 0; index < 7; index++)
+        zj_testcoord_submit(tc, "echo", 1);
+    ck_assert_uint_eq(s_dispatch(tc), 4);
+    zj_msg_t *results =
+        zj_testcoord_results(1, first, 1, ZJ_STATE_SUCCEEDED);
+    results->io_credit = 1;
+    zj_testcoord_from_worker(tc, "w1", results);
+    zj_testcoord_from_worker(tc, "w1", results);
+    zj_msg_destroy(&results);
+    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_RUNNING), 4);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+START_TEST(test_results_are_acknowledged_by_number)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t id = zj_testcoord_submit(tc, "echo", 1);
+    s_dispatch(tc);
+    zj_msg_t *results = zj_testcoord_results(42, id, 1, ZJ_STATE_SUCCEEDED);
+    zj_testcoord_from_worker(tc, "w1", results);
+    zj_msg_destroy(&results);
+    zj_msg_t *ack = zj_testcoord_take(tc, ZJ_TO_WORKER, ZJ_MSG_ACK);
+    ck_assert_ptr_nonnull(ack);
+    ck_assert_uint_eq(ack->id_count, 1);
+    ck_assert_int_eq(ack->ids[0], 42);
+    zj_msg_destroy(&ack);
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_SUCCEEDED);
+    //  req 0 asks for no ACK.
+    results = zj_testcoord_results(0, id, 1, ZJ_STATE_SUCCEEDED);
+    zj_testcoord_from_worker(tc, "w1", results);
+    zj_msg_destroy(&results);
+    ck_assert_uint_eq(zj_outbox_size(tc->outbox), 0);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  A worker that reconnects under its name replaces itself: what it ran
+//  goes back to the queue, and its credit starts from its slots.
+START_TEST(test_hello_again_requeues_and_resets_the_ledger)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_testcoord_hello(tc, "w1", 2, 0);
+    zj_testcoord_submit(tc, "echo", 1);
+    zj_testcoord_submit(tc, "echo", 1);
+    ck_assert_uint_eq(s_dispatch(tc), 2);
+    zj_peer_t *again = zj_testcoord_hello(tc, "w1", 2, 0);
+    ck_assert_uint_eq(zj_peers_size(tc->peers), 1);
+    ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_QUEUED), 2);
+    ck_assert_int_eq(zj_peer_credit(again, ZJ_CLASS_IO), 2);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+START_TEST(test_bye_and_silence_requeue_and_mark_the_worker)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_testcoord_hello(tc, "w1", 1, 0);
+    zj_peer_t *quiet = zj_testcoord_hello(tc, "w2", 1, 0);
+    zj_testcoord_submit(tc, "echo", 1);
+    zj_testcoord_submit(tc, "echo", 1);
+    ck_assert_uint_eq(s_dispatch(tc), 2);
+    zj_msg_t *bye = zj_msg_new(ZJ_MSG_BYE);
+    zj_testcoord_from_worker(tc, "w1", bye);
+    zj_msg_destroy(&bye);
+    ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_QUEUED), 1);
+    //  Three beats of silence lose w2.
+    int64_t now = zj_peer_last_seen(quiet) + 3001;
+    zj_worker_ep_tick(&tc->worker_ep, now);
+    ck_assert_uint_eq(zj_peers_size(tc->peers), 0);
+    ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_QUEUED), 2);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    sqlite3 *db = zj_testdb_raw();
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    char *state =
+        zj_testdb_text(db, "SELECT group_concat(state) FROM "
+                           "(SELECT state FROM workers ORDER BY name)");
+    ck_assert_str_eq(state, "gone,lost");
+    free(state);
+    sqlite3_close(db);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+START_TEST(test_tick_beats_every_worker_once_a_period)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 1, 0);
+    int64_t now = zj_peer_last_seen(peer);
+    int64_t next = zj_worker_ep_tick(&tc->worker_ep, now);
+    ck_assert_int_eq(next, now + 1000);
+    ck_assert_uint_eq(zj_outbox_size(tc->outbox), 1);
+    ck_assert_int_eq(zj_worker_ep_tick(&tc->worker_ep, now + 10), next);
+    ck_assert_uint_eq(zj_outbox_size(tc->outbox), 1);
+    zj_msg_t *beat = zj_testcoord_take(tc, ZJ_TO_WORKER, ZJ_MSG_HEARTBEAT);
+    ck_assert_ptr_nonnull(beat);
+    zj_msg_destroy(&beat);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+START_TEST(test_strangers_and_client_messages_get_errors)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_msg_t *beat = zj_msg_new(ZJ_MSG_HEARTBEAT);
+    zj_testcoord_from_worker(tc, "nobody", beat);
+    zj_msg_destroy(&beat);
+    zj_msg_t *error = zj_testcoord_take(tc, ZJ_TO_WORKER, ZJ_MSG_ERROR);
+    ck_assert_ptr_nonnull(error);
+    ck_assert_int_eq(error->code, ZJ_ETYPE);
+    ck_assert_str_eq(error->reason, "unknown worker: say HELLO first");
+    zj_msg_destroy(&error);
+    zj_msg_t *submit = zj_msg_new(ZJ_MSG_SUBMIT);
+    zj_testcoord_from_worker(tc, "nobody", submit);
+    zj_msg_destroy(&submit);
+    error = zj_testcoord_take(tc, ZJ_TO_WORKER, ZJ_MSG_ERROR);
+    ck_assert_ptr_nonnull(error);
+    ck_assert_int_eq(error->code, ZJ_ETYPE);
+    zj_msg_destroy(&error);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+START_TEST(test_a_draining_worker_gets_no_jobs)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    zj_msg_t *beat = zj_msg_new(ZJ_MSG_HEARTBEAT);
+    beat->draining = true;
+    zj_testcoord_from_worker(tc, "w1", beat);
+    zj_msg_destroy(&beat);
+    ck_assert(zj_peer_draining(peer));
+    zj_testcoord_submit(tc, "echo", 1);
+    ck_assert_uint_eq(s_dispatch(tc), 0);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+Suite *
+test_worker_ep_suite(void)
+{
+    Suite *suite = suite_create("worker_ep");
+    TCase *tcase = tcase_create("workers");
+    tcase_add_checked_fixture(tcase, zj_testdb_setup, zj_testdb_teardown);
+    tcase_set_timeout(tcase, 20);
+    tcase_add_test(tcase, test_dispatch_stays_within_each_class_of_credit);
+    tcase_add_test(tcase, test_results_sent_twice_free_their_slots_once);
+    tcase_add_test(tcase, test_results_are_acknowledged_by_number);
+    tcase_add_test(tcase, test_hello_again_requeues_and_resets_the_ledger);
+    tcase_add_test(tcase, test_bye_and_silence_requeue_and_mark_the_worker);
+    tcase_add_test(tcase, test_tick_beats_every_worker_once_a_period);
+    tcase_add_test(tcase, test_strangers_and_client_messages_get_errors);
+    tcase_add_test(tcase, test_a_draining_worker_gets_no_jobs);
+    suite_add_tcase(suite, tcase);
+    return suite;
+}
