@@ -60,7 +60,7 @@ check: deps
 	BIN=$(BIN) tests/e2e/run
 
 check-asan:
-	$(MAKE) B=build-asan BIN=build-asan/bin CFLAGS='-O1 -g' \
+	$(MAKE) B=build-asan BIN=build-asan/bin CFLAGS='-O1 -g -DZJ_CHECK_INVARIANTS' \
 	        SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' check
 
 demo: deps
