@@ -42,6 +42,8 @@ $(BIN)/test-unit: $(UNIT) $(COORD) $(WORKER) $(CLIENT) $(SHARED)
 	    $(shell pkg-config --libs check)
 $(BIN)/zjbench: $(B)/bench/zjbench.o $(B)/bench/floor.o $(CLIENT) $(WORKER) $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/gearman-bench: $(B)/bench/gearman.o
+	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs gearmand)
 $(BIN)/%: $(B)/tests/e2e/%.o $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/test_plugin.so: tests/plugins/test_plugin.c
@@ -68,12 +70,16 @@ demo: deps
 	BIN=$(BIN) tests/demo.sh
 
 # bench: the workloads of bench/README.md on an -O2 build of its own, in
-# build-bench/; ONLY=workload runs one, REPS=n repeats, PEERS=1 runs
-# gearmand beside it (../shared/peers). Rows go to bench/results/.
+# build-bench/; ONLY=workload runs one, REPS=n repeats, PEERS=1 also
+# installs gearmand and runs it beside zjob (bench/gearman.c). Rows go to
+# bench/results/.
 BENCH_BIN := build-bench/bin
+BENCH_PEERS := $(if $(filter 1,$(PEERS)),$(BENCH_BIN)/gearman-bench)
 bench: deps
+	@$(if $(BENCH_PEERS),tests/deps.sh gearman-job-server libgearman-dev)
 	@$(MAKE) --no-print-directory B=build-bench BIN=$(BENCH_BIN) \
-	    CFLAGS='-O2 -g' all $(BENCH_BIN)/zjbench $(BENCH_BIN)/freeport
+	    CFLAGS='-O2 -g' all $(BENCH_BIN)/zjbench $(BENCH_BIN)/freeport \
+	    $(BENCH_PEERS)
 	BIN=$(BENCH_BIN) bench/run
 
 soak: deps

@@ -12,7 +12,7 @@
 #include "coordinator/store_internal.h"
 
 //  Schema steps: s_migrations[v] takes a database from version v to v + 1
-//  and ends by setting user_version. Names and types are DESIGN.md's.
+//  and ends by setting user_version. Names and types: docs/store.md.
 //  jobs_state serves the hot reads (recover, LIST by state, queue depth),
 //  which all filter on one state and walk by id.
 static const char *s_migrations[ZJ_STORE_SCHEMA] = {

@@ -1,4 +1,4 @@
-//  handlers.h - the built-in job kinds (DESIGN.md "Worker runtime").
+//  handlers.h - the built-in job kinds (docs/design.md "The worker").
 //  echo, sleep, exec in handlers_io.c; http in handlers_http.c; sha256
 //  and primes in handlers_cpu.c. Each is a zjob_handler_fn.
 #ifndef ZJ_HANDLERS_H
