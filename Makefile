@@ -58,6 +58,7 @@ deps:
 
 check: deps
 	@$(MAKE) --no-print-directory all $(BIN)/test-unit $(HELPERS)
+	tests/layers.sh
 	$(BIN)/test-unit
 	BIN=$(BIN) tests/e2e/run
 
