@@ -375,9 +375,8 @@ s_on_drain_tick(uv_timer_t *handle)
     size_t unacked = zj_results_unacked(self->results);
     if ((running == 0 && unacked == 0) ||
         zj_mono_ms() >= self->drain_deadline_ms) {
-        zj_log_info("drained running=%zu handed_back=%zu unacked=%zu "
-                    "beat_late_max_ms=%" PRId64,
-                    running, running, unacked, self->beat_late_max_ms);
+        zj_log_info("drained running=%zu unacked=%zu beat_late_max_ms=%" PRId64,
+                    running, unacked, self->beat_late_max_ms);
         uv_stop(&self->loop);
     }
 }
