@@ -2,6 +2,7 @@
 //  ZMQ_FD on libuv, HELLO and heartbeats, JOBS to the runner, outcomes to
 //  the RESULTS pipeline (worker/results.c) and, after each loop turn, the
 //  RESULTS frames it has due out on the DEALER (see worker.h).
+#include <assert.h>
 #include <czmq.h>
 #include <uv.h>
 
@@ -46,6 +47,10 @@ struct zj_worker {
 
 static void s_drain(zj_worker_t *self);
 static void s_on_beat(uv_timer_t *handle);
+
+//  The libuv calls whose results are asserted, not handled, below (timer,
+//  idle and check handles: their init on a live loop, their start with a
+//  callback on a handle not closing) cannot fail by libuv's contract.
 
 void
 zj_worker_config_defaults(zj_worker_config_t *config)
@@ -96,8 +101,11 @@ s_send_frame(zj_worker_t *self, const char *data, size_t size,
     }
     //  A send can consume the ZMQ_FD edge of a message that arrived: read
     //  ZMQ_EVENTS to re-arm it, and drain on the next turn if need be.
-    if (zsock_events(self->dealer) & ZMQ_POLLIN)
-        uv_idle_start(&self->kick, s_on_kick);
+    if (zsock_events(self->dealer) & ZMQ_POLLIN) {
+        int started = uv_idle_start(&self->kick, s_on_kick);
+        assert(started == 0);
+        (void) started;
+    }
     return rc;
 }
 
@@ -191,9 +199,22 @@ s_connect(zj_worker_t *self)
         zsock_destroy(&self->dealer);
         return ZJ_EUSAGE;
     }
-    uv_poll_init(&self->loop, &self->watch, zsock_fd(self->dealer));
-    self->watch.data = self;
-    uv_poll_start(&self->watch, UV_READABLE, s_on_readable);
+    //  A poll can be refused (the fd is watched already, or cannot be
+    //  polled): then there is no link to the coordinator.
+    int rc = uv_poll_init(&self->loop, &self->watch, zsock_fd(self->dealer));
+    if (rc == 0) {
+        self->watch.data = self;
+        rc = uv_poll_start(&self->watch, UV_READABLE, s_on_readable);
+        if (rc != 0)
+            uv_close((uv_handle_t *) &self->watch, NULL);
+    }
+    if (rc != 0) {
+        zj_log_error("cannot watch the coordinator's socket endpoint=%s "
+                     "error=\"%s\"",
+                     self->config.endpoint, uv_strerror(rc));
+        zsock_destroy(&self->dealer);
+        return ZJ_ESYS;
+    }
     self->last_heard_ms = zj_mono_ms();
     s_hello(self);
     return 0;
@@ -205,6 +226,18 @@ s_on_watch_closed(uv_handle_t *handle)
     zj_worker_t *self = handle->data;
     if (s_connect(self) != 0)
         uv_stop(&self->loop);
+}
+
+//  Starts the heartbeat timer at the period heartbeat_ms.
+static void
+s_start_beat(zj_worker_t *self)
+{
+    self->last_beat_ms = zj_mono_ms();
+    int rc = uv_timer_start(&self->beat, s_on_beat,
+                            (uint64_t) self->heartbeat_ms,
+                            (uint64_t) self->heartbeat_ms);
+    assert(rc == 0);
+    (void) rc;
 }
 
 //  The coordinator went silent: a new socket, a new HELLO.
@@ -229,9 +262,7 @@ s_on_message(zj_worker_t *self, zj_msg_t *msg)
         self->heartbeat_ms = msg->heartbeat_ms;
         zj_results_set_limits(self->results, msg->max_message,
                               msg->max_result);
-        self->last_beat_ms = zj_mono_ms();
-        uv_timer_start(&self->beat, s_on_beat, (uint64_t) self->heartbeat_ms,
-                       (uint64_t) self->heartbeat_ms);
+        s_start_beat(self);
         zj_log_info("connected endpoint=%s name=%s heartbeat_ms=%d",
                     self->config.endpoint, self->name, self->heartbeat_ms);
         zj_results_resend_all(self->results, zj_mono_ms());
@@ -305,7 +336,9 @@ s_on_done(void *arg, const zj_job_t *outcome, zj_class_t klass)
     //  after the check (a coroutine that a close callback resumed, as
     //  every sleep is) would wait for the next poll to wake, up to a beat:
     //  an active idle handle keeps that poll from sleeping.
-    uv_idle_start(&self->results_due, s_on_results_due);
+    int rc = uv_idle_start(&self->results_due, s_on_results_due);
+    assert(rc == 0);
+    (void) rc;
 }
 
 //  After each loop turn: send the results gathered in it.
@@ -397,7 +430,9 @@ s_on_signal(uv_signal_t *handle, int signum)
     self->draining = true;
     self->drain_deadline_ms = zj_mono_ms() + self->config.grace_ms;
     s_heartbeat(self); //  Tells the coordinator at once
-    uv_timer_start(&self->drain, s_on_drain_tick, 0, 50);
+    int rc = uv_timer_start(&self->drain, s_on_drain_tick, 0, 50);
+    assert(rc == 0);
+    (void) rc;
 }
 
 static int
@@ -417,15 +452,25 @@ s_load_kinds(zj_worker_t *self)
     return 0;
 }
 
-static void
+//  Returns 0, or ZJ_ESYS (logged) if libuv cannot watch a signal.
+static int
 s_watch_signals(zj_worker_t *self)
 {
     int signums[2] = {SIGINT, SIGTERM};
     for (int index = 0; index < 2; index++) {
-        uv_signal_init(&self->loop, &self->signals[index]);
-        self->signals[index].data = self;
-        uv_signal_start(&self->signals[index], s_on_signal, signums[index]);
+        uv_signal_t *handle = &self->signals[index];
+        int rc = uv_signal_init(&self->loop, handle);
+        if (rc == 0) {
+            handle->data = self;
+            rc = uv_signal_start(handle, s_on_signal, signums[index]);
+        }
+        if (rc != 0) {
+            zj_log_error("cannot watch signal=%s error=\"%s\"",
+                         strsignal(signums[index]), uv_strerror(rc));
+            return ZJ_ESYS;
+        }
     }
+    return 0;
 }
 
 static int
@@ -450,7 +495,12 @@ zj_worker_new(const zj_worker_config_t *config)
     zj_worker_t *self = calloc(1, sizeof *self);
     assert(self);
     self->config = *config;
-    uv_loop_init(&self->loop);
+    int rc = uv_loop_init(&self->loop);
+    if (rc != 0) {
+        zj_log_error("cannot start the loop error=\"%s\"", uv_strerror(rc));
+        free(self);
+        return NULL;
+    }
     self->results = zj_results_new();
     self->heartbeat_ms = ZJ_WORKER_HEARTBEAT_MS;
     gethostname(self->host, sizeof self->host - 1);
@@ -470,20 +520,25 @@ zj_worker_new(const zj_worker_config_t *config)
         self->config.cpu_procs = (int) sysconf(_SC_NPROCESSORS_ONLN);
     zsys_init();
     zsys_handler_set(NULL); //  libuv owns the signals
-    s_watch_signals(self);
-    uv_timer_init(&self->loop, &self->beat);
+    if (s_watch_signals(self) != 0)
+        goto failed;
+    rc = uv_timer_init(&self->loop, &self->beat);
+    assert(rc == 0);
     self->beat.data = self;
-    self->last_beat_ms = zj_mono_ms();
-    uv_timer_start(&self->beat, s_on_beat, (uint64_t) self->heartbeat_ms,
-                   (uint64_t) self->heartbeat_ms);
-    uv_timer_init(&self->loop, &self->drain);
+    s_start_beat(self);
+    rc = uv_timer_init(&self->loop, &self->drain);
+    assert(rc == 0);
     self->drain.data = self;
-    uv_idle_init(&self->loop, &self->kick);
+    rc = uv_idle_init(&self->loop, &self->kick);
+    assert(rc == 0);
     self->kick.data = self;
-    uv_idle_init(&self->loop, &self->results_due);
-    uv_check_init(&self->loop, &self->flusher);
+    rc = uv_idle_init(&self->loop, &self->results_due);
+    assert(rc == 0);
+    rc = uv_check_init(&self->loop, &self->flusher);
+    assert(rc == 0);
     self->flusher.data = self;
-    uv_check_start(&self->flusher, s_on_check);
+    rc = uv_check_start(&self->flusher, s_on_check);
+    assert(rc == 0);
     if (s_connect(self) != 0)
         goto failed;
     zj_log_info("worker started name=%s endpoint=%s io_slots=%d "
