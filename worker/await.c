@@ -161,9 +161,14 @@ zjob_sleep(zjob_ctx_t *ctx, int64_t ms)
     if (rc != 0)
         return rc;
     s_sleep_t sleep = {.wait = {.ctx = ctx}};
-    uv_timer_init(ctx->loop, &sleep.timer);
+    //  A timer's init on a live loop, and its start with a callback,
+    //  cannot fail by libuv's contract.
+    rc = uv_timer_init(ctx->loop, &sleep.timer);
+    assert(rc == 0);
     s_wait_opened(&sleep.wait, (uv_handle_t *) &sleep.timer);
-    uv_timer_start(&sleep.timer, s_sleep_fired, ms > 0 ? (uint64_t) ms : 0, 0);
+    rc = uv_timer_start(&sleep.timer, s_sleep_fired,
+                        ms > 0 ? (uint64_t) ms : 0, 0);
+    assert(rc == 0);
     return s_wait_suspend(&sleep.wait, s_sleep_abandon);
 }
 
@@ -227,11 +232,14 @@ zjob_wait_fd(zjob_ctx_t *ctx, int fd, int events, int64_t timeout_ms)
     if (uv_poll_start(&fd_wait.poll, uv_events, s_fd_ready) != 0)
         s_fd_wait_end(&fd_wait, ZJ_ESYS);
     else if (timeout_ms >= 0) {
-        uv_timer_init(ctx->loop, &fd_wait.timer);
+        //  Cannot fail: see zjob_sleep.
+        rc = uv_timer_init(ctx->loop, &fd_wait.timer);
+        assert(rc == 0);
         s_wait_opened(&fd_wait.wait, (uv_handle_t *) &fd_wait.timer);
         fd_wait.timed = true;
-        uv_timer_start(&fd_wait.timer, s_fd_timed_out, (uint64_t) timeout_ms,
-                       0);
+        rc = uv_timer_start(&fd_wait.timer, s_fd_timed_out,
+                            (uint64_t) timeout_ms, 0);
+        assert(rc == 0);
     }
     return s_wait_suspend(&fd_wait.wait, s_fd_abandon);
 }
@@ -415,7 +423,10 @@ s_spawn_start(s_spawn_t *spawn, char *const argv[], const char *stdin_data,
     uv_loop_t *loop = spawn->wait.ctx->loop;
     uv_stdio_container_t stdio[3];
     for (int index = 0; index < 3; index++) {
-        uv_pipe_init(loop, &spawn->pipes[index], 0);
+        //  On Unix a pipe's init only fills the struct: it cannot fail.
+        int rc = uv_pipe_init(loop, &spawn->pipes[index], 0);
+        assert(rc == 0);
+        (void) rc;
         s_wait_opened(&spawn->wait, (uv_handle_t *) &spawn->pipes[index]);
         //  Readable and writable from the child's point of view.
         stdio[index].flags =

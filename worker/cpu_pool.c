@@ -79,6 +79,7 @@ static void s_dispatch(zj_cpu_pool_t *self);
 static void s_on_poll(uv_poll_t *handle, int status, int events);
 static void s_on_sigchld(uv_signal_t *handle, int signum);
 static void s_on_wake(uv_timer_t *handle);
+static void s_wake(zj_cpu_pool_t *self, uint64_t delay_ms);
 static void s_on_pool_closed(uv_handle_t *handle);
 static void s_job_destroy(void **item_p);
 
@@ -112,6 +113,14 @@ zj_cpu_pool_new(uv_loop_t *loop, int procs, const zj_registry_t *registry,
     }
     zj_cpu_pool_t *self = calloc(1, sizeof *self);
     assert(self);
+    //  First, as the one step that can fail with nothing to undo yet.
+    int rc = uv_signal_init(loop, &self->sigchld);
+    if (rc != 0) {
+        zj_log_error("cpu pool: cannot watch SIGCHLD error=\"%s\"",
+                     uv_strerror(rc));
+        free(self);
+        return NULL;
+    }
     self->tag = ZJ_CPU_POOL_TAG;
     self->loop = loop;
     self->registry = registry;
@@ -125,12 +134,15 @@ zj_cpu_pool_new(uv_loop_t *loop, int procs, const zj_registry_t *registry,
     zlistx_set_destructor(self->queue, s_job_destroy);
     self->cancelled = zlistx_new();
     zlistx_set_destructor(self->cancelled, s_job_destroy);
-    uv_signal_init(loop, &self->sigchld);
-    uv_timer_init(loop, &self->wake);
+    //  A timer's init on a live loop cannot fail by libuv's contract.
+    rc = uv_timer_init(loop, &self->wake);
+    assert(rc == 0);
     self->sigchld.data = self->wake.data = self;
     self->open_handles = 2;
-    if (uv_signal_start(&self->sigchld, s_on_sigchld, SIGCHLD) != 0) {
-        zj_log_error("cpu pool: cannot watch SIGCHLD");
+    rc = uv_signal_start(&self->sigchld, s_on_sigchld, SIGCHLD);
+    if (rc != 0) {
+        zj_log_error("cpu pool: cannot watch SIGCHLD error=\"%s\"",
+                     uv_strerror(rc));
         goto failed;
     }
     for (int slot = 0; slot < procs; slot++) {
@@ -239,7 +251,7 @@ zj_cpu_pool_cancel(zj_cpu_pool_t *self, int64_t job_id)
             //  Reported on the next turn: done never runs inside cancel.
             zlistx_detach_cur(self->queue);
             zlistx_add_end(self->cancelled, job);
-            uv_timer_start(&self->wake, s_on_wake, 0, 0);
+            s_wake(self, 0);
             return 0;
         }
     }
@@ -364,9 +376,13 @@ s_proc_start(zj_cpu_proc_t *proc, zj_cpu_job_t *job)
     proc->sent = 0;
     proc->reply_size = 0;
     job->started_at = zj_now();
-    if (job->timeout_ms > 0)
-        uv_timer_start(&proc->timer, s_on_timeout, (uint64_t) job->timeout_ms,
-                       0);
+    if (job->timeout_ms > 0) {
+        //  A live timer and a callback: libuv cannot refuse.
+        int rc = uv_timer_start(&proc->timer, s_on_timeout,
+                                (uint64_t) job->timeout_ms, 0);
+        assert(rc == 0);
+        (void) rc;
+    }
     s_proc_write(proc);
 }
 
@@ -492,7 +508,7 @@ s_proc_abandon(zj_cpu_proc_t *proc, const char *reason)
         proc->fd = -1;
     }
     //  The process may be a zombie already, and its SIGCHLD handled.
-    uv_timer_start(&proc->pool->wake, s_on_wake, 0, 0);
+    s_wake(proc->pool, 0);
 }
 
 static void
@@ -526,7 +542,7 @@ s_proc_finish(zj_cpu_pool_t *self, int slot, int status)
     s_proc_close(proc);
     self->procs[slot] = s_proc_new(self, slot);
     if (self->procs[slot] == NULL)
-        uv_timer_start(&self->wake, s_on_wake, ZJ_CPU_RESPAWN_MS, 0);
+        s_wake(self, ZJ_CPU_RESPAWN_MS);
     s_dispatch(self);
     assert(s_invariants_hold(self));
     if (job)
@@ -558,6 +574,16 @@ s_on_sigchld(uv_signal_t *handle, int signum)
     s_reap(self);
 }
 
+//  Runs s_on_wake after delay_ms, at the earliest on the next loop turn.
+static void
+s_wake(zj_cpu_pool_t *self, uint64_t delay_ms)
+{
+    //  A live timer and a callback: libuv cannot refuse.
+    int rc = uv_timer_start(&self->wake, s_on_wake, delay_ms, 0);
+    assert(rc == 0);
+    (void) rc;
+}
+
 //  Reaps, reports cancelled queued jobs, and refills empty slots.
 static void
 s_on_wake(uv_timer_t *handle)
@@ -574,7 +600,7 @@ s_on_wake(uv_timer_t *handle)
             continue;
         self->procs[slot] = s_proc_new(self, slot);
         if (self->procs[slot] == NULL)
-            uv_timer_start(&self->wake, s_on_wake, ZJ_CPU_RESPAWN_MS, 0);
+            s_wake(self, ZJ_CPU_RESPAWN_MS);
     }
     if (self->destroyed)
         return;
@@ -597,10 +623,23 @@ s_proc_new(zj_cpu_pool_t *pool, int slot)
     proc->slot = slot;
     proc->pid = pid;
     proc->fd = fd;
+    //  libuv can refuse the fd (one it still watches for a handler that
+    //  closed it under its own wait, say): then the slot stays empty, as
+    //  after a failed fork, and the wake timer tries again.
     int rc = uv_poll_init(pool->loop, &proc->poll, proc->fd);
+    if (rc != 0) {
+        zj_log_error("cpu pool: cannot watch process pid=%d error=\"%s\"",
+                     (int) pid, uv_strerror(rc));
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        close(fd);
+        free(proc);
+        return NULL;
+    }
+    //  A timer's init on a live loop cannot fail by libuv's contract.
+    rc = uv_timer_init(pool->loop, &proc->timer);
     assert(rc == 0);
-    (void) rc;
-    uv_timer_init(pool->loop, &proc->timer);
     proc->poll.data = proc->timer.data = proc;
     proc->open_handles = 2;
     s_proc_watch(proc, false);

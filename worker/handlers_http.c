@@ -2,7 +2,6 @@
 //  zjob_http, the response as JSON. Args {"url", "method", "headers",
 //  "body", "timeout"} -> {"status", "headers", "body"}; a body that is not
 //  UTF-8 comes back base64 in "body_base64" so the result stays JSON.
-#include <ctype.h>
 #include <czmq.h>
 #include <jansson.h>
 #include <math.h>
@@ -13,21 +12,10 @@
 #include "common/err.h"
 #include "proto/limits.h"
 #include "worker/handlers.h"
+#include "worker/http.h"
 
 //  Longest "timeout" accepted, in seconds (a year).
 #define ZJ_HTTP_MAX_TIMEOUT_S (365.0 * 24 * 3600)
-
-//  True if text is a non-empty HTTP token (RFC 9110 tchar).
-static bool
-s_is_token(const char *text) {
-    if (*text == '\0')
-        return false;
-    for (; *text; text++)
-        if (!isalnum((unsigned char)*text) &&
-            strchr("!#$%&'*+-.^_`|~", *text) == NULL)
-            return false;
-    return true;
-}
 
 //  Reads args "headers" into *headers_p (malloc'd; strings borrowed from
 //  the JSON). Returns 0 or zj_handler_bad_args.
@@ -47,7 +35,7 @@ s_read_headers(json_t *object, zjob_http_request_t *request,
     const char *name;
     json_t *value;
     json_object_foreach(object, name, value) {
-        if (!s_is_token(name))
+        if (!zj_http_is_token(name))
             return zj_handler_bad_args(error_p, "bad header name '%.64s'",
                                        name);
         if (!json_is_string(value))
@@ -94,7 +82,7 @@ s_read_args(json_t *root, zjob_http_request_t *request,
         return zj_handler_bad_args(error_p, "'url' has a NUL");
     json_t *method = json_object_get(root, "method");
     if (method) {
-        if (!json_is_string(method) || !s_is_token(json_string_value(method)))
+        if (!json_is_string(method) || !zj_http_is_token(json_string_value(method)))
             return zj_handler_bad_args(error_p,
                                        "'method' must be an HTTP method");
         request->method = json_string_value(method);

@@ -162,6 +162,23 @@ zj_http_active(const zj_http_t *self) {
     return self->transfers ? zlistx_size(self->transfers) : 0;
 }
 
+bool
+zj_http_is_token(const char *text) {
+    if (text == NULL || *text == '\0')
+        return false;
+    for (; *text; text++) {
+        //  ASCII letters and digits by range: isalnum() follows the
+        //  locale, and a plugin may set one where bytes past 0x7f count.
+        char byte = *text;
+        bool alnum = (byte >= 'a' && byte <= 'z') ||
+                     (byte >= 'A' && byte <= 'Z') ||
+                     (byte >= '0' && byte <= '9');
+        if (!alnum && strchr("!#$%&'*+-.^_`|~", byte) == NULL)
+            return false;
+    }
+    return true;
+}
+
 //  --- curl's sockets and timer on libuv ---------------------------------
 
 //  Called by libuv when a watched socket is ready: tell curl, then hand
@@ -358,25 +375,13 @@ s_fail(zjob_http_response_t *response, int code, const char *format, ...) {
     return code;
 }
 
-//  True if text is a non-empty HTTP token (RFC 9110 tchar).
-static bool
-s_is_token(const char *text) {
-    if (text == NULL || *text == '\0')
-        return false;
-    for (; *text; text++)
-        if (!isalnum((unsigned char)*text) &&
-            strchr("!#$%&'*+-.^_`|~", *text) == NULL)
-            return false;
-    return true;
-}
-
 static int
 s_add_headers(s_transfer_t *transfer, const zjob_http_request_t *request,
               zjob_http_response_t *response) {
     bool has_expect = false;
     for (size_t index = 0; index < request->header_count; index++) {
         const zjob_header_t *header = &request->headers[index];
-        if (!s_is_token(header->name))
+        if (!zj_http_is_token(header->name))
             return s_fail(response, ZJ_EARGS, "bad header name");
         const char *value = header->value ? header->value : "";
         if (strpbrk(value, "\r\n"))
@@ -430,7 +435,7 @@ s_transfer_setup(s_transfer_t *transfer, const zjob_http_request_t *request,
                  zjob_http_response_t *response) {
     if (request->url == NULL || *request->url == '\0')
         return s_fail(response, ZJ_EARGS, "no url");
-    if (request->method && !s_is_token(request->method))
+    if (request->method && !zj_http_is_token(request->method))
         return s_fail(response, ZJ_EARGS, "bad method");
     transfer->body = zchunk_new(NULL, 0);
     transfer->head = zchunk_new(NULL, 0);

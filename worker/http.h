@@ -6,6 +6,7 @@
 #ifndef ZJ_HTTP_H
 #define ZJ_HTTP_H
 
+#include <stdbool.h>
 #include <uv.h>
 
 typedef struct zj_http zj_http_t;
@@ -19,5 +20,10 @@ void zj_http_destroy(zj_http_t **self_p);
 
 //  Transfers in flight.
 size_t zj_http_active(const zj_http_t *self);
+
+//  True if text is a non-empty HTTP token: RFC 7230 tchar only (ASCII
+//  letters and digits and !#$%&'*+-.^_`|~, whatever the locale), as
+//  header names and methods must be. False for NULL.
+bool zj_http_is_token(const char *text);
 
 #endif

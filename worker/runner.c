@@ -75,9 +75,14 @@ zj_runner_new(const zj_runner_config_t *config, zj_runner_done_fn *done,
     self->held = zj_idmap_new();
     self->io_waiting = zlistx_new();
     self->finished = zlistx_new();
-    uv_check_init(config->loop, &self->reaper);
+    //  A check handle's init on a live loop, and its start with a
+    //  callback, cannot fail by libuv's contract.
+    int rc = uv_check_init(config->loop, &self->reaper);
+    assert(rc == 0);
     self->reaper.data = self;
-    uv_check_start(&self->reaper, s_reap);
+    rc = uv_check_start(&self->reaper, s_reap);
+    assert(rc == 0);
+    (void) rc;
     self->coro_rt = zj_coro_rt_new(0);
     self->http = zj_http_new(config->loop);
     self->pool = zj_cpu_pool_new(config->loop, config->cpu_procs,
@@ -274,11 +279,16 @@ s_start_io(zj_runner_t *self, zj_held_t *held)
     held->ctx.kind = held->job.kind;
     held->ctx.loop = self->config.loop;
     held->ctx.http = self->http;
-    uv_timer_init(self->config.loop, &held->timer);
+    //  A timer's init on a live loop, and its start with a callback,
+    //  cannot fail by libuv's contract.
+    int rc = uv_timer_init(self->config.loop, &held->timer);
+    assert(rc == 0);
     held->timer.data = held;
     if (held->job.timeout_ms > 0)
-        uv_timer_start(&held->timer, s_on_timeout,
-                       (uint64_t) held->job.timeout_ms, 0);
+        rc = uv_timer_start(&held->timer, s_on_timeout,
+                            (uint64_t) held->job.timeout_ms, 0);
+    assert(rc == 0);
+    (void) rc;
     self->io_running++;
     //  The coroutine may run to its end inside spawn.
     if (zj_coro_spawn_then(self->coro_rt, s_io_body, s_io_epilogue, held) ==

@@ -14,12 +14,14 @@ typedef struct {
     size_t results;  //  Results it carries
     int64_t sent_ms; //  zj_mono_ms() of its last send
     int late;        //  Re-sends for lateness since the last resend_all
+    bool due;        //  Marked to go out: zj_unacked_next_due returns it
 } zj_batch_t;
 
 struct zj_unacked {
     zlistx_t *batches; //  zj_batch_t *, ascending seq, owned
     uint64_t last_seq; //  Last number zj_unacked_new_seq returned
     size_t results;    //  Sum of the held batches' results
+    size_t due;        //  Held batches marked due
 };
 
 static void
@@ -39,6 +41,7 @@ s_invariants_hold(const zj_unacked_t *self)
     zlistx_t *batches = self->batches;
     uint64_t previous = 0;
     size_t results = 0;
+    size_t due = 0;
     void *cursor = zlistx_first(batches);
     for (; cursor; cursor = zlistx_next(batches)) {
         const zj_batch_t *batch = cursor;
@@ -47,8 +50,9 @@ s_invariants_hold(const zj_unacked_t *self)
             return false;
         previous = batch->seq;
         results += batch->results;
+        due += batch->due;
     }
-    return results == self->results;
+    return results == self->results && due == self->due;
 }
 
 zj_unacked_t *
@@ -90,7 +94,7 @@ zj_unacked_last_seq(const zj_unacked_t *self)
 
 void
 zj_unacked_add(zj_unacked_t *self, uint64_t seq, char **data_p, size_t size,
-               size_t results, int64_t sent_ms)
+               size_t results, int64_t sent_ms, bool due)
 {
     assert(self);
     assert(data_p && *data_p);
@@ -106,8 +110,10 @@ zj_unacked_add(zj_unacked_t *self, uint64_t seq, char **data_p, size_t size,
     batch->size = size;
     batch->results = results;
     batch->sent_ms = sent_ms;
+    batch->due = due;
     zlistx_add_end(self->batches, batch);
     self->results += results;
+    self->due += due;
     assert(s_invariants_hold(self));
 }
 
@@ -121,6 +127,7 @@ zj_unacked_ack(zj_unacked_t *self, uint64_t seq)
             break; //  Ascending: it is not held
         if (batch->seq == seq) {
             self->results -= batch->results;
+            self->due -= batch->due;
             zlistx_delete(self->batches, zlistx_cursor(self->batches));
             assert(s_invariants_hold(self));
             return true;
@@ -129,20 +136,22 @@ zj_unacked_ack(zj_unacked_t *self, uint64_t seq)
     return false;
 }
 
-//  Re-sends the batches unacknowledged for longer than their wait
+//  Marks due the batches unacknowledged for longer than their wait
 //  (wait_ms doubled per late re-send); wait_ms < 0 means all of them.
 static size_t
 s_resend(zj_unacked_t *self, int64_t wait_ms, int64_t now_ms,
-         zj_unacked_send_fn *send, void *arg, size_t *results_p)
+         size_t *results_p)
 {
     assert(self);
-    assert(send);
     size_t count = 0;
     for (zj_batch_t *batch = zlistx_first(self->batches); batch;
          batch = zlistx_next(self->batches)) {
         if (wait_ms >= 0 && now_ms - batch->sent_ms <= wait_ms << batch->late)
             continue;
-        send(arg, batch->data, batch->size);
+        if (!batch->due) {
+            batch->due = true;
+            self->due++;
+        }
         batch->sent_ms = now_ms;
         if (wait_ms < 0)
             batch->late = 0;
@@ -152,22 +161,41 @@ s_resend(zj_unacked_t *self, int64_t wait_ms, int64_t now_ms,
         if (results_p)
             *results_p += batch->results;
     }
+    assert(s_invariants_hold(self));
     return count;
 }
 
 size_t
-zj_unacked_resend_all(zj_unacked_t *self, int64_t now_ms,
-                      zj_unacked_send_fn *send, void *arg, size_t *results_p)
+zj_unacked_resend_all(zj_unacked_t *self, int64_t now_ms, size_t *results_p)
 {
-    return s_resend(self, -1, now_ms, send, arg, results_p);
+    return s_resend(self, -1, now_ms, results_p);
 }
 
 size_t
 zj_unacked_resend_late(zj_unacked_t *self, int64_t wait_ms, int64_t now_ms,
-                       zj_unacked_send_fn *send, void *arg, size_t *results_p)
+                       size_t *results_p)
 {
     assert(wait_ms >= 0);
-    return s_resend(self, wait_ms, now_ms, send, arg, results_p);
+    return s_resend(self, wait_ms, now_ms, results_p);
+}
+
+bool
+zj_unacked_next_due(zj_unacked_t *self, const char **data_p, size_t *size_p)
+{
+    assert(self);
+    assert(data_p && size_p);
+    if (self->due == 0)
+        return false;
+    zj_batch_t *batch = zlistx_first(self->batches);
+    while (batch && !batch->due)
+        batch = zlistx_next(self->batches);
+    assert(batch);
+    batch->due = false;
+    self->due--;
+    *data_p = batch->data;
+    *size_p = batch->size;
+    assert(s_invariants_hold(self));
+    return true;
 }
 
 size_t

@@ -1,7 +1,8 @@
 //  worker.c - the worker's loop: the coordinator's DEALER watched through
-//  ZMQ_FD on libuv, HELLO and heartbeats, JOBS to the runner, and RESULTS
-//  batched once per loop turn, numbered and kept until their ACK
-//  (worker/unacked.c) and sent again after a reconnect (see worker.h).
+//  ZMQ_FD on libuv, HELLO and heartbeats, JOBS to the runner, outcomes to
+//  the RESULTS pipeline (worker/results.c) and, after each loop turn, the
+//  RESULTS frames it has due out on the DEALER (see worker.h).
+#include <assert.h>
 #include <czmq.h>
 #include <uv.h>
 
@@ -10,13 +11,10 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "proto/codec.h"
-#include "proto/policy.h"
 #include "worker/registry.h"
+#include "worker/results.h"
 #include "worker/runner.h"
-#include "worker/unacked.h"
 #include "worker/worker.h"
-
-#define ZJ_RESULTS_BYTES (4 * 1024 * 1024) //  Cut RESULTS batches here
 
 struct zj_worker {
     zj_worker_config_t config;  //  As given (strings borrowed)
@@ -32,15 +30,11 @@ struct zj_worker {
     uv_signal_t signals[2];     //  SIGINT, SIGTERM
     zj_registry_t *registry;    //  Kinds we run
     zj_runner_t *runner;        //  Runs them
-    zlistx_t *outbox;           //  zj_msg_t * RESULTS ready to send
-    zj_unacked_t *unacked;      //  RESULTS sent, not acknowledged yet
+    zj_results_t *results;      //  Outcomes batched, RESULTS held to ACK
     bool curve;                 //  Connect with CURVE, with these keys:
     zj_keypair_t keys;          //  Ours
     zj_keypair_t coordinator;   //  The coordinator's public key
-    zj_msg_t *results;          //  RESULTS being filled
-    size_t results_bytes;       //  Bytes in results so far
     int heartbeat_ms;           //  From WELCOME
-    zj_limits_t limits;         //  max_message, max_result from WELCOME
     int64_t last_heard_ms;      //  Last message from the coordinator
     int64_t last_hello_ms;      //  When we last said HELLO
     int64_t last_beat_ms;       //  When the beat timer last fired (or began)
@@ -53,6 +47,10 @@ struct zj_worker {
 
 static void s_drain(zj_worker_t *self);
 static void s_on_beat(uv_timer_t *handle);
+
+//  The libuv calls whose results are asserted, not handled, below (timer,
+//  idle and check handles: their init on a live loop, their start with a
+//  callback on a handle not closing) cannot fail by libuv's contract.
 
 void
 zj_worker_config_defaults(zj_worker_config_t *config)
@@ -103,74 +101,42 @@ s_send_frame(zj_worker_t *self, const char *data, size_t size,
     }
     //  A send can consume the ZMQ_FD edge of a message that arrived: read
     //  ZMQ_EVENTS to re-arm it, and drain on the next turn if need be.
-    if (zsock_events(self->dealer) & ZMQ_POLLIN)
-        uv_idle_start(&self->kick, s_on_kick);
+    if (zsock_events(self->dealer) & ZMQ_POLLIN) {
+        int started = uv_idle_start(&self->kick, s_on_kick);
+        assert(started == 0);
+        (void) started;
+    }
     return rc;
 }
 
-//  Encodes *msg_p into *data_p (caller frees); destroys *msg_p.
-static int
-s_encode(zj_msg_t **msg_p, char **data_p, size_t *size_p)
-{
-    char why[ZJ_WHY_SIZE] = "";
-    int rc = zj_msg_encode(*msg_p, data_p, size_p, why);
-    if (rc != 0)
-        zj_log_error("encode failed type=%s error=\"%s\"",
-                     zj_msg_type_name((*msg_p)->type), why);
-    zj_msg_destroy(msg_p);
-    return rc;
-}
-
+//  Encodes and sends *msg_p, which it destroys.
 static int
 s_send(zj_worker_t *self, zj_msg_t **msg_p)
 {
     zj_msg_type_t type = (*msg_p)->type;
     char *data = NULL;
     size_t size = 0;
-    int rc = s_encode(msg_p, &data, &size);
+    char why[ZJ_WHY_SIZE] = "";
+    int rc = zj_msg_encode(*msg_p, &data, &size, why);
     if (rc == 0)
         rc = s_send_frame(self, data, size, type);
+    else
+        zj_log_error("encode failed type=%s error=\"%s\"",
+                     zj_msg_type_name(type), why);
+    zj_msg_destroy(msg_p);
     free(data);
     return rc;
 }
 
-//  Numbers a RESULTS batch and keeps its frame until the coordinator
-//  acknowledges it. Until a WELCOME, it is only kept: the WELCOME sends it.
+//  Sends, oldest first, every RESULTS frame the pipeline has due. A frame
+//  whose send fails stays held and goes again at the next resend.
 static void
-s_send_results(zj_worker_t *self, zj_msg_t **msg_p)
+s_send_results(zj_worker_t *self)
 {
-    (*msg_p)->req = zj_unacked_new_seq(self->unacked);
-    uint64_t seq = (*msg_p)->req;
-    size_t results = (*msg_p)->job_count;
-    char *data = NULL;
+    const char *data = NULL;
     size_t size = 0;
-    if (s_encode(msg_p, &data, &size) != 0)
-        return;
-    if (self->welcomed)
+    while (zj_results_next_due(self->results, &data, &size))
         s_send_frame(self, data, size, ZJ_MSG_RESULTS);
-    zj_unacked_add(self->unacked, seq, &data, size, results, zj_mono_ms());
-}
-
-static int
-s_resend_one(void *arg, const char *data, size_t size)
-{
-    return s_send_frame(arg, data, size, ZJ_MSG_RESULTS);
-}
-
-//  Sends again, in order, every batch not acknowledged yet, or with late
-//  only those unacknowledged for a while (see zj_unacked_resend_late).
-static void
-s_resend(zj_worker_t *self, bool late)
-{
-    int64_t wait_ms = (int64_t) self->heartbeat_ms * ZJ_WORKER_LIVENESS;
-    int64_t now = zj_mono_ms();
-    size_t results = 0;
-    size_t batches = late ? zj_unacked_resend_late(self->unacked, wait_ms, now,
-                                                   s_resend_one, self, &results)
-                          : zj_unacked_resend_all(self->unacked, now,
-                                                  s_resend_one, self, &results);
-    if (batches > 0)
-        zj_log_info("results resent batches=%zu results=%zu", batches, results);
 }
 
 static void
@@ -179,7 +145,7 @@ s_hello(zj_worker_t *self)
     zj_msg_t *hello = zj_msg_new(ZJ_MSG_HELLO);
     //  The last batch made before this HELLO: the coordinator takes no
     //  credit from it or any before it, as this HELLO resets the credit.
-    hello->req = zj_unacked_last_seq(self->unacked);
+    hello->req = zj_results_last_seq(self->results);
     zj_worker_info_t *info = zj_msg_add_worker(hello);
     info->name = strdup(self->name);
     info->host = strdup(self->host);
@@ -233,9 +199,22 @@ s_connect(zj_worker_t *self)
         zsock_destroy(&self->dealer);
         return ZJ_EUSAGE;
     }
-    uv_poll_init(&self->loop, &self->watch, zsock_fd(self->dealer));
-    self->watch.data = self;
-    uv_poll_start(&self->watch, UV_READABLE, s_on_readable);
+    //  A poll can be refused (the fd is watched already, or cannot be
+    //  polled): then there is no link to the coordinator.
+    int rc = uv_poll_init(&self->loop, &self->watch, zsock_fd(self->dealer));
+    if (rc == 0) {
+        self->watch.data = self;
+        rc = uv_poll_start(&self->watch, UV_READABLE, s_on_readable);
+        if (rc != 0)
+            uv_close((uv_handle_t *) &self->watch, NULL);
+    }
+    if (rc != 0) {
+        zj_log_error("cannot watch the coordinator's socket endpoint=%s "
+                     "error=\"%s\"",
+                     self->config.endpoint, uv_strerror(rc));
+        zsock_destroy(&self->dealer);
+        return ZJ_ESYS;
+    }
     self->last_heard_ms = zj_mono_ms();
     s_hello(self);
     return 0;
@@ -247,6 +226,18 @@ s_on_watch_closed(uv_handle_t *handle)
     zj_worker_t *self = handle->data;
     if (s_connect(self) != 0)
         uv_stop(&self->loop);
+}
+
+//  Starts the heartbeat timer at the period heartbeat_ms.
+static void
+s_start_beat(zj_worker_t *self)
+{
+    self->last_beat_ms = zj_mono_ms();
+    int rc = uv_timer_start(&self->beat, s_on_beat,
+                            (uint64_t) self->heartbeat_ms,
+                            (uint64_t) self->heartbeat_ms);
+    assert(rc == 0);
+    (void) rc;
 }
 
 //  The coordinator went silent: a new socket, a new HELLO.
@@ -262,15 +253,6 @@ s_reconnect(zj_worker_t *self)
     uv_close((uv_handle_t *) &self->watch, s_on_watch_closed);
 }
 
-//  True for the codes of a frame the coordinator could not read: sent
-//  again, the same bytes would be refused again.
-static bool
-s_is_refusal(int code)
-{
-    return code == ZJ_EPROTO || code == ZJ_EVERSION || code == ZJ_ETOOBIG ||
-           code == ZJ_EJSON;
-}
-
 static void
 s_on_message(zj_worker_t *self, zj_msg_t *msg)
 {
@@ -278,20 +260,17 @@ s_on_message(zj_worker_t *self, zj_msg_t *msg)
     case ZJ_MSG_WELCOME:
         self->welcomed = true;
         self->heartbeat_ms = msg->heartbeat_ms;
-        if (msg->max_message > 0)
-            self->limits.max_message = msg->max_message;
-        if (msg->max_result > 0)
-            self->limits.max_result = msg->max_result;
-        self->last_beat_ms = zj_mono_ms();
-        uv_timer_start(&self->beat, s_on_beat, (uint64_t) self->heartbeat_ms,
-                       (uint64_t) self->heartbeat_ms);
+        zj_results_set_limits(self->results, msg->max_message,
+                              msg->max_result);
+        s_start_beat(self);
         zj_log_info("connected endpoint=%s name=%s heartbeat_ms=%d",
                     self->config.endpoint, self->name, self->heartbeat_ms);
-        s_resend(self, false);
+        zj_results_resend_all(self->results, zj_mono_ms());
+        s_send_results(self);
         break;
     case ZJ_MSG_ACK:
         for (size_t index = 0; index < msg->id_count; index++)
-            zj_unacked_ack(self->unacked, (uint64_t) msg->ids[index]);
+            zj_results_ack(self->results, (uint64_t) msg->ids[index]);
         break;
     case ZJ_MSG_JOBS:
         for (size_t index = 0; index < msg->job_count; index++)
@@ -312,9 +291,8 @@ s_on_message(zj_worker_t *self, zj_msg_t *msg)
                        zj_errname(msg->code), msg->reason);
         if (msg->code == ZJ_ETYPE && self->welcomed)
             s_hello(self); //  It does not know us (it restarted)
-        else if (s_is_refusal(msg->code) && msg->req > 0 &&
-                 zj_unacked_ack(self->unacked, msg->req))
-            zj_log_warning("results refused seq=%" PRIu64 " dropped", msg->req);
+        else
+            zj_results_refused(self->results, msg->code, msg->req);
         break;
     default:
         zj_log_warning("message ignored type=%s",
@@ -348,55 +326,19 @@ s_drain(zj_worker_t *self)
     }
 }
 
-static void
-s_close_batch(zj_worker_t *self)
-{
-    if (self->results) {
-        zlistx_add_end(self->outbox, self->results);
-        self->results = NULL;
-        self->results_bytes = 0;
-    }
-}
-
-static size_t
-s_length(const char *text)
-{
-    return text ? strlen(text) : 0;
-}
-
-//  Adds one outcome to the RESULTS being filled. A batch holds one
-//  outcome, or at most half of what the coordinator takes in a message.
+//  The runner reports a job's outcome: into the RESULTS being filled.
 static void
 s_on_done(void *arg, const zj_job_t *outcome, zj_class_t klass)
 {
     zj_worker_t *self = arg;
-    zj_job_t entry = {0};
-    zj_job_copy(&entry, outcome);
-    if (zj_limits_cap_result(&self->limits, &entry))
-        zj_log_warning("job failed id=%" PRId64 " reason=\"%s\"", entry.id,
-                       entry.error);
-    size_t size = 128 + s_length(entry.result) + s_length(entry.error) +
-                  s_length(entry.kind) + s_length(entry.worker);
-    size_t budget = (size_t) self->limits.max_message / 2;
-    if (budget > ZJ_RESULTS_BYTES)
-        budget = ZJ_RESULTS_BYTES;
-    if (self->results && self->results_bytes + size > budget)
-        s_close_batch(self);
-    if (self->results == NULL)
-        self->results = zj_msg_new(ZJ_MSG_RESULTS);
-    *zj_msg_add_job(self->results) = entry;
-    if (klass == ZJ_CLASS_CPU)
-        self->results->cpu_credit++;
-    else
-        self->results->io_credit++;
-    self->results_bytes += size;
-    if (self->results->job_count >= ZJ_RESULTS_BATCH)
-        s_close_batch(self);
+    zj_results_add(self->results, outcome, klass);
     //  Results go out in the check phase, after the poll. An outcome made
     //  after the check (a coroutine that a close callback resumed, as
     //  every sleep is) would wait for the next poll to wake, up to a beat:
     //  an active idle handle keeps that poll from sleeping.
-    uv_idle_start(&self->results_due, s_on_results_due);
+    int rc = uv_idle_start(&self->results_due, s_on_results_due);
+    assert(rc == 0);
+    (void) rc;
 }
 
 //  After each loop turn: send the results gathered in it.
@@ -405,10 +347,8 @@ s_on_check(uv_check_t *handle)
 {
     zj_worker_t *self = handle->data;
     uv_idle_stop(&self->results_due);
-    s_close_batch(self);
-    zj_msg_t *msg;
-    while ((msg = zlistx_detach(self->outbox, NULL)))
-        s_send_results(self, &msg);
+    zj_results_seal(self->results, self->welcomed, zj_mono_ms());
+    s_send_results(self);
     s_drain(self);
 }
 
@@ -450,8 +390,11 @@ s_on_beat(uv_timer_t *handle)
     s_heartbeat(self);
     //  ZeroMQ may have re-established the link under us and lost what
     //  was in flight: what stays unacknowledged this long goes again.
-    if (self->welcomed)
-        s_resend(self, true);
+    if (self->welcomed) {
+        int64_t wait_ms = (int64_t) self->heartbeat_ms * ZJ_WORKER_LIVENESS;
+        zj_results_resend_late(self->results, wait_ms, now);
+        s_send_results(self);
+    }
     s_drain(self);
 }
 
@@ -462,12 +405,11 @@ s_on_drain_tick(uv_timer_t *handle)
 {
     zj_worker_t *self = handle->data;
     size_t running = zj_runner_size(self->runner);
-    size_t unacked = zj_unacked_size(self->unacked);
+    size_t unacked = zj_results_unacked(self->results);
     if ((running == 0 && unacked == 0) ||
         zj_mono_ms() >= self->drain_deadline_ms) {
-        zj_log_info("drained running=%zu handed_back=%zu unacked=%zu "
-                    "beat_late_max_ms=%" PRId64,
-                    running, running, unacked, self->beat_late_max_ms);
+        zj_log_info("drained running=%zu unacked=%zu beat_late_max_ms=%" PRId64,
+                    running, unacked, self->beat_late_max_ms);
         uv_stop(&self->loop);
     }
 }
@@ -488,7 +430,9 @@ s_on_signal(uv_signal_t *handle, int signum)
     self->draining = true;
     self->drain_deadline_ms = zj_mono_ms() + self->config.grace_ms;
     s_heartbeat(self); //  Tells the coordinator at once
-    uv_timer_start(&self->drain, s_on_drain_tick, 0, 50);
+    int rc = uv_timer_start(&self->drain, s_on_drain_tick, 0, 50);
+    assert(rc == 0);
+    (void) rc;
 }
 
 static int
@@ -508,15 +452,25 @@ s_load_kinds(zj_worker_t *self)
     return 0;
 }
 
-static void
+//  Returns 0, or ZJ_ESYS (logged) if libuv cannot watch a signal.
+static int
 s_watch_signals(zj_worker_t *self)
 {
     int signums[2] = {SIGINT, SIGTERM};
     for (int index = 0; index < 2; index++) {
-        uv_signal_init(&self->loop, &self->signals[index]);
-        self->signals[index].data = self;
-        uv_signal_start(&self->signals[index], s_on_signal, signums[index]);
+        uv_signal_t *handle = &self->signals[index];
+        int rc = uv_signal_init(&self->loop, handle);
+        if (rc == 0) {
+            handle->data = self;
+            rc = uv_signal_start(handle, s_on_signal, signums[index]);
+        }
+        if (rc != 0) {
+            zj_log_error("cannot watch signal=%s error=\"%s\"",
+                         strsignal(signums[index]), uv_strerror(rc));
+            return ZJ_ESYS;
+        }
     }
+    return 0;
 }
 
 static int
@@ -541,11 +495,14 @@ zj_worker_new(const zj_worker_config_t *config)
     zj_worker_t *self = calloc(1, sizeof *self);
     assert(self);
     self->config = *config;
-    uv_loop_init(&self->loop);
-    self->outbox = zlistx_new();
-    self->unacked = zj_unacked_new();
+    int rc = uv_loop_init(&self->loop);
+    if (rc != 0) {
+        zj_log_error("cannot start the loop error=\"%s\"", uv_strerror(rc));
+        free(self);
+        return NULL;
+    }
+    self->results = zj_results_new();
     self->heartbeat_ms = ZJ_WORKER_HEARTBEAT_MS;
-    zj_limits_defaults(&self->limits);
     gethostname(self->host, sizeof self->host - 1);
     self->name = config->name ? strdup(config->name)
                               : zsys_sprintf("%s-%d", self->host, getpid());
@@ -563,20 +520,25 @@ zj_worker_new(const zj_worker_config_t *config)
         self->config.cpu_procs = (int) sysconf(_SC_NPROCESSORS_ONLN);
     zsys_init();
     zsys_handler_set(NULL); //  libuv owns the signals
-    s_watch_signals(self);
-    uv_timer_init(&self->loop, &self->beat);
+    if (s_watch_signals(self) != 0)
+        goto failed;
+    rc = uv_timer_init(&self->loop, &self->beat);
+    assert(rc == 0);
     self->beat.data = self;
-    self->last_beat_ms = zj_mono_ms();
-    uv_timer_start(&self->beat, s_on_beat, (uint64_t) self->heartbeat_ms,
-                   (uint64_t) self->heartbeat_ms);
-    uv_timer_init(&self->loop, &self->drain);
+    s_start_beat(self);
+    rc = uv_timer_init(&self->loop, &self->drain);
+    assert(rc == 0);
     self->drain.data = self;
-    uv_idle_init(&self->loop, &self->kick);
+    rc = uv_idle_init(&self->loop, &self->kick);
+    assert(rc == 0);
     self->kick.data = self;
-    uv_idle_init(&self->loop, &self->results_due);
-    uv_check_init(&self->loop, &self->flusher);
+    rc = uv_idle_init(&self->loop, &self->results_due);
+    assert(rc == 0);
+    rc = uv_check_init(&self->loop, &self->flusher);
+    assert(rc == 0);
     self->flusher.data = self;
-    uv_check_start(&self->flusher, s_on_check);
+    rc = uv_check_start(&self->flusher, s_on_check);
+    assert(rc == 0);
     if (s_connect(self) != 0)
         goto failed;
     zj_log_info("worker started name=%s endpoint=%s io_slots=%d "
@@ -608,14 +570,13 @@ zj_worker_destroy(zj_worker_t **self_p)
     if (self->dealer) {
         //  Results of jobs that finished in the last turn go before BYE,
         //  which hands back whatever still runs.
-        s_close_batch(self);
-        zj_msg_t *pending;
-        while ((pending = zlistx_detach(self->outbox, NULL)))
-            s_send_results(self, &pending);
+        int64_t now = zj_mono_ms();
+        zj_results_seal(self->results, self->welcomed, now);
         //  Last chance for what waited for a WELCOME: a coordinator that
         //  does not know us still counts results.
         if (!self->welcomed)
-            s_resend(self, false);
+            zj_results_resend_all(self->results, now);
+        s_send_results(self);
         zj_msg_t *bye = zj_msg_new(ZJ_MSG_BYE);
         s_send(self, &bye);
         uv_poll_stop(&self->watch);
@@ -630,12 +591,7 @@ zj_worker_destroy(zj_worker_t **self_p)
     uv_run(&self->loop, UV_RUN_DEFAULT);
     uv_loop_close(&self->loop);
     zsock_destroy(&self->dealer);
-    zj_msg_destroy(&self->results);
-    zj_msg_t *msg;
-    while ((msg = zlistx_detach(self->outbox, NULL)))
-        zj_msg_destroy(&msg);
-    zlistx_destroy(&self->outbox);
-    zj_unacked_destroy(&self->unacked);
+    zj_results_destroy(&self->results);
     memset(&self->keys, 0, sizeof self->keys);
     zj_registry_destroy(&self->registry);
     free(self->name);

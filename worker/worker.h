@@ -12,7 +12,6 @@
 #define ZJ_BLOCK_MS 100           //  Report a coroutine holding longer
 #define ZJ_WORKER_HEARTBEAT_MS 1000 //  Until WELCOME says otherwise
 #define ZJ_WORKER_LIVENESS 3      //  Silent periods before reconnecting
-#define ZJ_RESULTS_BATCH 1000     //  Results per RESULTS message
 #define ZJ_GRACE_MS 10000         //  SIGTERM: how long running jobs may finish
 #define ZJ_CPU_PREFETCH 1         //  CPU jobs held ready per pool process
 #define ZJ_CPU_PREFETCH_MAX 64    //  The flag's ceiling

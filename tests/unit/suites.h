@@ -27,6 +27,7 @@
     XX(cpu_pool)                                                         \
     XX(handlers)                                                         \
     XX(unacked)                                                          \
+    XX(results)                                                          \
     XX(flags)                                                            \
     XX(policy)                                                           \
     XX(json)
