@@ -14,7 +14,7 @@
 #include "common/err.h"
 #include "common/json.h"
 #include "common/json_keys.h"
-#include "proto/limits.h"
+#include "common/why.h"
 
 #define S_NEST_LIMIT 2048 //  Containers around a value, as jansson's
 #define S_INLINE_SLOTS 64 //  Slots before the stack moves to the heap

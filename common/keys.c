@@ -5,7 +5,7 @@
 #include "common/err.h"
 #include "common/keys.h"
 #include "common/log.h"
-#include "proto/limits.h"
+#include "common/why.h"
 
 #define ZJ_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define ZJ_ZAP_DOMAINS 4 //  Most domains one handler serves
