@@ -16,6 +16,15 @@ zj_why_fail(int code, char *why, const char *format, ...)
     return code;
 }
 
+void
+zj_why_set(char *why, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsnprintf(why, ZJ_WHY_SIZE, format, args);
+    va_end(args);
+}
+
 int
 zj_why_prefix(int code, char *why, const char *what, size_t index)
 {

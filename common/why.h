@@ -17,6 +17,11 @@
 int zj_why_fail(int code, char *why, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
+//  Formats a reason into why[ZJ_WHY_SIZE] (truncating), for a site that
+//  decides its return code elsewhere.
+void zj_why_set(char *why, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
 //  Rewrites the reason already in why as "what index: reason", for a
 //  failure inside the index'th item of a batch. Returns code.
 int zj_why_prefix(int code, char *why, const char *what, size_t index);
