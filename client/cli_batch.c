@@ -8,6 +8,7 @@
 #include "client/cli.h"
 #include "common/duration.h"
 #include "common/json.h"
+#include "common/why.h"
 #include "proto/limits.h"
 #include "proto/msg.h"
 
@@ -16,8 +17,7 @@ zj_cli_check_args(const char *args, char *why)
 {
     size_t size = strlen(args);
     if (size > ZJ_MAX_ARGS) {
-        snprintf(why, ZJ_WHY_SIZE, "args are %zu bytes, over %d", size,
-                 ZJ_MAX_ARGS);
+        zj_why_set(why, "args are %zu bytes, over %d", size, ZJ_MAX_ARGS);
         return -1;
     }
     return zj_json_check(args, size, ZJ_MAX_DEPTH, why) ? -1 : 0;
@@ -95,10 +95,10 @@ s_line_member(zjob_spec_t *spec, const char *key, json_t *value, char *why)
     if (strcmp(key, "kind") == 0) {
         const char *kind = json_string_value(value);
         if (!zj_kind_name_is_valid(kind)) {
-            snprintf(why, ZJ_WHY_SIZE,
-                     "\"kind\" must be 1..%d characters "
-                     "of [A-Za-z0-9_.:-]",
-                     ZJ_MAX_KIND);
+            zj_why_set(why,
+                       "\"kind\" must be 1..%d characters "
+                       "of [A-Za-z0-9_.:-]",
+                       ZJ_MAX_KIND);
             return -1;
         }
         spec->kind = strdup(kind);
@@ -121,14 +121,14 @@ s_line_member(zjob_spec_t *spec, const char *key, json_t *value, char *why)
     else if (strcmp(key, "backoff") == 0)
         rc = s_line_duration(value, &spec->backoff_ms);
     else {
-        snprintf(why, ZJ_WHY_SIZE, "unknown key \"%.40s\"", key);
+        zj_why_set(why, "unknown key \"%.40s\"", key);
         return -1;
     }
     if (rc)
-        snprintf(why, ZJ_WHY_SIZE, "bad \"%s\" (%s)", key,
-                 strcmp(key, "priority") == 0  ? "an integer"
-                 : strcmp(key, "retries") == 0 ? "an integer >= 0"
-                                               : "a duration like \"2s\"");
+        zj_why_set(why, "bad \"%s\" (%s)", key,
+                   strcmp(key, "priority") == 0  ? "an integer"
+                   : strcmp(key, "retries") == 0 ? "an integer >= 0"
+                                                 : "a duration like \"2s\"");
     return rc;
 }
 
@@ -145,7 +145,7 @@ s_line_object(json_t *object, zjob_spec_t *spec, char *why)
             return -1;
     }
     if (spec->kind == NULL) {
-        snprintf(why, ZJ_WHY_SIZE, "\"kind\" is missing");
+        zj_why_set(why, "\"kind\" is missing");
         return -1;
     }
     return 0;
@@ -161,13 +161,13 @@ zj_cli_batch_line(const char *line, const zjob_spec_t *defaults,
     json_error_t error;
     json_t *object = json_loads(line, JSON_REJECT_DUPLICATES, &error);
     if (object == NULL) {
-        snprintf(why, ZJ_WHY_SIZE, "invalid JSON at column %d: %s",
-                 error.column, error.text);
+        zj_why_set(why, "invalid JSON at column %d: %s", error.column,
+                   error.text);
         return -1;
     }
     int rc = -1;
     if (!json_is_object(object))
-        snprintf(why, ZJ_WHY_SIZE, "not a JSON object");
+        zj_why_set(why, "not a JSON object");
     else
         rc = s_line_object(object, spec, why);
     json_decref(object);

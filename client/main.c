@@ -1,11 +1,11 @@
 //  main.c - the zjob command line: global options, then one command from
 //  the table below, each in its cli_<group>.c. Exit codes are in cli.h
 //  and docs/cli.md.
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "client/cli.h"
+#include "common/flags.h"
 
 // clang-format off
 static const char s_usage[] =
@@ -40,23 +40,16 @@ static const struct {
                   {"jobs", zj_cli_jobs},     {"workers", zj_cli_workers},
                   {"cancel", zj_cli_cancel}, {"keygen", zj_cli_keygen}};
 
-static const char *
-s_from_env(const char *name)
-{
-    const char *value = getenv(name);
-    return value && *value ? value : NULL;
-}
-
 int
 main(int argc, char **argv)
 {
-    const char *from_env = getenv("ZJOB_COORDINATOR");
+    const char *from_env = zj_flags_from_env("ZJOB_COORDINATOR");
     zj_cli_t cli = {.command = "",
                     .usage = s_usage,
-                    .endpoint = from_env && *from_env ? from_env
-                                                      : ZJOB_DEFAULT_ENDPOINT,
-                    .key_path = s_from_env("ZJOB_KEY"),
-                    .coordinator_key_path = s_from_env("ZJOB_COORDINATOR_KEY"),
+                    .endpoint = from_env ? from_env : ZJOB_DEFAULT_ENDPOINT,
+                    .key_path = zj_flags_from_env("ZJOB_KEY"),
+                    .coordinator_key_path =
+                        zj_flags_from_env("ZJOB_COORDINATOR_KEY"),
                     .out_tty = isatty(STDOUT_FILENO),
                     .err_tty = isatty(STDERR_FILENO)};
     if (zj_cli_getopt_common(&cli, argc, argv, s_usage) == ZJ_OPT_EXIT)

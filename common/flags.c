@@ -39,3 +39,10 @@ zj_size_parse(const char *text, int64_t *bytes)
     *bytes = value * unit;
     return 0;
 }
+
+const char *
+zj_flags_from_env(const char *name)
+{
+    const char *value = getenv(name);
+    return value && *value ? value : NULL;
+}

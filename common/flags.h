@@ -1,4 +1,6 @@
-//  flags.h - values of command-line flags that are not durations.
+//  flags.h - values of command-line flags that are not durations, and
+//  the environment variables that stand in for flags. Used by the
+//  programs' main.c files.
 #ifndef ZJ_FLAGS_H
 #define ZJ_FLAGS_H
 
@@ -9,5 +11,10 @@
 //  are taken too). Returns 0, or ZJ_EUSAGE for anything else or a size
 //  over 2^40.
 int zj_size_parse(const char *text, int64_t *bytes);
+
+//  Returns the value of the environment variable name, or NULL if it is
+//  unset or empty, so that `ZJOB_KEY= zjob ...` counts as not given. The
+//  text belongs to the environment: valid until the variable changes.
+const char *zj_flags_from_env(const char *name);
 
 #endif

@@ -14,7 +14,7 @@
 #include "common/err.h"
 #include "common/json.h"
 #include "common/json_keys.h"
-#include "proto/limits.h"
+#include "common/why.h"
 
 #define S_NEST_LIMIT 2048 //  Containers around a value, as jansson's
 #define S_INLINE_SLOTS 64 //  Slots before the stack moves to the heap
@@ -76,11 +76,9 @@ zj_json_check(const char *text, size_t size, int max_depth, char *why)
     int rc = s_scan(&scan);
     if (scan.slots != scan.inline_slots)
         free(scan.slots);
-    if (rc == 0 && scan.deepest > max_depth) {
-        snprintf(why, ZJ_WHY_SIZE, "JSON nested %d deep > %d", scan.deepest,
-                 max_depth);
-        rc = ZJ_EJSON;
-    }
+    if (rc == 0 && scan.deepest > max_depth)
+        rc = zj_why_fail(ZJ_EJSON, why, "JSON nested %d deep > %d",
+                         scan.deepest, max_depth);
     return rc;
 }
 
@@ -93,9 +91,8 @@ s_fail(s_scan_t *self, size_t at, const char *format, ...)
     va_start(args, format);
     vsnprintf(reason, sizeof reason, format, args);
     va_end(args);
-    snprintf(self->why, ZJ_WHY_SIZE, "invalid JSON at byte %zu: %s", at,
-             reason);
-    return ZJ_EJSON;
+    return zj_why_fail(ZJ_EJSON, self->why, "invalid JSON at byte %zu: %s", at,
+                       reason);
 }
 
 //  Fails on the byte at text[at] (or the end of the text) where what was

@@ -5,7 +5,7 @@
 #include "common/err.h"
 #include "common/keys.h"
 #include "common/log.h"
-#include "proto/limits.h"
+#include "common/why.h"
 
 #define ZJ_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define ZJ_ZAP_DOMAINS 4 //  Most domains one handler serves
@@ -23,16 +23,13 @@ zj_keys_generate(const char *name, char *why)
     char public_path[PATH_MAX], secret_path[PATH_MAX];
     snprintf(public_path, sizeof public_path, "%s.key", name);
     snprintf(secret_path, sizeof secret_path, "%s.key_secret", name);
-    if (s_exists(public_path) || s_exists(secret_path)) {
-        snprintf(why, ZJ_WHY_SIZE, "%.100s or %.100s exists already: not overwritten",
-                 public_path, secret_path);
-        return ZJ_EUSAGE;
-    }
+    if (s_exists(public_path) || s_exists(secret_path))
+        return zj_why_fail(ZJ_EUSAGE, why,
+                           "%.100s or %.100s exists already: not overwritten",
+                           public_path, secret_path);
     zcert_t *cert = zcert_new();
-    if (cert == NULL) {
-        snprintf(why, ZJ_WHY_SIZE, "cannot make a key pair");
-        return ZJ_ESYS;
-    }
+    if (cert == NULL)
+        return zj_why_fail(ZJ_ESYS, why, "cannot make a key pair");
     zcert_set_meta(cert, "name", "%s", name);
     mode_t mask = umask(077); //  The secret file is born 0600
     int rc = zcert_save_secret(cert, secret_path);
@@ -40,11 +37,9 @@ zj_keys_generate(const char *name, char *why)
     if (rc == 0)
         rc = zcert_save_public(cert, public_path);
     zcert_destroy(&cert);
-    if (rc != 0) {
-        snprintf(why, ZJ_WHY_SIZE, "cannot write %.150s: %s", public_path,
-                 strerror(errno));
-        return ZJ_ESYS;
-    }
+    if (rc != 0)
+        return zj_why_fail(ZJ_ESYS, why, "cannot write %.150s: %s", public_path,
+                           strerror(errno));
     return 0;
 }
 
@@ -61,10 +56,10 @@ s_load(const char *path, zj_keypair_t *keys, char *why)
         root ? zconfig_get(root, "/curve/secret-key", NULL) : NULL;
     int rc = 0;
     if (root == NULL)
-        snprintf(why, ZJ_WHY_SIZE, "cannot read key file %s: %s", path,
-                 s_exists(path) ? "not a key file" : strerror(errno));
+        zj_why_set(why, "cannot read key file %s: %s", path,
+                   s_exists(path) ? "not a key file" : strerror(errno));
     else if (public_key == NULL || strlen(public_key) != ZJ_KEY_TEXT - 1)
-        snprintf(why, ZJ_WHY_SIZE, "%s holds no public key", path);
+        zj_why_set(why, "%s holds no public key", path);
     else {
         strcpy(keys->public_key, public_key);
         if (secret_key && strlen(secret_key) == ZJ_KEY_TEXT - 1)
@@ -81,20 +76,17 @@ zj_keys_load_secret(const char *path, zj_keypair_t *keys, char *why)
 {
     why[0] = '\0';
     struct stat info;
-    if (stat(path, &info) == 0 && (info.st_mode & 077)) {
-        snprintf(why, ZJ_WHY_SIZE,
-                 "secret key %s may be read by others (mode %03o): run "
-                 "chmod 600 %s",
-                 path, (unsigned) (info.st_mode & 0777), path);
-        return ZJ_EDENIED;
-    }
+    if (stat(path, &info) == 0 && (info.st_mode & 077))
+        return zj_why_fail(ZJ_EDENIED, why,
+                           "secret key %s may be read by others (mode %03o): "
+                           "run chmod 600 %s",
+                           path, (unsigned) (info.st_mode & 0777), path);
     int rc = s_load(path, keys, why);
-    if (rc == 0 && keys->secret_key[0] == '\0') {
-        snprintf(why, ZJ_WHY_SIZE,
-                 "%s holds no secret key (give NAME.key_secret, not NAME.key)",
-                 path);
-        rc = ZJ_EUSAGE;
-    }
+    if (rc == 0 && keys->secret_key[0] == '\0')
+        rc = zj_why_fail(
+            ZJ_EUSAGE, why,
+            "%s holds no secret key (give NAME.key_secret, not NAME.key)",
+            path);
     return rc;
 }
 
@@ -322,8 +314,7 @@ zj_keys_authenticator_new(const char **domains, const char **folders,
     for (size_t index = 0; index < count; index++) {
         struct stat info;
         if (stat(folders[index], &info) != 0 || !S_ISDIR(info.st_mode)) {
-            snprintf(why, ZJ_WHY_SIZE, "%s is not a folder of keys",
-                     folders[index]);
+            zj_why_set(why, "%s is not a folder of keys", folders[index]);
             return NULL;
         }
     }
@@ -337,6 +328,6 @@ zj_keys_authenticator_new(const char **domains, const char **folders,
     }
     zactor_t *actor = zactor_new(s_zap_actor, config);
     if (actor == NULL)
-        snprintf(why, ZJ_WHY_SIZE, "cannot start the key checker");
+        zj_why_set(why, "cannot start the key checker");
     return actor;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/why.h"
 #include "coordinator/store_internal.h"
 
 //  Schema steps: s_migrations[v] takes a database from version v to v + 1
@@ -90,7 +91,7 @@ zj_store_new(const char *path, zj_sync_t sync, char *why)
     why[0] = '\0';
     zj_store_t *self = calloc(1, sizeof(*self));
     if (self == NULL) {
-        snprintf(why, ZJ_WHY_SIZE, "out of memory");
+        zj_why_set(why, "out of memory");
         return NULL;
     }
     pthread_once(&s_configured, s_configure_sqlite);
@@ -98,10 +99,10 @@ zj_store_new(const char *path, zj_sync_t sync, char *why)
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &self->db, flags, NULL) != SQLITE_OK) {
         int sys_errno = self->db ? sqlite3_system_errno(self->db) : 0;
-        snprintf(why, ZJ_WHY_SIZE, "cannot open %s: %s%s%s%s", path,
-                 self->db ? sqlite3_errmsg(self->db) : "out of memory",
-                 sys_errno ? " (" : "", sys_errno ? strerror(sys_errno) : "",
-                 sys_errno ? ")" : "");
+        zj_why_set(why, "cannot open %s: %s%s%s%s", path,
+                   self->db ? sqlite3_errmsg(self->db) : "out of memory",
+                   sys_errno ? " (" : "", sys_errno ? strerror(sys_errno) : "",
+                   sys_errno ? ")" : "");
         goto failed;
     }
     sqlite3_extended_result_codes(self->db, 1);
@@ -110,7 +111,7 @@ zj_store_new(const char *path, zj_sync_t sync, char *why)
     if (s_set_wal(self, path, why))
         goto failed;
     if (sqlite3_db_readonly(self->db, "main") == 1) {
-        snprintf(why, ZJ_WHY_SIZE, "%s is read-only", path);
+        zj_why_set(why, "%s is read-only", path);
         goto failed;
     }
     const char *sync_sql = sync == ZJ_SYNC_FULL ? "PRAGMA synchronous = FULL"
@@ -205,26 +206,20 @@ s_start_checkpointer(zj_store_t *self, const char *path, char *why)
     if (!self->wal)
         return 0;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &self->checkpoint_db, flags, NULL) !=
-        SQLITE_OK) {
-        snprintf(why, ZJ_WHY_SIZE, "cannot open %s for checkpoints: %s",
-                 path, sqlite3_errmsg(self->checkpoint_db));
-        return ZJ_ESTORE;
-    }
+    if (sqlite3_open_v2(path, &self->checkpoint_db, flags, NULL) != SQLITE_OK)
+        return zj_why_fail(ZJ_ESTORE, why, "cannot open %s for checkpoints: %s",
+                           path, sqlite3_errmsg(self->checkpoint_db));
     sqlite3_busy_timeout(self->checkpoint_db, ZJ_STORE_OPEN_BUSY_MS);
     //  A connection learns that the file is in WAL mode on its first read.
     if (sqlite3_exec(self->checkpoint_db, "SELECT count(*) FROM sqlite_master",
-                     NULL, NULL, NULL) != SQLITE_OK) {
-        snprintf(why, ZJ_WHY_SIZE, "cannot read %s for checkpoints: %s",
-                 path, sqlite3_errmsg(self->checkpoint_db));
-        return ZJ_ESTORE;
-    }
+                     NULL, NULL, NULL) != SQLITE_OK)
+        return zj_why_fail(ZJ_ESTORE, why, "cannot read %s for checkpoints: %s",
+                           path, sqlite3_errmsg(self->checkpoint_db));
     self->checkpointer =
         zj_background_new(s_checkpoint, self, ZJ_STORE_CHECKPOINT_MS);
-    if (self->checkpointer == NULL) {
-        snprintf(why, ZJ_WHY_SIZE, "cannot start the checkpoint thread");
-        return ZJ_ESTORE;
-    }
+    if (self->checkpointer == NULL)
+        return zj_why_fail(ZJ_ESTORE, why,
+                           "cannot start the checkpoint thread");
     self->wake_at = ZJ_STORE_CHECKPOINT_PAGES;
     self->help_at = ZJ_STORE_WAL_BOUND;
     sqlite3_wal_hook(self->db, s_on_wal_commit, self);
@@ -239,8 +234,8 @@ s_exec(zj_store_t *self, const char *sql, char *why)
     char *message = NULL;
     if (sqlite3_exec(self->db, sql, NULL, NULL, &message) == SQLITE_OK)
         return 0;
-    snprintf(why, ZJ_WHY_SIZE, "%.40s: %s", sql,
-             message ? message : sqlite3_errmsg(self->db));
+    zj_why_set(why, "%.40s: %s", sql,
+               message ? message : sqlite3_errmsg(self->db));
     sqlite3_free(message);
     return ZJ_ESTORE;
 }
@@ -258,17 +253,15 @@ s_set_wal(zj_store_t *self, const char *path, char *why)
         rc = sqlite3_step(stmt);
     int result = 0;
     if (rc != SQLITE_ROW) {
-        snprintf(why, ZJ_WHY_SIZE, "cannot use %s: %s", path,
-                 sqlite3_errmsg(self->db));
-        result = ZJ_ESTORE;
+        result = zj_why_fail(ZJ_ESTORE, why, "cannot use %s: %s", path,
+                             sqlite3_errmsg(self->db));
     } else {
         const char *mode = (const char *) sqlite3_column_text(stmt, 0);
         self->wal = mode && strcmp(mode, "wal") == 0;
-        if (mode == NULL || (strcmp(mode, "wal") && strcmp(mode, "memory"))) {
-            snprintf(why, ZJ_WHY_SIZE, "cannot use WAL on %s (mode %s)", path,
-                     mode ? mode : "unknown");
-            result = ZJ_ESTORE;
-        }
+        if (mode == NULL || (strcmp(mode, "wal") && strcmp(mode, "memory")))
+            result =
+                zj_why_fail(ZJ_ESTORE, why, "cannot use WAL on %s (mode %s)",
+                            path, mode ? mode : "unknown");
     }
     sqlite3_finalize(stmt);
     return result;
@@ -286,8 +279,8 @@ s_user_version(zj_store_t *self, int *version, char *why)
         rc = SQLITE_OK;
     }
     if (rc != SQLITE_OK)
-        snprintf(why, ZJ_WHY_SIZE, "cannot read user_version: %s",
-                 sqlite3_errmsg(self->db));
+        zj_why_set(why, "cannot read user_version: %s",
+                   sqlite3_errmsg(self->db));
     sqlite3_finalize(stmt);
     return rc == SQLITE_OK ? 0 : ZJ_ESTORE;
 }
@@ -304,18 +297,18 @@ s_migrate(zj_store_t *self, char *why)
     if (s_user_version(self, &version, why))
         goto failed;
     if (version > ZJ_STORE_SCHEMA || version < 0) {
-        snprintf(why, ZJ_WHY_SIZE,
-                 "database schema version %d is newer than this zjob "
-                 "knows (%d); use a newer zjob-coordinator",
-                 version, ZJ_STORE_SCHEMA);
+        zj_why_set(why,
+                   "database schema version %d is newer than this zjob "
+                   "knows (%d); use a newer zjob-coordinator",
+                   version, ZJ_STORE_SCHEMA);
         goto failed;
     }
     for (; version < ZJ_STORE_SCHEMA; version++) {
         char *message = NULL;
         if (sqlite3_exec(self->db, s_migrations[version], NULL, NULL,
                          &message) != SQLITE_OK) {
-            snprintf(why, ZJ_WHY_SIZE, "cannot migrate schema to v%d: %s",
-                     version + 1, message ? message : sqlite3_errmsg(self->db));
+            zj_why_set(why, "cannot migrate schema to v%d: %s", version + 1,
+                       message ? message : sqlite3_errmsg(self->db));
             sqlite3_free(message);
             goto failed;
         }
@@ -336,11 +329,10 @@ s_prepare_all(zj_store_t *self, char *why)
         int rc = sqlite3_prepare_v3(self->db, s_statement_sql[index], -1,
                                     SQLITE_PREPARE_PERSISTENT,
                                     &self->stmt[index], NULL);
-        if (rc != SQLITE_OK) {
-            snprintf(why, ZJ_WHY_SIZE, "cannot prepare \"%.40s\": %s",
-                     s_statement_sql[index], sqlite3_errmsg(self->db));
-            return ZJ_ESTORE;
-        }
+        if (rc != SQLITE_OK)
+            return zj_why_fail(ZJ_ESTORE, why, "cannot prepare \"%.40s\": %s",
+                               s_statement_sql[index],
+                               sqlite3_errmsg(self->db));
     }
     return 0;
 }
@@ -355,8 +347,7 @@ s_read_next_id(zj_store_t *self, char *why)
     if (rc == SQLITE_ROW)
         self->next_id = sqlite3_column_int64(stmt, 0);
     else
-        snprintf(why, ZJ_WHY_SIZE, "cannot read job ids: %s",
-                 sqlite3_errmsg(self->db));
+        zj_why_set(why, "cannot read job ids: %s", sqlite3_errmsg(self->db));
     sqlite3_reset(stmt);
     return rc == SQLITE_ROW ? 0 : ZJ_ESTORE;
 }

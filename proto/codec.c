@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/why.h"
 #include "proto/codec.h"
 #include "proto/prescan.h"
-#include "proto/why.h"
 
 static void *
 s_alloc(size_t size)

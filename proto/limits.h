@@ -4,6 +4,8 @@
 #ifndef ZJ_LIMITS_H
 #define ZJ_LIMITS_H
 
+#include "common/why.h" //  ZJ_WHY_SIZE, the bytes of a one-line reason
+
 #define ZJ_PROTO_VERSION 1              //  The "v" of every frame
 #define ZJ_MAX_FRAME (32 * 1024 * 1024) //  Bytes in one msgpack frame
 #define ZJ_MAX_BATCH 10000              //  Jobs, ids or results per message
@@ -13,6 +15,5 @@
 #define ZJ_MAX_TEXT 4096                //  Bytes in names, errors, reasons
 #define ZJ_MAX_KINDS 256                //  Kinds one worker may offer
 #define ZJ_MAX_DEPTH 32                 //  Nesting of args/result JSON
-#define ZJ_WHY_SIZE 256                 //  Bytes of a one-line reason
 
 #endif

@@ -11,9 +11,9 @@
 
 #include "common/err.h"
 #include "common/json.h"
+#include "common/why.h"
 #include "proto/limits.h"
 #include "proto/msg.h"
-#include "proto/why.h"
 
 //  Aborts on OOM, as zj_msg_new promises: messages are small and an
 //  allocation failure here leaves no sane way to go on.

@@ -87,7 +87,7 @@ typedef enum { ZJ_CLASS_IO = 0, ZJ_CLASS_CPU = 1 } zj_class_t;
 //  One job as it travels and as the store records it. Plain data.
 typedef struct {
     int64_t id;           //  0 until the coordinator assigns it
-    char *kind;           //  Kind name, 1..ZJ_MAX_KIND bytes of [A-Za-z0-9_.-]
+    char *kind;           //  Kind name, 1..ZJ_MAX_KIND bytes of [A-Za-z0-9_.:-]
     char *args;           //  Args as JSON text (NULL: none)
     zj_state_t state;     //  Lifecycle state
     int32_t priority;     //  Higher runs first; default 0

@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/why.h"
 #include "proto/limits.h"
 #include "proto/policy.h"
-#include "proto/why.h"
 
 void
 zj_limits_defaults(zj_limits_t *limits)

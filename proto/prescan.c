@@ -7,9 +7,9 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/why.h"
 #include "proto/limits.h"
 #include "proto/prescan.h"
-#include "proto/why.h"
 
 //  Containers nested in one frame; a frame uses 4 (root, workers, worker,
 //  kinds), the rest is room for new fields. msgpack-c stops at 32.

@@ -3,6 +3,7 @@
 #include <getopt.h>
 
 #include "common/duration.h"
+#include "common/flags.h"
 #include "common/log.h"
 #include "worker/worker.h"
 
@@ -118,21 +119,14 @@ s_parse(int argc, char **argv, zj_worker_config_t *config,
     return 0;
 }
 
-static const char *
-s_from_env(const char *name)
-{
-    const char *value = getenv(name);
-    return value && *value ? value : NULL;
-}
-
 int
 main(int argc, char **argv)
 {
     zj_log_init("zjob-worker", ZJ_LOG_INFO);
     zj_worker_config_t config;
     zj_worker_config_defaults(&config);
-    config.key_path = s_from_env("ZJOB_KEY");
-    config.coordinator_key_path = s_from_env("ZJOB_COORDINATOR_KEY");
+    config.key_path = zj_flags_from_env("ZJOB_KEY");
+    config.coordinator_key_path = zj_flags_from_env("ZJOB_COORDINATOR_KEY");
     const char *plugins[ZJ_MAX_PLUGINS];
     int rc = s_parse(argc, argv, &config, plugins);
     if (rc != 0)

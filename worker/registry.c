@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include "common/err.h"
+#include "common/why.h"
 #include "proto/limits.h"
 #include "proto/msg.h"
 #include "worker/handlers.h"
@@ -118,22 +119,18 @@ int
 zj_registry_load_plugin(zj_registry_t *self, const char *path, char *why)
 {
     void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (library == NULL) {
-        snprintf(why, ZJ_WHY_SIZE, "cannot load plugin: %s", dlerror());
-        return ZJ_EUSAGE;
-    }
+    if (library == NULL)
+        return zj_why_fail(ZJ_EUSAGE, why, "cannot load plugin: %s", dlerror());
     zj_plugin_init_fn *init =
         (zj_plugin_init_fn *) dlsym(library, "zjob_plugin_init");
     if (init == NULL) {
-        snprintf(why, ZJ_WHY_SIZE, "plugin %s has no zjob_plugin_init",
-                 path);
+        zj_why_set(why, "plugin %s has no zjob_plugin_init", path);
         dlclose(library);
         return ZJ_EUSAGE;
     }
     int rc = init(self);
     if (rc != 0) {
-        snprintf(why, ZJ_WHY_SIZE, "plugin %s: zjob_plugin_init returned %d",
-                 path, rc);
+        zj_why_set(why, "plugin %s: zjob_plugin_init returned %d", path, rc);
         dlclose(library);
         return ZJ_EUSAGE;
     }

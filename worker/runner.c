@@ -9,6 +9,7 @@
 #include "common/idmap.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/why.h"
 #include "proto/limits.h"
 #include "worker/coro.h"
 #include "worker/cpu_pool.h"
@@ -200,8 +201,7 @@ s_refuse_result(const char *result, char *why)
         return "handler returned no result";
     size_t size = strlen(result);
     if (size > ZJ_MAX_RESULT) {
-        snprintf(why, ZJ_WHY_SIZE, "result of %zu bytes > limit %d", size,
-                 ZJ_MAX_RESULT);
+        zj_why_set(why, "result of %zu bytes > limit %d", size, ZJ_MAX_RESULT);
         return why;
     }
     if (zj_json_check(result, size, ZJ_MAX_DEPTH, why) != 0)
@@ -235,8 +235,7 @@ s_io_epilogue(void *arg)
     char why[ZJ_WHY_SIZE] = "";
     const char *refused = rc == 0 ? s_refuse_result(held->result, why) : NULL;
     if (held->timed_out) {
-        snprintf(why, sizeof why, "timeout after %" PRId64 " ms",
-                 held->job.timeout_ms);
+        zj_why_set(why, "timeout after %" PRId64 " ms", held->job.timeout_ms);
         s_finish(held, ZJ_STATE_FAILED, NULL, why, held->started_at,
                  finished_at);
     }
@@ -357,8 +356,7 @@ zj_runner_start(zj_runner_t *self, const zj_job_t *job)
     zj_idmap_insert(self->held, held->job.id, held);
     if (handler == NULL) {
         char why[ZJ_WHY_SIZE];
-        snprintf(why, sizeof why, "unknown job kind '%s' on this worker",
-                 job->kind);
+        zj_why_set(why, "unknown job kind '%s' on this worker", job->kind);
         held->no_retry = true;
         s_finish(held, ZJ_STATE_FAILED, NULL, why, zj_now(), zj_now());
         return;

@@ -1,5 +1,7 @@
-//  test_flags.c - flag values (common/flags.c).
+//  test_flags.c - flag values and their environment variables
+//  (common/flags.c).
 #include <check.h>
+#include <stdlib.h>
 
 #include "common/err.h"
 #include "common/flags.h"
@@ -31,6 +33,21 @@ START_TEST(test_flags_rejects_bad_sizes)
 }
 END_TEST
 
+START_TEST(test_flags_from_env)
+{
+    const char *name = "ZJ_TEST_FLAGS_FROM_ENV";
+    unsetenv(name);
+    ck_assert_ptr_null(zj_flags_from_env(name));
+    setenv(name, "", 1);
+    ck_assert_ptr_null(zj_flags_from_env(name));
+    setenv(name, "w1.key", 1);
+    ck_assert_str_eq(zj_flags_from_env(name), "w1.key");
+    setenv(name, " ", 1);
+    ck_assert_str_eq(zj_flags_from_env(name), " ");
+    unsetenv(name);
+}
+END_TEST
+
 Suite *
 test_flags_suite(void)
 {
@@ -41,5 +58,8 @@ test_flags_suite(void)
     tcase_add_loop_test(tcase, test_flags_rejects_bad_sizes, 0,
                         sizeof s_bad / sizeof s_bad[0]);
     suite_add_tcase(suite, tcase);
+    TCase *env = tcase_create("env");
+    tcase_add_test(env, test_flags_from_env);
+    suite_add_tcase(suite, env);
     return suite;
 }

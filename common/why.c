@@ -1,11 +1,10 @@
 //  why.c - writing one-line reasons into why buffers (see why.h).
-//  Shared by proto/msg.c, proto/codec.c and proto/prescan.c, so a reason
-//  is formatted, nested and quoted the same way wherever it is decided.
+//  Shared by proto/ and every program, so a reason is formatted, nested
+//  and quoted the same way wherever it is decided.
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "proto/limits.h"
-#include "proto/why.h"
+#include "common/why.h"
 
 int
 zj_why_fail(int code, char *why, const char *format, ...)
@@ -15,6 +14,15 @@ zj_why_fail(int code, char *why, const char *format, ...)
     vsnprintf(why, ZJ_WHY_SIZE, format, args);
     va_end(args);
     return code;
+}
+
+void
+zj_why_set(char *why, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsnprintf(why, ZJ_WHY_SIZE, format, args);
+    va_end(args);
 }
 
 int
