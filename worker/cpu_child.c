@@ -19,6 +19,7 @@
 #include "common/duration.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/why.h"
 #include "proto/limits.h"
 #include "worker/cpu_child.h"
 #include "worker/cpu_wire.h"
@@ -201,17 +202,16 @@ zj_cpu_child_describe_status(int status, char *error)
 {
     assert(error);
     if (status == -1)
-        snprintf(error, ZJ_WHY_SIZE, "process ended (status unknown)");
+        zj_why_set(error, "process ended (status unknown)");
     else if (WIFSIGNALED(status)) {
         int signum = WTERMSIG(status);
         const char *name = sigabbrev_np(signum);
         const char *text = sigdescr_np(signum);
-        snprintf(error, ZJ_WHY_SIZE,
-                 "process crashed: killed by signal SIG%s (%s)",
-                 name ? name : "?", text ? text : "unknown signal");
+        zj_why_set(error, "process crashed: killed by signal SIG%s (%s)",
+                   name ? name : "?", text ? text : "unknown signal");
     } else if (WIFEXITED(status))
-        snprintf(error, ZJ_WHY_SIZE, "process exited with status %d",
-                 WEXITSTATUS(status));
+        zj_why_set(error, "process exited with status %d",
+                   WEXITSTATUS(status));
     else
-        snprintf(error, ZJ_WHY_SIZE, "process stopped (status %d)", status);
+        zj_why_set(error, "process stopped (status %d)", status);
 }
