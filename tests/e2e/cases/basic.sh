@@ -36,11 +36,12 @@ test_sleep_jobs_overlap_on_one_worker() {
 test_gather_keeps_order() {
     start_coordinator
     start_worker w1
-    # Later ids finish first: sleeps of decreasing length.
-    ids=""
+    # Later ids finish first: sleeps of decreasing length, in one batch so
+    # that they start together however slow each submit is (ASan).
     for seconds in 0.8 0.6 0.4 0.2 0; do
-        ids="$ids $(zj submit sleep "{\"seconds\": $seconds}")"
-    done
+        echo "{\"kind\": \"sleep\", \"args\": {\"seconds\": $seconds}}"
+    done >sleeps.jsonl
+    ids=$(zj submit --batch sleeps.jsonl | tr '\n' ' ')
     zj gather $ids >results || fail "gather exited $?"
     got=$(grep -o '"id": *[0-9]*' results | grep -o '[0-9]*' | tr '\n' ' ')
     assert_eq "$got" "$(echo $ids) " "gather order"
