@@ -75,29 +75,19 @@ START_TEST(test_submit_queues_and_answers_with_ids)
 }
 END_TEST
 
-static void
-s_limit_file_size(rlim_t bytes)
-{
-    signal(SIGXFSZ, SIG_IGN);
-    struct rlimit limit;
-    getrlimit(RLIMIT_FSIZE, &limit);
-    limit.rlim_cur = bytes < limit.rlim_max ? bytes : limit.rlim_max;
-    setrlimit(RLIMIT_FSIZE, &limit);
-}
-
 //  While the store cannot be written a SUBMIT is refused whole. Nothing
 //  is asserted while the file limit is set (Check reports to a file).
 START_TEST(test_submit_is_refused_while_the_store_is_degraded)
 {
     zj_testcoord_t *tc = zj_testcoord_new();
     s_submit_echo(tc);
-    s_limit_file_size(1);
+    zj_testdb_limit_file_size(1);
     int committed = zj_store_commit(tc->store);
     zj_msg_t *submit = s_request(ZJ_MSG_SUBMIT, 9);
     zj_msg_add_job(submit)->kind = strdup("echo");
     zj_client_ep_handle(&tc->client_ep, s_client, submit);
     zj_msg_destroy(&submit);
-    s_limit_file_size(RLIM_INFINITY);
+    zj_testdb_limit_file_size(RLIM_INFINITY);
 
     ck_assert_int_eq(committed, ZJ_ESTORE);
     zj_msg_t *error = zj_testcoord_take(tc, ZJ_TO_CLIENT, ZJ_MSG_ERROR);

@@ -14,16 +14,6 @@
 #include "tests/unit/suites.h"
 #include "tests/unit/testdb.h"
 
-static void
-s_limit_file_size(rlim_t bytes)
-{
-    signal(SIGXFSZ, SIG_IGN);
-    struct rlimit limit;
-    getrlimit(RLIMIT_FSIZE, &limit);
-    limit.rlim_cur = bytes < limit.rlim_max ? bytes : limit.rlim_max;
-    setrlimit(RLIMIT_FSIZE, &limit);
-}
-
 //  A store with one committed queued job, id 1.
 static zj_store_t *
 s_store_with_one_job(void)
@@ -66,14 +56,14 @@ s_write_a_turn(zj_store_t *store)
 START_TEST(test_full_file_degrades_then_retry_writes_it_all)
 {
     zj_store_t *store = s_store_with_one_job();
-    s_limit_file_size(1);
+    zj_testdb_limit_file_size(1);
     int wrote = s_write_a_turn(store); //  Kept in SQLite's cache so far
     int committed = zj_store_commit(store);
     bool writable = zj_store_is_writable(store);
     zj_job_t third = zj_testdb_job("echo", ZJ_STATE_QUEUED);
     int journaled = zj_store_insert_job(store, &third);
     int first_retry = zj_store_retry(store);
-    s_limit_file_size(RLIM_INFINITY);
+    zj_testdb_limit_file_size(RLIM_INFINITY);
 
     ck_assert_int_eq(wrote, 0);
     ck_assert(!writable);
@@ -115,12 +105,12 @@ END_TEST
 START_TEST(test_reads_work_while_degraded)
 {
     zj_store_t *store = s_store_with_one_job();
-    s_limit_file_size(1);
+    zj_testdb_limit_file_size(1);
     s_write_a_turn(store);
     int committed = zj_store_commit(store);
     zj_job_t got = {0};
     int read = zj_store_get_job(store, 1, &got);
-    s_limit_file_size(RLIM_INFINITY);
+    zj_testdb_limit_file_size(RLIM_INFINITY);
 
     ck_assert_int_eq(committed, ZJ_ESTORE);
     ck_assert_int_eq(read, 0);
@@ -133,11 +123,11 @@ END_TEST
 START_TEST(test_unstored_writes_are_gone_after_reopen)
 {
     zj_store_t *store = s_store_with_one_job();
-    s_limit_file_size(1);
+    zj_testdb_limit_file_size(1);
     s_write_a_turn(store);
     int committed = zj_store_commit(store);
     zj_store_destroy(&store); //  A stop while degraded: none was acked
-    s_limit_file_size(RLIM_INFINITY);
+    zj_testdb_limit_file_size(RLIM_INFINITY);
     ck_assert_int_eq(committed, ZJ_ESTORE);
 
     store = zj_testdb_store();

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,4 +100,14 @@ zj_testdb_text(sqlite3 *db, const char *sql)
     char *copy = text ? strdup(text) : NULL;
     sqlite3_finalize(stmt);
     return copy;
+}
+
+void
+zj_testdb_limit_file_size(rlim_t bytes)
+{
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit limit;
+    getrlimit(RLIMIT_FSIZE, &limit);
+    limit.rlim_cur = bytes < limit.rlim_max ? bytes : limit.rlim_max;
+    setrlimit(RLIMIT_FSIZE, &limit);
 }

@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 #include <stdint.h>
+#include <sys/resource.h>
 
 #include "coordinator/store.h"
 
@@ -21,6 +22,12 @@ zj_store_t *zj_testdb_store(void);
 
 //  A job of kind in state with borrowed strings, as SUBMIT makes them.
 zj_job_t zj_testdb_job(const char *kind, zj_state_t state);
+
+//  Sets this (forked) test process's RLIMIT_FSIZE: every write past bytes
+//  of any file then fails (EFBIG, as a full disk fails with ENOSPC), and
+//  SIGXFSZ is ignored. RLIM_INFINITY lifts it. Assert nothing while it is
+//  set: Check reports through a file too.
+void zj_testdb_limit_file_size(rlim_t bytes);
 
 //  A raw connection to zj_testdb_path.
 sqlite3 *zj_testdb_raw(void);
