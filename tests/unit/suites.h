@@ -25,7 +25,8 @@
     XX(unacked)                                                          \
     XX(flags)                                                            \
     XX(policy)                                                           \
-    XX(json)
+    XX(json)                                                             \
+    XX(zjob)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)
