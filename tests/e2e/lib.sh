@@ -95,3 +95,10 @@ start_httpd() {
 assert_eq() {
     [ "$1" = "$2" ] || fail "${3:-values differ}: expected '$2', got '$1'"
 }
+
+#  refute WHAT COMMAND...: fails the test with WHAT when COMMAND succeeds,
+#  for what must not happen: refute "w1 reconnected" grep -q lost w1.log
+refute() {
+    local what=$1; shift
+    ! "$@" || fail "$what: '$*' succeeded"
+}

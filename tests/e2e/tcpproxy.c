@@ -4,8 +4,11 @@
 //  forwards every connection it accepts to 127.0.0.1:TARGET_PORT, both
 //  ways, passing each side's FIN on once its bytes are through.
 //  SIGUSR1 cuts the link: every connection is reset on both sides at once
-//  and new ones are accepted and closed straight away. SIGUSR2 restores
-//  it. SIGTERM or SIGINT: closes everything and exits 0.
+//  and new ones are accepted and closed straight away. SIGHUP holds the
+//  link one way: what the clients send is no longer read (it waits in
+//  the kernel), while what the target sends still reaches them. SIGUSR2
+//  restores the link from either. SIGTERM or SIGINT: closes everything
+//  and exits 0.
 //  Memory is bounded: PROXY_MAX_PAIRS connections, each with two buffers
 //  of PROXY_BUFFER_SIZE; a side is not read while its buffer is full.
 //  One line per event on stderr.
@@ -49,6 +52,7 @@ typedef struct {
     int listener;                   //  Bound to 127.0.0.1, non-blocking
     int target_port;                //  Where connections are forwarded
     bool cut;                       //  SIGUSR1 came and no SIGUSR2 since
+    bool held;                      //  SIGHUP came and no SIGUSR2 since
     int next_id;                    //  Id of the next connection accepted
     pair_t *pairs[PROXY_MAX_PAIRS]; //  Slots; NULL when free
     struct pollfd polls[1 + 2 * PROXY_MAX_PAIRS]; //  This turn's poll set
@@ -56,6 +60,7 @@ typedef struct {
 } proxy_t;
 
 static volatile sig_atomic_t s_cut_requested;     //  SIGUSR1 came
+static volatile sig_atomic_t s_hold_requested;    //  SIGHUP came
 static volatile sig_atomic_t s_restore_requested; //  SIGUSR2 came
 static volatile sig_atomic_t s_stop_requested;    //  SIGTERM or SIGINT came
 
@@ -82,6 +87,8 @@ s_on_signal(int signum)
 {
     if (signum == SIGUSR1)
         s_cut_requested = 1;
+    else if (signum == SIGHUP)
+        s_hold_requested = 1;
     else if (signum == SIGUSR2)
         s_restore_requested = 1;
     else
@@ -98,7 +105,7 @@ s_signals_init(sigset_t *wait_mask)
     memset(&action, 0, sizeof(action));
     action.sa_handler = s_on_signal;
     sigemptyset(&action.sa_mask);
-    int signums[] = {SIGUSR1, SIGUSR2, SIGTERM, SIGINT};
+    int signums[] = {SIGUSR1, SIGHUP, SIGUSR2, SIGTERM, SIGINT};
     sigset_t blocked;
     sigemptyset(&blocked);
     for (size_t index = 0; index < sizeof(signums) / sizeof(*signums);
@@ -252,7 +259,7 @@ s_pair_serve(proxy_t *self, int slot, int side, short revents)
         return;
     }
     bool alive = true;
-    if (revents & (POLLIN | POLLHUP))
+    if ((revents & (POLLIN | POLLHUP)) && !(side == 0 && self->held))
         alive = s_pair_read(pair, side);
     if (alive && (revents & POLLOUT))
         alive = s_pair_write(pair, side);
@@ -262,15 +269,16 @@ s_pair_serve(proxy_t *self, int slot, int side, short revents)
         s_pair_close(self, slot, false, "both ended");
 }
 
-//  What to poll for on one side of a pair; 0 for nothing.
+//  What to poll for on one side of a pair; 0 for nothing. A held client
+//  side is not read.
 static short
-s_pair_events(const pair_t *pair, int side)
+s_pair_events(const pair_t *pair, int side, bool held)
 {
     if (pair->connecting)
         return side == 1 ? POLLOUT : 0;
     short events = 0;
     const flow_t *in = &pair->flows[side];
-    if (!in->eof && in->size < PROXY_BUFFER_SIZE)
+    if (!in->eof && in->size < PROXY_BUFFER_SIZE && !(side == 0 && held))
         events |= POLLIN;
     if (pair->flows[1 - side].size > 0)
         events |= POLLOUT;
@@ -290,6 +298,17 @@ s_cut(proxy_t *self)
         }
     self->cut = true;
     s_log("cut closed=%d", closed);
+}
+
+static void
+s_hold(proxy_t *self)
+{
+    int held = 0;
+    for (int slot = 0; slot < PROXY_MAX_PAIRS; slot++)
+        if (self->pairs[slot])
+            held++;
+    self->held = true;
+    s_log("held conns=%d", held);
 }
 
 static void
@@ -320,7 +339,7 @@ s_poll_set(proxy_t *self)
         if (pair == NULL)
             continue;
         for (int side = 0; side < 2; side++) {
-            short events = s_pair_events(pair, side);
+            short events = s_pair_events(pair, side, self->held);
             //  A negative fd is skipped: no spinning on a HUP we ignore.
             self->polls[count] = (struct pollfd){
                 .fd = events ? pair->fds[side] : -1, .events = events};
@@ -353,9 +372,14 @@ s_run(proxy_t *self, const sigset_t *wait_mask)
             s_cut_requested = 0;
             s_cut(self);
         }
+        if (s_hold_requested) {
+            s_hold_requested = 0;
+            s_hold(self);
+        }
         if (s_restore_requested) {
             s_restore_requested = 0;
             self->cut = false;
+            self->held = false;
             s_log("restored");
         }
         int count = s_poll_set(self);

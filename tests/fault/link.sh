@@ -1,7 +1,9 @@
 #  link.sh - fault tests on the network between a worker and the
 #  coordinator: worker w1 connects through bin/tcpproxy, which cuts the
-#  link (SIGUSR1: every connection reset, new ones closed at once) and
-#  restores it (SIGUSR2). Every program stays up the whole time.
+#  link (SIGUSR1: every connection reset, new ones closed at once) or
+#  holds it one way (SIGHUP: what w1 sends waits, what the coordinator
+#  sends still reaches it) and restores it (SIGUSR2). Every program stays
+#  up the whole time.
 
 #  start_proxy: a tcpproxy towards the coordinator's workers port, logging
 #  to $T/proxy.log; sets PROXY_PID and PROXY_EP.
@@ -23,10 +25,13 @@ running_on() {
     sql "select count(*) from jobs where state='running' and worker='$1'"
 }
 
-#  link_cut_mid_batch: w1 through the proxy, w2 direct, 200 jobs of 1 s;
-#  cuts w1's link while it runs some and waits until it is lost.
+#  link_cut_mid_batch HOW [FLAGS...]: the coordinator (with FLAGS), w1
+#  through the proxy, w2 direct, 200 jobs of 1 s; while w1 runs some,
+#  cuts its link (HOW=cut) or holds it (HOW=hold), then waits until the
+#  coordinator has lost w1.
 link_cut_mid_batch() {
-    start_coordinator
+    local how=$1; shift
+    start_coordinator "$@"
     start_proxy
     local direct=$WORKERS_EP
     WORKERS_EP=$PROXY_EP
@@ -36,10 +41,11 @@ link_cut_mid_batch() {
     sleep_batch 200 1 >batch.jsonl
     zj submit --batch batch.jsonl >ids
     wait_until 10 value_is -gt 0 running_on w1
-    kill -USR1 "$PROXY_PID"
+    local signal=USR1 logged="closed conn=.* reason=\"link cut\""
+    if [ "$how" = hold ]; then signal=HUP logged="held conns=1$"; fi
+    kill -"$signal" "$PROXY_PID"
     wait_until 10 worker_in_state w1 lost
-    grep -q "closed conn=.* reason=\"link cut\"" "$T/proxy.log" \
-        || fail "the proxy cut no connection"
+    grep -q "$logged" "$T/proxy.log" || fail "the proxy did not $how the link"
 }
 
 #  link_restore_and_check: restores the link, waits for w1 to rejoin, runs
@@ -64,7 +70,7 @@ link_restore_and_check() {
 #  The cut lasts until w1 notices the silence itself: it drops its socket,
 #  opens a new one and says HELLO again once the link is back.
 test_fault_worker_link_drops_and_comes_back() {
-    link_cut_mid_batch
+    link_cut_mid_batch cut
     wait_until 10 grep -q "coordinator lost endpoint=$PROXY_EP" "$T/w1.log"
     link_restore_and_check
     #  w1's jobs were queued again when it was lost, and w2 ran them
@@ -73,12 +79,18 @@ test_fault_worker_link_drops_and_comes_back() {
         || fail "no job w1 held when the link dropped was run again"
 }
 
-#  The link comes back as soon as the coordinator has given w1 up, most
-#  often before w1 notices: ZeroMQ reconnects w1's old socket, and the
-#  coordinator, which no longer knows it, tells it to say HELLO again.
-#  The results queued on that socket then arrive late and still count,
-#  unless their job has started another attempt since.
+#  The link comes back as soon as the coordinator has given w1 up, before
+#  w1 notices: only w1's way is held, so w1 heard the coordinator's
+#  heartbeats until it was lost, and its own bound (3 silent periods)
+#  ends 2 periods, 2 s here, after that. The coordinator, which no longer
+#  knows w1, tells it to say HELLO again on the socket it has. The results
+#  held on the link then arrive late and still count, unless their job
+#  has started another attempt since.
 test_fault_worker_link_back_before_worker_notices() {
-    link_cut_mid_batch
+    link_cut_mid_batch hold --heartbeat 1s
     link_restore_and_check
+    refute "w1 noticed the silence and reconnected" \
+        grep -q "coordinator lost" "$T/w1.log"
+    grep -q 'coordinator error code=ETYPE reason="unknown worker' "$T/w1.log" \
+        || fail "the coordinator never told w1 to say HELLO again"
 }

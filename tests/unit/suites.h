@@ -30,7 +30,8 @@
     XX(results)                                                          \
     XX(flags)                                                            \
     XX(policy)                                                           \
-    XX(json)
+    XX(json)                                                             \
+    XX(zjob)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)

@@ -58,8 +58,8 @@ test_cpu_jobs_run_in_different_processes() {
     pids=$(grep -o '"pid": *[0-9]*' results | sort -u | wc -l)
     assert_eq "$pids" 2 "distinct pool processes"
     worker_pid=$WORKER_PID_w1
-    grep -q "\"pid\": *$worker_pid[,}]" results && fail "a CPU job ran in the worker's own process"
-    true
+    refute "a CPU job ran in the worker's own process" \
+        grep -q "\"pid\": *$worker_pid[,}]" results
 }
 
 test_sha256_and_primes() {
@@ -97,7 +97,9 @@ test_cpu_prefetch_zero_holds_no_job() {
     wait_until 5 value_is = "1 1" running_and_queued
     zj gather $ids >results || fail "gather exited $?"
     assert_eq "$(grep -c '"hex"' results)" 2 "results"
-    "$ZJ_BIN/zjob-worker" --cpu-prefetch 65 2>err && fail "--cpu-prefetch 65 accepted"
+    #  Through eval, 2>err is the worker's alone, not refute's too.
+    refute "--cpu-prefetch 65 accepted" \
+        eval '"$ZJ_BIN/zjob-worker" --cpu-prefetch 65 2>err'
     grep -q -- "--cpu-prefetch takes 0..64" err || fail "usage error: $(cat err)"
 }
 
