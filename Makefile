@@ -84,7 +84,7 @@ check-asan:
 	        SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' check
 
 demo:
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BIN)/httpd $(BIN)/freeport
 	BIN=$(BIN) tests/demo.sh
 
 # bench: the workloads of bench/README.md on an -O2 build of its own, in
