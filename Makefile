@@ -1,8 +1,28 @@
 # zjob: one non-recursive Makefile, every library through pkg-config.
 # Targets: all (default), deps, check, check-asan, demo, soak, fuzz, bench,
-# clean.
+# format, format-check, clean.
 
 PKGS   := libczmq libzmq msgpack sqlite3 libuv libcurl jansson libsodium
+CLANG_FORMAT ?= clang-format
+
+# Only `make deps` installs packages. Every other goal first checks that
+# the packages it needs are there (tests/deps.sh --missing, by pkg-config
+# and the like) and stops at once naming those that are not, rather than
+# in the compiler. Sub-makes trust the top-level check.
+NEEDS := $(if $(filter-out deps clean format format-check,$(or $(MAKECMDGOALS),all)),build) \
+         $(if $(filter check check-asan soak,$(MAKECMDGOALS)),test) \
+         $(if $(filter demo,$(MAKECMDGOALS)),demo) \
+         $(if $(filter format format-check,$(MAKECMDGOALS)),format)
+ifeq ($(MAKELEVEL)$(filter deps,$(MAKECMDGOALS)),0)
+ifneq ($(strip $(NEEDS)),)
+MISSING := $(shell CC='$(CC)' CLANG_FORMAT='$(CLANG_FORMAT)' \
+                   tests/deps.sh --missing $(NEEDS))
+ifneq ($(MISSING),)
+$(error missing: $(MISSING); run `make deps` (as root, or with sudo) first)
+endif
+endif
+endif
+
 B      ?= build
 BIN    ?= bin
 SAN    ?=
@@ -56,7 +76,7 @@ $(B)/%.o: %.c
 deps:
 	@tests/deps.sh
 
-check: deps
+check:
 	@$(MAKE) --no-print-directory all $(BIN)/test-unit $(HELPERS)
 	tests/layers.sh
 	$(BIN)/test-unit
@@ -66,8 +86,8 @@ check-asan:
 	$(MAKE) B=build-asan BIN=build-asan/bin CFLAGS='-O1 -g -DZJ_CHECK_INVARIANTS' \
 	        SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' check
 
-demo: deps
-	@$(MAKE) --no-print-directory all
+demo:
+	@$(MAKE) --no-print-directory all $(BIN)/httpd $(BIN)/freeport
 	BIN=$(BIN) tests/demo.sh
 
 # bench: the workloads of bench/README.md on an -O2 build of its own, in
@@ -83,7 +103,7 @@ bench: deps
 	    $(BENCH_PEERS)
 	BIN=$(BENCH_BIN) bench/run
 
-soak: deps
+soak:
 	@$(MAKE) --no-print-directory all $(HELPERS)
 	BIN=$(BIN) tests/soak.sh
 
@@ -110,8 +130,22 @@ fuzz:
 
 .PHONY: fuzz
 
+# format: .clang-format applied in place to every tracked C file;
+# format-check lists the files that differ and fails if there are any.
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
+format:
+	@$(CLANG_FORMAT) -i $(FORMAT_FILES)
+format-check:
+	@{ $(CLANG_FORMAT) --dry-run -Werror $(FORMAT_FILES) 2>&1; echo "exit $$?"; } | \
+	awk '/: error: code should be clang-formatted/ { sub(/:[0-9]+:[0-9]+: .*/, ""); \
+	         if (!seen[$$0]++) { print "format-check:", $$0, "differs"; n++ } } \
+	     /^exit [0-9]+$$/ { status = $$2 } NR <= 5 { head = head $$0 "\n" } \
+	     END { if (n) print "format-check:", n, "files differ; make format fixes them"; \
+	           else if (status) printf "format-check: $(CLANG_FORMAT) failed:\n%s", head; \
+	           exit status != 0 }'
+
 clean:
 	rm -rf build build-asan build-bench bin
 
-.PHONY: all deps check check-asan demo soak bench clean
+.PHONY: all deps check check-asan demo soak bench format format-check clean
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

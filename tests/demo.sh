@@ -1,24 +1,57 @@
 #!/usr/bin/env bash
 #  demo.sh - make demo: a coordinator and two workers on loopback, a batch
 #  of jobs of every built-in kind, their results, and the store as the
-#  sqlite3 shell sees it. Everything started is stopped by PID at the end.
-set -u
+#  sqlite3 shell sees it. Each step checks its outcome: the demo stops
+#  with a non-zero status at the first one that goes wrong. Everything
+#  started is stopped and reaped by PID, however the script ends.
+set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$(cd "$root/${BIN:-bin}" && pwd)
-dir=$(mktemp -d /tmp/zjob-demo.XXXXXX)
 pids=()
+
+die() {
+    echo "demo: $*" >&2
+    exit 1
+}
+
+#  TERM to everything started, then a bounded wait before KILL.
 cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+    local status=$?
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for _ in $(seq 50); do
+        local alive=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    [ "$status" = 0 ] || echo "demo: FAILED (status $status)${dir:+; logs in $dir}" >&2
+    exit "$status"
 }
 trap cleanup EXIT
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-ports=$("$bin/freeport" 3 2>/dev/null || printf '17700\n17701\n17702\n')
+#  Bold headings on a terminal only: a pipe or a file gets plain text.
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+query() {
+    printf '$ sqlite3 -header -column zjob.db "%s"\n' "$1"
+    sqlite3 -header -column "$dir/zjob.db" "$1"
+}
+scalar() { sqlite3 "$dir/zjob.db" "$1"; }
+
+for program in zjob-coordinator zjob-worker zjob httpd freeport; do
+    [ -x "$bin/$program" ] || die "no $bin/$program: run make demo, which builds it"
+done
+command -v sqlite3 >/dev/null || die "no sqlite3 shell: run make deps"
+dir=$(mktemp -d /tmp/zjob-demo.XXXXXX)
+
+ports=$("$bin/freeport" 2) || die "freeport found no free ports"
 clients=$(echo "$ports" | sed -n 1p)
 workers=$(echo "$ports" | sed -n 2p)
-http=$(echo "$ports" | sed -n 3p)
+[ -n "$clients" ] && [ -n "$workers" ] || die "freeport gave '$ports'"
 export ZJOB_COORDINATOR="tcp://127.0.0.1:$clients"
 export PATH="$bin:$PATH"
 
@@ -27,23 +60,35 @@ zjob-coordinator --clients "$ZJOB_COORDINATOR" \
     --workers "tcp://127.0.0.1:$workers" --db "$dir/zjob.db" \
     >"$dir/coordinator.log" 2>&1 &
 pids+=($!)
+coordinator=$!
 for name in alpha beta; do
     zjob-worker --connect "tcp://127.0.0.1:$workers" --name "$name" \
         --cpu-procs 2 --allow-exec >"$dir/$name.log" 2>&1 &
     pids+=($!)
 done
-"$bin/httpd" "$dir/httpd.port" >"$dir/httpd.log" 2>&1 &
+httpd "$dir/httpd.port" >"$dir/httpd.log" 2>&1 &
 pids+=($!)
+connected=0
 for _ in $(seq 100); do
-    [ "$(sqlite3 "$dir/zjob.db" "select count(*) from workers where state='connected'" 2>/dev/null)" = 2 ] && break
+    kill -0 "$coordinator" 2>/dev/null ||
+        die "the coordinator exited: $(tail -n 3 "$dir/coordinator.log")"
+    connected=$(scalar "select count(*) from workers where state = 'connected'" 2>/dev/null || echo 0)
+    [ "$connected" = 2 ] && [ -s "$dir/httpd.port" ] && break
     sleep 0.1
 done
-show zjob workers
+[ "$connected" = 2 ] || die "$connected of 2 workers connected in 10 s (logs in $dir)"
+[ -s "$dir/httpd.port" ] || die "the test HTTP server did not start: $(cat "$dir/httpd.log")"
+echo '$ zjob workers'
+zjob workers
 
 step "Submit one job and await it"
 id=$(zjob submit echo '{"hello": "zjob"}')
 echo "submitted $id"
-show zjob wait "$id"
+echo "\$ zjob wait $id"
+zjob wait "$id" --timeout 30s >"$dir/wait.out" ||
+    die "zjob wait $id exited $?: $(cat "$dir/wait.out")"
+cat "$dir/wait.out"
+grep -q '"state": "succeeded"' "$dir/wait.out" || die "job $id did not succeed"
 
 step "A batch of every built-in kind, gathered in order"
 port=$(cat "$dir/httpd.port")
@@ -57,8 +102,29 @@ cat >"$dir/jobs.jsonl" <<JOBS
 {"kind": "sleep", "args": {"seconds": "soon"}}
 JOBS
 cat "$dir/jobs.jsonl"
-printf '$ zjob submit --batch jobs.jsonl | zjob gather -\n'
-zjob submit --batch "$dir/jobs.jsonl" | zjob gather -
+echo 'The last job is meant to fail: "soon" is not a number of seconds, so'
+echo 'the worker refuses its args, a final failure that is not retried.'
+echo '$ zjob submit --batch jobs.jsonl | zjob gather -'
+zjob submit --batch "$dir/jobs.jsonl" >"$dir/jobs.ids"
+[ "$(wc -l <"$dir/jobs.ids")" = 7 ] || die "submit gave $(wc -l <"$dir/jobs.ids") ids for 7 jobs"
+gathered=0
+zjob gather - --timeout 60s <"$dir/jobs.ids" >"$dir/jobs.out" || gathered=$?
+cat "$dir/jobs.out"
+#  Exit 1 means some job failed: the one meant to, checked below.
+[ "$gathered" = 1 ] || die "zjob gather exited $gathered, not 1 (one failed job)"
+expect_line() {
+    sed -n "$1p" "$dir/jobs.out" | grep -q "$2" ||
+        die "job $(sed -n "$1p" "$dir/jobs.ids") ($3): its line lacks '$2'"
+}
+expect_line 1 '"state": "succeeded"' echo
+expect_line 2 '"state": "succeeded"' sleep
+expect_line 3 '"state": "succeeded", "result": {"exit": 0' exec
+expect_line 4 '"state": "succeeded", "result": {"status": 200' http
+expect_line 5 '"state": "succeeded"' sha256
+expect_line 6 '"state": "succeeded"' primes
+expect_line 7 '"state": "failed", "error": "bad args' "sleep with bad args"
+failing=$(sed -n 7p "$dir/jobs.ids")
+echo "All six kinds succeeded; job $failing failed as it was meant to."
 
 step "2,000 one-second sleeps and 20 CPU jobs over both workers"
 {
@@ -66,20 +132,25 @@ step "2,000 one-second sleeps and 20 CPU jobs over both workers"
     for n in $(seq 20); do echo "{\"kind\": \"sha256\", \"args\": {\"data\": \"$n\", \"rounds\": 100000}}"; done
 } >"$dir/many.jsonl"
 start=$(date +%s.%N)
-zjob submit --batch "$dir/many.jsonl" | zjob gather - >"$dir/many.out"
+zjob submit --batch "$dir/many.jsonl" | zjob gather - --timeout 120s >"$dir/many.out" ||
+    die "zjob gather of the 2,020 jobs exited non-zero"
 end=$(date +%s.%N)
+results=$(wc -l <"$dir/many.out")
+succeeded=$(grep -c '"state": "succeeded"' "$dir/many.out" || true)
 printf '%s results, %s succeeded, in %.2f s (wall clock of submit + gather)\n' \
-    "$(wc -l <"$dir/many.out")" "$(grep -c '"succeeded"' "$dir/many.out")" \
-    "$(awk "BEGIN {print $end - $start}")"
+    "$results" "$succeeded" "$(awk "BEGIN {print $end - $start}")"
+[ "$results" = 2020 ] && [ "$succeeded" = 2020 ] ||
+    die "$succeeded of 2,020 jobs succeeded"
 
 step "The store, read with the sqlite3 shell while the coordinator runs"
-show sqlite3 -header -column "$dir/zjob.db" \
-    "select state, count(*) as jobs from jobs group by state"
-show sqlite3 -header -column "$dir/zjob.db" \
-    "select kind, worker, count(*) as jobs, round(avg(finished_at - started_at), 3) as avg_s from jobs group by kind, worker order by kind, worker"
-show sqlite3 -header -column "$dir/zjob.db" \
-    "select id, kind, error from jobs where state = 'failed'"
-show sqlite3 -header -column "$dir/zjob.db" \
-    "select name, host, io_slots, cpu_slots, state from workers"
+query "select state, count(*) as jobs from jobs group by state"
+query "select kind, worker, count(*) as jobs, round(avg(finished_at - started_at), 3) as avg_s from jobs group by kind, worker order by kind, worker"
+query "select id, kind, error from jobs where state = 'failed'"
+query "select name, host, io_slots, cpu_slots, state from workers"
+#  The store agrees: every job succeeded but the one meant to fail.
+others=$(scalar "select count(*) from jobs where state != 'succeeded' and id != $failing")
+[ "$others" = 0 ] || die "the store has $others jobs that did not succeed"
+[ "$(scalar "select state from jobs where id = $failing")" = failed ] ||
+    die "the store does not have job $failing as failed"
 echo
 echo "Done. The store stays in $dir/zjob.db; the logs beside it."

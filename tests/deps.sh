@@ -1,12 +1,73 @@
 #!/bin/sh
-#  deps.sh [PACKAGE...] - installs the Debian packages zjob needs, and
-#  the extra PACKAGEs a target asks for (make fuzz: clang), only when one
-#  is missing. Runs apt-get as root, or through sudo.
+#  deps.sh [PACKAGE...] - make deps: installs the Debian packages zjob
+#  needs, and the extra PACKAGEs a target asks for (make fuzz: clang),
+#  only when one is missing. Runs apt-get as root, or through sudo.
+#  deps.sh --missing GROUP... - installs nothing: prints the packages of
+#  those groups (build, test, demo, format) that are missing, each with
+#  what was looked for, and exits 1 if there are any. Every make target
+#  but deps runs it first, so a missing package is named, not a compile
+#  error. CC and CLANG_FORMAT are the commands make will run.
 set -e
-PACKAGES="gcc make pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
-libsqlite3-dev sqlite3 libuv1-dev libboost-context-dev libcurl4-openssl-dev
-libjansson-dev libsodium-dev check iproute2 procps $*"
 
+#  One line per package: the groups that need it, its Debian name, and
+#  how to tell it is there (pc: a pkg-config module, cmd: a command on
+#  PATH, lib: a library the compiler can link).
+TABLE="build           gcc                  cmd:${CC:-cc}
+build           make                 cmd:make
+build           pkg-config           cmd:pkg-config
+build           libzmq3-dev          pc:libzmq
+build           libczmq-dev          pc:libczmq
+build           libmsgpack-dev       pc:msgpack
+build           libsqlite3-dev       pc:sqlite3
+build           libuv1-dev           pc:libuv
+build           libboost-context-dev lib:boost_context
+build           libcurl4-openssl-dev pc:libcurl
+build           libjansson-dev       pc:jansson
+build           libsodium-dev        pc:libsodium
+test            check                pc:check
+test,demo       sqlite3              cmd:sqlite3
+test            iproute2             cmd:ip
+test            procps               cmd:pgrep
+format          clang-format         cmd:${CLANG_FORMAT:-clang-format}"
+
+#  Whether the thing a probe names is there.
+present() {
+    what=${1#*:}
+    case $1 in
+    pc:*) pkg-config --exists "$what" 2>/dev/null ;;
+    cmd:*) set -- $what && command -v "$1" >/dev/null 2>&1 ;;
+    lib:*)
+        set -- ${CC:-cc}
+        case $("$1" -print-file-name="lib$what.so" 2>/dev/null) in
+        /*) true ;;
+        *) false ;;
+        esac
+        ;;
+    esac
+}
+
+if [ "${1:-}" = --missing ]; then
+    shift
+    missing=""
+    while read -r groups package probe; do
+        for group in "$@"; do
+            case ",$groups," in
+            *",$group,"*)
+                present "$probe" && break
+                missing="${missing:+$missing, }$package (${probe#*:})"
+                break
+                ;;
+            esac
+        done
+    done <<EOF
+$TABLE
+EOF
+    [ -z "$missing" ] && exit 0
+    echo "$missing"
+    exit 1
+fi
+
+PACKAGES="$(echo "$TABLE" | awk '{print $2}') $*"
 missing=""
 for package in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null \
