@@ -5,13 +5,12 @@
 //  work at any stop: no store, no codec, no coroutine. What zjob adds to
 //  a round trip is its own figure less this one, on the same machine in
 //  the same run.
-#include "bench/floor.h"
-
 #include <czmq.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include "bench/floor.h"
 #include "common/duration.h"
 
 #define S_WARMUP 100    //  Round trips before timing starts

@@ -23,10 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_FUNCTION "echo"       //  The one function: returns its workload
-#define S_TIMEOUT_MS 600000     //  A client call gives up after this
-#define S_READY_MS 30000        //  ready gives up after this
-#define S_ARG_SIZE 24           //  Bytes of one job's workload, with NUL
+#define S_FUNCTION "echo"   //  The one function: returns its workload
+#define S_TIMEOUT_MS 600000 //  A client call gives up after this
+#define S_READY_MS 30000    //  ready gives up after this
+#define S_ARG_SIZE 24       //  Bytes of one job's workload, with NUL
 
 typedef struct {
     const char *host; //  -H: gearmand's address
@@ -80,10 +80,10 @@ s_worker(const s_options_t *options)
     gearman_worker_st *worker = gearman_worker_create(NULL);
     if (worker == NULL)
         s_die("worker", "cannot create");
-    if (gearman_failed(gearman_worker_add_server(worker, options->host,
-                                                 options->port)) ||
-        gearman_failed(gearman_worker_add_function(worker, S_FUNCTION, 0,
-                                                   s_echo, NULL)))
+    if (gearman_failed(
+            gearman_worker_add_server(worker, options->host, options->port)) ||
+        gearman_failed(
+            gearman_worker_add_function(worker, S_FUNCTION, 0, s_echo, NULL)))
         s_die("worker", gearman_worker_error(worker));
     while (true) {
         gearman_return_t rc = gearman_worker_work(worker);
@@ -101,8 +101,8 @@ s_client(const s_options_t *options)
     gearman_client_st *client = gearman_client_create(NULL);
     if (client == NULL)
         s_die("client", "cannot create");
-    if (gearman_failed(gearman_client_add_server(client, options->host,
-                                                 options->port)))
+    if (gearman_failed(
+            gearman_client_add_server(client, options->host, options->port)))
         s_die("client", gearman_client_error(client));
     gearman_client_set_timeout(client, S_TIMEOUT_MS);
     return client;
@@ -123,7 +123,7 @@ s_throughput(const s_options_t *options)
     gearman_client_st *client = s_client(options);
     gearman_client_add_options(client, GEARMAN_CLIENT_FREE_TASKS);
     gearman_client_set_complete_fn(client, s_on_complete);
-    char (*args)[S_ARG_SIZE] = calloc((size_t) options->count, S_ARG_SIZE);
+    char(*args)[S_ARG_SIZE] = calloc((size_t) options->count, S_ARG_SIZE);
     if (args == NULL)
         s_die("throughput", "out of memory");
     long completed = 0;
@@ -131,8 +131,8 @@ s_throughput(const s_options_t *options)
     for (long index = 0; index < options->count; index++) {
         int length = snprintf(args[index], S_ARG_SIZE, "job-%08ld", index);
         gearman_return_t rc;
-        if (gearman_client_add_task(client, NULL, &completed, S_FUNCTION,
-                                    NULL, args[index], (size_t) length,
+        if (gearman_client_add_task(client, NULL, &completed, S_FUNCTION, NULL,
+                                    args[index], (size_t) length,
                                     &rc) == NULL ||
             gearman_failed(rc))
             s_die("add task", gearman_client_error(client));
@@ -141,8 +141,8 @@ s_throughput(const s_options_t *options)
         s_die("run tasks", gearman_client_error(client));
     double wall = s_now() - start;
     if (completed != options->count) {
-        fprintf(stderr, "gearman-bench: %ld of %ld jobs completed\n",
-                completed, options->count);
+        fprintf(stderr, "gearman-bench: %ld of %ld jobs completed\n", completed,
+                options->count);
         exit(1);
     }
     s_result("wall", wall, "s");
@@ -164,8 +164,8 @@ s_round_trip(gearman_client_st *client, const char *arg)
 {
     size_t length = strlen(arg), size = 0;
     gearman_return_t rc;
-    void *result = gearman_client_do(client, S_FUNCTION, NULL, arg, length,
-                                     &size, &rc);
+    void *result =
+        gearman_client_do(client, S_FUNCTION, NULL, arg, length, &size, &rc);
     if (gearman_failed(rc) || size != length)
         s_die("round trip", gearman_client_error(client));
     free(result);
@@ -267,10 +267,18 @@ main(int argc, char **argv)
     int option;
     while ((option = getopt(argc, argv, "H:p:n:")) != -1) {
         switch (option) {
-        case 'H': options.host = optarg; break;
-        case 'p': options.port = (in_port_t) atoi(optarg); break;
-        case 'n': options.count = atol(optarg); break;
-        default: fputs(s_usage, stderr); return 2;
+        case 'H':
+            options.host = optarg;
+            break;
+        case 'p':
+            options.port = (in_port_t) atoi(optarg);
+            break;
+        case 'n':
+            options.count = atol(optarg);
+            break;
+        default:
+            fputs(s_usage, stderr);
+            return 2;
         }
     }
     if (optind != argc - 1 || options.port == 0 || options.count < 1) {

@@ -113,8 +113,8 @@ s_submit_gather(zjob_client_t *client, zjob_spec_t *specs, long count,
     if (rc)
         s_die("gather", client, rc);
     if (tally.succeeded != (size_t) count) {
-        fprintf(stderr, "zjbench: %zu of %ld jobs succeeded\n",
-                tally.succeeded, count);
+        fprintf(stderr, "zjbench: %zu of %ld jobs succeeded\n", tally.succeeded,
+                count);
         exit(1);
     }
     free(ids);
@@ -251,7 +251,8 @@ static void
 s_io(const s_options_t *options)
 {
     zjob_client_t *client = s_connect(options);
-    zjob_spec_t *specs = s_specs(options->count, "sleep", "{\"seconds\": 1}", 0);
+    zjob_spec_t *specs =
+        s_specs(options->count, "sleep", "{\"seconds\": 1}", 0);
     s_tally_t tally;
     double seconds = s_submit_gather(client, specs, options->count, &tally);
     s_result("wall", seconds, "s");
@@ -281,9 +282,9 @@ static void
 s_cpu(const s_options_t *options)
 {
     zjob_client_t *client = s_connect(options);
-    zjob_spec_t *specs = s_specs(options->count, "sha256",
-                                 "{\"data\": \"job-%08ld\", \"rounds\": %ld}",
-                                 options->rounds);
+    zjob_spec_t *specs =
+        s_specs(options->count, "sha256",
+                "{\"data\": \"job-%08ld\", \"rounds\": %ld}", options->rounds);
     double pool = s_submit_gather(client, specs, options->count, NULL);
     double serial = s_serial_sha256(specs, options->count);
     s_result("pool_wall", pool, "s");
@@ -307,10 +308,8 @@ s_queue(const s_options_t *options)
         s_die("submit", client, rc);
     double seconds = (double) (zj_mono_us() - start) / 1e6;
     s_result("submit_per_s", (double) options->count / seconds, "jobs/s");
-    s_result("coordinator_rss", s_vm_mib(options->coordinator, "VmRSS"),
-             "MiB");
-    s_result("coordinator_hwm", s_vm_mib(options->coordinator, "VmHWM"),
-             "MiB");
+    s_result("coordinator_rss", s_vm_mib(options->coordinator, "VmRSS"), "MiB");
+    s_result("coordinator_hwm", s_vm_mib(options->coordinator, "VmHWM"), "MiB");
     free(ids);
     s_specs_free(specs, options->count);
     zjob_client_destroy(&client);
@@ -358,11 +357,21 @@ main(int argc, char **argv)
     int option;
     while ((option = getopt(argc, argv, "+c:n:r:p:")) != -1) {
         switch (option) {
-        case 'c': options.endpoint = optarg; break;
-        case 'n': options.count = atol(optarg); break;
-        case 'r': options.rounds = atol(optarg); break;
-        case 'p': options.coordinator = (pid_t) atoi(optarg); break;
-        default: fputs(s_usage, stderr); return 2;
+        case 'c':
+            options.endpoint = optarg;
+            break;
+        case 'n':
+            options.count = atol(optarg);
+            break;
+        case 'r':
+            options.rounds = atol(optarg);
+            break;
+        case 'p':
+            options.coordinator = (pid_t) atoi(optarg);
+            break;
+        default:
+            fputs(s_usage, stderr);
+            return 2;
         }
     }
     if (optind >= argc || options.count < 1) {
@@ -375,8 +384,7 @@ main(int argc, char **argv)
     else if (options.endpoint == NULL) {
         fputs(s_usage, stderr);
         return 2;
-    }
-    else if (strcmp(workload, "throughput") == 0)
+    } else if (strcmp(workload, "throughput") == 0)
         s_throughput(&options);
     else if (strcmp(workload, "latency") == 0)
         s_latency(&options);

@@ -24,15 +24,15 @@ typedef enum {
 
 //  One run of the CLI. Everything the commands share hangs off it.
 typedef struct {
-    const char *command;   //  Command name, for messages ("submit")
-    const char *usage;     //  The command's --help text
-    const char *endpoint;  //  --coordinator, ZJOB_COORDINATOR or default
-    const char *key_path;  //  --key or ZJOB_KEY: CURVE on, or NULL
+    const char *command;  //  Command name, for messages ("submit")
+    const char *usage;    //  The command's --help text
+    const char *endpoint; //  --coordinator, ZJOB_COORDINATOR or default
+    const char *key_path; //  --key or ZJOB_KEY: CURVE on, or NULL
     const char *coordinator_key_path; //  --coordinator-key or
                                       //  ZJOB_COORDINATOR_KEY
-    bool json;             //  --json: JSON output everywhere
-    bool out_tty;          //  stdout is a terminal
-    bool err_tty;          //  stderr is a terminal
+    bool json;                        //  --json: JSON output everywhere
+    bool out_tty;                     //  stdout is a terminal
+    bool err_tty;                     //  stderr is a terminal
     int exit;              //  Exit code when zj_cli_getopt returns EXIT
     zjob_client_t *client; //  Made on first use by zj_cli_client
 } zj_cli_t;
@@ -77,10 +77,12 @@ enum {
 //  and (ZJ_CLI_HELP_HELP) -h / --help. --json is worded per command.
 #define ZJ_CLI_HELP_COORDINATOR                                                \
     "  --coordinator EP   coordinator endpoint (default: $ZJOB_COORDINATOR,\n" \
-    "                     else " ZJOB_DEFAULT_ENDPOINT ")\n"              \
-    "  --key FILE         our secret key, NAME.key_secret (default $ZJOB_KEY)\n" \
-    "  --coordinator-key FILE  the coordinator's public key, NAME.key\n"    \
-    "                     (default $ZJOB_COORDINATOR_KEY): both turn CURVE on\n"
+    "                     else " ZJOB_DEFAULT_ENDPOINT ")\n"                   \
+    "  --key FILE         our secret key, NAME.key_secret (default "           \
+    "$ZJOB_KEY)\n"                                                             \
+    "  --coordinator-key FILE  the coordinator's public key, NAME.key\n"       \
+    "                     (default $ZJOB_COORDINATOR_KEY): both turn CURVE "   \
+    "on\n"
 #define ZJ_CLI_HELP_HELP "  -h, --help         show this help\n"
 
 //  getopt_long over a command's argv (reset on the first call: set

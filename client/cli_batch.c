@@ -139,8 +139,7 @@ s_line_object(json_t *object, zjob_spec_t *spec, char *why)
 {
     const char *key;
     json_t *value;
-    json_object_foreach(object, key, value)
-    {
+    json_object_foreach(object, key, value) {
         if (s_line_member(spec, key, value, why))
             return -1;
     }

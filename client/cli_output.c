@@ -114,16 +114,14 @@ s_precision(const json_t *value)
     } else if (json_is_object(value)) {
         const char *key;
         json_t *member;
-        json_object_foreach((json_t *) value, key, member)
-        {
+        json_object_foreach((json_t *) value, key, member) {
             int needed = s_precision(member);
             digits = needed > digits ? needed : digits;
         }
     } else if (json_is_array(value)) {
         size_t index;
         json_t *member;
-        json_array_foreach(value, index, member)
-        {
+        json_array_foreach(value, index, member) {
             int needed = s_precision(member);
             digits = needed > digits ? needed : digits;
         }

@@ -9,8 +9,8 @@ zj_strerror(int code)
     switch (code) {
     case 0:
         return "success";
-#define XX(name, text)                                                   \
-    case ZJ_##name:                                                      \
+#define XX(name, text)                                                         \
+    case ZJ_##name:                                                            \
         return text;
         ZJ_ERR_MAP(XX)
 #undef XX
@@ -23,8 +23,8 @@ const char *
 zj_errname(int code)
 {
     switch (code) {
-#define XX(name, text)                                                   \
-    case ZJ_##name:                                                      \
+#define XX(name, text)                                                         \
+    case ZJ_##name:                                                            \
         return #name;
         ZJ_ERR_MAP(XX)
 #undef XX

@@ -15,10 +15,9 @@ s_unit_bytes(const char *unit)
     static const struct {
         const char *name;
         int64_t bytes;
-    } units[] = {{"", 1},           {"b", 1},
-                 {"k", 1 << 10},    {"kib", 1 << 10},
-                 {"m", 1 << 20},    {"mib", 1 << 20},
-                 {"g", 1 << 30},    {"gib", 1 << 30}};
+    } units[] = {{"", 1},          {"b", 1},        {"k", 1 << 10},
+                 {"kib", 1 << 10}, {"m", 1 << 20},  {"mib", 1 << 20},
+                 {"g", 1 << 30},   {"gib", 1 << 30}};
     for (size_t index = 0; index < sizeof units / sizeof units[0]; index++)
         if (strcasecmp(unit, units[index].name) == 0)
             return units[index].bytes;

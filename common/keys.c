@@ -106,8 +106,7 @@ s_set_text(void *socket, int option, const char *text)
 }
 
 int
-zj_keys_make_server(void *socket, const zj_keypair_t *keys,
-                    const char *domain)
+zj_keys_make_server(void *socket, const zj_keypair_t *keys, const char *domain)
 {
     int server = 1;
     if (zmq_setsockopt(socket, ZMQ_CURVE_SERVER, &server, sizeof server) ||
@@ -135,9 +134,9 @@ typedef struct {
     zj_keyring_t *rings[ZJ_ZAP_DOMAINS];
 } zj_zap_config_t;
 
-#define ZJ_KEYRING_MISS_MS 100  //  A key not found reads the folder again,
-                                //  at most this often per key
-#define ZJ_KEYRING_MISSES 1024  //  Keys whose misses are remembered
+//  A key not found reads the folder again, at most this often per key.
+#define ZJ_KEYRING_MISS_MS 100
+#define ZJ_KEYRING_MISSES 1024 //  Keys whose misses are remembered
 
 struct zj_keyring {
     char *folder;     //  Where the NAME.key files are
@@ -251,12 +250,11 @@ s_zap_answer(zsock_t *handler, const zj_zap_config_t *config)
                     zj_keyring_has(config->rings[which], public_key);
     if (!admitted)
         zj_log_warning("connection refused domain=%s address=%s "
-                     "reason=\"key not in %s\"",
-                     domain ? domain : "?", address ? address : "?",
-                     folder ? folder : "any folder");
+                       "reason=\"key not in %s\"",
+                       domain ? domain : "?", address ? address : "?",
+                       folder ? folder : "any folder");
     zsock_send(handler, "ssssss", "1.0", sequence ? sequence : "",
-               admitted ? "200" : "400",
-               admitted ? "OK" : "key not authorized",
+               admitted ? "200" : "400", admitted ? "OK" : "key not authorized",
                admitted ? public_key : "", "");
     zstr_free(&version);
     zstr_free(&sequence);

@@ -60,15 +60,15 @@ s_write(zj_log_level_t level, const char *format, va_list args)
     }
 }
 
-#define ZJ_LOG_FUNCTION(name, level)                                     \
-    void name(const char *format, ...)                                   \
-    {                                                                    \
-        if (!zj_log_enabled(level))                                      \
-            return;                                                      \
-        va_list args;                                                    \
-        va_start(args, format);                                          \
-        s_write(level, format, args);                                    \
-        va_end(args);                                                    \
+#define ZJ_LOG_FUNCTION(name, level)                                           \
+    void name(const char *format, ...)                                         \
+    {                                                                          \
+        if (!zj_log_enabled(level))                                            \
+            return;                                                            \
+        va_list args;                                                          \
+        va_start(args, format);                                                \
+        s_write(level, format, args);                                          \
+        va_end(args);                                                          \
     }
 
 ZJ_LOG_FUNCTION(zj_log_error, ZJ_LOG_ERROR)

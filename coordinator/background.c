@@ -8,14 +8,14 @@
 #include "coordinator/background.h"
 
 struct zj_background {
-    zj_background_fn *fn; //  What to run
-    void *arg;            //  Its argument
-    int period_ms;        //  Longest sleep between runs
-    pthread_t thread;     //  The runner
-    pthread_mutex_t lock; //  Guards woken and stopping
+    zj_background_fn *fn;  //  What to run
+    void *arg;             //  Its argument
+    int period_ms;         //  Longest sleep between runs
+    pthread_t thread;      //  The runner
+    pthread_mutex_t lock;  //  Guards woken and stopping
     pthread_cond_t wakeup; //  Signalled by wake and destroy
-    bool woken;           //  A run was asked for
-    bool stopping;        //  destroy was called
+    bool woken;            //  A run was asked for
+    bool stopping;         //  destroy was called
 };
 
 //  The monotonic time period_ms from now.

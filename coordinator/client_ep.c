@@ -66,8 +66,7 @@ s_on_submit(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
         }
         zj_msg_add_id(reply, id);
     }
-    zj_log_debug("submitted jobs=%zu req=%" PRIu64, msg->job_count,
-                 msg->req);
+    zj_log_debug("submitted jobs=%zu req=%" PRIu64, msg->job_count, msg->req);
     s_reply(self, identity, &reply);
 }
 
@@ -90,8 +89,8 @@ s_read_record(zj_client_ep_t *self, zframe_t *identity, uint64_t req,
         return 0;
     char reason[64];
     snprintf(reason, sizeof reason, "no such job %" PRId64, id);
-    s_error(self, identity, req,
-            rc == ZJ_ENOTFOUND ? ZJ_ENOTFOUND : ZJ_ESTORE, reason);
+    s_error(self, identity, req, rc == ZJ_ENOTFOUND ? ZJ_ENOTFOUND : ZJ_ESTORE,
+            reason);
     return rc;
 }
 
@@ -114,17 +113,17 @@ s_on_await(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     for (size_t index = 0; index < msg->id_count; index++)
         if (zj_futures_find(self->jobs->futures, msg->ids[index]) == NULL &&
             s_read_record(self, identity, msg->req, msg->ids[index],
-                         &records[index])) {
+                          &records[index])) {
             s_free_records(records, msg->id_count);
             return;
         }
-    int64_t deadline =
-        msg->timeout_ms > 0 ? zj_mono_ms() + msg->timeout_ms : 0;
+    int64_t deadline = msg->timeout_ms > 0 ? zj_mono_ms() + msg->timeout_ms : 0;
     zj_await_t *await =
         zj_futures_await(self->jobs->futures, identity, msg->req, msg->ids,
                          msg->id_count, msg->in_order, deadline);
     for (size_t index = 0; index < msg->id_count; index++) {
-        zj_future_t *future = zj_futures_find(self->jobs->futures, msg->ids[index]);
+        zj_future_t *future =
+            zj_futures_find(self->jobs->futures, msg->ids[index]);
         if (future)
             zj_await_park(await, future, index);
         else

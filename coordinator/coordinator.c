@@ -88,14 +88,14 @@ static int
 s_recover(zj_coordinator_t *self)
 {
     int64_t requeued = 0;
-    if (zj_store_recover(self->store, s_recover_one, &self->jobs,
-                         &requeued) != 0 ||
+    if (zj_store_recover(self->store, s_recover_one, &self->jobs, &requeued) !=
+            0 ||
         zj_store_list_workers(self->store, s_remember_kinds, self->peers) !=
             0 ||
         zj_store_forget_workers(self->store) != 0 ||
         zj_store_commit(self->store) != 0) {
-        zj_log_error("recovery failed db=%s error=\"%s\"",
-                     self->config.db_path, zj_store_last_error(self->store));
+        zj_log_error("recovery failed db=%s error=\"%s\"", self->config.db_path,
+                     zj_store_last_error(self->store));
         return ZJ_ESTORE;
     }
     zj_log_info("recovered queued=%zu requeued=%" PRId64 " delayed=%zu",
@@ -131,8 +131,8 @@ s_start_curve(zj_coordinator_t *self, zj_keypair_t *keys)
 static void
 s_wire(zj_coordinator_t *self)
 {
-    self->jobs = (zj_lifecycle_t){self->store, self->futures,
-                                  self->scheduler, self->peers};
+    self->jobs = (zj_lifecycle_t){self->store, self->futures, self->scheduler,
+                                  self->peers};
     self->client_ep = (zj_client_ep_t){&self->jobs, self->outbox};
     self->worker_ep = (zj_worker_ep_t){
         .jobs = &self->jobs,
@@ -249,13 +249,12 @@ s_receive_one(zj_coordinator_t *self, zsock_t *socket, bool from_clients)
         if (identity)
             zj_outbox_error(self->outbox, s_side(from_clients), identity, 0,
                             ZJ_EPROTO, "a message is exactly one frame");
-    }
-    else {
+    } else {
         zj_msg_t *msg = NULL;
         uint64_t req = 0;
         char why[ZJ_WHY_SIZE] = "";
-        int rc = zj_msg_decode(zframe_data(body), zframe_size(body), &msg,
-                               &req, why);
+        int rc = zj_msg_decode(zframe_data(body), zframe_size(body), &msg, &req,
+                               why);
         if (rc == 0)
             rc = zj_limits_check(&self->config.limits, zframe_size(body), msg,
                                  why);
@@ -266,8 +265,7 @@ s_receive_one(zj_coordinator_t *self, zsock_t *socket, bool from_clients)
                            side, zj_errname(rc), why);
             zj_outbox_error(self->outbox, s_side(from_clients), identity, req,
                             rc, why);
-        }
-        else if (admitted && from_clients)
+        } else if (admitted && from_clients)
             zj_client_ep_handle(&self->client_ep, identity, msg);
         else if (admitted)
             zj_worker_ep_handle(&self->worker_ep, identity, msg);

@@ -15,37 +15,37 @@
 #define ZJ_RESOLVED_BYTES (4 * 1024 * 1024) //  Cut RESOLVED batches here
 
 typedef struct {
-    zj_await_t *await;    //  The await this slot belongs to
-    size_t index;         //  Position of the id in the await
-    zj_future_t *future;  //  Future it is parked on, or NULL
-    void *handle;         //  Its entry in future->waiters
-    zj_job_t *record;     //  Final record, once settled, until sent
+    zj_await_t *await;   //  The await this slot belongs to
+    size_t index;        //  Position of the id in the await
+    zj_future_t *future; //  Future it is parked on, or NULL
+    void *handle;        //  Its entry in future->waiters
+    zj_job_t *record;    //  Final record, once settled, until sent
 } zj_slot_t;
 
 struct zj_await {
-    uint32_t tag;         //  ZJ_AWAIT_TAG while alive
-    zframe_t *identity;   //  Client to answer
-    uint64_t req;         //  Its request id
-    bool in_order;        //  Send in the ids' order
-    int64_t deadline_ms;  //  zj_mono_ms() limit, 0 = none
-    size_t count;         //  Ids awaited
-    zj_slot_t *slots;     //  One per id
-    size_t next;          //  In order: first slot not yet sent
-    size_t *ready;        //  As completed: settled slots not yet sent
-    size_t ready_count;   //  Entries in ready
-    size_t sent;          //  Slots sent
-    void *handle;         //  Entry in zj_futures_t.awaits
-    void *dirty_handle;   //  Entry in zj_futures_t.dirty, or NULL
-    zj_futures_t *owner;  //  The table it belongs to
+    uint32_t tag;        //  ZJ_AWAIT_TAG while alive
+    zframe_t *identity;  //  Client to answer
+    uint64_t req;        //  Its request id
+    bool in_order;       //  Send in the ids' order
+    int64_t deadline_ms; //  zj_mono_ms() limit, 0 = none
+    size_t count;        //  Ids awaited
+    zj_slot_t *slots;    //  One per id
+    size_t next;         //  In order: first slot not yet sent
+    size_t *ready;       //  As completed: settled slots not yet sent
+    size_t ready_count;  //  Entries in ready
+    size_t sent;         //  Slots sent
+    void *handle;        //  Entry in zj_futures_t.awaits
+    void *dirty_handle;  //  Entry in zj_futures_t.dirty, or NULL
+    zj_futures_t *owner; //  The table it belongs to
 };
 
 struct zj_futures {
-    zj_idmap_t *by_id;     //  id -> zj_future_t *, until reaped (the
-                           //  unresolved ones owned and freed by hand)
-    zlistx_t *resolved;    //  zj_future_t * resolved, owned, until reaped
-    zlistx_t *awaits;      //  zj_await_t *, owned
-    zlistx_t *dirty;       //  zj_await_t * with something to send
-    zhashx_t *kinds;       //  kind name -> the one copy its futures share
+    zj_idmap_t *by_id;  //  id -> zj_future_t *, until reaped (the
+                        //  unresolved ones owned and freed by hand)
+    zlistx_t *resolved; //  zj_future_t * resolved, owned, until reaped
+    zlistx_t *awaits;   //  zj_await_t *, owned
+    zlistx_t *dirty;    //  zj_await_t * with something to send
+    zhashx_t *kinds;    //  kind name -> the one copy its futures share
 };
 
 static void s_future_destroy(zj_future_t **future_p);
@@ -380,8 +380,8 @@ s_flush_one(zj_futures_t *self, zj_await_t *await, int64_t now_ms,
 {
     s_send_ready(await, outbox);
     bool complete = await->sent == await->count;
-    bool expired = !complete && await->deadline_ms > 0 &&
-                   now_ms >= await->deadline_ms;
+    bool expired =
+        !complete && await->deadline_ms > 0 && now_ms >= await->deadline_ms;
     if (complete || expired) {
         s_send_done(await, expired, outbox);
         zlistx_delete(self->awaits, await->handle);
@@ -389,8 +389,7 @@ s_flush_one(zj_futures_t *self, zj_await_t *await, int64_t now_ms,
 }
 
 void
-zj_futures_flush(zj_futures_t *self, int64_t now_ms,
-                 zj_outbox_t *outbox)
+zj_futures_flush(zj_futures_t *self, int64_t now_ms, zj_outbox_t *outbox)
 {
     assert(self && outbox);
     zj_await_t *await;
@@ -455,8 +454,7 @@ s_await_holds(const zj_futures_t *self, const zj_await_t *await)
         const zj_slot_t *slot = &await->slots[index];
         const zj_future_t *future = slot->future;
         if (future && (future->resolved || slot->record ||
-                       zj_idmap_lookup(self->by_id, future->job.id) !=
-                           future))
+                       zj_idmap_lookup(self->by_id, future->job.id) != future))
             return false;
     }
     return true;

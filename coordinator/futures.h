@@ -81,8 +81,7 @@ void zj_await_settle(zj_await_t *await, size_t index, const zj_job_t *job);
 //  (RESOLVED batches), then DONE for the complete ones, which are freed.
 //  Awaits past their deadline at now_ms send what they can and DONE with
 //  timed_out.
-void zj_futures_flush(zj_futures_t *self, int64_t now_ms,
-                      zj_outbox_t *outbox);
+void zj_futures_flush(zj_futures_t *self, int64_t now_ms, zj_outbox_t *outbox);
 
 //  The earliest await deadline, or 0 if none.
 int64_t zj_futures_next_deadline(const zj_futures_t *self);

@@ -203,8 +203,7 @@ zj_lifecycle_result(zj_lifecycle_t *self, const zj_job_t *result,
 }
 
 void
-zj_lifecycle_requeue(zj_lifecycle_t *self, zj_future_t *future,
-                     const char *why)
+zj_lifecycle_requeue(zj_lifecycle_t *self, zj_future_t *future, const char *why)
 {
     assert(self && future);
     zj_job_t *job = &future->job;

@@ -13,7 +13,8 @@ static const char *s_usage =
     "usage: zjob-coordinator [--clients EP] [--workers EP] [--db PATH]\n"
     "                        [--sync normal|full] [--heartbeat DUR]\n"
     "                        [--key FILE --worker-keys DIR --client-keys DIR]\n"
-    "                        [--insecure] [--max-message SIZE] [--max-batch N]\n"
+    "                        [--insecure] [--max-message SIZE] [--max-batch "
+    "N]\n"
     "                        [--max-args SIZE] [--max-result SIZE]\n"
     "  --clients EP     client endpoint (default " ZJ_CLIENTS_ENDPOINT ")\n"
     "  --workers EP     worker endpoint (default " ZJ_WORKERS_ENDPOINT ")\n"
@@ -95,13 +96,27 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
     int64_t ms;
     while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (option) {
-        case 'c': config->clients_endpoint = optarg; break;
-        case 'w': config->workers_endpoint = optarg; break;
-        case 'd': config->db_path = optarg; break;
-        case 'i': insecure = true; break;
-        case 'k': config->key_path = optarg; break;
-        case 'W': config->worker_keys = optarg; break;
-        case 'C': config->client_keys = optarg; break;
+        case 'c':
+            config->clients_endpoint = optarg;
+            break;
+        case 'w':
+            config->workers_endpoint = optarg;
+            break;
+        case 'd':
+            config->db_path = optarg;
+            break;
+        case 'i':
+            insecure = true;
+            break;
+        case 'k':
+            config->key_path = optarg;
+            break;
+        case 'W':
+            config->worker_keys = optarg;
+            break;
+        case 'C':
+            config->client_keys = optarg;
+            break;
         case 's':
             if (streq(optarg, "normal"))
                 config->sync = ZJ_SYNC_NORMAL;
@@ -111,8 +126,7 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
                 return s_usage_error("--sync takes normal or full");
             break;
         case 'b':
-            if (zj_duration_parse(optarg, &ms) != 0 || ms < 10 ||
-                ms > 600000)
+            if (zj_duration_parse(optarg, &ms) != 0 || ms < 10 || ms > 600000)
                 return s_usage_error("--heartbeat takes 10ms..10m");
             config->heartbeat_ms = (int) ms;
             break;
@@ -123,8 +137,11 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
             if (s_parse_limit(option, optarg, &config->limits) != 0)
                 return 2;
             break;
-        case 'h': fputs(s_usage, stdout); return -1;
-        default: return s_usage_error("unknown option");
+        case 'h':
+            fputs(s_usage, stdout);
+            return -1;
+        default:
+            return s_usage_error("unknown option");
         }
     }
     if (optind < argc)

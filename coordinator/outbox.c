@@ -91,8 +91,7 @@ s_send_part(void *handle, const void *data, size_t size, int flags)
 }
 
 static void
-s_send_frame(zsock_t *socket, zframe_t *identity, const char *data,
-             size_t size)
+s_send_frame(zsock_t *socket, zframe_t *identity, const char *data, size_t size)
 {
     void *handle = zsock_resolve(socket);
     if (s_send_part(handle, zframe_data(identity), zframe_size(identity),

@@ -6,17 +6,17 @@
 #define ZJ_PEER_TAG 0x7a6a7072u
 
 struct zj_peer {
-    uint32_t tag;             //  ZJ_PEER_TAG while alive
-    zframe_t *identity;       //  ROUTER routing id, owned
-    char *key;                //  Routing id in hex, the table's key
-    zj_worker_info_t info;    //  As the worker introduced itself, owned
-    const char **kinds[2];    //  Kind names per class, borrowed from info
-    size_t kind_count[2];     //  Entries in kinds
-    int32_t slots[2];         //  Jobs per class it takes at once
-    zj_idmap_t *running[2];   //  id -> zj_future_t * running here, per class
-    zj_idmap_t *stopped[2];   //  id -> this peer: cancelled, not reported
-    int64_t last_seen_ms;     //  zj_mono_ms() of its last message
-    bool draining;            //  Shutting down: gets no more jobs
+    uint32_t tag;           //  ZJ_PEER_TAG while alive
+    zframe_t *identity;     //  ROUTER routing id, owned
+    char *key;              //  Routing id in hex, the table's key
+    zj_worker_info_t info;  //  As the worker introduced itself, owned
+    const char **kinds[2];  //  Kind names per class, borrowed from info
+    size_t kind_count[2];   //  Entries in kinds
+    int32_t slots[2];       //  Jobs per class it takes at once
+    zj_idmap_t *running[2]; //  id -> zj_future_t * running here, per class
+    zj_idmap_t *stopped[2]; //  id -> this peer: cancelled, not reported
+    int64_t last_seen_ms;   //  zj_mono_ms() of its last message
+    bool draining;          //  Shutting down: gets no more jobs
 };
 
 struct zj_peers {
@@ -67,8 +67,7 @@ s_peer_new(zframe_t *identity, zj_worker_info_t *info, int64_t now_ms)
     peer->info = *info;
     memset(info, 0, sizeof *info);
     for (int klass = 0; klass < 2; klass++) {
-        peer->kinds[klass] =
-            calloc(peer->info.kind_count + 1, sizeof(char *));
+        peer->kinds[klass] = calloc(peer->info.kind_count + 1, sizeof(char *));
         assert(peer->kinds[klass]);
         peer->running[klass] = zj_idmap_new();
         peer->stopped[klass] = zj_idmap_new();
@@ -303,8 +302,8 @@ s_unlink(zj_future_t *future)
     future->peer = NULL;
     if (zj_idmap_delete(peer->running[ZJ_CLASS_IO], future->job.id))
         return ZJ_CLASS_IO;
-    void *running = zj_idmap_delete(peer->running[ZJ_CLASS_CPU],
-                                    future->job.id);
+    void *running =
+        zj_idmap_delete(peer->running[ZJ_CLASS_CPU], future->job.id);
     assert(running == future);
     (void) running;
     return ZJ_CLASS_CPU;
@@ -362,8 +361,7 @@ s_peer_holds(const zj_peer_t *peer)
 bool
 zj_peers_invariants_hold(const zj_peers_t *self)
 {
-    if (self == NULL ||
-        zhashx_size(self->by_name) != zhashx_size(self->by_key))
+    if (self == NULL || zhashx_size(self->by_name) != zhashx_size(self->by_key))
         return false;
     zhashx_t *by_key = self->by_key;
     for (zj_peer_t *peer = zhashx_first(by_key); peer;

@@ -6,9 +6,9 @@
 #include "coordinator/scheduler.h"
 
 struct zj_scheduler {
-    zhashx_t *ready;     //  kind -> zj_heap_t * of ready futures, owned
-    zj_heap_t *delayed;  //  Futures by not_before
-    size_t ready_count;  //  Futures in all ready heaps
+    zhashx_t *ready;    //  kind -> zj_heap_t * of ready futures, owned
+    zj_heap_t *delayed; //  Futures by not_before
+    size_t ready_count; //  Futures in all ready heaps
 };
 
 static void
@@ -128,8 +128,7 @@ zj_scheduler_remove(zj_scheduler_t *self, zj_future_t *future)
         zj_heap_at(heap, position) == future) {
         zj_heap_remove(heap, position);
         self->ready_count--;
-    }
-    else
+    } else
         zj_heap_remove(self->delayed, position);
     assert(future->slot == ZJ_HEAP_NONE);
 }
@@ -202,8 +201,7 @@ s_heap_holds(const zj_heap_t *heap, const char *kind,
 bool
 zj_scheduler_invariants_hold(const zj_scheduler_t *self)
 {
-    if (self == NULL ||
-        !s_heap_holds(self->delayed, NULL, s_by_not_before))
+    if (self == NULL || !s_heap_holds(self->delayed, NULL, s_by_not_before))
         return false;
     size_t ready = 0;
     zhashx_t *heaps = self->ready;

@@ -20,8 +20,7 @@ zj_scheduler_t *zj_scheduler_new(void);
 void zj_scheduler_destroy(zj_scheduler_t **self_p);
 
 //  Queues future: ready now, or delayed if its not_before > now (unix s).
-void zj_scheduler_push(zj_scheduler_t *self, zj_future_t *future,
-                       double now);
+void zj_scheduler_push(zj_scheduler_t *self, zj_future_t *future, double now);
 
 //  Removes and returns the best ready job among kinds[0..count), or NULL.
 zj_future_t *zj_scheduler_next(zj_scheduler_t *self, const char **kinds,

@@ -65,7 +65,8 @@ s_row_refused(const zj_store_t *self)
 {
     return self->error_code == SQLITE_CONSTRAINT ||
            self->error_code == SQLITE_MISMATCH ||
-           self->error_code == SQLITE_TOOBIG || self->error_code == SQLITE_RANGE;
+           self->error_code == SQLITE_TOOBIG ||
+           self->error_code == SQLITE_RANGE;
 }
 
 //  Opens the turn's transaction at its first write.
@@ -249,8 +250,7 @@ zj_store_insert_job(zj_store_t *self, zj_job_t *job)
     assert(self);
     assert(job);
     job->id = self->next_id;
-    int rc = s_write(self, &(zj_write_entry_t){ZJ_WRITE_INSERT_JOB, *job,
-                                                {0}});
+    int rc = s_write(self, &(zj_write_entry_t){ZJ_WRITE_INSERT_JOB, *job, {0}});
     if (rc == 0)
         self->next_id++;
     else
@@ -263,8 +263,8 @@ zj_store_record_attempt(zj_store_t *self, const zj_job_t *job)
 {
     assert(self);
     assert(job);
-    return s_write(self, &(zj_write_entry_t){ZJ_WRITE_RECORD_ATTEMPT, *job,
-                                             {0}});
+    return s_write(self,
+                   &(zj_write_entry_t){ZJ_WRITE_RECORD_ATTEMPT, *job, {0}});
 }
 
 int
@@ -272,10 +272,8 @@ zj_store_update_job(zj_store_t *self, const zj_job_t *job)
 {
     assert(self);
     assert(job);
-    return s_write(self, &(zj_write_entry_t){ZJ_WRITE_UPDATE_JOB, *job,
-                                             {0}});
+    return s_write(self, &(zj_write_entry_t){ZJ_WRITE_UPDATE_JOB, *job, {0}});
 }
-
 
 //  Fills *job from the current row. The strings are borrowed from the
 //  statement: valid until its next step or reset.
@@ -442,8 +440,7 @@ zj_store_save_worker(zj_store_t *self, const zj_worker_info_t *info)
 {
     assert(self);
     assert(info);
-    return s_write(self, &(zj_write_entry_t){ZJ_WRITE_SAVE_WORKER, {0},
-                                             *info});
+    return s_write(self, &(zj_write_entry_t){ZJ_WRITE_SAVE_WORKER, {0}, *info});
 }
 
 int
@@ -452,12 +449,10 @@ zj_store_set_worker_state(zj_store_t *self, const char *name, const char *state,
 {
     assert(self);
     assert(name);
-    zj_worker_info_t info = {.name = (char *) name, .state = (char *) state,
-                             .last_seen = last_seen};
-    return s_write(self,
-                   &(zj_write_entry_t){ZJ_WRITE_WORKER_STATE, {0}, info});
+    zj_worker_info_t info = {
+        .name = (char *) name, .state = (char *) state, .last_seen = last_seen};
+    return s_write(self, &(zj_write_entry_t){ZJ_WRITE_WORKER_STATE, {0}, info});
 }
-
 
 int
 zj_store_forget_workers(zj_store_t *self)
@@ -486,8 +481,7 @@ s_kinds_from_json(const char *text, zj_worker_info_t *info, json_t **root)
         return;
     const char *name;
     json_t *value;
-    json_object_foreach(*root, name, value)
-    {
+    json_object_foreach(*root, name, value) {
         int klass = zj_class_from_name(json_string_value(value));
         if (klass < 0)
             continue;

@@ -92,8 +92,9 @@ bool zj_store_is_writable(const zj_store_t *self);
 //  Writes journaled and not yet committed.
 size_t zj_store_pending(const zj_store_t *self);
 
-#define ZJ_STORE_CHECKPOINT_PAGES 1000 //  WAL growth that wakes the checkpointer
-#define ZJ_STORE_WAL_BOUND 8000        //  WAL pages past which the loop helps
+#define ZJ_STORE_CHECKPOINT_PAGES                                              \
+    1000                        //  WAL growth that wakes the checkpointer
+#define ZJ_STORE_WAL_BOUND 8000 //  WAL pages past which the loop helps
 
 //  Between turns, after their replies: keeps the WAL from growing without
 //  end under commits that never pause, by checkpointing what the

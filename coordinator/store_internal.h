@@ -14,11 +14,11 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 3       //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 3          //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
-#define ZJ_STORE_BUSY_MS 250    //  ... and in a turn, which blocks the loop
-#define ZJ_STORE_LIST_LIMIT 100 //  Rows zj_store_list_jobs gives for limit 0
-#define ZJ_STORE_CHECKPOINT_MS 1000    //  ... which runs at least this often
+#define ZJ_STORE_BUSY_MS 250       //  ... and in a turn, which blocks the loop
+#define ZJ_STORE_LIST_LIMIT 100    //  Rows zj_store_list_jobs gives for limit 0
+#define ZJ_STORE_CHECKPOINT_MS 1000 //  ... which runs at least this often
 
 #define ZJ_JOB_COLUMNS                                                         \
     "id, kind, args, state, priority, attempts, max_attempts,"                 \

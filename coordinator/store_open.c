@@ -66,8 +66,7 @@ static int s_exec(zj_store_t *self, const char *sql, char *why);
 static int s_migrate(zj_store_t *self, char *why);
 static int s_prepare_all(zj_store_t *self, char *why);
 static int s_read_next_id(zj_store_t *self, char *why);
-static int s_start_checkpointer(zj_store_t *self, const char *path,
-                                char *why);
+static int s_start_checkpointer(zj_store_t *self, const char *path, char *why);
 
 static pthread_once_t s_configured = PTHREAD_ONCE_INIT;
 

@@ -18,8 +18,7 @@ s_send(zj_worker_ep_t *self, zframe_t *identity, zj_msg_t **msg_p)
 static void
 s_send_error(zj_worker_ep_t *self, zframe_t *identity, const char *reason)
 {
-    zj_outbox_error(self->outbox, ZJ_TO_WORKER, identity, 0, ZJ_ETYPE,
-                    reason);
+    zj_outbox_error(self->outbox, ZJ_TO_WORKER, identity, 0, ZJ_ETYPE, reason);
 }
 
 //  Marks a worker's row; a refusal is a constraint broken, a bug.
@@ -179,8 +178,7 @@ s_add_entry(zj_worker_ep_t *self, zj_batch_t *batch, const zj_job_t *job)
     entry->args = strdup(job->args);
     entry->timeout_ms = job->timeout_ms;
     batch->bytes += strlen(entry->args) + 64;
-    if (batch->msg->job_count == ZJ_MAX_BATCH ||
-        batch->bytes > ZJ_JOBS_BYTES) {
+    if (batch->msg->job_count == ZJ_MAX_BATCH || batch->bytes > ZJ_JOBS_BYTES) {
         s_send(self, zj_peer_identity(batch->peer), &batch->msg);
         batch->bytes = 0;
     }
@@ -188,8 +186,7 @@ s_add_entry(zj_worker_ep_t *self, zj_batch_t *batch, const zj_job_t *job)
 
 //  Adds up to limit jobs of klass to the batch. Returns how many.
 static size_t
-s_fill(zj_worker_ep_t *self, zj_batch_t *batch, zj_class_t klass,
-       size_t limit)
+s_fill(zj_worker_ep_t *self, zj_batch_t *batch, zj_class_t klass, size_t limit)
 {
     zj_peer_t *peer = batch->peer;
     size_t count = 0;
@@ -229,8 +226,7 @@ zj_worker_ep_dispatch(zj_worker_ep_t *self)
         progress = false;
         for (index = 0; index < peer_count; index++)
             for (int klass = 0; klass < 2; klass++)
-                if (s_fill(self, &batches[index], klass,
-                           ZJ_DISPATCH_CHUNK) > 0)
+                if (s_fill(self, &batches[index], klass, ZJ_DISPATCH_CHUNK) > 0)
                     progress = true;
     }
     for (index = 0; index < peer_count; index++)
@@ -251,8 +247,7 @@ s_lose_silent(zj_worker_ep_t *self, int64_t now_ms)
          peer = zj_peers_next(peers))
         if (now_ms - zj_peer_last_seen(peer) > silence)
             zlistx_add_end(lost, peer);
-    for (zj_peer_t *peer = zlistx_first(lost); peer;
-         peer = zlistx_next(lost))
+    for (zj_peer_t *peer = zlistx_first(lost); peer; peer = zlistx_next(lost))
         s_peer_remove(self, peer, "lost", "worker lost: missed heartbeats");
     zlistx_destroy(&lost);
 }

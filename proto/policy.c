@@ -11,8 +11,8 @@
 void
 zj_limits_defaults(zj_limits_t *limits)
 {
-    *limits = (zj_limits_t){ZJ_MAX_FRAME, ZJ_MAX_BATCH, ZJ_MAX_ARGS,
-                            ZJ_MAX_RESULT};
+    *limits =
+        (zj_limits_t){ZJ_MAX_FRAME, ZJ_MAX_BATCH, ZJ_MAX_ARGS, ZJ_MAX_RESULT};
 }
 
 static int
@@ -47,10 +47,10 @@ zj_limits_settle(zj_limits_t *limits, char *why)
                            "--max-message", "bytes", why)) ||
         (rc = s_settle_one(limits->max_batch, 1, ZJ_MAX_BATCH, "--max-batch",
                            "jobs", why)) ||
-        (rc = s_settle_one(limits->max_args, 2, most_args, "--max-args",
-                           fitted, why)) ||
-        (rc = s_settle_one(limits->max_result, 4, most_result,
-                           "--max-result", fitted, why)))
+        (rc = s_settle_one(limits->max_args, 2, most_args, "--max-args", fitted,
+                           why)) ||
+        (rc = s_settle_one(limits->max_result, 4, most_result, "--max-result",
+                           fitted, why)))
         return rc;
     return 0;
 }

@@ -33,8 +33,8 @@ int zj_limits_settle(zj_limits_t *limits, char *why);
 //  Checks a received frame of size bytes, decoded into msg: its size
 //  and, for a SUBMIT, its number of jobs and each job's args. Returns 0,
 //  or ZJ_ETOOBIG with why naming the limit and its flag.
-int zj_limits_check(const zj_limits_t *limits, size_t size,
-                    const zj_msg_t *msg, char *why);
+int zj_limits_check(const zj_limits_t *limits, size_t size, const zj_msg_t *msg,
+                    char *why);
 
 //  If outcome's result is over max_result, makes outcome a final failure
 //  that says so and returns true; else returns false.

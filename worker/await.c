@@ -166,8 +166,8 @@ zjob_sleep(zjob_ctx_t *ctx, int64_t ms)
     rc = uv_timer_init(ctx->loop, &sleep.timer);
     assert(rc == 0);
     s_wait_opened(&sleep.wait, (uv_handle_t *) &sleep.timer);
-    rc = uv_timer_start(&sleep.timer, s_sleep_fired,
-                        ms > 0 ? (uint64_t) ms : 0, 0);
+    rc = uv_timer_start(&sleep.timer, s_sleep_fired, ms > 0 ? (uint64_t) ms : 0,
+                        0);
     assert(rc == 0);
     return s_wait_suspend(&sleep.wait, s_sleep_abandon);
 }

@@ -1,9 +1,10 @@
 //  coro.h - stackful coroutines for I/O jobs, switched with boost.context.
 //  Each coroutine runs on its own mmap'd stack with a guard page (as many
 //  as vm.max_map_count allows, about 28,000 by default; stacks past that
-//  have none, and the log says so once); stacks are pooled and reused. One runtime per worker loop; not thread-safe.
-//  The runtime measures how long each resume holds the thread and reports
-//  a resume longer than the block threshold through a callback.
+//  have none, and the log says so once); stacks are pooled and reused. One
+//  runtime per worker loop; not thread-safe. The runtime measures how long each
+//  resume holds the thread and reports a resume longer than the block threshold
+//  through a callback.
 #ifndef ZJ_CORO_H
 #define ZJ_CORO_H
 

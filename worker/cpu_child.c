@@ -210,8 +210,7 @@ zj_cpu_child_describe_status(int status, char *error)
         zj_why_set(error, "process crashed: killed by signal SIG%s (%s)",
                    name ? name : "?", text ? text : "unknown signal");
     } else if (WIFEXITED(status))
-        zj_why_set(error, "process exited with status %d",
-                   WEXITSTATUS(status));
+        zj_why_set(error, "process exited with status %d", WEXITSTATUS(status));
     else
         zj_why_set(error, "process stopped (status %d)", status);
 }

@@ -21,14 +21,15 @@
 //  the JSON). Returns 0 or zj_handler_bad_args.
 static int
 s_read_headers(json_t *object, zjob_http_request_t *request,
-               zjob_header_t **headers_p, char **error_p) {
+               zjob_header_t **headers_p, char **error_p)
+{
     if (object == NULL)
         return 0;
     if (!json_is_object(object))
         return zj_handler_bad_args(error_p, "'headers' must be an object");
     size_t count = json_object_size(object);
     zjob_header_t *headers =
-        (zjob_header_t *)calloc(count + 1, sizeof(zjob_header_t));
+        (zjob_header_t *) calloc(count + 1, sizeof(zjob_header_t));
     if (headers == NULL)
         return zj_handler_bad_args(error_p, "out of memory");
     *headers_p = headers;
@@ -55,7 +56,8 @@ s_read_headers(json_t *object, zjob_http_request_t *request,
 
 //  Reads the optional "timeout" (seconds) into request->timeout_ms.
 static int
-s_read_timeout(json_t *timeout, zjob_http_request_t *request, char **error_p) {
+s_read_timeout(json_t *timeout, zjob_http_request_t *request, char **error_p)
+{
     if (timeout == NULL)
         return 0;
     double seconds = json_is_number(timeout) ? json_number_value(timeout) : 0;
@@ -63,7 +65,7 @@ s_read_timeout(json_t *timeout, zjob_http_request_t *request, char **error_p) {
         return zj_handler_bad_args(
             error_p, "'timeout' must be a number of seconds in (0, %.0f]",
             ZJ_HTTP_MAX_TIMEOUT_S);
-    request->timeout_ms = (int64_t)ceil(seconds * 1000);
+    request->timeout_ms = (int64_t) ceil(seconds * 1000);
     return 0;
 }
 
@@ -71,7 +73,8 @@ s_read_timeout(json_t *timeout, zjob_http_request_t *request, char **error_p) {
 //  zj_handler_bad_args.
 static int
 s_read_args(json_t *root, zjob_http_request_t *request,
-            zjob_header_t **headers_p, char **error_p) {
+            zjob_header_t **headers_p, char **error_p)
+{
     if (!json_is_object(root))
         return zj_handler_bad_args(error_p, "args must be an object");
     json_t *url = json_object_get(root, "url");
@@ -82,7 +85,8 @@ s_read_args(json_t *root, zjob_http_request_t *request,
         return zj_handler_bad_args(error_p, "'url' has a NUL");
     json_t *method = json_object_get(root, "method");
     if (method) {
-        if (!json_is_string(method) || !zj_http_is_token(json_string_value(method)))
+        if (!json_is_string(method) ||
+            !zj_http_is_token(json_string_value(method)))
             return zj_handler_bad_args(error_p,
                                        "'method' must be an HTTP method");
         request->method = json_string_value(method);
@@ -103,7 +107,8 @@ s_read_args(json_t *root, zjob_http_request_t *request,
 
 //  A JSON string of value; bytes that break UTF-8 become '?'.
 static json_t *
-s_lossy_string(const char *value) {
+s_lossy_string(const char *value)
+{
     json_t *string = json_string(value);
     if (string)
         return string;
@@ -111,7 +116,7 @@ s_lossy_string(const char *value) {
     if (copy == NULL)
         return NULL;
     for (char *cursor = copy; *cursor; cursor++)
-        if ((unsigned char)*cursor >= 0x80)
+        if ((unsigned char) *cursor >= 0x80)
             *cursor = '?';
     string = json_string(copy);
     free(copy);
@@ -121,14 +126,15 @@ s_lossy_string(const char *value) {
 //  The response headers as an object of lower-cased names; repeats are
 //  joined with ", " as RFC 9110 allows.
 static json_t *
-s_headers_object(const zjob_http_response_t *response) {
+s_headers_object(const zjob_http_response_t *response)
+{
     json_t *object = json_object();
     for (size_t index = 0; index < response->header_count; index++) {
         char *name = strdup(response->headers[index].name);
         if (name == NULL)
             break;
         for (char *cursor = name; *cursor; cursor++)
-            *cursor = (char)tolower((unsigned char)*cursor);
+            *cursor = (char) tolower((unsigned char) *cursor);
         const char *value = response->headers[index].value;
         json_t *earlier = json_object_get(object, name);
         if (earlier) {
@@ -145,16 +151,17 @@ s_headers_object(const zjob_http_response_t *response) {
 
 //  Sets "body", or "body_base64" when the body is not UTF-8.
 static int
-s_set_body(json_t *result, const zjob_http_response_t *response) {
+s_set_body(json_t *result, const zjob_http_response_t *response)
+{
     json_t *text = json_stringn(response->body, response->body_size);
     if (text)
         return json_object_set_new(result, "body", text);
     size_t size = sodium_base64_ENCODED_LEN(response->body_size,
                                             sodium_base64_VARIANT_ORIGINAL);
-    char *base64 = (char *)malloc(size);
+    char *base64 = (char *) malloc(size);
     if (base64 == NULL)
         return -1;
-    sodium_bin2base64(base64, size, (const unsigned char *)response->body,
+    sodium_bin2base64(base64, size, (const unsigned char *) response->body,
                       response->body_size, sodium_base64_VARIANT_ORIGINAL);
     int rc = json_object_set_new(result, "body_base64", json_string(base64));
     free(base64);
@@ -163,8 +170,8 @@ s_set_body(json_t *result, const zjob_http_response_t *response) {
 
 //  Builds the result JSON text. Returns 0, or 1 with *error_p set.
 static int
-s_result(const zjob_http_response_t *response, char **result_p,
-         char **error_p) {
+s_result(const zjob_http_response_t *response, char **result_p, char **error_p)
+{
     json_t *result = json_object();
     json_object_set_new(result, "status", json_integer(response->status));
     json_object_set_new(result, "headers", s_headers_object(response));
@@ -187,7 +194,8 @@ s_result(const zjob_http_response_t *response, char **result_p,
 
 int
 zj_handler_http(zjob_ctx_t *ctx, const char *args, char **result_p,
-                char **error_p) {
+                char **error_p)
+{
     json_error_t json_error;
     json_t *root = json_loads(args, 0, &json_error);
     if (root == NULL)

@@ -4,8 +4,6 @@
 //  uv_timer_t); libuv tells curl what happened. A transfer lives on its
 //  job's coroutine stack while the coroutine waits, so a thousand
 //  transfers cost a thousand easy handles and no thread.
-#include "worker/http.h"
-
 #include <assert.h>
 #include <ctype.h>
 #include <curl/curl.h>
@@ -19,6 +17,7 @@
 #include "common/err.h"
 #include "proto/limits.h"
 #include "worker/coro.h"
+#include "worker/http.h"
 #include "worker/job_ctx.h"
 
 //  A response's body and headers together may use half a job's result:
@@ -66,7 +65,8 @@ static pthread_once_t s_global_once = PTHREAD_ONCE_INIT;
 static CURLcode s_global_rc = CURLE_FAILED_INIT;
 
 static void
-s_global_init(void) {
+s_global_init(void)
+{
     s_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
@@ -79,9 +79,10 @@ static int s_fail(zjob_http_response_t *response, int code, const char *format,
                   ...) __attribute__((format(printf, 3, 4)));
 
 zj_http_t *
-zj_http_new(uv_loop_t *loop) {
+zj_http_new(uv_loop_t *loop)
+{
     assert(loop);
-    zj_http_t *self = (zj_http_t *)calloc(1, sizeof(zj_http_t));
+    zj_http_t *self = (zj_http_t *) calloc(1, sizeof(zj_http_t));
     if (self == NULL)
         return NULL;
     self->loop = loop;
@@ -101,7 +102,8 @@ zj_http_new(uv_loop_t *loop) {
 //  curl, and the TLS library under it, start with the first transfer: a
 //  worker that never runs one never pays their memory (about 2.4 MiB).
 static int
-s_start_multi(zj_http_t *self, zjob_http_response_t *response) {
+s_start_multi(zj_http_t *self, zjob_http_response_t *response)
+{
     if (self->multi)
         return 0;
     pthread_once(&s_global_once, s_global_init);
@@ -122,7 +124,8 @@ static void s_transfer_detach(s_transfer_t *transfer);
 static void s_socket_close(zj_http_t *self, s_socket_t *sock);
 
 void
-zj_http_destroy(zj_http_t **self_p) {
+zj_http_destroy(zj_http_t **self_p)
+{
     assert(self_p);
     zj_http_t *self = *self_p;
     if (self == NULL)
@@ -131,7 +134,7 @@ zj_http_destroy(zj_http_t **self_p) {
     //  makes that fail at once, so the list only shrinks.
     self->closing = true;
     s_transfer_t *transfer;
-    while ((transfer = (s_transfer_t *)zlistx_first(self->transfers))) {
+    while ((transfer = (s_transfer_t *) zlistx_first(self->transfers))) {
         assert(transfer->tag == ZJ_HTTP_TRANSFER_TAG);
         s_transfer_detach(transfer);
         transfer->cancelled = true;
@@ -142,28 +145,31 @@ zj_http_destroy(zj_http_t **self_p) {
     self->multi = NULL;
     //  curl normally removes its sockets itself; close any it left.
     s_socket_t *sock;
-    while ((sock = (s_socket_t *)zlistx_first(self->sockets)))
+    while ((sock = (s_socket_t *) zlistx_first(self->sockets)))
         s_socket_close(self, sock);
     zlistx_destroy(&self->transfers);
     zlistx_destroy(&self->sockets);
     uv_timer_stop(&self->timer);
-    uv_close((uv_handle_t *)&self->timer, s_free_self);
+    uv_close((uv_handle_t *) &self->timer, s_free_self);
     *self_p = NULL;
 }
 
 static void
-s_free_self(uv_handle_t *handle) {
+s_free_self(uv_handle_t *handle)
+{
     free(handle->data);
 }
 
 size_t
-zj_http_active(const zj_http_t *self) {
+zj_http_active(const zj_http_t *self)
+{
     assert(self);
     return self->transfers ? zlistx_size(self->transfers) : 0;
 }
 
 bool
-zj_http_is_token(const char *text) {
+zj_http_is_token(const char *text)
+{
     if (text == NULL || *text == '\0')
         return false;
     for (; *text; text++) {
@@ -186,8 +192,9 @@ zj_http_is_token(const char *text) {
 static void s_check_done(zj_http_t *self);
 
 static void
-s_socket_ready(uv_poll_t *poll, int status, int events) {
-    s_socket_t *sock = (s_socket_t *)poll->data;
+s_socket_ready(uv_poll_t *poll, int status, int events)
+{
+    s_socket_t *sock = (s_socket_t *) poll->data;
     assert(sock->tag == ZJ_HTTP_SOCKET_TAG);
     zj_http_t *self = sock->http;
     int flags = 0;
@@ -204,15 +211,17 @@ s_socket_ready(uv_poll_t *poll, int status, int events) {
 }
 
 static void
-s_socket_free(uv_handle_t *handle) {
-    s_socket_t *sock = (s_socket_t *)handle->data;
+s_socket_free(uv_handle_t *handle)
+{
+    s_socket_t *sock = (s_socket_t *) handle->data;
     sock->tag = 0;
     free(sock);
 }
 
 static s_socket_t *
-s_socket_new(zj_http_t *self, curl_socket_t fd) {
-    s_socket_t *sock = (s_socket_t *)calloc(1, sizeof(s_socket_t));
+s_socket_new(zj_http_t *self, curl_socket_t fd)
+{
+    s_socket_t *sock = (s_socket_t *) calloc(1, sizeof(s_socket_t));
     if (sock == NULL)
         return NULL;
     if (uv_poll_init_socket(self->loop, &sock->poll, fd) != 0) {
@@ -228,19 +237,21 @@ s_socket_new(zj_http_t *self, curl_socket_t fd) {
 }
 
 static void
-s_socket_close(zj_http_t *self, s_socket_t *sock) {
+s_socket_close(zj_http_t *self, s_socket_t *sock)
+{
     assert(sock->tag == ZJ_HTTP_SOCKET_TAG);
     zlistx_delete(self->sockets, sock->list_handle);
-    uv_close((uv_handle_t *)&sock->poll, s_socket_free);
+    uv_close((uv_handle_t *) &sock->poll, s_socket_free);
 }
 
 //  CURLMOPT_SOCKETFUNCTION: curl says which events it wants on fd.
 static int
 s_socket_changed(CURL *easy, curl_socket_t fd, int what, void *arg,
-                 void *socketp) {
-    (void)easy;
-    zj_http_t *self = (zj_http_t *)arg;
-    s_socket_t *sock = (s_socket_t *)socketp;
+                 void *socketp)
+{
+    (void) easy;
+    zj_http_t *self = (zj_http_t *) arg;
+    s_socket_t *sock = (s_socket_t *) socketp;
     if (what == CURL_POLL_REMOVE) {
         //  curl forgets its own pointer to sock when it removes fd.
         if (sock)
@@ -264,8 +275,9 @@ s_socket_changed(CURL *easy, curl_socket_t fd, int what, void *arg,
 }
 
 static void
-s_timer_fired(uv_timer_t *timer) {
-    zj_http_t *self = (zj_http_t *)timer->data;
+s_timer_fired(uv_timer_t *timer)
+{
+    zj_http_t *self = (zj_http_t *) timer->data;
     int running = 0;
     curl_multi_socket_action(self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     s_check_done(self);
@@ -274,12 +286,13 @@ s_timer_fired(uv_timer_t *timer) {
 //  CURLMOPT_TIMERFUNCTION: curl wants one call after timeout_ms (-1: none).
 //  curl forbids calling it back from here, so even 0 goes through libuv.
 static int
-s_timer_changed(CURLM *multi, long timeout_ms, void *arg) {
-    (void)multi;
-    zj_http_t *self = (zj_http_t *)arg;
+s_timer_changed(CURLM *multi, long timeout_ms, void *arg)
+{
+    (void) multi;
+    zj_http_t *self = (zj_http_t *) arg;
     if (timeout_ms < 0)
         return uv_timer_stop(&self->timer) == 0 ? 0 : -1;
-    return uv_timer_start(&self->timer, s_timer_fired, (uint64_t)timeout_ms,
+    return uv_timer_start(&self->timer, s_timer_fired, (uint64_t) timeout_ms,
                           0) == 0
                ? 0
                : -1;
@@ -288,7 +301,8 @@ s_timer_changed(CURLM *multi, long timeout_ms, void *arg) {
 //  Resumes the job of every finished transfer. A resumed job may add or
 //  cancel transfers; curl keeps its message queue right through that.
 static void
-s_check_done(zj_http_t *self) {
+s_check_done(zj_http_t *self)
+{
     CURLMsg *message;
     int left = 0;
     while ((message = curl_multi_info_read(self->multi, &left))) {
@@ -298,7 +312,7 @@ s_check_done(zj_http_t *self) {
         CURLcode result = message->data.result;
         char *private_p = NULL;
         curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &private_p);
-        s_transfer_t *transfer = (s_transfer_t *)private_p;
+        s_transfer_t *transfer = (s_transfer_t *) private_p;
         assert(transfer && transfer->tag == ZJ_HTTP_TRANSFER_TAG);
         s_transfer_detach(transfer);
         transfer->result = result;
@@ -311,7 +325,8 @@ s_check_done(zj_http_t *self) {
 //  Takes transfer out of the multi and out of the list; the job no longer
 //  has a wait to abandon.
 static void
-s_transfer_detach(s_transfer_t *transfer) {
+s_transfer_detach(s_transfer_t *transfer)
+{
     assert(transfer->list_handle);
     zj_http_t *http = transfer->http;
     curl_multi_remove_handle(http->multi, transfer->easy);
@@ -323,8 +338,9 @@ s_transfer_detach(s_transfer_t *transfer) {
 
 //  ctx->abandon while the job waits: drop the transfer, resume the job.
 static void
-s_abandon(zjob_ctx_t *ctx) {
-    s_transfer_t *transfer = (s_transfer_t *)ctx->abandon_arg;
+s_abandon(zjob_ctx_t *ctx)
+{
+    s_transfer_t *transfer = (s_transfer_t *) ctx->abandon_arg;
     assert(transfer && transfer->tag == ZJ_HTTP_TRANSFER_TAG);
     s_transfer_detach(transfer);
     transfer->cancelled = true;
@@ -332,7 +348,8 @@ s_abandon(zjob_ctx_t *ctx) {
 }
 
 static bool
-s_fits_cap(s_transfer_t *transfer, size_t bytes) {
+s_fits_cap(s_transfer_t *transfer, size_t bytes)
+{
     size_t used = zchunk_size(transfer->body) + zchunk_size(transfer->head);
     if (bytes <= ZJ_HTTP_MAX_RESPONSE - used)
         return true;
@@ -342,8 +359,9 @@ s_fits_cap(s_transfer_t *transfer, size_t bytes) {
 
 //  CURLOPT_WRITEFUNCTION: a piece of the response body.
 static size_t
-s_body_write(char *data, size_t size, size_t count, void *arg) {
-    s_transfer_t *transfer = (s_transfer_t *)arg;
+s_body_write(char *data, size_t size, size_t count, void *arg)
+{
+    s_transfer_t *transfer = (s_transfer_t *) arg;
     size_t bytes = size * count;
     if (!s_fits_cap(transfer, bytes))
         return 0; //  Fewer bytes than given: curl fails the transfer
@@ -354,8 +372,9 @@ s_body_write(char *data, size_t size, size_t count, void *arg) {
 //  CURLOPT_HEADERFUNCTION: one header line. A status line starts a new
 //  response (after a 100 Continue, say), so only the last one's are kept.
 static size_t
-s_header_write(char *data, size_t size, size_t count, void *arg) {
-    s_transfer_t *transfer = (s_transfer_t *)arg;
+s_header_write(char *data, size_t size, size_t count, void *arg)
+{
+    s_transfer_t *transfer = (s_transfer_t *) arg;
     size_t bytes = size * count;
     if (bytes >= 5 && memcmp(data, "HTTP/", 5) == 0)
         zchunk_set(transfer->head, NULL, 0);
@@ -366,7 +385,8 @@ s_header_write(char *data, size_t size, size_t count, void *arg) {
 }
 
 static int
-s_fail(zjob_http_response_t *response, int code, const char *format, ...) {
+s_fail(zjob_http_response_t *response, int code, const char *format, ...)
+{
     va_list args;
     va_start(args, format);
     free(response->error);
@@ -377,7 +397,8 @@ s_fail(zjob_http_response_t *response, int code, const char *format, ...) {
 
 static int
 s_add_headers(s_transfer_t *transfer, const zjob_http_request_t *request,
-              zjob_http_response_t *response) {
+              zjob_http_response_t *response)
+{
     bool has_expect = false;
     for (size_t index = 0; index < request->header_count; index++) {
         const zjob_header_t *header = &request->headers[index];
@@ -413,12 +434,13 @@ s_add_headers(s_transfer_t *transfer, const zjob_http_request_t *request,
 //  Sets the method and body. The body is not copied: the request outlives
 //  the transfer, since its caller waits until the transfer is detached.
 static void
-s_set_method(CURL *easy, const zjob_http_request_t *request) {
+s_set_method(CURL *easy, const zjob_http_request_t *request)
+{
     const char *method = request->method ? request->method : "GET";
     bool has_body = request->body != NULL || strcmp(method, "POST") == 0;
     if (has_body) {
         curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)(request->body ? request->body_size : 0));
+                         (curl_off_t) (request->body ? request->body_size : 0));
         curl_easy_setopt(easy, CURLOPT_POSTFIELDS,
                          request->body ? request->body : "");
     }
@@ -432,7 +454,8 @@ s_set_method(CURL *easy, const zjob_http_request_t *request) {
 //  response->error set.
 static int
 s_transfer_setup(s_transfer_t *transfer, const zjob_http_request_t *request,
-                 zjob_http_response_t *response) {
+                 zjob_http_response_t *response)
+{
     if (request->url == NULL || *request->url == '\0')
         return s_fail(response, ZJ_EARGS, "no url");
     if (request->method && !zj_http_is_token(request->method))
@@ -457,9 +480,9 @@ s_transfer_setup(s_transfer_t *transfer, const zjob_http_request_t *request,
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer->headers);
     s_set_method(easy, request);
     if (request->timeout_ms > 0)
-        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)request->timeout_ms);
+        curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) request->timeout_ms);
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
-                     (curl_off_t)ZJ_HTTP_MAX_RESPONSE);
+                     (curl_off_t) ZJ_HTTP_MAX_RESPONSE);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, s_body_write);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer);
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, s_header_write);
@@ -470,7 +493,8 @@ s_transfer_setup(s_transfer_t *transfer, const zjob_http_request_t *request,
 }
 
 static void
-s_transfer_cleanup(s_transfer_t *transfer) {
+s_transfer_cleanup(s_transfer_t *transfer)
+{
     assert(transfer->list_handle == NULL);
     curl_easy_cleanup(transfer->easy);
     curl_slist_free_all(transfer->headers);
@@ -482,20 +506,21 @@ s_transfer_cleanup(s_transfer_t *transfer) {
 //  Copies head's "name: value" lines into response->headers as one block,
 //  the array followed by its strings, so that one free releases it.
 static int
-s_parse_headers(zchunk_t *head, zjob_http_response_t *response) {
-    char *text =
-        zsys_sprintf("%.*s", (int)zchunk_size(head), (char *)zchunk_data(head));
+s_parse_headers(zchunk_t *head, zjob_http_response_t *response)
+{
+    char *text = zsys_sprintf("%.*s", (int) zchunk_size(head),
+                              (char *) zchunk_data(head));
     size_t text_size = strlen(text);
     size_t lines = 1; //  At most one header per line
     for (const char *cursor = text; (cursor = strchr(cursor, '\n')); cursor++)
         lines++;
     size_t array = lines * sizeof(zjob_header_t);
-    char *block = (char *)malloc(array + text_size + 2 * lines);
+    char *block = (char *) malloc(array + text_size + 2 * lines);
     if (block == NULL) {
         free(text);
         return s_fail(response, ZJ_ENOMEM, "out of memory");
     }
-    zjob_header_t *headers = (zjob_header_t *)block;
+    zjob_header_t *headers = (zjob_header_t *) block;
     char *strings = block + array;
     size_t found = 0;
     char *save = NULL;
@@ -503,17 +528,17 @@ s_parse_headers(zchunk_t *head, zjob_http_response_t *response) {
          line = strtok_r(NULL, "\n", &save)) {
         char *colon = strchr(line, ':');
         //  Skips the status line, the blank line and obsolete folding.
-        if (colon == NULL || colon == line || isspace((unsigned char)*line))
+        if (colon == NULL || colon == line || isspace((unsigned char) *line))
             continue;
         char *value = colon + 1;
         value += strspn(value, " \t");
         size_t value_size = strlen(value);
-        while (value_size && isspace((unsigned char)value[value_size - 1]))
+        while (value_size && isspace((unsigned char) value[value_size - 1]))
             value_size--;
         headers[found].name = strings;
-        strings += sprintf(strings, "%.*s", (int)(colon - line), line) + 1;
+        strings += sprintf(strings, "%.*s", (int) (colon - line), line) + 1;
         headers[found].value = strings;
-        strings += sprintf(strings, "%.*s", (int)value_size, value) + 1;
+        strings += sprintf(strings, "%.*s", (int) value_size, value) + 1;
         found++;
     }
     assert(found <= lines);
@@ -526,7 +551,8 @@ s_parse_headers(zchunk_t *head, zjob_http_response_t *response) {
 //  Fills response from a transfer that left the multi; returns 0 or a
 //  code with response->error set.
 static int
-s_transfer_outcome(s_transfer_t *transfer, zjob_http_response_t *response) {
+s_transfer_outcome(s_transfer_t *transfer, zjob_http_response_t *response)
+{
     if (transfer->cancelled)
         return s_fail(response, ZJ_ECANCELLED, "cancelled");
     if (transfer->over_cap || transfer->result == CURLE_FILESIZE_EXCEEDED)
@@ -547,7 +573,7 @@ s_transfer_outcome(s_transfer_t *transfer, zjob_http_response_t *response) {
     curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE,
                       &response->status);
     size_t size = zchunk_size(transfer->body);
-    response->body = (char *)malloc(size + 1);
+    response->body = (char *) malloc(size + 1);
     if (response->body == NULL)
         return s_fail(response, ZJ_ENOMEM, "out of memory");
     if (size)
@@ -559,7 +585,8 @@ s_transfer_outcome(s_transfer_t *transfer, zjob_http_response_t *response) {
 
 int
 zjob_http(zjob_ctx_t *ctx, const zjob_http_request_t *request,
-          zjob_http_response_t *response) {
+          zjob_http_response_t *response)
+{
     assert(ctx);
     assert(request);
     assert(response);
@@ -603,7 +630,8 @@ zjob_http(zjob_ctx_t *ctx, const zjob_http_request_t *request,
 }
 
 void
-zjob_http_response_clear(zjob_http_response_t *response) {
+zjob_http_response_clear(zjob_http_response_t *response)
+{
     assert(response);
     free(response->headers); //  One block with its strings
     free(response->body);

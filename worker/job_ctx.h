@@ -15,13 +15,13 @@ typedef struct zj_coro zj_coro_t;
 typedef struct zj_http zj_http_t;
 
 struct zjob_ctx {
-    int64_t job_id;    //  The job
-    int32_t attempt;   //  Its attempt number
-    const char *kind;  //  Its kind (borrowed from the job)
-    uv_loop_t *loop;   //  The worker's loop; NULL in a CPU process
-    zj_coro_t *coro;   //  The job's coroutine; NULL in a CPU process
-    zj_http_t *http;   //  The worker's curl multi driver; may be NULL
-    bool cancelled;    //  Set once; every later await fails at once
+    int64_t job_id;   //  The job
+    int32_t attempt;  //  Its attempt number
+    const char *kind; //  Its kind (borrowed from the job)
+    uv_loop_t *loop;  //  The worker's loop; NULL in a CPU process
+    zj_coro_t *coro;  //  The job's coroutine; NULL in a CPU process
+    zj_http_t *http;  //  The worker's curl multi driver; may be NULL
+    bool cancelled;   //  Set once; every later await fails at once
     //  Set by an awaitable while it is suspended: abandons the wait (closes
     //  its handles, kills its child); the coroutine resumes once that is
     //  done and the awaitable returns ZJ_ECANCELLED. NULL when idle.

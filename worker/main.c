@@ -54,8 +54,7 @@ s_count(const char *text, int low, int high, int *value)
 }
 
 static int
-s_parse(int argc, char **argv, zj_worker_config_t *config,
-        const char **plugins)
+s_parse(int argc, char **argv, zj_worker_config_t *config, const char **plugins)
 {
     static const struct option options[] = {
         {"connect", required_argument, 0, 'c'},
@@ -75,11 +74,21 @@ s_parse(int argc, char **argv, zj_worker_config_t *config,
     int64_t ms;
     while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (option) {
-        case 'c': config->endpoint = optarg; break;
-        case 'n': config->name = optarg; break;
-        case 'x': config->allow_exec = true; break;
-        case 'k': config->key_path = optarg; break;
-        case 'K': config->coordinator_key_path = optarg; break;
+        case 'c':
+            config->endpoint = optarg;
+            break;
+        case 'n':
+            config->name = optarg;
+            break;
+        case 'x':
+            config->allow_exec = true;
+            break;
+        case 'k':
+            config->key_path = optarg;
+            break;
+        case 'K':
+            config->coordinator_key_path = optarg;
+            break;
         case 'i':
             if (s_count(optarg, 0, 1000000, &config->io_slots))
                 return s_usage_error("--io-slots takes 0..1000000");
@@ -107,8 +116,11 @@ s_parse(int argc, char **argv, zj_worker_config_t *config,
                 return s_usage_error("--grace takes a duration");
             config->grace_ms = ms;
             break;
-        case 'h': fputs(s_usage, stdout); return -1;
-        default: return s_usage_error("unknown option");
+        case 'h':
+            fputs(s_usage, stdout);
+            return -1;
+        default:
+            return s_usage_error("unknown option");
         }
     }
     if (optind < argc)

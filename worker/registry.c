@@ -55,8 +55,8 @@ zj_registry_destroy(zj_registry_t **self_p)
 }
 
 int
-zjob_registry_add(zjob_registry_t *self, const char *kind,
-                  zjob_class_t klass, zjob_handler_fn *handler)
+zjob_registry_add(zjob_registry_t *self, const char *kind, zjob_class_t klass,
+                  zjob_handler_fn *handler)
 {
     if (self == NULL || handler == NULL || !zj_kind_name_is_valid(kind))
         return ZJ_EKIND;

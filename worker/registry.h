@@ -12,9 +12,9 @@
 typedef zjob_registry_t zj_registry_t;
 
 typedef struct {
-    char *kind;                //  Kind name
-    zjob_class_t klass;        //  Where it runs
-    zjob_handler_fn *handler;  //  What runs it
+    char *kind;               //  Kind name
+    zjob_class_t klass;       //  Where it runs
+    zjob_handler_fn *handler; //  What runs it
 } zj_handler_t;
 
 //  Creates an empty registry.
@@ -36,7 +36,6 @@ void zj_registry_add_builtins(zj_registry_t *self, bool allow_exec);
 
 //  Loads the plugin at path and calls its zjob_plugin_init. Returns 0, or
 //  a negative ZJ_E* code with a reason in why[ZJ_WHY_SIZE].
-int zj_registry_load_plugin(zj_registry_t *self, const char *path,
-                            char *why);
+int zj_registry_load_plugin(zj_registry_t *self, const char *path, char *why);
 
 #endif

@@ -219,8 +219,8 @@ s_io_body(void *arg)
 {
     zj_held_t *held = arg;
     held->ctx.coro = zj_coro_current(held->runner->coro_rt);
-    held->rc = held->handler->handler(&held->ctx, held->job.args,
-                                      &held->result, &held->error);
+    held->rc = held->handler->handler(&held->ctx, held->job.args, &held->result,
+                                      &held->error);
     held->finished_at = zj_now();
 }
 
@@ -238,18 +238,18 @@ s_io_epilogue(void *arg)
         zj_why_set(why, "timeout after %" PRId64 " ms", held->job.timeout_ms);
         s_finish(held, ZJ_STATE_FAILED, NULL, why, held->started_at,
                  finished_at);
-    }
-    else if (held->ctx.cancelled)
-        s_finish(held, ZJ_STATE_CANCELLED, NULL, "cancelled",
-                 held->started_at, finished_at);
+    } else if (held->ctx.cancelled)
+        s_finish(held, ZJ_STATE_CANCELLED, NULL, "cancelled", held->started_at,
+                 finished_at);
     else if (rc == 0 && refused == NULL)
-        s_finish(held, ZJ_STATE_SUCCEEDED, held->result, NULL,
-                 held->started_at, finished_at);
+        s_finish(held, ZJ_STATE_SUCCEEDED, held->result, NULL, held->started_at,
+                 finished_at);
     else {
         held->no_retry = refused != NULL || rc == ZJOB_FAILED_FINAL;
         s_finish(held, ZJ_STATE_FAILED, NULL,
-                 refused ? refused : held->error ? held->error
-                                                 : "handler failed",
+                 refused       ? refused
+                 : held->error ? held->error
+                               : "handler failed",
                  held->started_at, finished_at);
     }
     free(held->result);
@@ -333,7 +333,7 @@ s_hold(zj_runner_t *self, const zj_job_t *job, const zj_handler_t *handler)
     held->job.timeout_ms = job->timeout_ms;
     held->handler = handler;
     held->klass = handler && handler->klass == ZJOB_CLASS_CPU ? ZJ_CLASS_CPU
-                                                               : ZJ_CLASS_IO;
+                                                              : ZJ_CLASS_IO;
     return held;
 }
 
@@ -350,8 +350,8 @@ zj_runner_start(zj_runner_t *self, const zj_job_t *job)
         known->job.attempts = job->attempts;
         return;
     }
-    const zj_handler_t *handler = zj_registry_find(self->config.registry,
-                                                   job->kind);
+    const zj_handler_t *handler =
+        zj_registry_find(self->config.registry, job->kind);
     zj_held_t *held = s_hold(self, job, handler);
     zj_idmap_insert(self->held, held->job.id, held);
     if (handler == NULL) {
@@ -364,8 +364,7 @@ zj_runner_start(zj_runner_t *self, const zj_job_t *job)
     if (held->klass == ZJ_CLASS_CPU) {
         held->started = true;
         int rc = zj_cpu_pool_submit(self->pool, job->id, job->attempts,
-                                    job->kind, held->job.args,
-                                    job->timeout_ms);
+                                    job->kind, held->job.args, job->timeout_ms);
         if (rc != 0)
             s_finish(held, ZJ_STATE_FAILED, NULL, zj_strerror(rc), zj_now(),
                      zj_now());

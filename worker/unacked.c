@@ -139,8 +139,7 @@ zj_unacked_ack(zj_unacked_t *self, uint64_t seq)
 //  Marks due the batches unacknowledged for longer than their wait
 //  (wait_ms doubled per late re-send); wait_ms < 0 means all of them.
 static size_t
-s_resend(zj_unacked_t *self, int64_t wait_ms, int64_t now_ms,
-         size_t *results_p)
+s_resend(zj_unacked_t *self, int64_t wait_ms, int64_t now_ms, size_t *results_p)
 {
     assert(self);
     size_t count = 0;

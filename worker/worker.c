@@ -17,32 +17,32 @@
 #include "worker/worker.h"
 
 struct zj_worker {
-    zj_worker_config_t config;  //  As given (strings borrowed)
-    char *name;                 //  Our name
-    char host[256];             //  Our host name
-    uv_loop_t loop;             //  The local loop
-    zsock_t *dealer;            //  To the coordinator
-    uv_poll_t watch;            //  Watches the dealer's ZMQ_FD
-    uv_timer_t beat;            //  Heartbeats and liveness
-    uv_check_t flusher;         //  Sends RESULTS after each turn
-    uv_idle_t kick;             //  Drains the dealer on the next turn
-    uv_idle_t results_due;      //  Active while results wait for the check
-    uv_signal_t signals[2];     //  SIGINT, SIGTERM
-    zj_registry_t *registry;    //  Kinds we run
-    zj_runner_t *runner;        //  Runs them
-    zj_results_t *results;      //  Outcomes batched, RESULTS held to ACK
-    bool curve;                 //  Connect with CURVE, with these keys:
-    zj_keypair_t keys;          //  Ours
-    zj_keypair_t coordinator;   //  The coordinator's public key
-    int heartbeat_ms;           //  From WELCOME
-    int64_t last_heard_ms;      //  Last message from the coordinator
-    int64_t last_hello_ms;      //  When we last said HELLO
-    int64_t last_beat_ms;       //  When the beat timer last fired (or began)
-    int64_t beat_late_max_ms;   //  Latest a beat has fired: the loop's lag
-    bool welcomed;              //  WELCOME came for the last HELLO
-    bool draining;              //  A signal came: finishing, taking none
-    int64_t drain_deadline_ms;  //  When draining gives up on running jobs
-    uv_timer_t drain;           //  Watches the drain
+    zj_worker_config_t config; //  As given (strings borrowed)
+    char *name;                //  Our name
+    char host[256];            //  Our host name
+    uv_loop_t loop;            //  The local loop
+    zsock_t *dealer;           //  To the coordinator
+    uv_poll_t watch;           //  Watches the dealer's ZMQ_FD
+    uv_timer_t beat;           //  Heartbeats and liveness
+    uv_check_t flusher;        //  Sends RESULTS after each turn
+    uv_idle_t kick;            //  Drains the dealer on the next turn
+    uv_idle_t results_due;     //  Active while results wait for the check
+    uv_signal_t signals[2];    //  SIGINT, SIGTERM
+    zj_registry_t *registry;   //  Kinds we run
+    zj_runner_t *runner;       //  Runs them
+    zj_results_t *results;     //  Outcomes batched, RESULTS held to ACK
+    bool curve;                //  Connect with CURVE, with these keys:
+    zj_keypair_t keys;         //  Ours
+    zj_keypair_t coordinator;  //  The coordinator's public key
+    int heartbeat_ms;          //  From WELCOME
+    int64_t last_heard_ms;     //  Last message from the coordinator
+    int64_t last_hello_ms;     //  When we last said HELLO
+    int64_t last_beat_ms;      //  When the beat timer last fired (or began)
+    int64_t beat_late_max_ms;  //  Latest a beat has fired: the loop's lag
+    bool welcomed;             //  WELCOME came for the last HELLO
+    bool draining;             //  A signal came: finishing, taking none
+    int64_t drain_deadline_ms; //  When draining gives up on running jobs
+    uv_timer_t drain;          //  Watches the drain
 };
 
 static void s_drain(zj_worker_t *self);
@@ -159,9 +159,8 @@ s_hello(zj_worker_t *self)
     for (size_t index = 0; index < count; index++) {
         const zj_handler_t *handler = zj_registry_at(self->registry, index);
         info->kinds[index].name = strdup(handler->kind);
-        info->kinds[index].klass = handler->klass == ZJOB_CLASS_CPU
-                                       ? ZJ_CLASS_CPU
-                                       : ZJ_CLASS_IO;
+        info->kinds[index].klass =
+            handler->klass == ZJOB_CLASS_CPU ? ZJ_CLASS_CPU : ZJ_CLASS_IO;
     }
     info->kind_count = count;
     self->last_hello_ms = zj_mono_ms();
@@ -233,9 +232,9 @@ static void
 s_start_beat(zj_worker_t *self)
 {
     self->last_beat_ms = zj_mono_ms();
-    int rc = uv_timer_start(&self->beat, s_on_beat,
-                            (uint64_t) self->heartbeat_ms,
-                            (uint64_t) self->heartbeat_ms);
+    int rc =
+        uv_timer_start(&self->beat, s_on_beat, (uint64_t) self->heartbeat_ms,
+                       (uint64_t) self->heartbeat_ms);
     assert(rc == 0);
     (void) rc;
 }
@@ -246,8 +245,7 @@ s_reconnect(zj_worker_t *self)
 {
     zj_log_warning("coordinator lost endpoint=%s silent_ms=%" PRId64
                    " reconnecting",
-                   self->config.endpoint,
-                   zj_mono_ms() - self->last_heard_ms);
+                   self->config.endpoint, zj_mono_ms() - self->last_heard_ms);
     zsock_set_linger(self->dealer, 0);
     zsock_destroy(&self->dealer);
     uv_close((uv_handle_t *) &self->watch, s_on_watch_closed);
@@ -260,8 +258,7 @@ s_on_message(zj_worker_t *self, zj_msg_t *msg)
     case ZJ_MSG_WELCOME:
         self->welcomed = true;
         self->heartbeat_ms = msg->heartbeat_ms;
-        zj_results_set_limits(self->results, msg->max_message,
-                              msg->max_result);
+        zj_results_set_limits(self->results, msg->max_message, msg->max_result);
         s_start_beat(self);
         zj_log_info("connected endpoint=%s name=%s heartbeat_ms=%d",
                     self->config.endpoint, self->name, self->heartbeat_ms);
@@ -295,8 +292,7 @@ s_on_message(zj_worker_t *self, zj_msg_t *msg)
             zj_results_refused(self->results, msg->code, msg->req);
         break;
     default:
-        zj_log_warning("message ignored type=%s",
-                       zj_msg_type_name(msg->type));
+        zj_log_warning("message ignored type=%s", zj_msg_type_name(msg->type));
     }
 }
 
@@ -441,8 +437,8 @@ s_load_kinds(zj_worker_t *self)
     zj_registry_add_builtins(self->registry, self->config.allow_exec);
     for (size_t index = 0; index < self->config.plugin_count; index++) {
         char why[ZJ_WHY_SIZE] = "";
-        if (zj_registry_load_plugin(self->registry,
-                                    self->config.plugins[index], why) != 0) {
+        if (zj_registry_load_plugin(self->registry, self->config.plugins[index],
+                                    why) != 0) {
             zj_log_error("cannot load plugin path=%s error=\"%s\"",
                          self->config.plugins[index], why);
             return ZJ_EUSAGE;
@@ -510,9 +506,8 @@ zj_worker_new(const zj_worker_config_t *config)
     if (s_load_keys(self) != 0 || s_load_kinds(self) != 0)
         goto failed;
     //  The pool forks before any ZeroMQ thread exists.
-    zj_runner_config_t runner = {&self->loop, self->registry,
-                                 config->io_slots, config->cpu_procs,
-                                 config->block_ms};
+    zj_runner_config_t runner = {&self->loop, self->registry, config->io_slots,
+                                 config->cpu_procs, config->block_ms};
     self->runner = zj_runner_new(&runner, s_on_done, self);
     if (self->runner == NULL)
         goto failed;

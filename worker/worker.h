@@ -8,28 +8,28 @@
 #include <stdint.h>
 
 #define ZJ_WORKER_ENDPOINT "tcp://127.0.0.1:7701"
-#define ZJ_IO_SLOTS 1024          //  Coroutine slots by default
-#define ZJ_BLOCK_MS 100           //  Report a coroutine holding longer
+#define ZJ_IO_SLOTS 1024            //  Coroutine slots by default
+#define ZJ_BLOCK_MS 100             //  Report a coroutine holding longer
 #define ZJ_WORKER_HEARTBEAT_MS 1000 //  Until WELCOME says otherwise
-#define ZJ_WORKER_LIVENESS 3      //  Silent periods before reconnecting
-#define ZJ_GRACE_MS 10000         //  SIGTERM: how long running jobs may finish
-#define ZJ_CPU_PREFETCH 1         //  CPU jobs held ready per pool process
-#define ZJ_CPU_PREFETCH_MAX 64    //  The flag's ceiling
+#define ZJ_WORKER_LIVENESS 3        //  Silent periods before reconnecting
+#define ZJ_GRACE_MS 10000      //  SIGTERM: how long running jobs may finish
+#define ZJ_CPU_PREFETCH 1      //  CPU jobs held ready per pool process
+#define ZJ_CPU_PREFETCH_MAX 64 //  The flag's ceiling
 
 typedef struct zj_worker zj_worker_t;
 
 typedef struct {
-    const char *endpoint;  //  Coordinator's workers endpoint
-    const char *name;      //  Unique worker name (NULL: host-pid)
-    int io_slots;          //  Coroutines at once
-    int cpu_procs;         //  Pool processes (0: one per core)
-    int cpu_prefetch;      //  CPU jobs each process holds ready
-    bool allow_exec;       //  Offer the exec kind
-    const char **plugins;  //  Shared objects to load
-    size_t plugin_count;   //  Entries in plugins
-    int64_t block_ms;      //  Block report threshold
-    int64_t grace_ms;      //  Drain time on SIGTERM/SIGINT
-    const char *key_path;  //  Our secret key file: CURVE on, or NULL
+    const char *endpoint;             //  Coordinator's workers endpoint
+    const char *name;                 //  Unique worker name (NULL: host-pid)
+    int io_slots;                     //  Coroutines at once
+    int cpu_procs;                    //  Pool processes (0: one per core)
+    int cpu_prefetch;                 //  CPU jobs each process holds ready
+    bool allow_exec;                  //  Offer the exec kind
+    const char **plugins;             //  Shared objects to load
+    size_t plugin_count;              //  Entries in plugins
+    int64_t block_ms;                 //  Block report threshold
+    int64_t grace_ms;                 //  Drain time on SIGTERM/SIGINT
+    const char *key_path;             //  Our secret key file: CURVE on, or NULL
     const char *coordinator_key_path; //  The coordinator's public key file
 } zj_worker_config_t;
 

@@ -30,8 +30,8 @@ typedef enum { ZJOB_CLASS_IO = 0, ZJOB_CLASS_CPU = 1 } zjob_class_t;
 //  ZJOB_FAILED_FINAL (retrying cannot help: bad args), and sets *error_p
 //  to a malloc'd one-line reason ("bad args: 'seconds' must be a number").
 //  Any other non-zero value counts as ZJOB_FAILED. The worker frees both.
-typedef int(zjob_handler_fn)(zjob_ctx_t *ctx, const char *args,
-                             char **result_p, char **error_p);
+typedef int(zjob_handler_fn)(zjob_ctx_t *ctx, const char *args, char **result_p,
+                             char **error_p);
 
 //  Registers kind with its class and handler. Returns 0, or non-zero if
 //  the name is invalid or already taken.

@@ -130,8 +130,7 @@ zjob_client_t *zjob_client_new(const char *endpoint, int *err_p);
 //  with ZJOB_EUSAGE for a missing or bad key file and ZJOB_EDENIED for a
 //  secret key others may read. A coordinator that does not admit our key
 //  refuses the handshake: calls then fail with ZJOB_EUNREACH.
-zjob_client_t *zjob_client_new_curve(const char *endpoint,
-                                     const char *key_file,
+zjob_client_t *zjob_client_new_curve(const char *endpoint, const char *key_file,
                                      const char *coordinator_key_file,
                                      int *err_p);
 

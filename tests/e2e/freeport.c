@@ -27,8 +27,8 @@ main(int argc, char **argv)
         sockets[index] = socket(AF_INET, SOCK_STREAM, 0);
         if (sockets[index] < 0 ||
             bind(sockets[index], (struct sockaddr *) &address, size) != 0 ||
-            getsockname(sockets[index], (struct sockaddr *) &address,
-                        &size) != 0) {
+            getsockname(sockets[index], (struct sockaddr *) &address, &size) !=
+                0) {
             perror("freeport");
             return 1;
         }

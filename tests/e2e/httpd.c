@@ -41,8 +41,9 @@ typedef struct {
 //  --- connection lifetime -------------------------------------------------
 
 static void
-s_handle_closed(uv_handle_t *handle) {
-    conn_t *conn = (conn_t *)handle->data;
+s_handle_closed(uv_handle_t *handle)
+{
+    conn_t *conn = (conn_t *) handle->data;
     if (--conn->handles_open > 0)
         return;
     free(conn->request);
@@ -51,34 +52,38 @@ s_handle_closed(uv_handle_t *handle) {
 }
 
 static void
-s_conn_close(conn_t *conn) {
-    if (!uv_is_closing((uv_handle_t *)&conn->tcp))
-        uv_close((uv_handle_t *)&conn->tcp, s_handle_closed);
-    if (!uv_is_closing((uv_handle_t *)&conn->timer))
-        uv_close((uv_handle_t *)&conn->timer, s_handle_closed);
+s_conn_close(conn_t *conn)
+{
+    if (!uv_is_closing((uv_handle_t *) &conn->tcp))
+        uv_close((uv_handle_t *) &conn->tcp, s_handle_closed);
+    if (!uv_is_closing((uv_handle_t *) &conn->timer))
+        uv_close((uv_handle_t *) &conn->timer, s_handle_closed);
 }
 
 static void
-s_shutdown_done(uv_shutdown_t *request, int status) {
-    (void)status;
-    s_conn_close((conn_t *)request->data);
+s_shutdown_done(uv_shutdown_t *request, int status)
+{
+    (void) status;
+    s_conn_close((conn_t *) request->data);
 }
 
 static void
-s_write_done(uv_write_t *request, int status) {
-    conn_t *conn = (conn_t *)request->data;
-    if (status < 0 || uv_is_closing((uv_handle_t *)&conn->tcp)) {
+s_write_done(uv_write_t *request, int status)
+{
+    conn_t *conn = (conn_t *) request->data;
+    if (status < 0 || uv_is_closing((uv_handle_t *) &conn->tcp)) {
         s_conn_close(conn);
         return;
     }
     conn->shutdown.data = conn;
-    if (uv_shutdown(&conn->shutdown, (uv_stream_t *)&conn->tcp,
+    if (uv_shutdown(&conn->shutdown, (uv_stream_t *) &conn->tcp,
                     s_shutdown_done) != 0)
         s_conn_close(conn);
 }
 
 static const char *
-s_reason(int status) {
+s_reason(int status)
+{
     switch (status) {
     case 200:
         return "OK";
@@ -105,8 +110,9 @@ s_reason(int status) {
 //  header lines, each ending in CRLF, or "".
 static void
 s_respond(conn_t *conn, int status, const char *type, const char *extra,
-          const char *body, size_t body_size) {
-    if (conn->response || uv_is_closing((uv_handle_t *)&conn->tcp))
+          const char *body, size_t body_size)
+{
+    if (conn->response || uv_is_closing((uv_handle_t *) &conn->tcp))
         return;
     conn->responding = true;
     //  204 and 304 carry no body by definition.
@@ -120,28 +126,29 @@ s_respond(conn_t *conn, int status, const char *type, const char *extra,
                              "Connection: close\r\n"
                              "%s\r\n",
                              status, s_reason(status), type, body_size, extra);
-    if (head_size < 0 || (size_t)head_size >= sizeof(head)) {
+    if (head_size < 0 || (size_t) head_size >= sizeof(head)) {
         s_conn_close(conn);
         return;
     }
-    conn->response = (char *)malloc((size_t)head_size + body_size + 1);
+    conn->response = (char *) malloc((size_t) head_size + body_size + 1);
     if (conn->response == NULL) {
         s_conn_close(conn);
         return;
     }
-    memcpy(conn->response, head, (size_t)head_size);
+    memcpy(conn->response, head, (size_t) head_size);
     if (body_size)
         memcpy(conn->response + head_size, body, body_size);
     uv_buf_t buffer =
-        uv_buf_init(conn->response, (unsigned)(head_size + body_size));
+        uv_buf_init(conn->response, (unsigned) (head_size + body_size));
     conn->write.data = conn;
-    if (uv_write(&conn->write, (uv_stream_t *)&conn->tcp, &buffer, 1,
+    if (uv_write(&conn->write, (uv_stream_t *) &conn->tcp, &buffer, 1,
                  s_write_done) != 0)
         s_conn_close(conn);
 }
 
 static void
-s_respond_text(conn_t *conn, int status, const char *text) {
+s_respond_text(conn_t *conn, int status, const char *text)
+{
     s_respond(conn, status, "text/plain", "", text, strlen(text));
 }
 
@@ -150,7 +157,8 @@ s_respond_text(conn_t *conn, int status, const char *text) {
 //  Finds header name in the request head; returns its value's length and
 //  sets *value_p, or returns -1.
 static int
-s_header(conn_t *conn, const char *name, const char **value_p) {
+s_header(conn_t *conn, const char *name, const char **value_p)
+{
     size_t name_size = strlen(name);
     const char *line = strstr(conn->request, "\r\n");
     const char *end = conn->request + conn->head_size;
@@ -159,13 +167,13 @@ s_header(conn_t *conn, const char *name, const char **value_p) {
         const char *eol = strstr(line, "\r\n");
         if (eol == NULL || eol >= end)
             break;
-        if ((size_t)(eol - line) > name_size && line[name_size] == ':' &&
+        if ((size_t) (eol - line) > name_size && line[name_size] == ':' &&
             strncasecmp(line, name, name_size) == 0) {
             const char *value = line + name_size + 1;
             while (value < eol && (*value == ' ' || *value == '\t'))
                 value++;
             *value_p = value;
-            return (int)(eol - value);
+            return (int) (eol - value);
         }
         line = eol;
     }
@@ -175,8 +183,9 @@ s_header(conn_t *conn, const char *name, const char **value_p) {
 //  Once the blank line is in: checks the head and reads Content-Length.
 //  Returns false if it has already answered with an error.
 static bool
-s_parse_head(conn_t *conn, const char *blank) {
-    conn->head_size = (size_t)(blank - conn->request) + 4;
+s_parse_head(conn_t *conn, const char *blank)
+{
+    conn->head_size = (size_t) (blank - conn->request) + 4;
     const char *value;
     if (s_header(conn, "Transfer-Encoding", &value) >= 0) {
         s_respond_text(conn, 411, "send a Content-Length");
@@ -187,7 +196,7 @@ s_parse_head(conn_t *conn, const char *blank) {
         return true;
     char *end;
     unsigned long long length = strtoull(value, &end, 10);
-    if (end == value || !isdigit((unsigned char)*value)) {
+    if (end == value || !isdigit((unsigned char) *value)) {
         s_respond_text(conn, 400, "bad Content-Length");
         return false;
     }
@@ -195,34 +204,37 @@ s_parse_head(conn_t *conn, const char *blank) {
         s_respond_text(conn, 413, "body too large");
         return false;
     }
-    conn->body_size = (size_t)length;
+    conn->body_size = (size_t) length;
     return true;
 }
 
 //  --- routes ---------------------------------------------------------------
 
 static void
-s_slow_done(uv_timer_t *timer) {
-    s_respond_text((conn_t *)timer->data, 200, "slow");
+s_slow_done(uv_timer_t *timer)
+{
+    s_respond_text((conn_t *) timer->data, 200, "slow");
 }
 
 static void
-s_route_slow(conn_t *conn, const char *query) {
+s_route_slow(conn_t *conn, const char *query)
+{
     const char *ms = query ? strstr(query, "ms=") : NULL;
     long wait_ms = ms ? strtol(ms + 3, NULL, 10) : 0;
     if (wait_ms < 0 || wait_ms > HTTPD_MAX_SLOW_MS) {
         s_respond_text(conn, 400, "bad ms");
         return;
     }
-    uv_timer_start(&conn->timer, s_slow_done, (uint64_t)wait_ms, 0);
+    uv_timer_start(&conn->timer, s_slow_done, (uint64_t) wait_ms, 0);
 }
 
 static void
-s_route_bytes(conn_t *conn, const char *query) {
+s_route_bytes(conn_t *conn, const char *query)
+{
     const char *hex = query ? strstr(query, "hex=") : NULL;
     hex = hex ? hex + 4 : "";
     size_t size = strspn(hex, "0123456789abcdefABCDEF") / 2;
-    char *bytes = (char *)malloc(size + 1);
+    char *bytes = (char *) malloc(size + 1);
     if (bytes == NULL) {
         s_conn_close(conn);
         return;
@@ -230,14 +242,15 @@ s_route_bytes(conn_t *conn, const char *query) {
     for (size_t index = 0; index < size; index++) {
         unsigned value = 0;
         sscanf(hex + 2 * index, "%2x", &value);
-        bytes[index] = (char)value;
+        bytes[index] = (char) value;
     }
     s_respond(conn, 200, "application/octet-stream", "", bytes, size);
     free(bytes);
 }
 
 static void
-s_route_status(conn_t *conn, const char *code) {
+s_route_status(conn_t *conn, const char *code)
+{
     char *end;
     long status = strtol(code, &end, 10);
     if (end - code != 3 || *end || status < 200 || status > 599) {
@@ -246,11 +259,12 @@ s_route_status(conn_t *conn, const char *code) {
     }
     char body[32];
     snprintf(body, sizeof(body), "status %ld", status);
-    s_respond_text(conn, (int)status, body);
+    s_respond_text(conn, (int) status, body);
 }
 
 static void
-s_route_echo(conn_t *conn) {
+s_route_echo(conn_t *conn)
+{
     const char *value;
     char extra[512] = "";
     int size = s_header(conn, "X-Test", &value);
@@ -265,20 +279,21 @@ s_route_echo(conn_t *conn) {
 }
 
 static void
-s_route_headers(conn_t *conn) {
+s_route_headers(conn_t *conn)
+{
     json_t *headers = json_object();
     const char *line = strstr(conn->request, "\r\n") + 2;
     const char *end = conn->request + conn->head_size - 2;
     while (line < end) {
         const char *eol = strstr(line, "\r\n");
-        const char *colon = memchr(line, ':', (size_t)(eol - line));
+        const char *colon = memchr(line, ':', (size_t) (eol - line));
         if (colon) {
-            char *name = strndup(line, (size_t)(colon - line));
+            char *name = strndup(line, (size_t) (colon - line));
             const char *value = colon + 1;
             while (*value == ' ' || *value == '\t')
                 value++;
             json_object_set_new(headers, name,
-                                json_stringn(value, (size_t)(eol - value)));
+                                json_stringn(value, (size_t) (eol - value)));
             free(name);
         }
         line = eol + 2;
@@ -294,15 +309,17 @@ s_route_headers(conn_t *conn) {
 }
 
 static void
-s_interim_done(uv_write_t *request, int status) {
+s_interim_done(uv_write_t *request, int status)
+{
     if (status < 0)
-        s_conn_close((conn_t *)request->data);
+        s_conn_close((conn_t *) request->data);
 }
 
 //  Answers "Expect: 100-continue" with a go-ahead. It carries a header
 //  of its own, which clients must not mistake for the final response's.
 static void
-s_continue(conn_t *conn) {
+s_continue(conn_t *conn)
+{
     static char go_ahead[] = "HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n";
     const char *value;
     int size = s_header(conn, "Expect", &value);
@@ -310,14 +327,15 @@ s_continue(conn_t *conn) {
         return;
     uv_buf_t buffer = uv_buf_init(go_ahead, sizeof(go_ahead) - 1);
     conn->interim.data = conn;
-    if (uv_write(&conn->interim, (uv_stream_t *)&conn->tcp, &buffer, 1,
+    if (uv_write(&conn->interim, (uv_stream_t *) &conn->tcp, &buffer, 1,
                  s_interim_done) != 0)
         s_conn_close(conn);
 }
 
 //  The whole request is in: answer it.
 static void
-s_route(conn_t *conn) {
+s_route(conn_t *conn)
+{
     conn->responding = true;
     char method[16], target[2048];
     if (sscanf(conn->request, "%15s %2047s HTTP/1.", method, target) != 2) {
@@ -348,11 +366,12 @@ s_route(conn_t *conn) {
 //  --- reading ------------------------------------------------------------
 
 static void
-s_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buffer) {
-    conn_t *conn = (conn_t *)handle->data;
+s_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buffer)
+{
+    conn_t *conn = (conn_t *) handle->data;
     if (conn->capacity - conn->size < suggested + 1) {
         size_t capacity = conn->capacity * 2 + suggested + 1;
-        char *request = (char *)realloc(conn->request, capacity);
+        char *request = (char *) realloc(conn->request, capacity);
         if (request == NULL) {
             *buffer = uv_buf_init(NULL, 0);
             return;
@@ -361,13 +380,14 @@ s_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buffer) {
         conn->capacity = capacity;
     }
     *buffer = uv_buf_init(conn->request + conn->size,
-                          (unsigned)(conn->capacity - conn->size - 1));
+                          (unsigned) (conn->capacity - conn->size - 1));
 }
 
 static void
-s_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buffer) {
-    (void)buffer;
-    conn_t *conn = (conn_t *)stream->data;
+s_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buffer)
+{
+    (void) buffer;
+    conn_t *conn = (conn_t *) stream->data;
     if (nread < 0) {
         //  EOF or error: also how a cancelled /slow client leaves.
         s_conn_close(conn);
@@ -375,7 +395,7 @@ s_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buffer) {
     }
     if (conn->responding)
         return;
-    conn->size += (size_t)nread;
+    conn->size += (size_t) nread;
     conn->request[conn->size] = '\0';
     if (conn->head_size == 0) {
         const char *blank = strstr(conn->request, "\r\n\r\n");
@@ -394,26 +414,28 @@ s_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buffer) {
 }
 
 static void
-s_accept(uv_stream_t *server, int status) {
+s_accept(uv_stream_t *server, int status)
+{
     if (status < 0)
         return;
-    conn_t *conn = (conn_t *)calloc(1, sizeof(conn_t));
+    conn_t *conn = (conn_t *) calloc(1, sizeof(conn_t));
     if (conn == NULL)
         return;
     uv_tcp_init(server->loop, &conn->tcp);
     uv_timer_init(server->loop, &conn->timer);
     conn->tcp.data = conn->timer.data = conn;
     conn->handles_open = 2;
-    if (uv_accept(server, (uv_stream_t *)&conn->tcp) != 0 ||
-        uv_read_start((uv_stream_t *)&conn->tcp, s_alloc, s_read) != 0)
+    if (uv_accept(server, (uv_stream_t *) &conn->tcp) != 0 ||
+        uv_read_start((uv_stream_t *) &conn->tcp, s_alloc, s_read) != 0)
         s_conn_close(conn);
 }
 
 //  --- main ---------------------------------------------------------------
 
 static void
-s_close_any(uv_handle_t *handle, void *arg) {
-    (void)arg;
+s_close_any(uv_handle_t *handle, void *arg)
+{
+    (void) arg;
     if (uv_is_closing(handle))
         return;
     //  Connection handles carry their conn_t; the rest carry nothing.
@@ -421,16 +443,18 @@ s_close_any(uv_handle_t *handle, void *arg) {
 }
 
 static void
-s_terminate(uv_signal_t *signal, int signum) {
-    (void)signum;
+s_terminate(uv_signal_t *signal, int signum)
+{
+    (void) signum;
     uv_walk(signal->loop, s_close_any, NULL);
 }
 
 static int
-s_write_port(uv_tcp_t *server, const char *path) {
+s_write_port(uv_tcp_t *server, const char *path)
+{
     struct sockaddr_in address;
     int size = sizeof(address);
-    if (uv_tcp_getsockname(server, (struct sockaddr *)&address, &size) != 0)
+    if (uv_tcp_getsockname(server, (struct sockaddr *) &address, &size) != 0)
         return -1;
     char tmp_path[4096];
     snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", path);
@@ -445,7 +469,8 @@ s_write_port(uv_tcp_t *server, const char *path) {
 
 //  A thousand clients need a thousand descriptors: lift the soft limit.
 static void
-s_raise_fd_limit(void) {
+s_raise_fd_limit(void)
+{
     struct rlimit limit;
     if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
         limit.rlim_cur = limit.rlim_max;
@@ -454,7 +479,8 @@ s_raise_fd_limit(void) {
 }
 
 int
-main(int argc, char *argv[]) {
+main(int argc, char *argv[])
+{
     if (argc != 2) {
         fprintf(stderr, "usage: httpd PORTFILE\n");
         return 2;
@@ -470,9 +496,9 @@ main(int argc, char *argv[]) {
     server.data = sigterm.data = NULL;
     struct sockaddr_in address;
     uv_ip4_addr("127.0.0.1", 0, &address);
-    int rc = uv_tcp_bind(&server, (struct sockaddr *)&address, 0);
+    int rc = uv_tcp_bind(&server, (struct sockaddr *) &address, 0);
     if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&server, 4096, s_accept);
+        rc = uv_listen((uv_stream_t *) &server, 4096, s_accept);
     if (rc == 0)
         rc = uv_signal_start(&sigterm, s_terminate, SIGTERM);
     if (rc != 0 || s_write_port(&server, argv[1]) != 0) {

@@ -6,31 +6,31 @@
 
 #include <check.h>
 
-#define ZJ_SUITE_LIST(XX)                                                \
-    XX(msg)                                                              \
-    XX(store)                                                            \
-    XX(store_faults)                                                     \
-    XX(journal)                                                          \
-    XX(heap)                                                             \
-    XX(idmap)                                                            \
-    XX(scheduler)                                                        \
-    XX(futures)                                                          \
-    XX(lifecycle)                                                        \
-    XX(worker_ep)                                                        \
-    XX(client_ep)                                                        \
-    XX(outbox)                                                           \
-    XX(peers)                                                            \
-    XX(duration)                                                         \
-    XX(coro)                                                             \
-    XX(await)                                                            \
-    XX(http)                                                             \
-    XX(cpu_pool)                                                         \
-    XX(handlers)                                                         \
-    XX(unacked)                                                          \
-    XX(results)                                                          \
-    XX(flags)                                                            \
-    XX(policy)                                                           \
-    XX(json)                                                             \
+#define ZJ_SUITE_LIST(XX)                                                      \
+    XX(msg)                                                                    \
+    XX(store)                                                                  \
+    XX(store_faults)                                                           \
+    XX(journal)                                                                \
+    XX(heap)                                                                   \
+    XX(idmap)                                                                  \
+    XX(scheduler)                                                              \
+    XX(futures)                                                                \
+    XX(lifecycle)                                                              \
+    XX(worker_ep)                                                              \
+    XX(client_ep)                                                              \
+    XX(outbox)                                                                 \
+    XX(peers)                                                                  \
+    XX(duration)                                                               \
+    XX(coro)                                                                   \
+    XX(await)                                                                  \
+    XX(http)                                                                   \
+    XX(cpu_pool)                                                               \
+    XX(handlers)                                                               \
+    XX(unacked)                                                                \
+    XX(results)                                                                \
+    XX(flags)                                                                  \
+    XX(policy)                                                                 \
+    XX(json)                                                                   \
     XX(zjob)
 
 #define XX(name) Suite *test_##name##_suite(void);

@@ -90,11 +90,11 @@ END_TEST
 
 //  What s_then saw, when spawn_then called it.
 typedef struct {
-    s_body_t *body;     //  The body it follows
-    int calls;          //  Times called
-    bool on_coroutine;  //  zj_coro_current was not NULL
-    size_t alive;       //  zj_coro_rt_alive at the call
-    size_t body_steps;  //  Steps the body had traced by then
+    s_body_t *body;    //  The body it follows
+    int calls;         //  Times called
+    bool on_coroutine; //  zj_coro_current was not NULL
+    size_t alive;      //  zj_coro_rt_alive at the call
+    size_t body_steps; //  Steps the body had traced by then
 } s_then_t;
 
 static s_then_t s_then_seen;
@@ -131,8 +131,8 @@ START_TEST(test_coro_then_runs_on_the_resumer_after_the_body)
     ck_assert_uint_eq(s_then_seen.body_steps, 2);
     //  A body that never yields has then run inside spawn.
     body.yields = 0;
-    ck_assert_ptr_nonnull(zj_coro_spawn_then(rt, s_body_yielding, s_then,
-                                             &body));
+    ck_assert_ptr_nonnull(
+        zj_coro_spawn_then(rt, s_body_yielding, s_then, &body));
     ck_assert_int_eq(s_then_seen.calls, 2);
     zj_coro_rt_destroy(&rt);
 }

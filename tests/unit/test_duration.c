@@ -8,11 +8,11 @@
 static const struct {
     const char *text;
     int64_t ms;
-} s_good[] = {{"250ms", 250}, {"2s", 2000}, {"5m", 300000},
-              {"1h", 3600000}, {"1.5", 1500}, {"0", 0}, {"0.25s", 250}};
+} s_good[] = {{"250ms", 250}, {"2s", 2000}, {"5m", 300000}, {"1h", 3600000},
+              {"1.5", 1500},  {"0", 0},     {"0.25s", 250}};
 
-static const char *s_bad[] = {"", "-1s", "soon", "5x", "1s2", "+3", "ms",
-                              "nan", "inf", "1e300h"};
+static const char *s_bad[] = {"",   "-1s", "soon", "5x",  "1s2",
+                              "+3", "ms",  "nan",  "inf", "1e300h"};
 
 START_TEST(test_duration_parses_units)
 {

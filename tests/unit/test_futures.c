@@ -123,8 +123,8 @@ START_TEST(test_futures_settled_and_repeated_ids)
     zj_future_t *open = s_add(futures, 5);
     int64_t ids[] = {4, 5, 5};
     zj_await_t *await = zj_futures_await(futures, identity, 9, ids, 3, true, 0);
-    zj_job_t finished = {.id = 4, .state = ZJ_STATE_FAILED,
-                         .error = (char *) "boom"};
+    zj_job_t finished = {
+        .id = 4, .state = ZJ_STATE_FAILED, .error = (char *) "boom"};
     zj_await_settle(await, 0, &finished);
     zj_await_park(await, open, 1);
     zj_await_park(await, open, 2);

@@ -36,7 +36,8 @@ static zj_http_t *s_http;  //  The driver under test
 //  --- the server -------------------------------------------------------
 
 static void
-s_httpd_path(char *path, size_t size) {
+s_httpd_path(char *path, size_t size)
+{
     const char *env = getenv("ZJ_HTTPD");
     if (env && *env) {
         snprintf(path, size, "%s", env);
@@ -60,7 +61,8 @@ s_httpd_path(char *path, size_t size) {
 
 //  Reads the port from path; 0 while the file is not there.
 static int
-s_read_port(const char *path) {
+s_read_port(const char *path)
+{
     FILE *file = fopen(path, "r");
     if (file == NULL)
         return 0;
@@ -72,7 +74,8 @@ s_read_port(const char *path) {
 }
 
 static void
-s_server_start(void) {
+s_server_start(void)
+{
     char httpd[4096];
     s_httpd_path(httpd, sizeof(httpd));
     ck_assert_msg(access(httpd, X_OK) == 0,
@@ -89,7 +92,7 @@ s_server_start(void) {
     if (s_server_pid == 0) {
         //  Dies with the test process, even one Check kills.
         prctl(PR_SET_PDEATHSIG, SIGTERM);
-        execl(httpd, httpd, portfile, (char *)NULL);
+        execl(httpd, httpd, portfile, (char *) NULL);
         _exit(127);
     }
     int64_t deadline = zclock_mono() + 10000;
@@ -103,7 +106,8 @@ s_server_start(void) {
 }
 
 static void
-s_server_stop(void) {
+s_server_stop(void)
+{
     if (s_server_pid <= 0)
         return;
     kill(s_server_pid, SIGTERM);
@@ -119,7 +123,8 @@ s_server_stop(void) {
 }
 
 static void
-s_setup(void) {
+s_setup(void)
+{
     s_server_start();
     ck_assert_int_eq(uv_loop_init(&s_loop), 0);
     s_rt = zj_coro_rt_new(0);
@@ -129,7 +134,8 @@ s_setup(void) {
 }
 
 static void
-s_teardown(void) {
+s_teardown(void)
+{
     zj_http_destroy(&s_http);
     ck_assert_ptr_null(s_http);
     uv_run(&s_loop, UV_RUN_DEFAULT); //  Lets the closed handles go
@@ -154,8 +160,9 @@ typedef struct {
 } s_job_t;
 
 static void
-s_job_body(void *arg) {
-    s_job_t *job = (s_job_t *)arg;
+s_job_body(void *arg)
+{
+    s_job_t *job = (s_job_t *) arg;
     job->ctx.coro = zj_coro_current(s_rt);
     if (job->args)
         job->rc =
@@ -167,7 +174,8 @@ s_job_body(void *arg) {
 
 //  Prepares job for path on the test server (or a full url).
 static void
-s_job_init(s_job_t *job, const char *method, const char *path) {
+s_job_init(s_job_t *job, const char *method, const char *path)
+{
     memset(job, 0, sizeof(*job));
     job->ctx.job_id = 1;
     job->ctx.kind = "http";
@@ -184,20 +192,23 @@ s_job_init(s_job_t *job, const char *method, const char *path) {
 
 //  Starts job's coroutine; it runs until its first wait.
 static void
-s_job_start(s_job_t *job) {
+s_job_start(s_job_t *job)
+{
     ck_assert_ptr_nonnull(zj_coro_spawn(s_rt, s_job_body, job));
 }
 
 //  Runs job to its end on the loop.
 static void
-s_job_run(s_job_t *job) {
+s_job_run(s_job_t *job)
+{
     s_job_start(job);
     uv_run(&s_loop, UV_RUN_DEFAULT);
     ck_assert(job->done);
 }
 
 static void
-s_job_clear(s_job_t *job) {
+s_job_clear(s_job_t *job)
+{
     zjob_http_response_clear(&job->response);
     ck_assert_ptr_null(job->response.body);
     ck_assert_ptr_null(job->response.headers);
@@ -207,7 +218,8 @@ s_job_clear(s_job_t *job) {
 }
 
 static const char *
-s_header(const zjob_http_response_t *response, const char *name) {
+s_header(const zjob_http_response_t *response, const char *name)
+{
     for (size_t index = 0; index < response->header_count; index++)
         if (strcasecmp(response->headers[index].name, name) == 0)
             return response->headers[index].value;
@@ -216,7 +228,8 @@ s_header(const zjob_http_response_t *response, const char *name) {
 
 //  What zj_job_ctx_cancel does: mark, then abandon the pending wait.
 static void
-s_cancel(zjob_ctx_t *ctx) {
+s_cancel(zjob_ctx_t *ctx)
+{
     ctx->cancelled = true;
     if (ctx->abandon)
         ctx->abandon(ctx);
@@ -224,17 +237,18 @@ s_cancel(zjob_ctx_t *ctx) {
 
 //  A port nothing listens on: bound once, then closed.
 static int
-s_closed_port(void) {
+s_closed_port(void)
+{
     uv_loop_t loop;
     uv_loop_init(&loop);
     uv_tcp_t tcp;
     uv_tcp_init(&loop, &tcp);
     struct sockaddr_in address;
     uv_ip4_addr("127.0.0.1", 0, &address);
-    ck_assert_int_eq(uv_tcp_bind(&tcp, (struct sockaddr *)&address, 0), 0);
+    ck_assert_int_eq(uv_tcp_bind(&tcp, (struct sockaddr *) &address, 0), 0);
     int size = sizeof(address);
-    uv_tcp_getsockname(&tcp, (struct sockaddr *)&address, &size);
-    uv_close((uv_handle_t *)&tcp, NULL);
+    uv_tcp_getsockname(&tcp, (struct sockaddr *) &address, &size);
+    uv_close((uv_handle_t *) &tcp, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     return ntohs(address.sin_port);
@@ -242,7 +256,8 @@ s_closed_port(void) {
 
 //  Threads in this process.
 static int
-s_thread_count(void) {
+s_thread_count(void)
+{
     DIR *tasks = opendir("/proc/self/task");
     ck_assert_ptr_nonnull(tasks);
     int count = 0;
@@ -256,7 +271,8 @@ s_thread_count(void) {
 
 //  --- zjob_http -----------------------------------------------------------
 
-START_TEST(test_get_hello) {
+START_TEST(test_get_hello)
+{
     s_job_t job;
     s_job_init(&job, NULL, "/hello");
     s_job_run(&job);
@@ -273,7 +289,8 @@ START_TEST(test_get_hello) {
 }
 END_TEST
 
-START_TEST(test_status_codes) {
+START_TEST(test_status_codes)
+{
     s_job_t job;
     s_job_init(&job, "GET", "/no/such/page");
     s_job_run(&job);
@@ -290,7 +307,8 @@ START_TEST(test_status_codes) {
 }
 END_TEST
 
-START_TEST(test_echo_round_trip) {
+START_TEST(test_echo_round_trip)
+{
     static const char body[] = "ping\0pong";
     const zjob_header_t headers[] = {{"X-Test", "round trip"},
                                      {"Content-Type", "application/x-zj"}};
@@ -315,7 +333,8 @@ START_TEST(test_echo_round_trip) {
 }
 END_TEST
 
-START_TEST(test_expect_continue) {
+START_TEST(test_expect_continue)
+{
     //  The server's 100 Continue carries X-Interim: 1; only the final
     //  response's headers may be reported.
     const zjob_header_t headers[] = {{"Expect", "100-continue"}};
@@ -335,12 +354,13 @@ START_TEST(test_expect_continue) {
 }
 END_TEST
 
-START_TEST(test_large_echo) {
+START_TEST(test_large_echo)
+{
     size_t size = 1024 * 1024;
-    char *body = (char *)malloc(size);
+    char *body = (char *) malloc(size);
     ck_assert_ptr_nonnull(body);
     for (size_t index = 0; index < size; index++)
-        body[index] = (char)('a' + index % 26);
+        body[index] = (char) ('a' + index % 26);
     s_job_t job;
     s_job_init(&job, "POST", "/echo");
     job.request.body = body;
@@ -354,9 +374,10 @@ START_TEST(test_large_echo) {
 }
 END_TEST
 
-START_TEST(test_body_over_cap) {
+START_TEST(test_body_over_cap)
+{
     size_t size = ZJ_MAX_RESULT / 2 + 1;
-    char *body = (char *)calloc(1, size);
+    char *body = (char *) calloc(1, size);
     ck_assert_ptr_nonnull(body);
     s_job_t job;
     s_job_init(&job, "POST", "/echo");
@@ -372,8 +393,9 @@ START_TEST(test_body_over_cap) {
 }
 END_TEST
 
-START_TEST(test_many_at_once) {
-    s_job_t *jobs = (s_job_t *)calloc(MANY_JOBS, sizeof(s_job_t));
+START_TEST(test_many_at_once)
+{
+    s_job_t *jobs = (s_job_t *) calloc(MANY_JOBS, sizeof(s_job_t));
     ck_assert_ptr_nonnull(jobs);
     for (int index = 0; index < MANY_JOBS; index++) {
         s_job_init(&jobs[index], NULL, index % 2 ? "/hello" : "/slow?ms=50");
@@ -399,7 +421,8 @@ START_TEST(test_many_at_once) {
 }
 END_TEST
 
-START_TEST(test_connection_refused) {
+START_TEST(test_connection_refused)
+{
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/hello", s_closed_port());
     s_job_t job;
@@ -414,7 +437,8 @@ START_TEST(test_connection_refused) {
 }
 END_TEST
 
-START_TEST(test_timeout) {
+START_TEST(test_timeout)
+{
     s_job_t job;
     s_job_init(&job, NULL, "/slow?ms=60000");
     job.request.timeout_ms = 200;
@@ -428,18 +452,20 @@ START_TEST(test_timeout) {
 END_TEST
 
 static void
-s_cancel_fired(uv_timer_t *timer) {
-    s_job_t *job = (s_job_t *)timer->data;
+s_cancel_fired(uv_timer_t *timer)
+{
+    s_job_t *job = (s_job_t *) timer->data;
     ck_assert_ptr_nonnull(job->ctx.abandon);
     ck_assert_uint_eq(zj_http_active(s_http), 1);
     s_cancel(&job->ctx);
     //  The job resumed inside the cancel.
     ck_assert(job->done);
     ck_assert_uint_eq(zj_http_active(s_http), 0);
-    uv_close((uv_handle_t *)timer, NULL);
+    uv_close((uv_handle_t *) timer, NULL);
 }
 
-START_TEST(test_cancel) {
+START_TEST(test_cancel)
+{
     s_job_t job;
     s_job_init(&job, NULL, "/slow?ms=60000");
     s_job_start(&job);
@@ -463,7 +489,8 @@ START_TEST(test_cancel) {
 }
 END_TEST
 
-START_TEST(test_destroy_aborts) {
+START_TEST(test_destroy_aborts)
+{
     s_job_t jobs[3];
     for (int index = 0; index < 3; index++) {
         s_job_init(&jobs[index], NULL, "/slow?ms=60000");
@@ -480,7 +507,8 @@ START_TEST(test_destroy_aborts) {
 }
 END_TEST
 
-START_TEST(test_denied_without_loop) {
+START_TEST(test_denied_without_loop)
+{
     s_job_t job;
     s_job_init(&job, NULL, "/hello");
     job.ctx.loop = NULL; //  As in a CPU pool process
@@ -497,7 +525,8 @@ START_TEST(test_denied_without_loop) {
 }
 END_TEST
 
-START_TEST(test_bad_requests) {
+START_TEST(test_bad_requests)
+{
     const zjob_header_t split[] = {{"X-Evil", "a\r\nHost: elsewhere"}};
     const zjob_header_t bad_name[] = {{"Bad Name", "x"}};
     const zjob_header_t no_name[] = {{NULL, "x"}};
@@ -539,7 +568,8 @@ END_TEST
 
 //  Runs the handler with args; "%d" in args_format becomes the port.
 static void
-s_handler_run(s_job_t *job, const char *args_format) {
+s_handler_run(s_job_t *job, const char *args_format)
+{
     static char args[512];
     snprintf(args, sizeof(args), args_format, s_port);
     s_job_init(job, NULL, "/");
@@ -547,7 +577,8 @@ s_handler_run(s_job_t *job, const char *args_format) {
     s_job_run(job);
 }
 
-START_TEST(test_handler_get) {
+START_TEST(test_handler_get)
+{
     s_job_t job;
     s_handler_run(&job, "{\"url\": \"http://127.0.0.1:%d/hello\"}");
     ck_assert_msg(job.rc == 0, "error: %s", job.error);
@@ -568,7 +599,8 @@ START_TEST(test_handler_get) {
 }
 END_TEST
 
-START_TEST(test_handler_echo) {
+START_TEST(test_handler_echo)
+{
     s_job_t job;
     s_handler_run(&job, "{\"url\": \"http://127.0.0.1:%d/echo\", "
                         "\"method\": \"PUT\", \"body\": \"caf\\u00e9\", "
@@ -586,7 +618,8 @@ START_TEST(test_handler_echo) {
 }
 END_TEST
 
-START_TEST(test_handler_binary_body) {
+START_TEST(test_handler_binary_body)
+{
     s_job_t job;
     s_handler_run(&job, "{\"url\": \"http://127.0.0.1:%d/bytes?hex=ff00fe\"}");
     ck_assert_msg(job.rc == 0, "error: %s", job.error);
@@ -600,7 +633,8 @@ START_TEST(test_handler_binary_body) {
 }
 END_TEST
 
-START_TEST(test_handler_transport_error) {
+START_TEST(test_handler_transport_error)
+{
     char args[128];
     snprintf(args, sizeof(args), "{\"url\": \"http://127.0.0.1:%d/\"}",
              s_closed_port());
@@ -616,7 +650,8 @@ START_TEST(test_handler_transport_error) {
 }
 END_TEST
 
-START_TEST(test_handler_bad_args) {
+START_TEST(test_handler_bad_args)
+{
     const char *rows[] = {
         "not json",
         "null",
@@ -664,14 +699,14 @@ END_TEST
 //  Header names and methods are RFC 7230 tokens: every byte a tchar, at
 //  least one, and NULL none. The set is spelled out here, so a check that
 //  follows the locale or forgets NULL fails.
-START_TEST(test_is_token) {
+START_TEST(test_is_token)
+{
     const char *tchar = "!#$%&'*+-.^_`|~0123456789"
                         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     for (int value = 1; value < 256; value++) {
-        char text[4] = {'A', (char)value, 'z', '\0'};
+        char text[4] = {'A', (char) value, 'z', '\0'};
         bool expected = strchr(tchar, value) != NULL;
-        ck_assert_msg(zj_http_is_token(text) == expected, "byte 0x%02x",
-                      value);
+        ck_assert_msg(zj_http_is_token(text) == expected, "byte 0x%02x", value);
         ck_assert_msg(zj_http_is_token(text + 1) == expected,
                       "byte 0x%02x first", value);
     }
@@ -686,7 +721,8 @@ START_TEST(test_is_token) {
 END_TEST
 
 Suite *
-test_http_suite(void) {
+test_http_suite(void)
+{
     Suite *suite = suite_create("http");
     TCase *tcase = tcase_create("http");
     tcase_add_checked_fixture(tcase, s_setup, s_teardown);

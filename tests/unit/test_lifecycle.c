@@ -27,8 +27,11 @@ s_start(zj_testcoord_t *tc, zj_peer_t *peer)
 static bool
 s_result(zj_testcoord_t *tc, int64_t id, int32_t attempt, zj_state_t state)
 {
-    zj_job_t result = {.id = id, .attempts = attempt, .state = state,
-                       .started_at = zj_now(), .finished_at = zj_now()};
+    zj_job_t result = {.id = id,
+                       .attempts = attempt,
+                       .state = state,
+                       .started_at = zj_now(),
+                       .finished_at = zj_now()};
     if (state == ZJ_STATE_SUCCEEDED)
         result.result = "{\"n\": 1}";
     else
@@ -82,14 +85,15 @@ START_TEST(test_exhausted_or_final_errors_end_failed)
     s_start(tc, peer);
     s_start(tc, peer);
     ck_assert(s_result(tc, once, 1, ZJ_STATE_FAILED));
-    zj_job_t no_retry = {.id = final, .attempts = 1,
-                         .state = ZJ_STATE_FAILED, .error = "bad args: x",
+    zj_job_t no_retry = {.id = final,
+                         .attempts = 1,
+                         .state = ZJ_STATE_FAILED,
+                         .error = "bad args: x",
                          .no_retry = true};
     ck_assert(zj_lifecycle_result(&tc->jobs, &no_retry, "w1"));
     ck_assert_uint_eq(zj_futures_size(tc->futures), 0);
     int32_t attempts = 0;
-    ck_assert_int_eq(zj_testcoord_stored(tc, once, &attempts),
-                     ZJ_STATE_FAILED);
+    ck_assert_int_eq(zj_testcoord_stored(tc, once, &attempts), ZJ_STATE_FAILED);
     ck_assert_int_eq(zj_testcoord_stored(tc, final, &attempts),
                      ZJ_STATE_FAILED);
     ck_assert_int_eq(attempts, 1);
@@ -159,8 +163,7 @@ START_TEST(test_cancel_says_which_worker_to_stop)
     ck_assert(!zj_peer_settle(peer, running));
     ck_assert_int_eq(zj_testcoord_stored(tc, running, NULL),
                      ZJ_STATE_CANCELLED);
-    ck_assert_int_eq(zj_testcoord_stored(tc, queued, NULL),
-                     ZJ_STATE_CANCELLED);
+    ck_assert_int_eq(zj_testcoord_stored(tc, queued, NULL), ZJ_STATE_CANCELLED);
     zj_testcoord_destroy(&tc);
 }
 END_TEST

@@ -28,8 +28,7 @@ s_put(s_bytes_t *out, const void *bytes, size_t size)
     //  every realloc copies, and growing by each put took minutes.
     if (out->size + size + 1 > out->capacity) {
         size_t wanted = out->size + size + 1;
-        out->capacity = out->capacity * 2 > wanted ? out->capacity * 2
-                                                   : wanted;
+        out->capacity = out->capacity * 2 > wanted ? out->capacity * 2 : wanted;
         out->data = realloc(out->data, out->capacity);
         ck_assert_ptr_nonnull(out->data);
     }
@@ -74,8 +73,7 @@ s_pack_value(s_bytes_t *out, const json_t *value)
         s_put_head(out, 0x80, 15, 0xde, json_object_size(value));
         const char *key;
         json_t *member;
-        json_object_foreach((json_t *) value, key, member)
-        {
+        json_object_foreach((json_t *) value, key, member) {
             s_put_head(out, 0xa0, 31, 0xda, strlen(key));
             s_put(out, key, strlen(key));
             s_pack_value(out, member);
@@ -84,7 +82,8 @@ s_pack_value(s_bytes_t *out, const json_t *value)
         s_put_head(out, 0x90, 15, 0xdc, json_array_size(value));
         size_t index;
         json_t *member;
-        json_array_foreach(value, index, member) s_pack_value(out, member);
+        json_array_foreach(value, index, member)
+            s_pack_value(out, member);
     } else if (json_is_string(value)) {
         s_put_head(out, 0xa0, 31, 0xda, json_string_length(value));
         s_put(out, json_string_value(value), json_string_length(value));

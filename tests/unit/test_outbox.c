@@ -3,9 +3,9 @@
 //  through real inproc sockets.
 #include <check.h>
 
+#include "common/err.h"
 #include "coordinator/outbox.h"
 #include "proto/codec.h"
-#include "common/err.h"
 #include "tests/unit/suites.h"
 
 static int s_serial; //  Makes inproc endpoints unique
@@ -20,15 +20,14 @@ s_net_up(s_net_t *net)
 {
     for (int side = 0; side < 2; side++) {
         char endpoint[64];
-        snprintf(endpoint, sizeof endpoint, "inproc://outbox-%d-%d",
-                 ++s_serial, side);
+        snprintf(endpoint, sizeof endpoint, "inproc://outbox-%d-%d", ++s_serial,
+                 side);
         net->router[side] = zsock_new(ZMQ_ROUTER);
         ck_assert_int_eq(zsock_bind(net->router[side], "%s", endpoint), 0);
         net->dealer[side] = zsock_new(ZMQ_DEALER);
         zsock_set_identity(net->dealer[side], "peer");
         zsock_set_rcvtimeo(net->dealer[side], 5000);
-        ck_assert_int_eq(zsock_connect(net->dealer[side], "%s", endpoint),
-                         0);
+        ck_assert_int_eq(zsock_connect(net->dealer[side], "%s", endpoint), 0);
     }
 }
 
@@ -50,9 +49,9 @@ s_receive(s_net_t *net, zj_side_t side)
     zj_msg_t *msg = NULL;
     uint64_t req = 0;
     char why[256] = "";
-    ck_assert_int_eq(zj_msg_decode(zframe_data(frame), zframe_size(frame),
-                                   &msg, &req, why),
-                     0);
+    ck_assert_int_eq(
+        zj_msg_decode(zframe_data(frame), zframe_size(frame), &msg, &req, why),
+        0);
     zj_msg_type_t type = msg->type;
     zj_msg_destroy(&msg);
     zframe_destroy(&frame);

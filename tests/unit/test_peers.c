@@ -9,8 +9,10 @@
 static zj_peer_t *
 s_add(zj_peers_t *peers, const char *name, int32_t io, int32_t cpu)
 {
-    zj_worker_info_t info = {.name = strdup(name), .io_slots = io,
-                             .cpu_slots = cpu, .kind_count = 2};
+    zj_worker_info_t info = {.name = strdup(name),
+                             .io_slots = io,
+                             .cpu_slots = cpu,
+                             .kind_count = 2};
     info.kinds = calloc(3, sizeof *info.kinds);
     info.kinds[0] = (zj_kind_t){strdup("echo"), ZJ_CLASS_IO};
     info.kinds[1] = (zj_kind_t){strdup("sha256"), ZJ_CLASS_CPU};

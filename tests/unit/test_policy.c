@@ -100,8 +100,8 @@ START_TEST(test_policy_checks_frame_batch_and_args)
 
     zj_msg_t *big = s_submit_of(2, 11);
     ck_assert_int_eq(zj_limits_check(&limits, 1000, big, why), ZJ_ETOOBIG);
-    ck_assert_msg(strstr(why, "job 0") && strstr(why, "--max-args"),
-                  "why: %s", why);
+    ck_assert_msg(strstr(why, "job 0") && strstr(why, "--max-args"), "why: %s",
+                  why);
     zj_msg_destroy(&big);
 }
 END_TEST
@@ -121,8 +121,8 @@ END_TEST
 START_TEST(test_policy_caps_a_result_into_a_final_failure)
 {
     zj_limits_t limits = {ZJ_MIN_MESSAGE, 10, 10, 10};
-    zj_job_t outcome = {.id = 7, .state = ZJ_STATE_SUCCEEDED,
-                        .result = s_text_of(11)};
+    zj_job_t outcome = {
+        .id = 7, .state = ZJ_STATE_SUCCEEDED, .result = s_text_of(11)};
     ck_assert(zj_limits_cap_result(&limits, &outcome));
     ck_assert_int_eq(outcome.state, ZJ_STATE_FAILED);
     ck_assert(outcome.no_retry);
@@ -132,8 +132,8 @@ START_TEST(test_policy_caps_a_result_into_a_final_failure)
                   "error: %s", outcome.error);
     zj_job_clear(&outcome);
 
-    zj_job_t small = {.id = 8, .state = ZJ_STATE_SUCCEEDED,
-                      .result = s_text_of(10)};
+    zj_job_t small = {
+        .id = 8, .state = ZJ_STATE_SUCCEEDED, .result = s_text_of(10)};
     ck_assert(!zj_limits_cap_result(&limits, &small));
     ck_assert_int_eq(small.state, ZJ_STATE_SUCCEEDED);
     zj_job_clear(&small);

@@ -110,8 +110,7 @@ START_TEST(test_resend_all_goes_in_order)
     ck_assert(zj_unacked_ack(self, second));
     s_sent_t sent = {0};
     size_t results = 0;
-    ck_assert_uint_eq(
-        s_resend_all(self, 400, &sent, &results), 2);
+    ck_assert_uint_eq(s_resend_all(self, 400, &sent, &results), 2);
     ck_assert_uint_eq(results, 5);
     ck_assert_uint_eq(sent.count, 2);
     ck_assert_str_eq(sent.frames[0], "one");
@@ -129,17 +128,14 @@ START_TEST(test_resend_late_by_age_and_marks_sent)
     s_add(self, "young", 1, 500);
     s_sent_t sent = {0};
     //  At 700, only "old" is unacknowledged for longer than 300.
-    ck_assert_uint_eq(
-        s_resend_late(self, 300, 700, &sent, NULL), 1);
+    ck_assert_uint_eq(s_resend_late(self, 300, 700, &sent, NULL), 1);
     ck_assert_str_eq(sent.frames[0], "old");
     //  "old" was just sent at 700; "young" is late at 801.
     sent.count = 0;
-    ck_assert_uint_eq(
-        s_resend_late(self, 300, 801, &sent, NULL), 1);
+    ck_assert_uint_eq(s_resend_late(self, 300, 801, &sent, NULL), 1);
     ck_assert_str_eq(sent.frames[0], "young");
     sent.count = 0;
-    ck_assert_uint_eq(
-        s_resend_late(self, 300, 900, &sent, NULL), 0);
+    ck_assert_uint_eq(s_resend_late(self, 300, 900, &sent, NULL), 0);
     ck_assert_uint_eq(sent.count, 0);
     zj_unacked_destroy(&self);
 }
@@ -156,17 +152,13 @@ START_TEST(test_resend_late_backs_off)
     for (int late = 0; late <= ZJ_UNACKED_BACKOFF + 2; late++) {
         int shift = late < ZJ_UNACKED_BACKOFF ? late : ZJ_UNACKED_BACKOFF;
         int64_t wait = (int64_t) 100 << shift;
-        ck_assert_uint_eq(s_resend_late(self, 100, now + wait, &sent, NULL),
-                          0);
+        ck_assert_uint_eq(s_resend_late(self, 100, now + wait, &sent, NULL), 0);
         now += wait + 1;
-        ck_assert_uint_eq(
-            s_resend_late(self, 100, now, &sent, NULL), 1);
+        ck_assert_uint_eq(s_resend_late(self, 100, now, &sent, NULL), 1);
         sent.count = 0;
     }
-    ck_assert_uint_eq(s_resend_all(self, now, &sent, NULL),
-                      1);
-    ck_assert_uint_eq(
-        s_resend_late(self, 100, now + 101, &sent, NULL), 1);
+    ck_assert_uint_eq(s_resend_all(self, now, &sent, NULL), 1);
+    ck_assert_uint_eq(s_resend_late(self, 100, now + 101, &sent, NULL), 1);
     zj_unacked_destroy(&self);
 }
 END_TEST
@@ -211,10 +203,8 @@ START_TEST(test_empty_set)
     zj_unacked_t *self = zj_unacked_new();
     s_sent_t sent = {0};
     size_t results = 0;
-    ck_assert_uint_eq(s_resend_all(self, 1, &sent, &results),
-                      0);
-    ck_assert_uint_eq(
-        s_resend_late(self, 0, 1, &sent, &results), 0);
+    ck_assert_uint_eq(s_resend_all(self, 1, &sent, &results), 0);
+    ck_assert_uint_eq(s_resend_late(self, 0, 1, &sent, &results), 0);
     ck_assert_uint_eq(results, 0);
     ck_assert(!zj_unacked_ack(self, 1));
     ck_assert_uint_eq(zj_unacked_size(self), 0);

@@ -51,8 +51,7 @@ START_TEST(test_results_sent_twice_free_their_slots_once)
     for (int index = 0; index < 7; index++)
         zj_testcoord_submit(tc, "echo", 1);
     ck_assert_uint_eq(s_dispatch(tc), 4);
-    zj_msg_t *results =
-        zj_testcoord_results(1, first, 1, ZJ_STATE_SUCCEEDED);
+    zj_msg_t *results = zj_testcoord_results(1, first, 1, ZJ_STATE_SUCCEEDED);
     results->io_credit = 1;
     zj_testcoord_from_worker(tc, "w1", results);
     zj_testcoord_from_worker(tc, "w1", results);

@@ -22,8 +22,8 @@ zj_testcoord_new(void)
     self->peers = zj_peers_new();
     self->outbox = zj_outbox_new();
     zj_limits_defaults(&self->limits);
-    self->jobs = (zj_lifecycle_t){self->store, self->futures,
-                                  self->scheduler, self->peers};
+    self->jobs = (zj_lifecycle_t){self->store, self->futures, self->scheduler,
+                                  self->peers};
     self->worker_ep = (zj_worker_ep_t){.jobs = &self->jobs,
                                        .outbox = self->outbox,
                                        .limits = &self->limits,
@@ -82,8 +82,7 @@ zj_testcoord_hello(zj_testcoord_t *self, const char *name, int32_t io_slots,
     info->kind_count = 2;
     zj_testcoord_from_worker(self, name, hello);
     zj_msg_destroy(&hello);
-    zj_msg_t *welcome = zj_testcoord_take(self, ZJ_TO_WORKER,
-                                          ZJ_MSG_WELCOME);
+    zj_msg_t *welcome = zj_testcoord_take(self, ZJ_TO_WORKER, ZJ_MSG_WELCOME);
     ck_assert_ptr_nonnull(welcome);
     zj_msg_destroy(&welcome);
     zj_peer_t *peer = zj_peers_find_name(self->peers, name);
@@ -95,16 +94,17 @@ int64_t
 zj_testcoord_submit(zj_testcoord_t *self, const char *kind,
                     int32_t max_attempts)
 {
-    zj_job_t spec = {.kind = (char *) kind, .args = "{\"n\": 1}",
-                     .max_attempts = max_attempts, .backoff_ms = 1};
+    zj_job_t spec = {.kind = (char *) kind,
+                     .args = "{\"n\": 1}",
+                     .max_attempts = max_attempts,
+                     .backoff_ms = 1};
     int64_t id = zj_lifecycle_submit(&self->jobs, &spec);
     ck_assert_int_gt(id, 0);
     return id;
 }
 
 void
-zj_testcoord_from_worker(zj_testcoord_t *self, const char *name,
-                         zj_msg_t *msg)
+zj_testcoord_from_worker(zj_testcoord_t *self, const char *name, zj_msg_t *msg)
 {
     zframe_t *identity = zframe_new(name, strlen(name));
     zj_worker_ep_handle(&self->worker_ep, identity, msg);
