@@ -71,7 +71,7 @@ s_reply(s_peer_t *self, uint64_t req, zj_msg_t **msg_p)
     size_t size = 0;
     char why[ZJ_WHY_SIZE] = "";
     if (zj_msg_encode(*msg_p, &data, &size, why) != 0)
-        snprintf(self->broken, sizeof self->broken, "encode: %s", why);
+        snprintf(self->broken, sizeof self->broken, "encode: %.200s", why);
     else
         s_reply_bytes(self, data, size);
     free(data);
@@ -173,7 +173,7 @@ s_peer_receive(s_peer_t *self)
     char why[ZJ_WHY_SIZE] = "";
     if (frame == NULL || zj_msg_decode(zframe_data(frame), zframe_size(frame),
                                        &request, NULL, why) != 0)
-        snprintf(self->broken, sizeof self->broken, "request: %s", why);
+        snprintf(self->broken, sizeof self->broken, "request: %.200s", why);
     zmsg_destroy(&in);
     if (request == NULL)
         return;
