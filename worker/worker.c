@@ -93,6 +93,14 @@ static int
 s_send_frame(zj_worker_t *self, const char *data, size_t size,
              zj_msg_type_t type)
 {
+    //  Between a reconnect and its new socket (the close phase of the same
+    //  loop turn) there is no socket: what was due stays held, and goes
+    //  after the next WELCOME.
+    if (self->dealer == NULL) {
+        zj_log_debug("send deferred type=%s reason=\"reconnecting\"",
+                     zj_msg_type_name(type));
+        return ZJ_ESEND;
+    }
     int rc = 0;
     if (s_send_bytes(self, data, size) == -1) {
         zj_log_warning("send failed type=%s error=\"%s\"",
@@ -248,6 +256,9 @@ s_reconnect(zj_worker_t *self)
                    self->config.endpoint, zj_mono_ms() - self->last_heard_ms);
     zsock_set_linger(self->dealer, 0);
     zsock_destroy(&self->dealer);
+    //  Results made before the new WELCOME are kept, not sent: the new
+    //  session sends them all after it (zj_results_resend_all).
+    self->welcomed = false;
     uv_close((uv_handle_t *) &self->watch, s_on_watch_closed);
 }
 
