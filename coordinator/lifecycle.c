@@ -234,6 +234,14 @@ zj_lifecycle_cancel(zj_lifecycle_t *self, zj_future_t *future)
     s_take_string(&job->error, "cancelled");
     free(job->result);
     job->result = NULL;
+    if (peer) {
+        //  The running attempt ends here, cancelled: the worker's own
+        //  report of it comes for a final job and is dropped.
+        zj_job_t attempt = *job;
+        attempt.state = ZJ_STATE_CANCELLED;
+        attempt.finished_at = zj_now();
+        s_record_attempt(self, &attempt);
+    }
     s_finish(self, future, ZJ_STATE_CANCELLED);
     return peer;
 }

@@ -50,7 +50,8 @@ bool zj_lifecycle_result(zj_lifecycle_t *self, const zj_job_t *result,
 void zj_lifecycle_requeue(zj_lifecycle_t *self, zj_future_t *future,
                           const char *why);
 
-//  queued | running -> cancelled. Returns the peer that was running it,
+//  queued | running -> cancelled; a running attempt is recorded as
+//  cancelled. Returns the peer that was running it,
 //  which the caller must tell to stop (its slot stays taken until that
 //  worker reports the job), or NULL if it was queued.
 zj_peer_t *zj_lifecycle_cancel(zj_lifecycle_t *self, zj_future_t *future);

@@ -164,6 +164,19 @@ START_TEST(test_cancel_says_which_worker_to_stop)
     ck_assert_int_eq(zj_testcoord_stored(tc, running, NULL),
                      ZJ_STATE_CANCELLED);
     ck_assert_int_eq(zj_testcoord_stored(tc, queued, NULL), ZJ_STATE_CANCELLED);
+    //  The attempt that was running ended cancelled, as store.md says;
+    //  the queued job had no attempt.
+    sqlite3 *db = zj_testdb_raw();
+    char *attempts = zj_testdb_text(db, "SELECT group_concat(job_id || ':' "
+                                        "|| attempt || ':' || state || ':' "
+                                        "|| error) FROM attempts");
+    ck_assert_ptr_nonnull(attempts);
+    char expected[64];
+    snprintf(expected, sizeof expected, "%lld:1:cancelled:cancelled",
+             (long long) running);
+    ck_assert_str_eq(attempts, expected);
+    free(attempts);
+    sqlite3_close(db);
     zj_testcoord_destroy(&tc);
 }
 END_TEST
