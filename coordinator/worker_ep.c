@@ -32,6 +32,18 @@ s_store_state(zj_worker_ep_t *self, const char *name, const char *state)
                      zj_store_last_error(store));
 }
 
+//  The peer's kinds are offered (delta 1) or no longer (delta -1) by it.
+static void
+s_offer(zj_worker_ep_t *self, const zj_peer_t *peer, int delta)
+{
+    for (int klass = 0; klass < 2; klass++) {
+        size_t count = 0;
+        const char **kinds = zj_peer_kinds(peer, klass, &count);
+        for (size_t index = 0; index < count; index++)
+            zj_scheduler_offer(self->jobs->scheduler, kinds[index], delta);
+    }
+}
+
 //  Sends the peer's running jobs back to the queue, marks it in the
 //  store and forgets it.
 static void
@@ -45,6 +57,7 @@ s_peer_remove(zj_worker_ep_t *self, zj_peer_t *peer, const char *state,
     const char *name = zj_peer_info(peer)->name;
     zj_log_warning("worker %s name=%s requeued=%zu", state, name, requeued);
     s_store_state(self, name, state);
+    s_offer(self, peer, -1);
     zj_peers_remove(self->jobs->peers, &peer);
 }
 
@@ -78,6 +91,7 @@ s_on_hello(zj_worker_ep_t *self, zframe_t *identity, zj_msg_t *msg)
                      "error=\"%s\"",
                      zj_store_last_error(self->jobs->store));
     zj_peer_t *peer = zj_peers_add(peers, identity, info, zj_mono_ms());
+    s_offer(self, peer, 1);
     const zj_worker_info_t *joined = zj_peer_info(peer);
     zj_log_info("worker joined name=%s host=%s pid=%" PRId64
                 " io_slots=%d cpu_slots=%d kinds=%zu",
@@ -212,7 +226,8 @@ zj_worker_ep_dispatch(zj_worker_ep_t *self)
     zj_peers_t *peers = self->jobs->peers;
     zj_scheduler_t *scheduler = self->jobs->scheduler;
     size_t peer_count = zj_peers_size(peers);
-    if (zj_scheduler_ready(scheduler) == 0 || peer_count == 0)
+    //  Jobs of kinds no connected worker offers wait and cost nothing here.
+    if (zj_scheduler_runnable(scheduler) == 0 || peer_count == 0)
         return;
     zj_batch_t *batches = calloc(peer_count, sizeof *batches);
     assert(batches);
@@ -222,7 +237,7 @@ zj_worker_ep_dispatch(zj_worker_ep_t *self)
         batches[index++].peer = peer;
     //  Rounds of small chunks spread a burst over every worker.
     bool progress = true;
-    while (progress && zj_scheduler_ready(scheduler) > 0) {
+    while (progress && zj_scheduler_runnable(scheduler) > 0) {
         progress = false;
         for (index = 0; index < peer_count; index++)
             for (int klass = 0; klass < 2; klass++)
@@ -292,6 +307,7 @@ zj_worker_ep_close(zj_worker_ep_t *self)
         zj_future_t *future;
         while ((future = zj_peer_first_running(peer)))
             zj_peer_detach(future);
+        s_offer(self, peer, -1);
         zj_peers_remove(peers, &peer);
     }
 }
