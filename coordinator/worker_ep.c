@@ -8,6 +8,7 @@
 
 #define ZJ_JOBS_BYTES (4 * 1024 * 1024) //  Cut JOBS batches here
 #define ZJ_DISPATCH_CHUNK 64            //  Jobs per worker per round
+#define ZJ_SEEN_BEATS 2 //  Beats between writes of workers.last_seen
 
 static void
 s_send(zj_worker_ep_t *self, zframe_t *identity, zj_msg_t **msg_p)
@@ -23,10 +24,11 @@ s_send_error(zj_worker_ep_t *self, zframe_t *identity, const char *reason)
 
 //  Marks a worker's row; a refusal is a constraint broken, a bug.
 static void
-s_store_state(zj_worker_ep_t *self, const char *name, const char *state)
+s_store_state(zj_worker_ep_t *self, const char *name, const char *state,
+              double last_seen)
 {
     zj_store_t *store = self->jobs->store;
-    if (zj_store_set_worker_state(store, name, state, zj_now()) != 0)
+    if (zj_store_set_worker_state(store, name, state, last_seen) != 0)
         zj_log_error("store refused a row during=\"worker state\" "
                      "error=\"%s\"",
                      zj_store_last_error(store));
@@ -56,7 +58,7 @@ s_peer_remove(zj_worker_ep_t *self, zj_peer_t *peer, const char *state,
         zj_lifecycle_requeue(self->jobs, future, why);
     const char *name = zj_peer_info(peer)->name;
     zj_log_warning("worker %s name=%s requeued=%zu", state, name, requeued);
-    s_store_state(self, name, state);
+    s_store_state(self, name, state, zj_now());
     s_offer(self, peer, -1);
     zj_peers_remove(self->jobs->peers, &peer);
 }
@@ -267,12 +269,36 @@ s_lose_silent(zj_worker_ep_t *self, int64_t now_ms)
     zlistx_destroy(&lost);
 }
 
+//  Every few beats, writes workers.last_seen of the workers heard since
+//  the last write: one UPDATE each, in the turn's transaction.
+static void
+s_write_seen(zj_worker_ep_t *self, int64_t now_ms)
+{
+    zj_store_t *store = self->jobs->store;
+    if (now_ms - self->seen_written_ms < ZJ_SEEN_BEATS * self->heartbeat_ms ||
+        !zj_store_is_writable(store))
+        return;
+    //  Mono times of peers become unix times by one pair of clock reads.
+    double unix_now = zj_now();
+    int64_t mono_now = zj_mono_ms();
+    zj_peers_t *peers = self->jobs->peers;
+    for (zj_peer_t *peer = zj_peers_first(peers); peer;
+         peer = zj_peers_next(peers)) {
+        int64_t seen_ms = zj_peer_last_seen(peer);
+        if (seen_ms > self->seen_written_ms)
+            s_store_state(self, zj_peer_info(peer)->name, "connected",
+                          unix_now - (double) (mono_now - seen_ms) / 1000.0);
+    }
+    self->seen_written_ms = now_ms;
+}
+
 int64_t
 zj_worker_ep_tick(zj_worker_ep_t *self, int64_t now_ms)
 {
     assert(self);
     s_lose_silent(self, now_ms);
     if (now_ms >= self->next_heartbeat_ms) {
+        s_write_seen(self, now_ms);
         zj_peers_t *peers = self->jobs->peers;
         for (zj_peer_t *peer = zj_peers_first(peers); peer;
              peer = zj_peers_next(peers)) {
