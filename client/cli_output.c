@@ -28,10 +28,14 @@ zj_cli_result_json(const zjob_result_t *result)
     json_object_set_new(line, "state", json_string(result->state));
     if (strcmp(result->state, "succeeded") == 0)
         json_object_set_new(line, "result", zj_cli_embed(result->result));
-    else
+    else {
         json_object_set_new(
             line, "error",
             json_string(result->error ? result->error : result->state));
+        //  A failed exec or http job keeps its output or response.
+        if (result->result)
+            json_object_set_new(line, "result", zj_cli_embed(result->result));
+    }
     return line;
 }
 

@@ -42,6 +42,9 @@ static const char s_usage[] =
     "  --json             print {\"id\": N} objects instead of bare ids\n"
     ZJ_CLI_HELP_HELP
     "\n"
+    "A job of a kind no connected worker offers waits, queued, until one\n"
+    "does; submit warns about such kinds on stderr.\n"
+    "\n"
     "Exit: 0 submitted (with --wait: succeeded), 1 the job failed or was\n"
     "cancelled, 2 usage error, 3 coordinator unreachable.\n";
 // clang-format on
@@ -224,6 +227,42 @@ s_print_ids(zj_cli_t *cli, const int64_t *ids, size_t count)
     fflush(stdout);
 }
 
+//  Forgets, from the set of kinds, those a connected worker offers.
+static void
+s_on_worker(void *arg, const zjob_worker_t *worker)
+{
+    json_t *kinds = arg;
+    if (strcmp(worker->state, "connected") != 0)
+        return;
+    for (size_t index = 0; index < worker->kind_count; index++)
+        json_object_del(kinds, worker->kinds[index].name);
+}
+
+//  Warns on stderr about each kind submitted that no connected worker
+//  offers: its jobs wait, queued, until one does. One WORKERS request,
+//  after the SUBMITs were acknowledged (the submit path stays as it was);
+//  if it fails, nothing is said.
+static void
+s_warn_unoffered(zjob_client_t *client, const s_submit_t *submit,
+                 const int64_t *ids)
+{
+    json_t *kinds = json_object();
+    for (size_t index = 0; index < submit->count; index++)
+        if (ids[index] != 0)
+            json_object_set_new(kinds, submit->specs[index].kind, json_true());
+    if (json_object_size(kinds) > 0 &&
+        zjob_client_workers(client, s_on_worker, kinds) == 0) {
+        const char *kind;
+        json_t *value;
+        json_object_foreach(kinds, kind, value)
+            fprintf(stderr,
+                    "zjob submit: warning: no connected worker offers kind "
+                    "'%s'; its jobs wait, queued, until one does\n",
+                    kind);
+    }
+    json_decref(kinds);
+}
+
 static int
 s_send(zj_cli_t *cli, s_submit_t *submit)
 {
@@ -241,6 +280,8 @@ s_send(zj_cli_t *cli, s_submit_t *submit)
             first_missing = index + 1;
         }
     int exit = ZJ_EXIT_OK;
+    if (rc == 0)
+        s_warn_unoffered(client, submit, ids);
     if (rc == 0 && submit->wait) {
         rc = zjob_client_await(client, ids, 1, true, -1, s_print_result, &exit);
     } else

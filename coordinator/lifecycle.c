@@ -46,27 +46,14 @@ zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec)
     job.backoff_ms = spec->backoff_ms;
     job.not_before = spec->delay_ms > 0 ? now + spec->delay_ms / 1000.0 : 0;
     job.created_at = now;
+    //  A kind no connected worker offers waits, queued, for one that does.
     job.state = ZJ_STATE_QUEUED;
-    bool unknown = !zj_peers_may_run(self->peers, spec->kind);
-    if (unknown) {
-        job.state = ZJ_STATE_FAILED;
-        job.error = zsys_sprintf("unknown job kind: no worker offers it "
-                                 "(kind '%s')",
-                                 spec->kind);
-        job.finished_at = now;
-    }
     if (zj_store_insert_job(self->store, &job) != 0) {
         s_refused(self, "insert job");
         zj_job_clear(&job);
         return 0;
     }
     int64_t id = job.id;
-    if (unknown) {
-        zj_log_warning("job failed id=%" PRId64 " kind=%s error=\"%s\"", id,
-                       spec->kind, job.error);
-        zj_job_clear(&job);
-        return id;
-    }
     zj_future_t *future = zj_futures_add(self->futures, &job);
     zj_scheduler_push(self->scheduler, future, now);
     return id;

@@ -25,9 +25,9 @@ typedef struct {
     zj_peers_t *peers;         //  Workers, their ledgers, the kinds
 } zj_lifecycle_t;
 
-//  Creates a job from a SUBMIT entry: inserted queued (or failed at once
-//  with a reason when no worker ever offered its kind). Returns its id,
-//  or 0 if the store refused the row (logged).
+//  Creates a job from a SUBMIT entry, inserted queued: a job of a kind no
+//  connected worker offers waits until one does. Returns its id, or 0 if
+//  the store refused the row (logged).
 int64_t zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec);
 
 //  Queues a recovered job (read from the store at start, in the state the

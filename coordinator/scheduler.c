@@ -1,14 +1,22 @@
-//  scheduler.c - per-kind priority heaps and a delay heap (see .h).
+//  scheduler.c - per-kind priority heaps, the offers of each kind, and a
+//  delay heap (see .h).
 #include <assert.h>
 #include <czmq.h>
 
 #include "common/heap.h"
 #include "coordinator/scheduler.h"
 
+//  One kind: its ready jobs, and how many connected workers offer it.
+typedef struct {
+    zj_heap_t *heap; //  Ready futures, owned
+    size_t offers;   //  Connected workers that offer the kind
+} s_kind_t;
+
 struct zj_scheduler {
-    zhashx_t *ready;    //  kind -> zj_heap_t * of ready futures, owned
-    zj_heap_t *delayed; //  Futures by not_before
-    size_t ready_count; //  Futures in all ready heaps
+    zhashx_t *kinds;       //  kind -> s_kind_t *, owned
+    zj_heap_t *delayed;    //  Futures by not_before
+    size_t ready_count;    //  Futures in all ready heaps
+    size_t runnable_count; //  ... in those of kinds offered
 };
 
 static void
@@ -39,9 +47,14 @@ s_by_not_before(const void *a, const void *b)
 }
 
 static void
-s_heap_free(void **item_p)
+s_kind_free(void **item_p)
 {
-    zj_heap_destroy((zj_heap_t **) item_p);
+    s_kind_t *kind = *item_p;
+    if (kind == NULL)
+        return;
+    zj_heap_destroy(&kind->heap);
+    free(kind);
+    *item_p = NULL;
 }
 
 zj_scheduler_t *
@@ -49,8 +62,8 @@ zj_scheduler_new(void)
 {
     zj_scheduler_t *self = calloc(1, sizeof *self);
     assert(self);
-    self->ready = zhashx_new();
-    zhashx_set_destructor(self->ready, s_heap_free);
+    self->kinds = zhashx_new();
+    zhashx_set_destructor(self->kinds, s_kind_free);
     self->delayed = zj_heap_new(s_by_not_before, s_moved);
     return self;
 }
@@ -62,28 +75,45 @@ zj_scheduler_destroy(zj_scheduler_t **self_p)
     zj_scheduler_t *self = *self_p;
     if (self == NULL)
         return;
-    zhashx_destroy(&self->ready);
+    zhashx_destroy(&self->kinds);
     zj_heap_destroy(&self->delayed);
     free(self);
     *self_p = NULL;
 }
 
-static zj_heap_t *
-s_ready_heap(zj_scheduler_t *self, const char *kind)
+//  The entry of kind name, made on first use. Entries stay: there are
+//  as many as kinds ever queued or offered.
+static s_kind_t *
+s_kind_require(zj_scheduler_t *self, const char *name)
 {
-    zj_heap_t *heap = zhashx_lookup(self->ready, kind);
-    if (heap == NULL) {
-        heap = zj_heap_new(s_by_priority, s_moved);
-        zhashx_insert(self->ready, kind, heap);
+    s_kind_t *kind = zhashx_lookup(self->kinds, name);
+    if (kind == NULL) {
+        kind = calloc(1, sizeof *kind);
+        assert(kind);
+        kind->heap = zj_heap_new(s_by_priority, s_moved);
+        zhashx_insert(self->kinds, name, kind);
     }
-    return heap;
+    return kind;
 }
 
 static void
 s_make_ready(zj_scheduler_t *self, zj_future_t *future)
 {
-    zj_heap_push(s_ready_heap(self, future->job.kind), future);
+    s_kind_t *kind = s_kind_require(self, future->job.kind);
+    zj_heap_push(kind->heap, future);
     self->ready_count++;
+    self->runnable_count += kind->offers > 0;
+}
+
+//  Takes the future at position out of kind's ready heap.
+static zj_future_t *
+s_take_ready(zj_scheduler_t *self, s_kind_t *kind, size_t position)
+{
+    zj_future_t *future = zj_heap_at(kind->heap, position);
+    zj_heap_remove(kind->heap, position);
+    self->ready_count--;
+    self->runnable_count -= kind->offers > 0;
+    return future;
 }
 
 void
@@ -101,19 +131,16 @@ zj_future_t *
 zj_scheduler_next(zj_scheduler_t *self, const char **kinds, size_t count)
 {
     assert(self);
-    zj_heap_t *best = NULL;
+    s_kind_t *best = NULL;
     for (size_t index = 0; index < count; index++) {
-        zj_heap_t *heap = zhashx_lookup(self->ready, kinds[index]);
-        if (heap == NULL || zj_heap_size(heap) == 0)
+        s_kind_t *kind = zhashx_lookup(self->kinds, kinds[index]);
+        if (kind == NULL || zj_heap_size(kind->heap) == 0)
             continue;
-        if (best == NULL ||
-            s_by_priority(zj_heap_peek(heap), zj_heap_peek(best)) < 0)
-            best = heap;
+        if (best == NULL || s_by_priority(zj_heap_peek(kind->heap),
+                                          zj_heap_peek(best->heap)) < 0)
+            best = kind;
     }
-    if (best == NULL)
-        return NULL;
-    self->ready_count--;
-    return zj_heap_pop(best);
+    return best ? s_take_ready(self, best, 0) : NULL;
 }
 
 void
@@ -122,13 +149,12 @@ zj_scheduler_remove(zj_scheduler_t *self, zj_future_t *future)
     assert(self && future);
     if (future->slot == ZJ_HEAP_NONE)
         return;
-    zj_heap_t *heap = zhashx_lookup(self->ready, future->job.kind);
+    s_kind_t *kind = zhashx_lookup(self->kinds, future->job.kind);
     size_t position = future->slot;
-    if (heap && position < zj_heap_size(heap) &&
-        zj_heap_at(heap, position) == future) {
-        zj_heap_remove(heap, position);
-        self->ready_count--;
-    } else
+    if (kind && position < zj_heap_size(kind->heap) &&
+        zj_heap_at(kind->heap, position) == future)
+        s_take_ready(self, kind, position);
+    else
         zj_heap_remove(self->delayed, position);
     assert(future->slot == ZJ_HEAP_NONE);
 }
@@ -156,6 +182,38 @@ zj_scheduler_next_wake(const zj_scheduler_t *self)
     return future ? future->job.not_before : 0;
 }
 
+void
+zj_scheduler_offer(zj_scheduler_t *self, const char *name, int delta)
+{
+    assert(self && name && (delta == 1 || delta == -1));
+    s_kind_t *kind = s_kind_require(self, name);
+    assert(delta > 0 || kind->offers > 0);
+    bool was_offered = kind->offers > 0;
+    kind->offers += delta;
+    if (was_offered != (kind->offers > 0)) {
+        size_t ready = zj_heap_size(kind->heap);
+        if (was_offered)
+            self->runnable_count -= ready;
+        else
+            self->runnable_count += ready;
+    }
+}
+
+bool
+zj_scheduler_is_offered(const zj_scheduler_t *self, const char *name)
+{
+    assert(self && name);
+    const s_kind_t *kind = zhashx_lookup(self->kinds, name);
+    return kind && kind->offers > 0;
+}
+
+size_t
+zj_scheduler_runnable(const zj_scheduler_t *self)
+{
+    assert(self);
+    return self->runnable_count;
+}
+
 size_t
 zj_scheduler_ready(const zj_scheduler_t *self)
 {
@@ -174,8 +232,8 @@ size_t
 zj_scheduler_ready_of(const zj_scheduler_t *self, const char *kind)
 {
     assert(self);
-    zj_heap_t *heap = zhashx_lookup(self->ready, kind);
-    return heap ? zj_heap_size(heap) : 0;
+    const s_kind_t *entry = zhashx_lookup(self->kinds, kind);
+    return entry ? zj_heap_size(entry->heap) : 0;
 }
 
 //  Each item of heap knows its place, is queued (of kind, unless NULL),
@@ -203,13 +261,14 @@ zj_scheduler_invariants_hold(const zj_scheduler_t *self)
 {
     if (self == NULL || !s_heap_holds(self->delayed, NULL, s_by_not_before))
         return false;
-    size_t ready = 0;
-    zhashx_t *heaps = self->ready;
-    for (zj_heap_t *heap = zhashx_first(heaps); heap;
-         heap = zhashx_next(heaps)) {
-        if (!s_heap_holds(heap, zhashx_cursor(heaps), s_by_priority))
+    size_t ready = 0, runnable = 0;
+    zhashx_t *kinds = self->kinds;
+    for (s_kind_t *kind = zhashx_first(kinds); kind;
+         kind = zhashx_next(kinds)) {
+        if (!s_heap_holds(kind->heap, zhashx_cursor(kinds), s_by_priority))
             return false;
-        ready += zj_heap_size(heap);
+        ready += zj_heap_size(kind->heap);
+        runnable += kind->offers > 0 ? zj_heap_size(kind->heap) : 0;
     }
-    return ready == self->ready_count;
+    return ready == self->ready_count && runnable == self->runnable_count;
 }

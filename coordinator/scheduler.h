@@ -3,6 +3,9 @@
 //  oldest id; jobs whose not_before is in the future wait in one deadline
 //  heap until zj_scheduler_wake moves them. Futures carry their own heap
 //  position (zj_future_t.slot), so removal is O(log n). Does not own them.
+//  It also counts, per kind, the connected workers that offer it, and
+//  keeps the number of ready jobs some connected worker can run: jobs of
+//  a kind nobody offers wait in their heap and cost dispatch nothing.
 #ifndef ZJ_SCHEDULER_H
 #define ZJ_SCHEDULER_H
 
@@ -39,12 +42,23 @@ double zj_scheduler_next_wake(const zj_scheduler_t *self);
 size_t zj_scheduler_ready(const zj_scheduler_t *self);
 size_t zj_scheduler_delayed(const zj_scheduler_t *self);
 
+//  A connected worker began (delta 1) or stopped (delta -1) offering
+//  kind. O(1).
+void zj_scheduler_offer(zj_scheduler_t *self, const char *kind, int delta);
+
+//  True if some connected worker offers kind.
+bool zj_scheduler_is_offered(const zj_scheduler_t *self, const char *kind);
+
+//  Ready jobs of the kinds some connected worker offers. O(1).
+size_t zj_scheduler_runnable(const zj_scheduler_t *self);
+
 //  Ready jobs of kind.
 size_t zj_scheduler_ready_of(const zj_scheduler_t *self, const char *kind);
 
 //  The scheduler's invariants: every future in a heap knows its position,
 //  is queued and of the heap's kind; heap order holds; the ready count is
-//  the sum of the ready heaps. For asserts and tests: O(queued jobs).
+//  the sum of the ready heaps, the runnable count that of offered kinds. For
+//  asserts and tests: O(queued jobs).
 bool zj_scheduler_invariants_hold(const zj_scheduler_t *self);
 
 #endif

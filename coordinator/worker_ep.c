@@ -8,6 +8,7 @@
 
 #define ZJ_JOBS_BYTES (4 * 1024 * 1024) //  Cut JOBS batches here
 #define ZJ_DISPATCH_CHUNK 64            //  Jobs per worker per round
+#define ZJ_SEEN_BEATS 2 //  Beats between writes of workers.last_seen
 
 static void
 s_send(zj_worker_ep_t *self, zframe_t *identity, zj_msg_t **msg_p)
@@ -23,13 +24,26 @@ s_send_error(zj_worker_ep_t *self, zframe_t *identity, const char *reason)
 
 //  Marks a worker's row; a refusal is a constraint broken, a bug.
 static void
-s_store_state(zj_worker_ep_t *self, const char *name, const char *state)
+s_store_state(zj_worker_ep_t *self, const char *name, const char *state,
+              double last_seen)
 {
     zj_store_t *store = self->jobs->store;
-    if (zj_store_set_worker_state(store, name, state, zj_now()) != 0)
+    if (zj_store_set_worker_state(store, name, state, last_seen) != 0)
         zj_log_error("store refused a row during=\"worker state\" "
                      "error=\"%s\"",
                      zj_store_last_error(store));
+}
+
+//  The peer's kinds are offered (delta 1) or no longer (delta -1) by it.
+static void
+s_offer(zj_worker_ep_t *self, const zj_peer_t *peer, int delta)
+{
+    for (int klass = 0; klass < 2; klass++) {
+        size_t count = 0;
+        const char **kinds = zj_peer_kinds(peer, klass, &count);
+        for (size_t index = 0; index < count; index++)
+            zj_scheduler_offer(self->jobs->scheduler, kinds[index], delta);
+    }
 }
 
 //  Sends the peer's running jobs back to the queue, marks it in the
@@ -44,7 +58,8 @@ s_peer_remove(zj_worker_ep_t *self, zj_peer_t *peer, const char *state,
         zj_lifecycle_requeue(self->jobs, future, why);
     const char *name = zj_peer_info(peer)->name;
     zj_log_warning("worker %s name=%s requeued=%zu", state, name, requeued);
-    s_store_state(self, name, state);
+    s_store_state(self, name, state, zj_now());
+    s_offer(self, peer, -1);
     zj_peers_remove(self->jobs->peers, &peer);
 }
 
@@ -78,6 +93,7 @@ s_on_hello(zj_worker_ep_t *self, zframe_t *identity, zj_msg_t *msg)
                      "error=\"%s\"",
                      zj_store_last_error(self->jobs->store));
     zj_peer_t *peer = zj_peers_add(peers, identity, info, zj_mono_ms());
+    s_offer(self, peer, 1);
     const zj_worker_info_t *joined = zj_peer_info(peer);
     zj_log_info("worker joined name=%s host=%s pid=%" PRId64
                 " io_slots=%d cpu_slots=%d kinds=%zu",
@@ -212,7 +228,8 @@ zj_worker_ep_dispatch(zj_worker_ep_t *self)
     zj_peers_t *peers = self->jobs->peers;
     zj_scheduler_t *scheduler = self->jobs->scheduler;
     size_t peer_count = zj_peers_size(peers);
-    if (zj_scheduler_ready(scheduler) == 0 || peer_count == 0)
+    //  Jobs of kinds no connected worker offers wait and cost nothing here.
+    if (zj_scheduler_runnable(scheduler) == 0 || peer_count == 0)
         return;
     zj_batch_t *batches = calloc(peer_count, sizeof *batches);
     assert(batches);
@@ -222,7 +239,7 @@ zj_worker_ep_dispatch(zj_worker_ep_t *self)
         batches[index++].peer = peer;
     //  Rounds of small chunks spread a burst over every worker.
     bool progress = true;
-    while (progress && zj_scheduler_ready(scheduler) > 0) {
+    while (progress && zj_scheduler_runnable(scheduler) > 0) {
         progress = false;
         for (index = 0; index < peer_count; index++)
             for (int klass = 0; klass < 2; klass++)
@@ -252,12 +269,36 @@ s_lose_silent(zj_worker_ep_t *self, int64_t now_ms)
     zlistx_destroy(&lost);
 }
 
+//  Every few beats, writes workers.last_seen of the workers heard since
+//  the last write: one UPDATE each, in the turn's transaction.
+static void
+s_write_seen(zj_worker_ep_t *self, int64_t now_ms)
+{
+    zj_store_t *store = self->jobs->store;
+    if (now_ms - self->seen_written_ms < ZJ_SEEN_BEATS * self->heartbeat_ms ||
+        !zj_store_is_writable(store))
+        return;
+    //  Mono times of peers become unix times by one pair of clock reads.
+    double unix_now = zj_now();
+    int64_t mono_now = zj_mono_ms();
+    zj_peers_t *peers = self->jobs->peers;
+    for (zj_peer_t *peer = zj_peers_first(peers); peer;
+         peer = zj_peers_next(peers)) {
+        int64_t seen_ms = zj_peer_last_seen(peer);
+        if (seen_ms > self->seen_written_ms)
+            s_store_state(self, zj_peer_info(peer)->name, "connected",
+                          unix_now - (double) (mono_now - seen_ms) / 1000.0);
+    }
+    self->seen_written_ms = now_ms;
+}
+
 int64_t
 zj_worker_ep_tick(zj_worker_ep_t *self, int64_t now_ms)
 {
     assert(self);
     s_lose_silent(self, now_ms);
     if (now_ms >= self->next_heartbeat_ms) {
+        s_write_seen(self, now_ms);
         zj_peers_t *peers = self->jobs->peers;
         for (zj_peer_t *peer = zj_peers_first(peers); peer;
              peer = zj_peers_next(peers)) {
@@ -292,6 +333,7 @@ zj_worker_ep_close(zj_worker_ep_t *self)
         zj_future_t *future;
         while ((future = zj_peer_first_running(peer)))
             zj_peer_detach(future);
+        s_offer(self, peer, -1);
         zj_peers_remove(peers, &peer);
     }
 }

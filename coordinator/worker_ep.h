@@ -22,6 +22,7 @@ typedef struct {
     int heartbeat_ms;          //  Heartbeat period
     int liveness;              //  Missed periods before "lost"
     int64_t next_heartbeat_ms; //  When workers get the next beat
+    int64_t seen_written_ms;   //  When workers.last_seen was last written
 } zj_worker_ep_t;
 
 //  Handles one decoded message from a worker. Borrows identity and msg.

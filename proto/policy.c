@@ -97,6 +97,13 @@ zj_limits_cap_result(const zj_limits_t *limits, zj_job_t *outcome)
     size_t size = outcome->result ? strlen(outcome->result) : 0;
     if ((int64_t) size <= limits->max_result)
         return false;
+    if (outcome->state != ZJ_STATE_SUCCEEDED) {
+        //  A failed job's result is extra (exec's output): it goes, and
+        //  the failure stands as it was.
+        free(outcome->result);
+        outcome->result = NULL;
+        return false;
+    }
     char error[ZJ_WHY_SIZE];
     snprintf(error, sizeof error,
              "result of %zu bytes is over the coordinator's limit of %lld "

@@ -37,7 +37,8 @@ int zj_limits_check(const zj_limits_t *limits, size_t size, const zj_msg_t *msg,
                     char *why);
 
 //  If outcome's result is over max_result, makes outcome a final failure
-//  that says so and returns true; else returns false.
+//  that says so and returns true; else returns false. A failed outcome
+//  only loses its result (its error stands) and false is returned.
 bool zj_limits_cap_result(const zj_limits_t *limits, zj_job_t *outcome);
 
 #endif

@@ -4,15 +4,22 @@
 #ifndef ZJ_HANDLERS_H
 #define ZJ_HANDLERS_H
 
+#include <jansson.h>
+#include <stdbool.h>
+
 #include "include/zjob/handler.h"
 
 //  io: returns its args unchanged.
 zjob_handler_fn zj_handler_echo;
 //  io: {"seconds": S} -> {"slept": S}.
 zjob_handler_fn zj_handler_sleep;
-//  io: {"argv": [...], "stdin": "..."} -> {"exit", "stdout", "stderr"}.
+//  io: {"argv": [...], "stdin": "...", "check": true} -> {"exit",
+//  "signal", "stdout", "stderr"}; a non-zero exit or a signal fails the
+//  job (retryable, the result kept) unless "check" is false.
 zjob_handler_fn zj_handler_exec;
-//  io: {"url", "method", "headers", "body"} -> {"status", "headers", "body"}.
+//  io: {"url", "method", "headers", "body", "timeout", "check": true} ->
+//  {"status", "headers", "body"}; a status >= 400 fails the job (the
+//  result kept; final unless 408, 425, 429 or 5xx) unless "check" is false.
 zjob_handler_fn zj_handler_http;
 //  cpu: {"data": "...", "rounds": N} -> {"hex": "..."}.
 zjob_handler_fn zj_handler_sha256;
@@ -23,5 +30,9 @@ zjob_handler_fn zj_handler_primes;
 //  ZJOB_FAILED_FINAL: the common way for a handler to reject its args.
 int zj_handler_bad_args(char **error_p, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
+
+//  Reads the optional boolean "check" of args object root into *check_p
+//  (true when absent). Returns 0 or zj_handler_bad_args.
+int zj_handler_read_check(json_t *root, bool *check_p, char **error_p);
 
 #endif

@@ -1,5 +1,5 @@
 //  handlers_common.c - what the built-in handlers share (see handlers.h):
-//  the one way to reject a job's args.
+//  the one way to reject a job's args, and their shared "check" flag.
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,4 +25,18 @@ zj_handler_bad_args(char **error_p, const char *format, ...)
     assert(*error_p);
     snprintf(*error_p, size, "%s%s", prefix, reason);
     return ZJOB_FAILED_FINAL; //  The same args would fail again
+}
+
+int
+zj_handler_read_check(json_t *root, bool *check_p, char **error_p)
+{
+    assert(check_p && error_p);
+    json_t *check = json_object_get(root, "check");
+    *check_p = true;
+    if (check == NULL)
+        return 0;
+    if (!json_is_boolean(check))
+        return zj_handler_bad_args(error_p, "'check' must be true or false");
+    *check_p = json_is_true(check);
+    return 0;
 }

@@ -1,7 +1,10 @@
 //  handlers_http.c - the built-in "http" kind (io): one request through
 //  zjob_http, the response as JSON. Args {"url", "method", "headers",
 //  "body", "timeout"} -> {"status", "headers", "body"}; a body that is not
-//  UTF-8 comes back base64 in "body_base64" so the result stays JSON.
+//  UTF-8 comes back base64 in "body_base64" so the result stays JSON. An
+//  error status (>= 400) fails the job, keeping the result, unless args
+//  say "check": false; only statuses worth a retry (408, 425, 429, 5xx)
+//  leave the job its retries.
 #include <czmq.h>
 #include <jansson.h>
 #include <math.h>
@@ -69,10 +72,10 @@ s_read_timeout(json_t *timeout, zjob_http_request_t *request, char **error_p)
     return 0;
 }
 
-//  Fills request from args (strings borrowed from root). Returns 0 or
-//  zj_handler_bad_args.
+//  Fills request and *check_p from args (strings borrowed from root).
+//  Returns 0 or zj_handler_bad_args.
 static int
-s_read_args(json_t *root, zjob_http_request_t *request,
+s_read_args(json_t *root, zjob_http_request_t *request, bool *check_p,
             zjob_header_t **headers_p, char **error_p)
 {
     if (!json_is_object(root))
@@ -99,6 +102,8 @@ s_read_args(json_t *root, zjob_http_request_t *request,
         request->body_size = json_string_length(body);
     }
     int rc = s_read_timeout(json_object_get(root, "timeout"), request, error_p);
+    if (rc == 0)
+        rc = zj_handler_read_check(root, check_p, error_p);
     if (rc != 0)
         return rc;
     return s_read_headers(json_object_get(root, "headers"), request, headers_p,
@@ -192,6 +197,18 @@ s_result(const zjob_http_response_t *response, char **result_p, char **error_p)
     return 0;
 }
 
+//  An error status fails the job: ZJOB_FAILED when a later attempt may
+//  get another answer (timeout, too early, too many requests, server
+//  errors), else ZJOB_FAILED_FINAL (the same request fails again).
+static int
+s_status_failure(int status, char **error_p)
+{
+    *error_p = zsys_sprintf("http: status %d", status);
+    bool retry =
+        status == 408 || status == 425 || status == 429 || status >= 500;
+    return retry ? ZJOB_FAILED : ZJOB_FAILED_FINAL;
+}
+
 int
 zj_handler_http(zjob_ctx_t *ctx, const char *args, char **result_p,
                 char **error_p)
@@ -202,13 +219,16 @@ zj_handler_http(zjob_ctx_t *ctx, const char *args, char **result_p,
         return zj_handler_bad_args(error_p, "%s", json_error.text);
     zjob_http_request_t request = {0};
     zjob_header_t *headers = NULL;
-    int rc = s_read_args(root, &request, &headers, error_p);
+    bool check = true;
+    int rc = s_read_args(root, &request, &check, &headers, error_p);
     if (rc == 0) {
         zjob_http_response_t response;
         int code = zjob_http(ctx, &request, &response);
-        if (code == 0)
+        if (code == 0) {
             rc = s_result(&response, result_p, error_p);
-        else {
+            if (rc == 0 && check && response.status >= 400)
+                rc = s_status_failure(response.status, error_p);
+        } else {
             *error_p =
                 zsys_sprintf("http: %s", response.error ? response.error
                                                         : zj_strerror(code));

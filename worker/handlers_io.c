@@ -1,7 +1,10 @@
 //  handlers_io.c - the built-in I/O kinds: echo, sleep and exec. They run
 //  as coroutines and await through include/zjob/handler.h.
+#include <assert.h>
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +13,7 @@
 
 #define ZJ_SLEEP_MAX_SECONDS 86400.0 //  One day
 #define ZJ_EXEC_MAX_ARGV 1024        //  Arguments of one exec job
+#define ZJ_EXEC_ERROR_STDERR 200     //  Bytes of stderr quoted in an error
 
 int
 zj_handler_echo(zjob_ctx_t *ctx, const char *args, char **result_p,
@@ -58,7 +62,8 @@ s_exec_argv(json_t *root, char **error_p)
     size_t count = json_array_size(list);
     if (!json_is_array(list) || count == 0 || count > ZJ_EXEC_MAX_ARGV) {
         zj_handler_bad_args(error_p, "exec takes {\"argv\": [\"program\", "
-                                     "...], \"stdin\": \"...\"}");
+                                     "...], \"stdin\": \"...\", "
+                                     "\"check\": true}");
         return NULL;
     }
     char **argv = calloc(count + 1, sizeof *argv);
@@ -109,6 +114,67 @@ s_exec_result(const zjob_process_t *process)
     return text;
 }
 
+//  The name of a signal a command commonly dies of, or "".
+static const char *
+s_signal_name(int signal)
+{
+    static const struct {
+        int number;
+        const char *name;
+    } names[] = {
+        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
+        {SIGILL, "SIGILL"},   {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
+        {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+        {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+        {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+        {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"}};
+    for (size_t index = 0; index < sizeof names / sizeof names[0]; index++)
+        if (names[index].number == signal)
+            return names[index].name;
+    return "";
+}
+
+//  The last non-blank line of stderr, cut, as printable ASCII (the rest
+//  of it stays in the result), into line[size].
+static void
+s_stderr_tail(const zjob_process_t *process, char *line, size_t size)
+{
+    size_t end = process->err ? process->err_size : 0;
+    while (end > 0 && strchr(" \t\r\n", process->err[end - 1]))
+        end--;
+    size_t start = end;
+    while (start > 0 && process->err[start - 1] != '\n')
+        start--;
+    if (end - start > ZJ_EXEC_ERROR_STDERR)
+        end = start + ZJ_EXEC_ERROR_STDERR;
+    size_t length = 0;
+    for (size_t index = start; index < end && length + 1 < size; index++) {
+        unsigned char byte = (unsigned char) process->err[index];
+        line[length++] = byte >= 0x20 && byte < 0x7f ? (char) byte : '?';
+    }
+    line[length] = '\0';
+}
+
+//  Why a command that exited non-zero or died by a signal failed:
+//  "exec: exit status 3: <stderr's last line>", or "exec: killed by
+//  signal 9 (SIGKILL): ...". Malloc'd.
+static char *
+s_exec_error(const zjob_process_t *process)
+{
+    char how[64];
+    if (process->term_signal)
+        snprintf(how, sizeof how, "killed by signal %d (%s)",
+                 process->term_signal, s_signal_name(process->term_signal));
+    else
+        snprintf(how, sizeof how, "exit status %d", process->exit_status);
+    char tail[ZJ_EXEC_ERROR_STDERR + 1];
+    s_stderr_tail(process, tail, sizeof tail);
+    char *error = malloc(sizeof how + sizeof tail + 16);
+    assert(error);
+    sprintf(error, "exec: %s%s%s", how, *tail ? ": " : "", tail);
+    return error;
+}
+
 int
 zj_handler_exec(zjob_ctx_t *ctx, const char *args, char **result_p,
                 char **error_p)
@@ -120,10 +186,14 @@ zj_handler_exec(zjob_ctx_t *ctx, const char *args, char **result_p,
         return 1;
     }
     json_t *input = json_object_get(root, "stdin");
-    if (input && !json_is_string(input)) {
+    bool check = true;
+    int bad = input && !json_is_string(input)
+                  ? zj_handler_bad_args(error_p, "'stdin' must be a string")
+                  : zj_handler_read_check(root, &check, error_p);
+    if (bad) {
         free(argv);
         json_decref(root);
-        return zj_handler_bad_args(error_p, "'stdin' must be a string");
+        return bad;
     }
     zjob_process_t process = {0};
     int rc = zjob_spawn(ctx, argv, input ? json_string_value(input) : NULL,
@@ -136,7 +206,11 @@ zj_handler_exec(zjob_ctx_t *ctx, const char *args, char **result_p,
         return s_await_failed(error_p, "exec: cannot run the program", rc);
     }
     *result_p = s_exec_result(&process);
+    bool failed =
+        check && (process.exit_status != 0 || process.term_signal != 0);
+    if (failed)
+        *error_p = s_exec_error(&process);
     free(process.out);
     free(process.err);
-    return 0;
+    return failed ? ZJOB_FAILED : 0;
 }

@@ -166,7 +166,8 @@ zj_runner_destroy(zj_runner_t **self_p)
     *self_p = NULL;
 }
 
-//  Reports the outcome once and hands the job to the reaper.
+//  Reports the outcome once and hands the job to the reaper. A failed
+//  job may keep a result too (exec's output, http's response).
 static void
 s_finish(zj_held_t *held, zj_state_t state, const char *result,
          const char *error, double started_at, double finished_at)
@@ -179,7 +180,7 @@ s_finish(zj_held_t *held, zj_state_t state, const char *result,
     outcome.attempts = held->job.attempts;
     outcome.state = state;
     outcome.no_retry = held->no_retry && state == ZJ_STATE_FAILED;
-    outcome.result = state == ZJ_STATE_SUCCEEDED ? (char *) result : NULL;
+    outcome.result = (char *) result;
     char line[ZJ_MAX_TEXT];
     if (state != ZJ_STATE_SUCCEEDED) {
         snprintf(line, sizeof line, "%s", error ? error : "failed");
@@ -246,7 +247,13 @@ s_io_epilogue(void *arg)
                  finished_at);
     else {
         held->no_retry = refused != NULL || rc == ZJOB_FAILED_FINAL;
-        s_finish(held, ZJ_STATE_FAILED, NULL,
+        //  What a failing handler returned beside its error is kept if
+        //  it is a result the protocol takes.
+        const char *kept = rc != 0 && held->result &&
+                                   s_refuse_result(held->result, why) == NULL
+                               ? held->result
+                               : NULL;
+        s_finish(held, ZJ_STATE_FAILED, kept,
                  refused       ? refused
                  : held->error ? held->error
                                : "handler failed",
@@ -315,8 +322,9 @@ s_on_cpu_done(void *arg, const zj_cpu_outcome_t *outcome)
     zj_state_t state = outcome->ok && refused == NULL ? ZJ_STATE_SUCCEEDED
                        : held->cancel_asked           ? ZJ_STATE_CANCELLED
                                                       : ZJ_STATE_FAILED;
-    s_finish(held, state, outcome->result, refused ? refused : outcome->error,
-             outcome->started_at, outcome->finished_at);
+    s_finish(held, state, state == ZJ_STATE_SUCCEEDED ? outcome->result : NULL,
+             refused ? refused : outcome->error, outcome->started_at,
+             outcome->finished_at);
 }
 
 static zj_held_t *

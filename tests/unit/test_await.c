@@ -17,6 +17,7 @@
 #include "common/err.h"
 #include "tests/unit/suites.h"
 #include "worker/coro.h"
+#include "worker/handlers.h"
 #include "worker/job_ctx.h"
 
 typedef struct s_job s_job_t;
@@ -39,6 +40,9 @@ struct s_job {
     const char *input;      //  Its stdin
     size_t input_size;      //  Bytes in input
     size_t max_output;      //  Its output cut
+    const char *args;       //  Handler args, for a handler's job
+    char *result;           //  Handler result
+    char *error;            //  Handler error
 };
 
 //  Counters the many-jobs tests share.
@@ -408,6 +412,67 @@ START_TEST(test_await_spawn_shell_and_cat)
 }
 END_TEST
 
+//  --- the exec handler: how its command ended decides the job's state
+
+static void
+s_run_exec(s_job_t *job)
+{
+    job->rc = zj_handler_exec(&job->ctx, job->args, &job->result, &job->error);
+}
+
+typedef struct {
+    const char *args; //  exec's args
+    int rc;           //  What the handler returns
+    const char *says; //  In its error, or NULL when it succeeds
+    const char *kept; //  In its result
+} s_exec_row_t;
+
+static const s_exec_row_t s_exec_rows[] = {
+    {"{\"argv\": [\"true\"]}", 0, NULL, "\"exit\":0"},
+    {"{\"argv\": [\"false\"]}", ZJOB_FAILED, "exit status 1", "\"exit\":1"},
+    {"{\"argv\": [\"sh\", \"-c\", \"echo oops >&2; exit 3\"]}", ZJOB_FAILED,
+     "exit status 3: oops", "\"stderr\":\"oops\\n\""},
+    {"{\"argv\": [\"sh\", \"-c\", \"kill -9 $$\"]}", ZJOB_FAILED,
+     "killed by signal 9 (SIGKILL)", "\"signal\":9"},
+    {"{\"argv\": [\"false\"], \"check\": false}", 0, NULL, "\"exit\":1"},
+    {"{\"argv\": [\"sh\", \"-c\", \"kill -9 $$\"], \"check\": false}", 0, NULL,
+     "\"signal\":9"},
+    {"{\"argv\": [\"true\"], \"check\": \"no\"}", ZJOB_FAILED_FINAL,
+     "bad args: 'check'", NULL},
+};
+
+START_TEST(test_exec_fails_on_exit_status_or_signal)
+{
+    enum { ROWS = sizeof s_exec_rows / sizeof s_exec_rows[0] };
+    uv_loop_t loop;
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    zj_coro_rt_t *rt = zj_coro_rt_new(0);
+    s_job_t jobs[ROWS];
+    for (int index = 0; index < ROWS; index++) {
+        s_job_init(&jobs[index], rt, &loop, s_run_exec);
+        jobs[index].args = s_exec_rows[index].args;
+        s_job_start(&jobs[index]);
+    }
+    s_loop_finish(&loop, &rt);
+    for (int index = 0; index < ROWS; index++) {
+        const s_exec_row_t *row = &s_exec_rows[index];
+        s_job_t *job = &jobs[index];
+        ck_assert_msg(job->rc == row->rc, "%s: rc %d, error %s", row->args,
+                      job->rc, job->error);
+        if (row->says)
+            ck_assert_msg(job->error && strstr(job->error, row->says),
+                          "%s: error %s", row->args, job->error);
+        else
+            ck_assert_ptr_null(job->error);
+        if (row->kept)
+            ck_assert_msg(job->result && strstr(job->result, row->kept),
+                          "%s: result %s", row->args, job->result);
+        free(job->result);
+        free(job->error);
+    }
+}
+END_TEST
+
 START_TEST(test_await_spawn_large_output)
 {
     enum { SIZE = 300 * 1024 };
@@ -653,6 +718,7 @@ test_await_suite(void)
     tcase_add_test(tcase, test_await_hundred_children);
     tcase_add_test(tcase, test_await_spawn_cannot_run);
     tcase_add_test(tcase, test_await_spawn_cancelled);
+    tcase_add_test(tcase, test_exec_fails_on_exit_status_or_signal);
     suite_add_tcase(suite, tcase);
     return suite;
 }

@@ -650,6 +650,54 @@ START_TEST(test_handler_transport_error)
 }
 END_TEST
 
+//  An HTTP error status fails the job, and says whether a retry may
+//  help; the response is kept in the result; "check": false opts out.
+START_TEST(test_handler_error_statuses)
+{
+    static const struct {
+        const char *path; //  On the test server
+        bool check;       //  Args leave "check" on
+        int rc;           //  What the handler returns
+    } rows[] = {
+        {"/status/204", true, 0},
+        {"/status/500", true, ZJOB_FAILED},
+        {"/status/503", true, ZJOB_FAILED},
+        {"/status/429", true, ZJOB_FAILED},
+        {"/status/408", true, ZJOB_FAILED},
+        {"/status/425", true, ZJOB_FAILED},
+        {"/status/404", true, ZJOB_FAILED_FINAL},
+        {"/status/400", true, ZJOB_FAILED_FINAL},
+        {"/status/404", false, 0},
+        {"/status/500", false, 0},
+    };
+    for (size_t index = 0; index < sizeof rows / sizeof rows[0]; index++) {
+        char args[256];
+        snprintf(args, sizeof args, "{\"url\": \"http://127.0.0.1:%%d%s\"%s}",
+                 rows[index].path,
+                 rows[index].check ? "" : ", \"check\": false");
+        s_job_t job;
+        s_handler_run(&job, args);
+        ck_assert_msg(job.rc == rows[index].rc, "%s: rc %d error %s", args,
+                      job.rc, job.error);
+        ck_assert_ptr_nonnull(job.result);
+        json_t *result = json_loads(job.result, 0, NULL);
+        int status = atoi(rows[index].path + strlen("/status/"));
+        ck_assert_int_eq(json_integer_value(json_object_get(result, "status")),
+                         status);
+        json_decref(result);
+        if (job.rc) {
+            char says[32];
+            snprintf(says, sizeof says, "http: status %d", status);
+            ck_assert_msg(job.error &&
+                              strncmp(job.error, says, strlen(says)) == 0,
+                          "%s: error %s", args, job.error);
+        } else
+            ck_assert_ptr_null(job.error);
+        s_job_clear(&job);
+    }
+}
+END_TEST
+
 START_TEST(test_handler_bad_args)
 {
     const char *rows[] = {
@@ -672,6 +720,7 @@ START_TEST(test_handler_bad_args)
         "{\"url\": \"http://h/\", \"timeout\": \"5\"}",
         "{\"url\": \"http://h/\", \"timeout\": -1}",
         "{\"url\": \"http://h/\", \"timeout\": 0}",
+        "{\"url\": \"http://h/\", \"check\": \"no\"}",
     };
     zjob_ctx_t ctx = {.kind = "http"}; //  No loop: args fail first
     for (size_t index = 0; index < sizeof(rows) / sizeof(rows[0]); index++) {
@@ -744,6 +793,7 @@ test_http_suite(void)
     tcase_add_test(tcase, test_handler_echo);
     tcase_add_test(tcase, test_handler_binary_body);
     tcase_add_test(tcase, test_handler_transport_error);
+    tcase_add_test(tcase, test_handler_error_statuses);
     suite_add_tcase(suite, tcase);
 
     //  Args are refused before any request: no server needed.

@@ -207,16 +207,76 @@ START_TEST(test_recovery_keeps_running_attempts_open)
 }
 END_TEST
 
-START_TEST(test_unknown_kind_fails_at_submit)
+//  Says HELLO as worker name offering only kind (io), with slots.
+static zj_peer_t *
+s_hello_offering(zj_testcoord_t *tc, const char *name, const char *kind,
+                 int32_t slots)
+{
+    zj_msg_t *hello = zj_msg_new(ZJ_MSG_HELLO);
+    zj_worker_info_t *info = zj_msg_add_worker(hello);
+    info->name = strdup(name);
+    info->io_slots = slots;
+    info->kinds = calloc(1, sizeof *info->kinds);
+    info->kinds[0].name = strdup(kind);
+    info->kinds[0].klass = ZJ_CLASS_IO;
+    info->kind_count = 1;
+    zj_testcoord_from_worker(tc, name, hello);
+    zj_msg_destroy(&hello);
+    zj_msg_t *welcome = zj_testcoord_take(tc, ZJ_TO_WORKER, ZJ_MSG_WELCOME);
+    ck_assert_ptr_nonnull(welcome);
+    zj_msg_destroy(&welcome);
+    zj_peer_t *peer = zj_peers_find_name(tc->peers, name);
+    ck_assert_ptr_nonnull(peer);
+    return peer;
+}
+
+//  Dispatches; returns the id of the one job the one JOBS carried, or 0
+//  if none was sent.
+static int64_t
+s_dispatched(zj_testcoord_t *tc)
+{
+    zj_worker_ep_dispatch(&tc->worker_ep);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_msg_t *jobs = zj_testcoord_take(tc, ZJ_TO_WORKER, ZJ_MSG_JOBS);
+    if (jobs == NULL)
+        return 0;
+    ck_assert_uint_eq(jobs->job_count, 1);
+    int64_t id = jobs->jobs[0].id;
+    zj_msg_destroy(&jobs);
+    ck_assert_ptr_null(zj_testcoord_take(tc, ZJ_TO_WORKER, ZJ_MSG_JOBS));
+    return id;
+}
+
+//  A job of a kind no connected worker offers waits, queued, without
+//  holding up other kinds, until a worker that offers it says HELLO; and
+//  again when that worker leaves and comes back.
+START_TEST(test_unoffered_kind_waits_for_its_worker)
 {
     zj_testcoord_t *tc = zj_testcoord_new();
-    //  No worker ever offered a kind: nothing can be called unknown.
-    int64_t early = zj_testcoord_submit(tc, "nosuch", 1);
-    ck_assert_ptr_nonnull(zj_futures_find(tc->futures, early));
     zj_testcoord_hello(tc, "w1", 4, 0);
-    int64_t late = zj_testcoord_submit(tc, "nosuch", 1);
-    ck_assert_ptr_null(zj_futures_find(tc->futures, late));
-    ck_assert_int_eq(zj_testcoord_stored(tc, late, NULL), ZJ_STATE_FAILED);
+    int64_t waiting = zj_testcoord_submit(tc, "plugin.x", 1);
+    zj_future_t *future = zj_futures_find(tc->futures, waiting);
+    ck_assert_ptr_nonnull(future);
+    ck_assert_int_eq(future->job.state, ZJ_STATE_QUEUED);
+    ck_assert_int_eq(zj_testcoord_stored(tc, waiting, NULL), ZJ_STATE_QUEUED);
+    int64_t echo = zj_testcoord_submit(tc, "echo", 1);
+    ck_assert_int_eq(s_dispatched(tc), echo);
+    ck_assert_int_eq(s_dispatched(tc), 0);
+    ck_assert_int_eq(future->job.state, ZJ_STATE_QUEUED);
+
+    s_hello_offering(tc, "w2", "plugin.x", 1);
+    ck_assert_int_eq(s_dispatched(tc), waiting);
+    ck_assert_int_eq(future->job.state, ZJ_STATE_RUNNING);
+    ck_assert_str_eq(future->job.worker, "w2");
+
+    //  Its worker goes while it runs: it waits again, for the next one.
+    zj_msg_t *bye = zj_msg_new(ZJ_MSG_BYE);
+    zj_testcoord_from_worker(tc, "w2", bye);
+    zj_msg_destroy(&bye);
+    ck_assert_int_eq(future->job.state, ZJ_STATE_QUEUED);
+    ck_assert_int_eq(s_dispatched(tc), 0);
+    s_hello_offering(tc, "w3", "plugin.x", 1);
+    ck_assert_int_eq(s_dispatched(tc), waiting);
     ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
     zj_testcoord_destroy(&tc);
 }
@@ -254,7 +314,7 @@ test_lifecycle_suite(void)
                    test_requeue_records_a_failed_attempt_and_queues_the_job);
     tcase_add_test(tcase, test_cancel_says_which_worker_to_stop);
     tcase_add_test(tcase, test_recovery_keeps_running_attempts_open);
-    tcase_add_test(tcase, test_unknown_kind_fails_at_submit);
+    tcase_add_test(tcase, test_unoffered_kind_waits_for_its_worker);
     tcase_add_test(tcase, test_invariants_catch_a_job_in_two_places);
     suite_add_tcase(suite, tcase);
     return suite;

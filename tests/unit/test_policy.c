@@ -137,6 +137,17 @@ START_TEST(test_policy_caps_a_result_into_a_final_failure)
     ck_assert(!zj_limits_cap_result(&limits, &small));
     ck_assert_int_eq(small.state, ZJ_STATE_SUCCEEDED);
     zj_job_clear(&small);
+
+    //  A failed job's result (exec's output) goes; its error stands.
+    zj_job_t failed = {.id = 9,
+                       .state = ZJ_STATE_FAILED,
+                       .result = s_text_of(11),
+                       .error = strdup("http: status 503")};
+    ck_assert(!zj_limits_cap_result(&limits, &failed));
+    ck_assert_ptr_null(failed.result);
+    ck_assert_str_eq(failed.error, "http: status 503");
+    ck_assert(!failed.no_retry);
+    zj_job_clear(&failed);
 }
 END_TEST
 

@@ -54,6 +54,43 @@ START_TEST(test_scheduler_only_offered_kinds)
 }
 END_TEST
 
+//  Runnable counts the ready jobs of kinds some connected worker offers,
+//  in O(1) whatever waits for a kind nobody offers.
+START_TEST(test_scheduler_runnable_counts_offered_kinds)
+{
+    zj_scheduler_t *scheduler = zj_scheduler_new();
+    zj_scheduler_push(scheduler, s_future(0, "sha256", 0, 0), 100);
+    zj_scheduler_push(scheduler, s_future(1, "echo", 0, 0), 100);
+    zj_scheduler_push(scheduler, s_future(2, "echo", 0, 200), 100);
+    ck_assert_uint_eq(zj_scheduler_ready(scheduler), 2);
+    ck_assert_uint_eq(zj_scheduler_runnable(scheduler), 0);
+    ck_assert(!zj_scheduler_is_offered(scheduler, "echo"));
+    zj_scheduler_offer(scheduler, "echo", 1);
+    zj_scheduler_offer(scheduler, "echo", 1);     //  A second worker
+    zj_scheduler_offer(scheduler, "plugin.x", 1); //  Nothing queued yet
+    ck_assert(zj_scheduler_is_offered(scheduler, "echo"));
+    ck_assert_uint_eq(zj_scheduler_runnable(scheduler), 1);
+    ck_assert_uint_eq(zj_scheduler_wake(scheduler, 300), 1);
+    ck_assert_uint_eq(zj_scheduler_runnable(scheduler), 2);
+    zj_scheduler_offer(scheduler, "sha256", 1);
+    ck_assert_uint_eq(zj_scheduler_runnable(scheduler), 3);
+    const char *echo[] = {"echo"};
+    ck_assert_ptr_eq(zj_scheduler_next(scheduler, echo, 1), &s_futures[1]);
+    ck_assert_uint_eq(zj_scheduler_runnable(scheduler), 2);
+    zj_scheduler_remove(scheduler, &s_futures[0]);
+    ck_assert_uint_eq(zj_scheduler_runnable(scheduler), 1);
+    zj_scheduler_offer(scheduler, "echo", -1);
+    ck_assert_uint_eq(zj_scheduler_runnable(scheduler), 1);
+    zj_scheduler_offer(scheduler, "echo", -1); //  The last one goes
+    ck_assert_uint_eq(zj_scheduler_runnable(scheduler), 0);
+    ck_assert_uint_eq(zj_scheduler_ready(scheduler), 1);
+    zj_scheduler_push(scheduler, s_future(3, "plugin.x", 0, 0), 100);
+    ck_assert_uint_eq(zj_scheduler_runnable(scheduler), 1);
+    ck_assert(zj_scheduler_invariants_hold(scheduler));
+    zj_scheduler_destroy(&scheduler);
+}
+END_TEST
+
 START_TEST(test_scheduler_delays_until_due)
 {
     zj_scheduler_t *scheduler = zj_scheduler_new();
@@ -97,6 +134,7 @@ test_scheduler_suite(void)
     TCase *tcase = tcase_create("core");
     tcase_add_test(tcase, test_scheduler_priority_then_age);
     tcase_add_test(tcase, test_scheduler_only_offered_kinds);
+    tcase_add_test(tcase, test_scheduler_runnable_counts_offered_kinds);
     tcase_add_test(tcase, test_scheduler_delays_until_due);
     tcase_add_test(tcase, test_scheduler_remove_ready_and_delayed);
     suite_add_tcase(suite, tcase);

@@ -151,6 +151,43 @@ START_TEST(test_tick_beats_every_worker_once_a_period)
 }
 END_TEST
 
+//  A worker heard from has its workers.last_seen written at a heartbeat
+//  tick, every few beats, not only when it connects or leaves.
+START_TEST(test_tick_writes_last_seen_of_workers_heard)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *busy = zj_testcoord_hello(tc, "w1", 1, 0);
+    zj_testcoord_hello(tc, "w2", 1, 0);
+    int64_t now = zj_peer_last_seen(busy);
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    sqlite3 *db = zj_testdb_raw();
+    int64_t connected =
+        zj_testdb_int(db, "SELECT CAST(last_seen * 1000 AS INTEGER) "
+                          "FROM workers "
+                          "WHERE name = 'w1'");
+    //  w1 speaks 2.5 s later; w2 stays quiet (within its liveness).
+    zj_msg_t *beat = zj_msg_new(ZJ_MSG_HEARTBEAT);
+    zj_testcoord_from_worker(tc, "w1", beat);
+    zj_msg_destroy(&beat);
+    zj_peer_seen(busy, now + 2500);
+    zj_worker_ep_tick(&tc->worker_ep, now + 2600);
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    int64_t seen = zj_testdb_int(db, "SELECT CAST(last_seen * 1000 AS INTEGER) "
+                                     "FROM workers "
+                                     "WHERE name = 'w1'");
+    ck_assert_msg(seen > connected + 2000 && seen < connected + 3000,
+                  "last_seen %" PRId64 " ms, connected %" PRId64 " ms", seen,
+                  connected);
+    int64_t quiet =
+        zj_testdb_int(db, "SELECT CAST(last_seen * 1000 AS INTEGER) "
+                          "FROM workers "
+                          "WHERE name = 'w2'");
+    ck_assert_int_lt(quiet, connected + 1000);
+    sqlite3_close(db);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 START_TEST(test_strangers_and_client_messages_get_errors)
 {
     zj_testcoord_t *tc = zj_testcoord_new();
@@ -201,6 +238,7 @@ test_worker_ep_suite(void)
     tcase_add_test(tcase, test_hello_again_requeues_and_resets_the_ledger);
     tcase_add_test(tcase, test_bye_and_silence_requeue_and_mark_the_worker);
     tcase_add_test(tcase, test_tick_beats_every_worker_once_a_period);
+    tcase_add_test(tcase, test_tick_writes_last_seen_of_workers_heard);
     tcase_add_test(tcase, test_strangers_and_client_messages_get_errors);
     tcase_add_test(tcase, test_a_draining_worker_gets_no_jobs);
     suite_add_tcase(suite, tcase);

@@ -8,7 +8,7 @@ test_http_jobs_against_local_server() {
     out=$(zj wait "$id") || fail "http job failed: $out"
     echo "$out" | grep -q '"status": *200' || fail "status: $out"
     echo "$out" | grep -q '"body": *"hello world"' || fail "body: $out"
-    id=$(zj submit http "{\"url\": \"http://127.0.0.1:$HTTP_PORT/status/404\"}")
+    id=$(zj submit http "{\"url\": \"http://127.0.0.1:$HTTP_PORT/status/404\", \"check\": false}")
     zj wait "$id" | grep -q '"status": *404' || fail "404 status"
     id=$(zj submit http "{\"url\": \"http://127.0.0.1:$HTTP_PORT/echo\", \"method\": \"POST\", \"body\": \"ping\"}")
     zj wait "$id" | grep -q '"body": *"ping"' || fail "POST body"
