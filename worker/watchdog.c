@@ -28,16 +28,16 @@
 #define ZJ_WATCHDOG_LOOK_MAX 500 //  Longest
 
 struct zj_watchdog {
-    int64_t limit_ms;          //  How long one entry may last
-    int look_ms;               //  The thread's wait between looks
-    atomic_uint_fast64_t seq;  //  Odd: a job holds the loop
-    atomic_int_fast64_t job;   //  Which job (written before seq)
+    int64_t limit_ms;           //  How long one entry may last
+    int look_ms;                //  The thread's wait between looks
+    atomic_uint_fast64_t seq;   //  Odd: a job holds the loop
+    atomic_int_fast64_t job;    //  Which job (written before seq)
     char kind[ZJ_MAX_KIND + 1]; //  Its kind (written before seq)
-    int64_t kind_of;           //  The job whose kind is in kind
-    pthread_t thread;          //  Looks
-    pthread_mutex_t lock;      //  Guards stopping
-    pthread_cond_t wakeup;     //  Signalled by destroy
-    bool stopping;             //  destroy was called
+    int64_t kind_of;            //  The job whose kind is in kind
+    pthread_t thread;           //  Looks
+    pthread_mutex_t lock;       //  Guards stopping
+    pthread_cond_t wakeup;      //  Signalled by destroy
+    bool stopping;              //  destroy was called
 };
 
 static int64_t
