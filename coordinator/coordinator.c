@@ -42,6 +42,7 @@ zj_coordinator_config_defaults(zj_coordinator_config_t *config)
     config->sync = ZJ_SYNC_NORMAL;
     config->heartbeat_ms = ZJ_HEARTBEAT_MS;
     config->liveness = ZJ_LIVENESS;
+    config->max_losses = ZJ_MAX_LOSSES;
     zj_limits_defaults(&config->limits);
 }
 
@@ -132,7 +133,7 @@ static void
 s_wire(zj_coordinator_t *self)
 {
     self->jobs = (zj_lifecycle_t){self->store, self->futures, self->scheduler,
-                                  self->peers};
+                                  self->peers, self->config.max_losses};
     self->client_ep = (zj_client_ep_t){&self->jobs, self->outbox};
     self->worker_ep = (zj_worker_ep_t){
         .jobs = &self->jobs,

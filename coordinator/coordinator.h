@@ -27,6 +27,7 @@ typedef struct {
     zj_sync_t sync;               //  synchronous=NORMAL or FULL
     int heartbeat_ms;             //  Heartbeat period
     int liveness;                 //  Missed periods before "lost"
+    int max_losses;               //  Lost workers that fail a job
     const char *key_path;         //  Our secret key file: CURVE on, or NULL
     const char *worker_keys;      //  Folder of the workers' public keys
     const char *client_keys;      //  Folder of the clients' public keys

@@ -180,8 +180,9 @@ zj_lifecycle_result(zj_lifecycle_t *self, const zj_job_t *result,
     s_take_string(&job->error, result->error);
     job->state = result->state;
     s_record_attempt(self, job);
+    //  A lost attempt uses up no retry (zj_lifecycle_lose bounds those).
     if (result->state == ZJ_STATE_FAILED && !result->no_retry &&
-        job->attempts < job->max_attempts) {
+        job->attempts - job->losses < job->max_attempts) {
         s_retry(self, future);
         return true;
     }
@@ -208,6 +209,37 @@ zj_lifecycle_requeue(zj_lifecycle_t *self, zj_future_t *future, const char *why)
     job->finished_at = 0;
     s_write(self, job);
     zj_scheduler_push(self->scheduler, future, zj_now());
+}
+
+bool
+zj_lifecycle_lose(zj_lifecycle_t *self, zj_future_t *future, const char *why)
+{
+    assert(self && future && why);
+    zj_job_t *job = &future->job;
+    assert(job->state == ZJ_STATE_RUNNING);
+    int bound = self->max_losses > 0 ? self->max_losses : ZJ_MAX_LOSSES;
+    job->losses++;
+    if (job->losses < bound) {
+        zj_lifecycle_requeue(self, future, why);
+        return false;
+    }
+    //  A poison job: it takes down whichever worker runs it.
+    char *error = zsys_sprintf("its worker was lost %d times while running it",
+                               job->losses);
+    s_take_string(&job->error, error);
+    free(error);
+    free(job->result);
+    job->result = NULL;
+    job->finished_at = zj_now();
+    zj_job_t attempt = *job;
+    attempt.state = ZJ_STATE_FAILED;
+    s_record_attempt(self, &attempt);
+    zj_log_warning("job failed id=%" PRId64 " kind=%s attempts=%d losses=%d "
+                   "error=\"%s\" last=\"%s\"",
+                   job->id, job->kind, job->attempts, job->losses, job->error,
+                   why);
+    s_finish(self, future, ZJ_STATE_FAILED);
+    return true;
 }
 
 zj_peer_t *

@@ -1,9 +1,10 @@
 //  lifecycle.h - the job state machine of the coordinator.
 //  queued -> running -> succeeded | failed | cancelled, and running ->
-//  queued for retries and lost workers. Each transition updates the
-//  future, the scheduler, the worker's ledger (peers) and the store
-//  (inside the turn) together, and a final state resolves the future.
-//  It sends nothing: what a caller must tell a worker comes back as a
+//  queued for retries, workers that hand their jobs back and lost
+//  workers; a job whose worker was lost max_losses times ends failed. Each
+//  transition updates the future, the scheduler, the worker's ledger (peers)
+//  and the store (inside the turn) together, and a final state resolves the
+//  future. It sends nothing: what a caller must tell a worker comes back as a
 //  return value. Below the endpoints; above store, futures, scheduler and
 //  peers, which it borrows.
 #ifndef ZJ_LIFECYCLE_H
@@ -17,12 +18,15 @@
 #include "coordinator/scheduler.h"
 #include "coordinator/store.h"
 
+#define ZJ_MAX_LOSSES 3 //  Lost workers after which a job fails, by default
+
 //  What the state machine acts on, all borrowed from its owner.
 typedef struct {
     zj_store_t *store;         //  The record
     zj_futures_t *futures;     //  Unfinished jobs and awaits
     zj_scheduler_t *scheduler; //  Queued jobs
     zj_peers_t *peers;         //  Workers, their ledgers, the kinds
+    int max_losses;            //  Losses that fail a job; 0 = ZJ_MAX_LOSSES
 } zj_lifecycle_t;
 
 //  Creates a job from a SUBMIT entry, inserted queued: a job of a kind no
@@ -41,14 +45,25 @@ void zj_lifecycle_dispatch(zj_lifecycle_t *self, zj_future_t *future,
                            zj_peer_t *peer, zj_class_t klass);
 
 //  Applies one result from a worker (exactly once: the first result of the
-//  current attempt wins; others are dropped and logged). Returns true if
-//  it was applied.
+//  current attempt wins; others are dropped and logged). A failed attempt
+//  is retried while attempts - losses < max_attempts: a lost attempt does
+//  not use up a retry. Returns true if it was applied.
 bool zj_lifecycle_result(zj_lifecycle_t *self, const zj_job_t *result,
                          const char *worker);
 
-//  running -> queued, because its worker was lost or left.
+//  running -> queued, because its worker handed it back (BYE after a
+//  graceful stop, a revoked key): the attempt is recorded as failed with
+//  why, and it is no loss.
 void zj_lifecycle_requeue(zj_lifecycle_t *self, zj_future_t *future,
                           const char *why);
+
+//  running -> queued because its worker was lost (went silent, or came
+//  back as a new session) while running it: one more loss, recorded on the
+//  job. At max_losses losses the job ends failed instead, with "its worker
+//  was lost N times while running it" on the job and on that attempt's
+//  row. Returns true if the job ended so.
+bool zj_lifecycle_lose(zj_lifecycle_t *self, zj_future_t *future,
+                       const char *why);
 
 //  queued | running -> cancelled; a running attempt is recorded as
 //  cancelled. Returns the peer that was running it,

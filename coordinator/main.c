@@ -12,6 +12,7 @@
 static const char *s_usage =
     "usage: zjob-coordinator [--clients EP] [--workers EP] [--db PATH]\n"
     "                        [--sync normal|full] [--heartbeat DUR]\n"
+    "                        [--max-losses N]\n"
     "                        [--key FILE --worker-keys DIR --client-keys DIR]\n"
     "                        [--insecure] [--max-message SIZE] [--max-batch "
     "N]\n"
@@ -23,6 +24,9 @@ static const char *s_usage =
     "                   full: also across power loss, slower\n"
     "  --heartbeat DUR  heartbeat period (default 1s); a worker silent for\n"
     "                   3 periods is lost and its jobs are queued again\n"
+    "  --max-losses N   a job whose worker was lost N times while running\n"
+    "                   it (it kills or freezes its worker) ends failed\n"
+    "                   (1..1000, default 3)\n"
     "  --key FILE       our secret key (NAME.key_secret from zjob keygen):\n"
     "                   CURVE on both endpoints; needs the two folders:\n"
     "  --worker-keys DIR  public keys (NAME.key) of the workers let in\n"
@@ -46,6 +50,19 @@ s_usage_error(const char *problem)
 {
     fprintf(stderr, "zjob-coordinator: %s\n%s", problem, s_usage);
     return 2;
+}
+
+//  Reads a whole number in low..high into *value. Returns 0 or -1.
+static int
+s_count(const char *text, int low, int high, int *value)
+{
+    char *end = NULL;
+    errno = 0;
+    long number = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || errno || number < low || number > high)
+        return -1;
+    *value = (int) number;
+    return 0;
 }
 
 //  Reads one --max-* flag into limits. Returns 0, or 2 after saying why.
@@ -81,6 +98,7 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
         {"db", required_argument, 0, 'd'},
         {"sync", required_argument, 0, 's'},
         {"heartbeat", required_argument, 0, 'b'},
+        {"max-losses", required_argument, 0, 'L'},
         {"insecure", no_argument, 0, 'i'},
         {"key", required_argument, 0, 'k'},
         {"worker-keys", required_argument, 0, 'W'},
@@ -129,6 +147,10 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
             if (zj_duration_parse(optarg, &ms) != 0 || ms < 10 || ms > 600000)
                 return s_usage_error("--heartbeat takes 10ms..10m");
             config->heartbeat_ms = (int) ms;
+            break;
+        case 'L':
+            if (s_count(optarg, 1, 1000, &config->max_losses) != 0)
+                return s_usage_error("--max-losses takes 1..1000");
             break;
         case 'M':
         case 'B':

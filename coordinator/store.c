@@ -1,4 +1,4 @@
-//  store.c - the SQLite record of jobs and workers (schema v3, WAL):
+//  store.c - the SQLite record of jobs and workers (schema v4, WAL):
 //  turns, writes and reads; store_open.c opens and closes it. Every
 //  statement is prepared once and reset after each use; every value is
 //  bound. The first write of a loop turn runs BEGIN IMMEDIATE and
@@ -33,7 +33,8 @@ enum {
     ZJ_COL_FINISHED_AT,
     ZJ_COL_RESULT,
     ZJ_COL_ERROR,
-    ZJ_COL_BACKOFF_MS
+    ZJ_COL_BACKOFF_MS,
+    ZJ_COL_LOSSES
 };
 
 //  A turn that has not failed holds an open transaction, and a degraded
@@ -162,6 +163,7 @@ s_insert_job_row(zj_store_t *self, const zj_job_t *job)
     s_bind_text(stmt, 14, job->error);
     sqlite3_bind_int64(stmt, 15, job->backoff_ms);
     sqlite3_bind_int64(stmt, 16, job->id);
+    sqlite3_bind_int(stmt, 17, job->losses);
     return s_step_write(self, stmt);
 }
 
@@ -194,6 +196,7 @@ s_update_job_row(zj_store_t *self, const zj_job_t *job)
     s_bind_time(stmt, 7, job->finished_at);
     s_bind_text(stmt, 8, job->result);
     s_bind_text(stmt, 9, job->error);
+    sqlite3_bind_int(stmt, 10, job->losses);
     return s_step_write(self, stmt);
 }
 
@@ -298,6 +301,7 @@ s_job_from_row(sqlite3_stmt *stmt, zj_job_t *job)
         .result = (char *) sqlite3_column_text(stmt, ZJ_COL_RESULT),
         .error = (char *) sqlite3_column_text(stmt, ZJ_COL_ERROR),
         .backoff_ms = sqlite3_column_int64(stmt, ZJ_COL_BACKOFF_MS),
+        .losses = sqlite3_column_int(stmt, ZJ_COL_LOSSES),
     };
 }
 

@@ -1,4 +1,4 @@
-//  store.h - the SQLite record of jobs, attempts and workers (schema v3,
+//  store.h - the SQLite record of jobs, attempts and workers (schema v4,
 //  WAL).
 //  Only this class talks to SQLite; every statement is prepared once.
 //  Writes are group-committed: the first write of a loop turn opens a
@@ -34,9 +34,10 @@ zj_store_t *zj_store_new(const char *path, zj_sync_t sync, char *why);
 void zj_store_destroy(zj_store_t **self_p);
 
 //  Inserts a job (kind, args, state, priority, attempts, max_attempts,
-//  timeout_ms, backoff_ms, not_before, created_at, and result/error/finished_at
-//  when it is already final) and sets job->id (ids are given by the store,
-//  one more than the largest in the file at open). Borrows job.
+//  losses, timeout_ms, backoff_ms, not_before, created_at, and
+//  result/error/finished_at when it is already final) and sets job->id (ids are
+//  given by the store, one more than the largest in the file at open). Borrows
+//  job.
 int zj_store_insert_job(zj_store_t *self, zj_job_t *job);
 
 //  Records how one attempt of job ended: its attempt number, worker,
@@ -44,7 +45,7 @@ int zj_store_insert_job(zj_store_t *self, zj_job_t *job);
 int zj_store_record_attempt(zj_store_t *self, const zj_job_t *job);
 
 //  Writes a job's mutable fields (state, attempts, not_before, worker,
-//  started_at, finished_at, result, error) by id. Borrows job.
+//  started_at, finished_at, result, error, losses) by id. Borrows job.
 int zj_store_update_job(zj_store_t *self, const zj_job_t *job);
 
 //  Reads job id into *job (which then owns its strings; free with

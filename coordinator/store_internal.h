@@ -14,7 +14,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 3          //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 4          //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250       //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100    //  Rows zj_store_list_jobs gives for limit 0
@@ -23,7 +23,7 @@
 #define ZJ_JOB_COLUMNS                                                         \
     "id, kind, args, state, priority, attempts, max_attempts,"                 \
     " timeout_ms, not_before, worker, created_at, started_at,"                 \
-    " finished_at, result, error, backoff_ms"
+    " finished_at, result, error, backoff_ms, losses"
 
 //  Every statement the store runs, prepared once.
 #define ZJ_STMT_MAP(XX)                                                        \
@@ -33,17 +33,17 @@
     XX(INSERT_JOB, "INSERT INTO jobs (kind, args, state, priority,"            \
                    " attempts, max_attempts, timeout_ms, not_before,"          \
                    " worker, created_at, started_at, finished_at,"             \
-                   " result, error, backoff_ms, id)"                           \
+                   " result, error, backoff_ms, id, losses)"                   \
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"         \
-                   " ?11, ?12, ?13, ?14, ?15, ?16)")                           \
+                   " ?11, ?12, ?13, ?14, ?15, ?16, ?17)")                      \
     XX(NEXT_ID, "SELECT coalesce(max(id), 0) + 1 FROM jobs")                   \
     XX(INSERT_ATTEMPT, "INSERT OR REPLACE INTO attempts (job_id, attempt,"     \
                        " worker, state, started_at, finished_at, error)"       \
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")                 \
     XX(UPDATE_JOB, "UPDATE jobs SET state = ?2, attempts = ?3,"                \
                    " not_before = ?4, worker = ?5, started_at = ?6,"           \
-                   " finished_at = ?7, result = ?8, error = ?9"                \
-                   " WHERE id = ?1")                                           \
+                   " finished_at = ?7, result = ?8, error = ?9,"               \
+                   " losses = ?10 WHERE id = ?1")                              \
     XX(GET_JOB, "SELECT " ZJ_JOB_COLUMNS " FROM jobs WHERE id = ?1")           \
     XX(LIST_JOBS, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                        \
                   " ORDER BY id DESC LIMIT ?1")                                \

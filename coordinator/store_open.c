@@ -53,6 +53,10 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     "DROP TABLE attempts;"
     "ALTER TABLE attempts_v3 RENAME TO attempts;"
     "PRAGMA user_version = 3;",
+    //  v4: how many times a worker was lost while running the job, which
+    //  fails it at the coordinator's --max-losses (a poison job).
+    "ALTER TABLE jobs ADD COLUMN losses INTEGER DEFAULT 0;"
+    "PRAGMA user_version = 4;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {

@@ -47,15 +47,21 @@ s_offer(zj_worker_ep_t *self, const zj_peer_t *peer, int delta)
 }
 
 //  Sends the peer's running jobs back to the queue, marks it in the
-//  store and forgets it.
+//  store and forgets it. A worker "lost" lost its jobs, and each counts
+//  a loss (a poison job fails at the bound); one "gone" (BYE: it stopped,
+//  and handed back what its grace did not finish) or "revoked" did not.
 static void
 s_peer_remove(zj_worker_ep_t *self, zj_peer_t *peer, const char *state,
               const char *why)
 {
     size_t requeued = zj_peer_running(peer);
+    bool lost = streq(state, "lost");
     zj_future_t *future;
     while ((future = zj_peer_first_running(peer)))
-        zj_lifecycle_requeue(self->jobs, future, why);
+        if (lost)
+            zj_lifecycle_lose(self->jobs, future, why);
+        else
+            zj_lifecycle_requeue(self->jobs, future, why);
     const char *name = zj_peer_info(peer)->name;
     zj_log_warning("worker %s name=%s requeued=%zu", state, name, requeued);
     s_store_state(self, name, state, zj_now());

@@ -93,6 +93,7 @@ typedef struct {
     int32_t priority;     //  Higher runs first; default 0
     int32_t attempts;     //  Attempts started so far (JOBS: this attempt)
     int32_t max_attempts; //  1 + retries; 0 in SUBMIT means 1
+    int32_t losses;       //  Store only: attempts whose worker was lost
     int64_t timeout_ms;   //  Per-attempt limit; 0 = none
     int64_t delay_ms;     //  SUBMIT only: run no sooner than now + delay
     int64_t backoff_ms;   //  Wait before the first retry, doubled after

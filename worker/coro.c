@@ -80,6 +80,8 @@ struct zj_coro_rt {
     bool unguarded_told;         //  The log said stacks go unguarded now
     int64_t threshold_ms;        //  Block threshold
     zj_coro_blocked_fn *blocked; //  Block callback, NULL = not measured
+    zj_coro_switch_fn *switched; //  Switch callback, or NULL
+    void *switch_context;        //  Its context
 };
 
 //  --- Switch annotations: no-ops unless built with ASan.
@@ -178,6 +180,15 @@ zj_coro_rt_set_blocked(zj_coro_rt_t *self, int64_t threshold_ms,
     assert(self);
     self->threshold_ms = threshold_ms < 0 ? 0 : threshold_ms;
     self->blocked = blocked;
+}
+
+void
+zj_coro_rt_set_switch(zj_coro_rt_t *self, zj_coro_switch_fn *on_switch,
+                      void *context)
+{
+    assert(self);
+    self->switched = on_switch;
+    self->switch_context = context;
 }
 
 size_t
@@ -340,6 +351,8 @@ zj_coro_resume(zj_coro_t *self)
     rt->current = self;
     self->running = true;
     int64_t started_us = rt->blocked ? zj_mono_us() : 0;
+    if (rt->switched)
+        rt->switched(rt->switch_context, self->arg);
 
     void *fake_stack = NULL;
     s_start_switch(&fake_stack, self->stack, self->stack_size);
@@ -349,6 +362,8 @@ zj_coro_resume(zj_coro_t *self)
     self->context = transfer.fctx;
     self->running = false;
     rt->current = self->outer;
+    if (rt->switched)
+        rt->switched(rt->switch_context, rt->current ? rt->current->arg : NULL);
     if (rt->blocked)
         s_check_blocked(rt, self->arg, started_us);
     //  We are back on our own stack: now the finished one may be reused,

@@ -23,6 +23,11 @@ typedef void(zj_coro_fn)(void *arg);
 //  than the threshold; arg is the coroutine's arg, held_ms how long.
 typedef void(zj_coro_blocked_fn)(void *arg, int64_t held_ms);
 
+//  Called as the thread changes hands: with the arg of a coroutine being
+//  resumed, and when it gives the thread back, with the arg of the
+//  coroutine that resumed it, or NULL for the loop's own stack.
+typedef void(zj_coro_switch_fn)(void *context, void *arg);
+
 //  Creates a runtime. stack_size 0 = 256 KiB usable (plus a guard page).
 //  Returns NULL on failure.
 zj_coro_rt_t *zj_coro_rt_new(size_t stack_size);
@@ -33,6 +38,10 @@ void zj_coro_rt_destroy(zj_coro_rt_t **self_p);
 //  Sets the block threshold (default 100 ms) and callback.
 void zj_coro_rt_set_blocked(zj_coro_rt_t *self, int64_t threshold_ms,
                             zj_coro_blocked_fn *blocked);
+
+//  Sets the switch callback (NULL: none) and its context.
+void zj_coro_rt_set_switch(zj_coro_rt_t *self, zj_coro_switch_fn *on_switch,
+                           void *context);
 
 //  Number of coroutines alive (started, not finished).
 size_t zj_coro_rt_alive(const zj_coro_rt_t *self);

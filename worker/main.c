@@ -14,6 +14,7 @@ static const char *s_usage =
     "                   [--cpu-procs N] [--cpu-prefetch N] [--allow-exec]\n"
     "                   [--plugin PATH]...\n"
     "                   [--block-threshold DUR] [--grace DUR]\n"
+    "                   [--watchdog DUR]\n"
     "                   [--key FILE --coordinator-key FILE]\n"
     "  --connect EP       coordinator's workers endpoint\n"
     "                     (default " ZJ_WORKER_ENDPOINT ")\n"
@@ -27,6 +28,10 @@ static const char *s_usage =
     "  --plugin PATH      load job kinds from a shared object (repeatable)\n"
     "  --block-threshold DUR  report a job holding the loop longer\n"
     "                     (default 100ms)\n"
+    "  --watchdog DUR     exit with status 70, naming the job, when one job\n"
+    "                     holds the loop this long without yielding (default\n"
+    "                     10s; 0 never): the coordinator counts the loss\n"
+    "                     against the job, a supervisor restarts us\n"
     "  --grace DUR        on SIGTERM/SIGINT, let running jobs finish this\n"
     "                     long (default 10s) before handing them back; a\n"
     "                     second signal stops at once\n"
@@ -66,6 +71,7 @@ s_parse(int argc, char **argv, zj_worker_config_t *config, const char **plugins)
         {"plugin", required_argument, 0, 'l'},
         {"block-threshold", required_argument, 0, 'b'},
         {"grace", required_argument, 0, 'g'},
+        {"watchdog", required_argument, 0, 'w'},
         {"key", required_argument, 0, 'k'},
         {"coordinator-key", required_argument, 0, 'K'},
         {"help", no_argument, 0, 'h'},
@@ -115,6 +121,11 @@ s_parse(int argc, char **argv, zj_worker_config_t *config, const char **plugins)
             if (zj_duration_parse(optarg, &ms) != 0)
                 return s_usage_error("--grace takes a duration");
             config->grace_ms = ms;
+            break;
+        case 'w':
+            if (zj_duration_parse(optarg, &ms) != 0)
+                return s_usage_error("--watchdog takes a duration (0: off)");
+            config->watchdog_ms = ms;
             break;
         case 'h':
             fputs(s_usage, stdout);

@@ -64,6 +64,19 @@ s_on_blocked(void *arg, int64_t held_ms)
                    held->job.id, held->job.kind, held_ms);
 }
 
+//  The coroutine runtime hands the loop to a job, or takes it back: the
+//  watchdog must know which job to name if it never comes back.
+static void
+s_on_switch(void *context, void *arg)
+{
+    zj_runner_t *self = context;
+    zj_held_t *held = arg;
+    if (held)
+        zj_watchdog_enter(self->config.watchdog, held->job.id, held->job.kind);
+    else
+        zj_watchdog_leave(self->config.watchdog);
+}
+
 zj_runner_t *
 zj_runner_new(const zj_runner_config_t *config, zj_runner_done_fn *done,
               void *arg)
@@ -97,6 +110,8 @@ zj_runner_new(const zj_runner_config_t *config, zj_runner_done_fn *done,
         return NULL;
     }
     zj_coro_rt_set_blocked(self->coro_rt, config->block_ms, s_on_blocked);
+    if (config->watchdog)
+        zj_coro_rt_set_switch(self->coro_rt, s_on_switch, self);
     return self;
 }
 

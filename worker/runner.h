@@ -9,6 +9,7 @@
 
 #include "proto/msg.h"
 #include "worker/registry.h"
+#include "worker/watchdog.h"
 
 typedef struct zj_runner zj_runner_t;
 
@@ -18,6 +19,7 @@ typedef struct {
     int io_slots;                  //  Coroutines at once
     int cpu_procs;                 //  Pool processes (0 = one per core)
     int64_t block_ms;              //  Report a coroutine holding longer
+    zj_watchdog_t *watchdog;       //  Told which job holds the loop, or NULL
 } zj_runner_config_t;
 
 //  Reports one finished job: outcome holds id, attempts, state

@@ -30,6 +30,7 @@ struct zj_worker {
     uv_signal_t signals[2];    //  SIGINT, SIGTERM
     zj_registry_t *registry;   //  Kinds we run
     zj_runner_t *runner;       //  Runs them
+    zj_watchdog_t *watchdog;   //  Ends us if a job never yields, or NULL
     zj_results_t *results;     //  Outcomes batched, RESULTS held to ACK
     bool curve;                //  Connect with CURVE, with these keys:
     zj_keypair_t keys;         //  Ours
@@ -61,6 +62,7 @@ zj_worker_config_defaults(zj_worker_config_t *config)
     config->cpu_prefetch = ZJ_CPU_PREFETCH;
     config->block_ms = ZJ_BLOCK_MS;
     config->grace_ms = ZJ_GRACE_MS;
+    config->watchdog_ms = ZJ_WATCHDOG_MS;
 }
 
 static void
@@ -516,9 +518,14 @@ zj_worker_new(const zj_worker_config_t *config)
     self->registry = zj_registry_new();
     if (s_load_keys(self) != 0 || s_load_kinds(self) != 0)
         goto failed;
-    //  The pool forks before any ZeroMQ thread exists.
-    zj_runner_config_t runner = {&self->loop, self->registry, config->io_slots,
-                                 config->cpu_procs, config->block_ms};
+    if (config->watchdog_ms > 0 &&
+        (self->watchdog = zj_watchdog_new(config->watchdog_ms)) == NULL)
+        goto failed;
+    //  The pool forks before any ZeroMQ thread exists (the watchdog's
+    //  thread stays behind in the parent: children run no coroutine).
+    zj_runner_config_t runner = {&self->loop,      self->registry,
+                                 config->io_slots, config->cpu_procs,
+                                 config->block_ms, self->watchdog};
     self->runner = zj_runner_new(&runner, s_on_done, self);
     if (self->runner == NULL)
         goto failed;
@@ -548,10 +555,10 @@ zj_worker_new(const zj_worker_config_t *config)
     if (s_connect(self) != 0)
         goto failed;
     zj_log_info("worker started name=%s endpoint=%s io_slots=%d "
-                "cpu_procs=%d cpu_prefetch=%d kinds=%zu",
+                "cpu_procs=%d cpu_prefetch=%d kinds=%zu watchdog_ms=%" PRId64,
                 self->name, config->endpoint, config->io_slots,
                 self->config.cpu_procs, config->cpu_prefetch,
-                zj_registry_size(self->registry));
+                zj_registry_size(self->registry), config->watchdog_ms);
     return self;
 failed:
     zj_worker_destroy(&self);
@@ -596,6 +603,7 @@ zj_worker_destroy(zj_worker_t **self_p)
     uv_walk(&self->loop, s_close_any, NULL);
     uv_run(&self->loop, UV_RUN_DEFAULT);
     uv_loop_close(&self->loop);
+    zj_watchdog_destroy(&self->watchdog); //  After the last coroutine
     zsock_destroy(&self->dealer);
     zj_results_destroy(&self->results);
     memset(&self->keys, 0, sizeof self->keys);

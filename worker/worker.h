@@ -29,6 +29,7 @@ typedef struct {
     size_t plugin_count;              //  Entries in plugins
     int64_t block_ms;                 //  Block report threshold
     int64_t grace_ms;                 //  Drain time on SIGTERM/SIGINT
+    int64_t watchdog_ms;              //  Loop held this long: exit (0: never)
     const char *key_path;             //  Our secret key file: CURVE on, or NULL
     const char *coordinator_key_path; //  The coordinator's public key file
 } zj_worker_config_t;

@@ -1,7 +1,9 @@
 //  test_plugin.c - job kinds for the end-to-end tests, loaded with
 //  zjob-worker --plugin: pid (cpu) names the process that ran it, block
 //  (io) holds the loop without yielding, crash (cpu) dies of SIGSEGV,
-//  flaky (io) fails the first time it sees a path and succeeds after.
+//  flaky (io) fails the first time it sees a path and succeeds after;
+//  poison jobs: segv (io) kills the worker itself with SIGSEGV, spin (io)
+//  never yields and never returns.
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,32 @@ s_crash(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
     return 1;
 }
 
+//  Dies on the worker's own loop: the worker process goes with it.
+static int
+s_segv(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
+{
+    (void) ctx;
+    (void) args;
+    (void) result_p;
+    (void) error_p;
+    raise(SIGSEGV);
+    return 1;
+}
+
+//  Never yields, never returns: the worker's loop is frozen for good.
+static int
+s_spin(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
+{
+    (void) ctx;
+    (void) args;
+    (void) result_p;
+    (void) error_p;
+    volatile unsigned long turns = 0;
+    for (;;)
+        turns++;
+    return 1;
+}
+
 //  {"path": P}: fails (retryably) and creates P if P does not exist yet.
 static int
 s_flaky(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
@@ -79,7 +107,9 @@ zjob_plugin_init(zjob_registry_t *registry)
     if (zjob_registry_add(registry, "pid", ZJOB_CLASS_CPU, s_pid) ||
         zjob_registry_add(registry, "block", ZJOB_CLASS_IO, s_block) ||
         zjob_registry_add(registry, "crash", ZJOB_CLASS_CPU, s_crash) ||
-        zjob_registry_add(registry, "flaky", ZJOB_CLASS_IO, s_flaky))
+        zjob_registry_add(registry, "flaky", ZJOB_CLASS_IO, s_flaky) ||
+        zjob_registry_add(registry, "segv", ZJOB_CLASS_IO, s_segv) ||
+        zjob_registry_add(registry, "spin", ZJOB_CLASS_IO, s_spin))
         return 1;
     return 0;
 }

@@ -22,6 +22,7 @@
     XX(peers)                                                                  \
     XX(duration)                                                               \
     XX(coro)                                                                   \
+    XX(watchdog)                                                               \
     XX(await)                                                                  \
     XX(http)                                                                   \
     XX(cpu_pool)                                                               \

@@ -1,6 +1,7 @@
 //  test_coro.c - the coroutine runtime (worker/coro.c): switching order,
 //  many coroutines alive at once, stack reuse from the pool, block
-//  detection, the guard page and a refused stack.
+//  detection, switches reported (for the watchdog), the guard page and a
+//  refused stack.
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
@@ -312,6 +313,43 @@ START_TEST(test_coro_blocked_reported)
 }
 END_TEST
 
+//  --- Switches, as the watchdog sees them
+
+//  Each switch callback's arg in order (NULL: the loop's own stack).
+typedef struct {
+    void *args[16]; //  What each call said
+    size_t count;   //  Calls so far
+} s_switches_t;
+
+static void
+s_on_switch(void *context, void *arg)
+{
+    s_switches_t *switches = context;
+    ck_assert_uint_lt(switches->count, 16);
+    switches->args[switches->count++] = arg;
+}
+
+START_TEST(test_coro_switches_reported)
+{
+    s_switches_t switches = {0};
+    zj_coro_rt_t *rt = zj_coro_rt_new(0);
+    zj_coro_rt_set_switch(rt, s_on_switch, &switches);
+    s_body_t body = {.rt = rt, .yields = 1};
+    zj_coro_t *coro = zj_coro_spawn(rt, s_body_yielding, &body);
+    ck_assert_uint_eq(switches.count, 2); //  Its first run, and back
+    zj_coro_resume(coro);                 //  To its end
+    ck_assert_uint_eq(switches.count, 4);
+    void *expected[] = {&body, NULL, &body, NULL};
+    for (size_t index = 0; index < 4; index++)
+        ck_assert_ptr_eq(switches.args[index], expected[index]);
+    zj_coro_rt_set_switch(rt, NULL, NULL);
+    coro = zj_coro_spawn(rt, s_body_yielding, &body);
+    zj_coro_resume(coro);
+    ck_assert_uint_eq(switches.count, 4);
+    zj_coro_rt_destroy(&rt);
+}
+END_TEST
+
 //  --- Guard page
 
 //  Checks there is a PROT_NONE page right under this stack, then, if
@@ -403,6 +441,7 @@ test_coro_suite(void)
     TCase *tcase = tcase_create("coro");
     tcase_set_timeout(tcase, 60);
     tcase_add_test(tcase, test_coro_yield_resume_order);
+    tcase_add_test(tcase, test_coro_switches_reported);
     tcase_add_test(tcase, test_coro_then_runs_on_the_resumer_after_the_body);
     tcase_add_test(tcase, test_coro_ten_thousand_alive);
     tcase_add_test(tcase, test_coro_forty_thousand_alive_past_the_map_limit);

@@ -1,8 +1,8 @@
 //  test_lifecycle.c - the coordinator's job state machine
 //  (coordinator/lifecycle.c) on a store file, with no loop and no
 //  sockets: the exactly-once rule for results, retries, requeues of lost
-//  workers, cancel, recovery after a restart, and the invariants after
-//  every step.
+//  workers and the bound on their losses, cancel, recovery after a restart, and
+//  the invariants after every step.
 #include <check.h>
 
 #include "common/duration.h"
@@ -282,6 +282,142 @@ START_TEST(test_unoffered_kind_waits_for_its_worker)
 }
 END_TEST
 
+//  An int the store holds for job id, after the turn commits: sql has one
+//  %lld for the id.
+static int64_t
+s_stored_int(zj_testcoord_t *tc, const char *sql, int64_t id)
+{
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    char query[256];
+    snprintf(query, sizeof query, sql, (long long) id);
+    sqlite3 *db = zj_testdb_raw();
+    int64_t value = zj_testdb_int(db, query);
+    sqlite3_close(db);
+    return value;
+}
+
+//  A job whose worker is lost again and again (it kills its worker) ends
+//  failed at the bound, with the losses in the store and on its last
+//  attempt's row; attempts stay within max_attempts + losses.
+START_TEST(test_losses_fail_the_job_at_the_bound)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t id = zj_testcoord_submit(tc, "echo", 1);
+    for (int32_t loss = 1; loss < ZJ_MAX_LOSSES; loss++) {
+        zj_future_t *future = s_start(tc, peer);
+        ck_assert(!zj_lifecycle_lose(&tc->jobs, future,
+                                     "worker lost: missed heartbeats"));
+        ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+        ck_assert_int_eq(future->job.state, ZJ_STATE_QUEUED);
+        ck_assert_int_eq(future->job.losses, loss);
+        ck_assert_int_eq(
+            s_stored_int(tc, "SELECT losses FROM jobs WHERE id = %lld", id),
+            loss);
+    }
+    zj_future_t *future = s_start(tc, peer);
+    ck_assert(zj_lifecycle_lose(&tc->jobs, future, "worker lost"));
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    ck_assert_ptr_null(zj_futures_find(tc->futures, id));
+    ck_assert_int_eq(zj_peer_running(peer), 0);
+    int32_t attempts = 0;
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, &attempts), ZJ_STATE_FAILED);
+    ck_assert_int_eq(attempts, ZJ_MAX_LOSSES);
+    ck_assert_int_eq(
+        s_stored_int(tc, "SELECT losses FROM jobs WHERE id = %lld", id),
+        ZJ_MAX_LOSSES);
+    ck_assert_int_eq(s_stored_int(tc,
+                                  "SELECT count(*) FROM jobs WHERE id = %lld"
+                                  " AND error = 'its worker was lost 3 times"
+                                  " while running it'"
+                                  " AND finished_at IS NOT NULL",
+                                  id),
+                     1);
+    ck_assert_int_eq(s_stored_int(tc,
+                                  "SELECT count(*) FROM attempts WHERE"
+                                  " job_id = %lld AND attempt = 3 AND"
+                                  " state = 'failed' AND error = 'its worker"
+                                  " was lost 3 times while running it'",
+                                  id),
+                     1);
+    ck_assert_int_le(attempts, 1 + ZJ_MAX_LOSSES);
+    //  A late result of the last attempt finds the job final.
+    ck_assert(!s_result(tc, id, 3, ZJ_STATE_SUCCEEDED));
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  The bound is the coordinator's --max-losses.
+START_TEST(test_max_losses_sets_the_bound)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    tc->jobs.max_losses = 1;
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t id = zj_testcoord_submit(tc, "echo", 5);
+    ck_assert(zj_lifecycle_lose(&tc->jobs, s_start(tc, peer), "worker lost"));
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_FAILED);
+    ck_assert_int_eq(s_stored_int(tc,
+                                  "SELECT count(*) FROM jobs WHERE id = %lld"
+                                  " AND error = 'its worker was lost 1 times"
+                                  " while running it'",
+                                  id),
+                     1);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  A lost attempt does not use up a retry: a job of two attempts that is
+//  lost once still gets two results, and attempts = max_attempts + losses.
+START_TEST(test_lost_attempt_does_not_use_up_a_retry)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t id = zj_testcoord_submit(tc, "echo", 2);
+    zj_future_t *future = s_start(tc, peer);
+    ck_assert(!zj_lifecycle_lose(&tc->jobs, future, "worker lost"));
+    s_start(tc, peer);
+    ck_assert(s_result(tc, id, 2, ZJ_STATE_FAILED));
+    ck_assert_int_eq(future->job.state, ZJ_STATE_QUEUED); //  A retry waits
+    zj_scheduler_wake(tc->scheduler, zj_now() + 60);
+    s_start(tc, peer);
+    ck_assert(s_result(tc, id, 3, ZJ_STATE_FAILED));
+    int32_t attempts = 0;
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, &attempts), ZJ_STATE_FAILED);
+    ck_assert_int_eq(attempts, 2 + 1);
+    ck_assert_int_eq(
+        s_stored_int(tc, "SELECT losses FROM jobs WHERE id = %lld", id), 1);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  Through the workers endpoint: a worker that says BYE (a graceful stop
+//  past its grace) hands its jobs back, which is no loss; one that goes
+//  silent loses them, which is.
+START_TEST(test_bye_hands_back_silence_loses)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t id = zj_testcoord_submit(tc, "echo", 1);
+    s_start(tc, peer);
+    zj_msg_t *bye = zj_msg_new(ZJ_MSG_BYE);
+    zj_testcoord_from_worker(tc, "w1", bye);
+    zj_msg_destroy(&bye);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_QUEUED);
+    ck_assert_int_eq(
+        s_stored_int(tc, "SELECT losses FROM jobs WHERE id = %lld", id), 0);
+
+    peer = zj_testcoord_hello(tc, "w2", 4, 0);
+    s_start(tc, peer);
+    zj_worker_ep_tick(&tc->worker_ep, zj_mono_ms() + 60000);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_QUEUED);
+    ck_assert_int_eq(
+        s_stored_int(tc, "SELECT losses FROM jobs WHERE id = %lld", id), 1);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 //  The checker sees a broken table: it is able to fail.
 START_TEST(test_invariants_catch_a_job_in_two_places)
 {
@@ -316,6 +452,10 @@ test_lifecycle_suite(void)
     tcase_add_test(tcase, test_recovery_keeps_running_attempts_open);
     tcase_add_test(tcase, test_unoffered_kind_waits_for_its_worker);
     tcase_add_test(tcase, test_invariants_catch_a_job_in_two_places);
+    tcase_add_test(tcase, test_losses_fail_the_job_at_the_bound);
+    tcase_add_test(tcase, test_max_losses_sets_the_bound);
+    tcase_add_test(tcase, test_lost_attempt_does_not_use_up_a_retry);
+    tcase_add_test(tcase, test_bye_hands_back_silence_loses);
     suite_add_tcase(suite, tcase);
     return suite;
 }

@@ -59,11 +59,11 @@ s_collect(void *arg, const zj_job_t *job)
     seen->count++;
 }
 
-START_TEST(test_schema_is_design_v3)
+START_TEST(test_schema_is_design_v4)
 {
     zj_store_t *store = zj_testdb_store();
     sqlite3 *db = zj_testdb_raw();
-    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 3);
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 4);
     char *mode = zj_testdb_text(db, "PRAGMA journal_mode");
     ck_assert_str_eq(mode, "wal");
     free(mode);
@@ -82,7 +82,8 @@ START_TEST(test_schema_is_design_v3)
                              {"finished_at", "REAL"},
                              {"result", "TEXT"},
                              {"error", "TEXT"},
-                             {"backoff_ms", "INTEGER"}};
+                             {"backoff_ms", "INTEGER"},
+                             {"losses", "INTEGER"}};
     s_assert_columns(db, "jobs", jobs, sizeof(jobs) / sizeof(jobs[0]));
     const char *attempts[][2] = {
         {"job_id", "INTEGER"}, {"attempt", "INTEGER"}, {"worker", "TEXT"},
@@ -109,7 +110,7 @@ START_TEST(test_schema_is_design_v3)
     store = zj_testdb_store();
     zj_store_destroy(&store);
     db = zj_testdb_raw();
-    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 3);
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 4);
     sqlite3_close(db);
 }
 END_TEST
@@ -127,7 +128,7 @@ END_TEST
     "CREATE INDEX jobs_state ON jobs (state);"                                 \
     "CREATE INDEX jobs_running ON jobs (worker) WHERE state = 'running';"
 
-START_TEST(test_v1_database_migrates_to_v3)
+START_TEST(test_v1_database_migrates_to_v4)
 {
     //  A v1 file with one job in it.
     sqlite3 *db = zj_testdb_raw();
@@ -148,7 +149,7 @@ START_TEST(test_v1_database_migrates_to_v3)
     zj_job_clear(&job);
     zj_store_destroy(&store);
     db = zj_testdb_raw();
-    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 3);
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 4);
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM attempts"), 0);
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM sqlite_master"
                                        " WHERE name = 'jobs_running'"),
@@ -180,7 +181,7 @@ START_TEST(test_v2_attempts_survive_v3)
     zj_store_t *store = zj_testdb_store();
     zj_store_destroy(&store);
     db = zj_testdb_raw();
-    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 3);
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 4);
     char *row = zj_testdb_text(db, "SELECT job_id || attempt || worker ||"
                                    " state || started_at || finished_at ||"
                                    " error FROM attempts");
@@ -422,6 +423,48 @@ START_TEST(test_recover_requeues_running_in_id_order)
     ck_assert_int_eq(zj_store_recover(store, s_collect, &seen, &requeued), 0);
     ck_assert_int_eq(requeued, 0);
     ck_assert_uint_eq(seen.count, 4);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    zj_store_destroy(&store);
+}
+END_TEST
+
+//  What recovery saw of one job's losses.
+static void
+s_collect_losses(void *arg, const zj_job_t *job)
+{
+    *(int32_t *) arg = job->losses;
+}
+
+START_TEST(test_losses_round_trip)
+{
+    zj_store_t *store = zj_testdb_store();
+    zj_job_t job = zj_testdb_job("echo", ZJ_STATE_QUEUED);
+    ck_assert_int_eq(zj_store_insert_job(store, &job), 0);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    sqlite3 *db = zj_testdb_raw();
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT losses FROM jobs"), 0);
+
+    job.state = ZJ_STATE_RUNNING;
+    job.attempts = 3;
+    job.losses = 2;
+    ck_assert_int_eq(zj_store_update_job(store, &job), 0);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT losses FROM jobs"), 2);
+    sqlite3_close(db);
+    zj_job_t got = {0};
+    ck_assert_int_eq(zj_store_get_job(store, job.id, &got), 0);
+    ck_assert_int_eq(got.losses, 2);
+    zj_job_clear(&got);
+    zj_store_destroy(&store);
+
+    //  A restarted coordinator recovers the count with the job.
+    store = zj_testdb_store();
+    int32_t losses = -1;
+    int64_t requeued = 0;
+    ck_assert_int_eq(
+        zj_store_recover(store, s_collect_losses, &losses, &requeued), 0);
+    ck_assert_int_eq(requeued, 1);
+    ck_assert_int_eq(losses, 2);
     ck_assert_int_eq(zj_store_commit(store), 0);
     zj_store_destroy(&store);
 }
@@ -733,8 +776,8 @@ test_store_suite(void)
     TCase *tcase = tcase_create("store");
     tcase_add_checked_fixture(tcase, zj_testdb_setup, zj_testdb_teardown);
     tcase_set_timeout(tcase, 20);
-    tcase_add_test(tcase, test_schema_is_design_v3);
-    tcase_add_test(tcase, test_v1_database_migrates_to_v3);
+    tcase_add_test(tcase, test_schema_is_design_v4);
+    tcase_add_test(tcase, test_v1_database_migrates_to_v4);
     tcase_add_test(tcase, test_v2_attempts_survive_v3);
     tcase_add_test(tcase, test_attempts_are_recorded);
     tcase_add_test(tcase, test_insert_commit_get);
@@ -742,6 +785,7 @@ test_store_suite(void)
     tcase_add_test(tcase, test_update_running_then_final);
     tcase_add_test(tcase, test_list_by_state_with_limit);
     tcase_add_test(tcase, test_recover_requeues_running_in_id_order);
+    tcase_add_test(tcase, test_losses_round_trip);
     tcase_add_test(tcase, test_workers_round_trip);
     tcase_add_test(tcase, test_forget_workers);
     tcase_add_test(tcase, test_garbage_file_fails_with_why);

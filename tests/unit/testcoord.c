@@ -23,7 +23,7 @@ zj_testcoord_new(void)
     self->outbox = zj_outbox_new();
     zj_limits_defaults(&self->limits);
     self->jobs = (zj_lifecycle_t){self->store, self->futures, self->scheduler,
-                                  self->peers};
+                                  self->peers, ZJ_MAX_LOSSES};
     self->worker_ep = (zj_worker_ep_t){.jobs = &self->jobs,
                                        .outbox = self->outbox,
                                        .limits = &self->limits,
