@@ -132,8 +132,15 @@ s_start_curve(zj_coordinator_t *self, zj_keypair_t *keys)
 static void
 s_wire(zj_coordinator_t *self)
 {
-    self->jobs = (zj_lifecycle_t){self->store, self->futures, self->scheduler,
-                                  self->peers, self->config.max_losses};
+    self->jobs = (zj_lifecycle_t){
+        .store = self->store,
+        .futures = self->futures,
+        .scheduler = self->scheduler,
+        .peers = self->peers,
+        .max_losses = self->config.max_losses,
+        .loss_spread_ms =
+            (int64_t) self->config.heartbeat_ms * self->config.liveness,
+    };
     self->client_ep = (zj_client_ep_t){&self->jobs, self->outbox};
     self->worker_ep = (zj_worker_ep_t){
         .jobs = &self->jobs,

@@ -29,6 +29,7 @@ typedef struct {
     zlistx_t *waiters; //  zj_waiter_t *, NULL until someone awaits it
     bool resolved;     //  Final: waiting to be reaped
     bool attempt_done; //  The current attempt's result is recorded
+    bool resume;       //  Next dispatch goes on with the current attempt
 } zj_future_t;
 
 #define ZJ_FUTURE_TAG 0x7a6a6675u

@@ -68,9 +68,13 @@ zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job)
     copy.state = ZJ_STATE_QUEUED;
     zj_future_t *future = zj_futures_add(self->futures, &copy);
     //  A job that was running may still get the result of that attempt
-    //  from its worker, and it counts. A queued job that had attempts was
-    //  waiting for a retry: its last attempt already has its result.
+    //  from its worker, and it counts; dispatched again, it goes on with
+    //  that attempt (the coordinator's restart is not the job's). A
+    //  queued job that had attempts was waiting for a retry: its last
+    //  attempt already has its result.
     future->attempt_done = job->state != ZJ_STATE_RUNNING;
+    future->resume = job->state == ZJ_STATE_RUNNING;
+    assert(!future->resume || job->attempts > 0);
     zj_scheduler_push(self->scheduler, future, zj_now());
 }
 
@@ -82,7 +86,9 @@ zj_lifecycle_dispatch(zj_lifecycle_t *self, zj_future_t *future,
     zj_job_t *job = &future->job;
     assert(job->state == ZJ_STATE_QUEUED && future->slot == ZJ_HEAP_NONE);
     job->state = ZJ_STATE_RUNNING;
-    job->attempts++;
+    if (!future->resume)
+        job->attempts++;
+    future->resume = false;
     job->started_at = zj_now();
     job->finished_at = 0;
     free(job->worker);
@@ -171,6 +177,7 @@ zj_lifecycle_result(zj_lifecycle_t *self, const zj_job_t *result,
     }
     zj_job_t *job = &future->job;
     future->attempt_done = true;
+    future->resume = false;
     zj_scheduler_remove(self->scheduler, future);
     if (result->started_at > 0)
         job->started_at = result->started_at;
@@ -190,8 +197,10 @@ zj_lifecycle_result(zj_lifecycle_t *self, const zj_job_t *result,
     return true;
 }
 
-void
-zj_lifecycle_requeue(zj_lifecycle_t *self, zj_future_t *future, const char *why)
+//  running -> queued, to run again no sooner than delay_s from now.
+static void
+s_requeue(zj_lifecycle_t *self, zj_future_t *future, const char *why,
+          double delay_s)
 {
     assert(self && future);
     zj_job_t *job = &future->job;
@@ -205,10 +214,24 @@ zj_lifecycle_requeue(zj_lifecycle_t *self, zj_future_t *future, const char *why)
     attempt.finished_at = zj_now();
     s_record_attempt(self, &attempt);
     job->state = ZJ_STATE_QUEUED;
-    job->not_before = 0;
+    double now = zj_now();
+    job->not_before = delay_s > 0 ? now + delay_s : 0;
     job->finished_at = 0;
     s_write(self, job);
-    zj_scheduler_push(self->scheduler, future, zj_now());
+    zj_scheduler_push(self->scheduler, future, now);
+}
+
+void
+zj_lifecycle_requeue(zj_lifecycle_t *self, zj_future_t *future, const char *why)
+{
+    s_requeue(self, future, why, 0);
+}
+
+//  A random wait in [0, spread_ms], as seconds.
+static double
+s_spread(int64_t spread_ms)
+{
+    return spread_ms > 0 ? (double) spread_ms * rand() / RAND_MAX / 1000.0 : 0;
 }
 
 bool
@@ -220,7 +243,10 @@ zj_lifecycle_lose(zj_lifecycle_t *self, zj_future_t *future, const char *why)
     int bound = self->max_losses > 0 ? self->max_losses : ZJ_MAX_LOSSES;
     job->losses++;
     if (job->losses < bound) {
-        zj_lifecycle_requeue(self, future, why);
+        //  The jobs of a lost worker go back at random points over one
+        //  lease, not together: a poison job among them then takes few
+        //  of the others down with it on its next worker.
+        s_requeue(self, future, why, s_spread(self->loss_spread_ms));
         return false;
     }
     //  A poison job: it takes down whichever worker runs it.

@@ -27,6 +27,7 @@ typedef struct {
     zj_scheduler_t *scheduler; //  Queued jobs
     zj_peers_t *peers;         //  Workers, their ledgers, the kinds
     int max_losses;            //  Losses that fail a job; 0 = ZJ_MAX_LOSSES
+    int64_t loss_spread_ms;    //  A lost job waits up to this, at random
 } zj_lifecycle_t;
 
 //  Creates a job from a SUBMIT entry, inserted queued: a job of a kind no

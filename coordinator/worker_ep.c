@@ -239,10 +239,17 @@ zj_worker_ep_dispatch(zj_worker_ep_t *self)
         return;
     zj_batch_t *batches = calloc(peer_count, sizeof *batches);
     assert(batches);
+    //  A worker silent for longer than a beat and a half may be dead or
+    //  frozen: jobs sent to it now would only wait for its loss (and count
+    //  one more loss each). Live ones beat every period.
+    int64_t now_ms = zj_mono_ms();
+    int64_t quiet_ms = (int64_t) self->heartbeat_ms * 3 / 2;
     size_t index = 0;
     for (zj_peer_t *peer = zj_peers_first(peers); peer;
          peer = zj_peers_next(peers))
-        batches[index++].peer = peer;
+        if (now_ms - zj_peer_last_seen(peer) <= quiet_ms)
+            batches[index++].peer = peer;
+    peer_count = index;
     //  Rounds of small chunks spread a burst over every worker.
     bool progress = true;
     while (progress && zj_scheduler_runnable(scheduler) > 0) {

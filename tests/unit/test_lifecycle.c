@@ -207,6 +207,89 @@ START_TEST(test_recovery_keeps_running_attempts_open)
 }
 END_TEST
 
+//  A coordinator's restart is not the job's: dispatched again, a job that
+//  was running goes on with the same attempt, so a job never has more
+//  attempts than it allows plus its losses.
+START_TEST(test_recovered_running_job_goes_on_with_its_attempt)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t id = zj_testcoord_submit(tc, "echo", 1);
+    s_start(tc, peer);
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    zj_testcoord_destroy(&tc);
+
+    tc = zj_testcoord_new();
+    peer = zj_testcoord_hello(tc, "w2", 4, 0);
+    zj_future_t *future = s_start(tc, peer);
+    ck_assert_int_eq(future->job.id, id);
+    ck_assert_int_eq(future->job.attempts, 1);
+    //  Either worker's result of attempt 1 counts, once.
+    ck_assert(s_result(tc, id, 1, ZJ_STATE_SUCCEEDED));
+    ck_assert(!s_result(tc, id, 1, ZJ_STATE_SUCCEEDED));
+    int32_t attempts = 0;
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, &attempts),
+                     ZJ_STATE_SUCCEEDED);
+    ck_assert_int_eq(attempts, 1);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  A recovered job whose result came before it was dispatched again
+//  starts a new attempt when it is retried.
+START_TEST(test_recovered_job_with_a_result_starts_a_new_attempt)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t id = zj_testcoord_submit(tc, "echo", 2);
+    s_start(tc, peer);
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    zj_testcoord_destroy(&tc);
+
+    tc = zj_testcoord_new();
+    ck_assert(s_result(tc, id, 1, ZJ_STATE_FAILED)); //  Retry waits
+    zj_future_t *future = zj_futures_find(tc->futures, id);
+    ck_assert_ptr_nonnull(future);
+    zj_scheduler_remove(tc->scheduler, future);
+    future->job.not_before = 0;
+    zj_scheduler_push(tc->scheduler, future, zj_now());
+    peer = zj_testcoord_hello(tc, "w2", 4, 0);
+    ck_assert_int_eq(s_start(tc, peer)->job.attempts, 2);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  The jobs of a lost worker come back spread over the loss spread, not
+//  all at one instant.
+START_TEST(test_lost_jobs_come_back_spread)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    tc->jobs.loss_spread_ms = 60000;
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 64, 0);
+    zj_future_t *futures[32];
+    for (int index = 0; index < 32; index++)
+        zj_testcoord_submit(tc, "echo", 1);
+    for (int index = 0; index < 32; index++)
+        futures[index] = s_start(tc, peer);
+    double before = zj_now();
+    for (int index = 0; index < 32; index++)
+        ck_assert(!zj_lifecycle_lose(&tc->jobs, futures[index], "lost"));
+    double after = zj_now();
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    double low = 1e300, high = -1e300;
+    for (int index = 0; index < 32; index++) {
+        double wait = futures[index]->job.not_before - before;
+        ck_assert(wait >= 0 && wait <= 60.0 + (after - before));
+        low = wait < low ? wait : low;
+        high = wait > high ? wait : high;
+    }
+    //  32 draws over a minute all within one second: odds below 1e-40.
+    ck_assert_double_gt(high - low, 1.0);
+    ck_assert_uint_eq(zj_scheduler_delayed(tc->scheduler), 32);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 //  Says HELLO as worker name offering only kind (io), with slots.
 static zj_peer_t *
 s_hello_offering(zj_testcoord_t *tc, const char *name, const char *kind,
@@ -450,6 +533,10 @@ test_lifecycle_suite(void)
                    test_requeue_records_a_failed_attempt_and_queues_the_job);
     tcase_add_test(tcase, test_cancel_says_which_worker_to_stop);
     tcase_add_test(tcase, test_recovery_keeps_running_attempts_open);
+    tcase_add_test(tcase, test_recovered_running_job_goes_on_with_its_attempt);
+    tcase_add_test(tcase,
+                   test_recovered_job_with_a_result_starts_a_new_attempt);
+    tcase_add_test(tcase, test_lost_jobs_come_back_spread);
     tcase_add_test(tcase, test_unoffered_kind_waits_for_its_worker);
     tcase_add_test(tcase, test_invariants_catch_a_job_in_two_places);
     tcase_add_test(tcase, test_losses_fail_the_job_at_the_bound);

@@ -3,6 +3,7 @@
 //  heartbeats and loss, BYE, reading what it would send from the outbox.
 #include <check.h>
 
+#include "common/duration.h"
 #include "common/err.h"
 #include "tests/unit/suites.h"
 #include "tests/unit/testcoord.h"
@@ -210,6 +211,25 @@ START_TEST(test_strangers_and_client_messages_get_errors)
 }
 END_TEST
 
+//  A worker silent for more than a beat and a half gets no jobs: it may
+//  be dead or frozen, and jobs sent now would wait for its loss. Heard
+//  again, it gets them.
+START_TEST(test_a_quiet_worker_gets_no_jobs)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *quiet = zj_testcoord_hello(tc, "w1", 4, 0);
+    for (int index = 0; index < 4; index++)
+        zj_testcoord_submit(tc, "echo", 1);
+    int64_t beat = tc->worker_ep.heartbeat_ms;
+    zj_peer_seen(quiet, zj_mono_ms() - beat * 3 / 2 - 50);
+    ck_assert_uint_eq(s_dispatch(tc), 0);
+    ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_QUEUED), 4);
+    zj_peer_seen(quiet, zj_mono_ms() - beat);
+    ck_assert_uint_eq(s_dispatch(tc), 4);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 START_TEST(test_a_draining_worker_gets_no_jobs)
 {
     zj_testcoord_t *tc = zj_testcoord_new();
@@ -241,6 +261,7 @@ test_worker_ep_suite(void)
     tcase_add_test(tcase, test_tick_writes_last_seen_of_workers_heard);
     tcase_add_test(tcase, test_strangers_and_client_messages_get_errors);
     tcase_add_test(tcase, test_a_draining_worker_gets_no_jobs);
+    tcase_add_test(tcase, test_a_quiet_worker_gets_no_jobs);
     suite_add_tcase(suite, tcase);
     return suite;
 }

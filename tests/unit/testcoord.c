@@ -22,8 +22,12 @@ zj_testcoord_new(void)
     self->peers = zj_peers_new();
     self->outbox = zj_outbox_new();
     zj_limits_defaults(&self->limits);
-    self->jobs = (zj_lifecycle_t){self->store, self->futures, self->scheduler,
-                                  self->peers, ZJ_MAX_LOSSES};
+    //  No loss spread: a lost job is ready again at once here.
+    self->jobs = (zj_lifecycle_t){.store = self->store,
+                                  .futures = self->futures,
+                                  .scheduler = self->scheduler,
+                                  .peers = self->peers,
+                                  .max_losses = ZJ_MAX_LOSSES};
     self->worker_ep = (zj_worker_ep_t){.jobs = &self->jobs,
                                        .outbox = self->outbox,
                                        .limits = &self->limits,
