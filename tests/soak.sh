@@ -1,18 +1,35 @@
 #!/usr/bin/env bash
-#  soak.sh - a bounded crash-soak run: measures zjob's "nothing lost" promise
-#  at scale. Starts one coordinator and a few workers on 127.0.0.1, submits
-#  JOBS jobs in paced batches, kill -9s workers (restarted under the same
-#  name) and now and then the coordinator (restarted on the same ports and
-#  db) while they run, gathers every id, then prints a summary computed from
-#  the store with sqlite3. Exit 0 if no job was lost, duplicated or left
-#  unfinished, else 1 (2 if the run itself could not be done).
+#  soak.sh - a bounded crash-soak run: measures zjob's "nothing lost,
+#  nothing run twice" promise at scale. Starts one coordinator and a few
+#  workers on 127.0.0.1, submits JOBS jobs in paced batches (a few of them
+#  poison jobs that kill their worker), and while they run: kill -9s
+#  workers (restarted under the same name), freezes workers past their
+#  lease and thaws them, starts impostors under names already taken, and
+#  now and then kill -9s the coordinator (restarted on the same ports and
+#  db); gathers every id, then prints a summary computed from the store
+#  with sqlite3. Exit 0 if no job was lost, duplicated or left unfinished,
+#  every poison job failed at the loss bound, no job went past its
+#  attempts bound, and every impostor was refused; else 1 (2 if the run
+#  itself could not be done).
 #
 #  Not part of make check:  BIN=bin tests/soak.sh
 #  Settings (environment):
 #    JOBS=20000        jobs to submit
 #    WORKERS=3         workers (w1..wN, --cpu-procs 1 each)
-#    KILLS=10          chaos rounds, one kill -9 each
-#    COORD_KILLS=3     how many of those rounds kill the coordinator
+#    KILLS=14          chaos rounds, one fault each:
+#    COORD_KILLS=3       this many kill -9 the coordinator,
+#    FREEZES=3           this many SIGSTOP a worker for FREEZE seconds,
+#                        past its lease (3 heartbeats of 500ms), then
+#                        SIGCONT it,
+#    IMPOSTORS=2         this many start a second worker with a name
+#                        already taken (it must be refused and exit
+#                        non-zero, the holder untouched),
+#                        the others kill -9 a random worker
+#    FREEZE=3          seconds a frozen worker stays stopped
+#    POISON=3          exec jobs that kill -9 their own worker; workers
+#                      that die are restarted, and each of these jobs
+#                      must end failed after the coordinator's
+#                      --max-losses (3), never succeeded
 #    INTERVAL=2-4      seconds between rounds (a random point in the range)
 #    DEADLINE=600      seconds for the whole run
 #    SEED=$$           seed of the job mix and of the choices
@@ -24,8 +41,13 @@ root=$(cd "$here/.." && pwd)
 BIN=$(cd "$root/${BIN:-bin}" && pwd) || exit 2
 JOBS=${JOBS:-20000}
 WORKERS=${WORKERS:-3}
-KILLS=${KILLS:-10}
+KILLS=${KILLS:-14}
 COORD_KILLS=${COORD_KILLS:-3}
+FREEZES=${FREEZES:-3}
+IMPOSTORS=${IMPOSTORS:-2}
+FREEZE=${FREEZE:-3}
+POISON=${POISON:-3}
+MAX_LOSSES=3     # the coordinator's default --max-losses
 INTERVAL=${INTERVAL:-2-4}
 DEADLINE=${DEADLINE:-600}
 SEED=${SEED:-$$}
@@ -40,8 +62,11 @@ command -v sqlite3 >/dev/null || { echo "soak: sqlite3 missing" >&2; exit 2; }
 T=$(mktemp -d /tmp/zjob-soak.XXXXXX)
 START_NS=$(date +%s%N)
 END_S=$(( $(date +%s) + DEADLINE ))
-echo "soak: JOBS=$JOBS WORKERS=$WORKERS KILLS=$KILLS COORD_KILLS=$COORD_KILLS" \
-     "SEED=$SEED DEADLINE=${DEADLINE}s; logs in $T"
+echo "soak: JOBS=$JOBS WORKERS=$WORKERS KILLS=$KILLS (COORD_KILLS=$COORD_KILLS" \
+     "FREEZES=$FREEZES IMPOSTORS=$IMPOSTORS) POISON=$POISON SEED=$SEED" \
+     "DEADLINE=${DEADLINE}s; logs in $T"
+[ $((COORD_KILLS + FREEZES + IMPOSTORS)) -le "$KILLS" ] ||
+    { echo "soak: COORD_KILLS + FREEZES + IMPOSTORS exceed KILLS" >&2; exit 2; }
 
 # ---------------------------------------------------------------- processes
 #  Every process this script starts is tracked by PID; cleanup stops and
@@ -51,7 +76,8 @@ COORD_PID=""
 declare -A WORKER_PID=()     # name -> pid
 EXTRA_PIDS=()                # submitter, gatherer, watchdog
 ORPHAN_PIDS=()               # CPU processes that outlived a killed worker
-KILLED_WORKERS=0 KILLED_COORD=0
+KILLED_WORKERS=0 KILLED_COORD=0 FROZEN=0 DIED=0
+IMPOSTORS_STARTED=0 IMPOSTORS_REFUSED=0 IMPOSTOR_PID=""
 
 #  The programs the background loops run in their turn write their PID
 #  into these files, so cleanup can stop them too.
@@ -82,7 +108,10 @@ cleanup() {
         [ -s "$file" ] && pids+=("$(cat "$file")")
     done
     [ "${#WORKER_PID[@]}" -gt 0 ] && pids+=("${WORKER_PID[@]}")
+    [ -n "$IMPOSTOR_PID" ] && pids+=("$IMPOSTOR_PID")
     [ -n "$COORD_PID" ] && pids+=("$COORD_PID")
+    #  A frozen worker would not hear TERM.
+    for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null; done
     [ "${#pids[@]}" -gt 0 ] && s_stop_pids "${pids[@]}"
     echo "soak: logs in $T"
 }
@@ -137,7 +166,7 @@ worker_is_up() {
 start_worker() {
     local name=$1
     "$BIN/zjob-worker" --connect "$WORKERS_EP" --name "$name" --cpu-procs 1 \
-        >>"$T/$name.log" 2>&1 &
+        --allow-exec >>"$T/$name.log" 2>&1 &
     WORKER_PID[$name]=$!
     wait_until 15 worker_is_up "$name" "${WORKER_PID[$name]}" ||
         event "worker $name pid=${WORKER_PID[$name]} not listed as connected after 15s"
@@ -161,6 +190,58 @@ kill_worker() {
     event "worker $name restarted pid=${WORKER_PID[$name]}"
 }
 s_gone() { ! kill -0 "$1" 2>/dev/null; }
+#  s_dead PID: the process has exited (a zombie not yet reaped counts).
+s_dead() {
+    local state
+    state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
+    [ -z "$state" ] || [ "$state" = Z ]
+}
+
+#  supervise: restarts the workers that died on their own (a poison job
+#  kills its worker), as a supervisor such as systemd would.
+supervise() {
+    local name pid rc
+    for name in "${!WORKER_PID[@]}"; do
+        pid=${WORKER_PID[$name]}
+        s_dead "$pid" || continue
+        wait "$pid" 2>/dev/null; rc=$?
+        DIED=$((DIED + 1))
+        event "worker $name pid=$pid died on its own (exit $rc); restarting"
+        start_worker "$name"
+    done
+}
+
+#  freeze_worker NAME: SIGSTOP past the lease, SIGCONT: the coordinator
+#  loses it and requeues its jobs; the thawed worker must reconnect, and
+#  results of the attempts it still finishes count once or not at all.
+freeze_worker() {
+    local name=$1 pid=${WORKER_PID[$1]}
+    kill -STOP "$pid" || return 0
+    FROZEN=$((FROZEN + 1))
+    event "SIGSTOP worker $name pid=$pid for ${FREEZE}s running_in_store=$(sql "select count(*) from jobs where state='running' and worker='$name'")"
+    sleep "$FREEZE"
+    kill -CONT "$pid"
+    event "SIGCONT worker $name pid=$pid"
+}
+
+#  impostor NAME: a second worker claims a name that a live worker holds.
+#  It must exit non-zero within IMPOSTOR_WAIT seconds; the holder stays.
+IMPOSTOR_WAIT=20
+impostor() {
+    local name=$1 rc
+    "$BIN/zjob-worker" --connect "$WORKERS_EP" --name "$name" --cpu-procs 1 \
+        --allow-exec >>"$T/impostor.log" 2>&1 &
+    IMPOSTOR_PID=$!
+    IMPOSTORS_STARTED=$((IMPOSTORS_STARTED + 1))
+    if wait_until "$IMPOSTOR_WAIT" s_dead "$IMPOSTOR_PID"; then
+        wait "$IMPOSTOR_PID"; rc=$?
+    else
+        s_stop_pids "$IMPOSTOR_PID"; rc=running
+    fi
+    [ "$rc" != running ] && [ "$rc" != 0 ] && IMPOSTORS_REFUSED=$((IMPOSTORS_REFUSED + 1))
+    event "impostor for $name pid=$IMPOSTOR_PID: exit $rc; holder pid=${WORKER_PID[$name]} $(worker_is_up "$name" "${WORKER_PID[$name]}" && echo still connected || echo NOT connected)"
+    IMPOSTOR_PID=""
+}
 #  s_busy WHERE: the store shows a running job matching WHERE.
 s_busy() { [ "$(sql "select count(*) from jobs where state='running' and $1")" -gt 0 ]; }
 
@@ -182,13 +263,20 @@ BATCH=$(( JOBS / 20 ))
 [ "$BATCH" -lt 100 ] && BATCH=100
 [ "$BATCH" -gt 1000 ] && BATCH=1000   # one SUBMIT: all or nothing
 mkdir -p "$T/batches"
-awk -v n="$JOBS" -v seed="$SEED" -v batch="$BATCH" -v dir="$T/batches" '
+#  POISON lines, spread evenly over the first half, are exec jobs that
+#  kill -9 their worker (sh is the worker's child: $PPID is the worker).
+awk -v n="$JOBS" -v seed="$SEED" -v batch="$BATCH" -v dir="$T/batches" \
+    -v poison="$POISON" '
 BEGIN {
     srand(seed)
     print "begin; create table line(idx integer primary key, kind text, args text);" > (dir "/../lines.sql")
+    every = poison > 0 ? int(n / 2 / poison) : 0
     for (i = 1; i <= n; i++) {
         r = rand()
-        if (r < 0.4) {
+        if (every > 0 && i % every == 0 && i / every <= poison) {
+            kind = "exec"
+            args = "{\"argv\":[\"sh\",\"-c\",\"kill -9 $PPID\"],\"poison\":" i "}"
+        } else if (r < 0.4) {
             kind = "echo"
             args = sprintf("{\"i\":%d,\"tag\":\"soak\",\"list\":[%d,true,null,1.5]}", i, i)
         } else if (r < 0.8) {
@@ -293,33 +381,46 @@ SUBMITTER=$!; EXTRA_PIDS+=("$SUBMITTER")
 ( trap 'exit 1' TERM; run_gatherer ) &
 GATHERER=$!; EXTRA_PIDS+=("$GATHERER")
 
-#  Chaos: KILLS rounds, COORD_KILLS of them spread evenly kill the
-#  coordinator, the others a random worker. Stops early once the gather
-#  is done (nothing left to disturb).
-declare -A coord_round=()
-for j in $(seq "$COORD_KILLS"); do coord_round[$(( j * (KILLS + 1) / (COORD_KILLS + 1) ))]=1; done
+#  Chaos: KILLS rounds. COORD_KILLS of them, spread evenly, kill the
+#  coordinator; FREEZES and IMPOSTORS rounds are placed at random among
+#  the rest; the others kill a random worker. Between rounds, workers
+#  that died on their own are restarted. Stops early once the gather is
+#  done (nothing left to disturb).
+declare -A round_kind=()
+for j in $(seq "$COORD_KILLS"); do round_kind[$(( j * (KILLS + 1) / (COORD_KILLS + 1) ))]=coordinator; done
+s_place() {    # s_place KIND COUNT: COUNT free rounds get KIND
+    local placed=0 round
+    while [ "$placed" -lt "$2" ]; do
+        round=$(( 1 + RANDOM % KILLS ))
+        [ -n "${round_kind[$round]:-}" ] && continue
+        round_kind[$round]=$1; placed=$((placed + 1))
+    done
+}
+s_place freeze "$FREEZES"
+s_place impostor "$IMPOSTORS"
 low=${INTERVAL%-*} high=${INTERVAL#*-}
 for round in $(seq "$KILLS"); do
     pause_ms=$(( low * 1000 + RANDOM % ((high - low) * 1000 + 1) ))
     until_ns=$(( $(date +%s%N) + pause_ms * 1000000 ))
-    while [ "$(date +%s%N)" -lt "$until_ns" ] && [ ! -e "$T/gather.done" ]; do sleep 0.1; done
+    while [ "$(date +%s%N)" -lt "$until_ns" ] && [ ! -e "$T/gather.done" ]; do
+        supervise; sleep 0.1
+    done
     if [ -e "$T/gather.done" ]; then event "chaos: gather done, stopping after $((round - 1)) rounds"; break; fi
     [ "$(time_left)" -gt 60 ] || { event "chaos: out of time"; break; }
     #  Aim at a moment with jobs running (up to 3 s more): between two
     #  batches the queue can be empty and a kill would test nothing.
-    if [ -n "${coord_round[$round]:-}" ]; then
-        wait_until 3 s_busy "1"
-        kill_coordinator
-    else
-        victim="w$(( 1 + RANDOM % WORKERS ))"
-        wait_until 3 s_busy "worker='$victim'"
-        kill_worker "$victim"
-    fi
+    victim="w$(( 1 + RANDOM % WORKERS ))"
+    case "${round_kind[$round]:-worker}" in
+    coordinator) wait_until 3 s_busy "1"; kill_coordinator ;;
+    freeze) wait_until 3 s_busy "worker='$victim'"; freeze_worker "$victim" ;;
+    impostor) impostor "$victim" ;;
+    *) wait_until 3 s_busy "worker='$victim'"; kill_worker "$victim" ;;
+    esac
 done
 
 #  Let the submitter and the gatherer finish, bounded by the deadline.
 for pid in "$SUBMITTER" "$GATHERER"; do
-    while kill -0 "$pid" 2>/dev/null && [ "$(time_left)" -gt 0 ]; do sleep 0.2; done
+    while kill -0 "$pid" 2>/dev/null && [ "$(time_left)" -gt 0 ]; do supervise; sleep 0.2; done
     s_stop_pids "$pid"
 done
 leftover=$(cat "$T/submit.pid" "$T/gather.pid" 2>/dev/null)
@@ -358,7 +459,7 @@ same() {
                        except select fullkey, type, atom from json_tree($1)))"
 }
 #  A row's result is wrong when it does not follow from its args.
-WRONG_RESULT="j.state = 'succeeded' and (j.result is null
+WRONG_RESULT="j.state = 'succeeded' and (j.result is null or j.kind = 'exec'
     or (j.kind = 'echo' and not $(same j.result j.args))
     or (j.kind = 'sleep' and json_extract(j.result, '\$.slept') is not json_extract(j.args, '\$.seconds'))
     or (j.kind = 'sha256' and ((select count(*) from expect) > 0 and json_extract(j.result, '\$.hex') is not
@@ -387,6 +488,17 @@ sha_split=$(q "select count(*) from (select json_extract(args, '\$.data') d from
                 having count(distinct json_extract(result, '\$.hex')) > 1)")
 reruns=$(q "select count(*) from s.jobs where attempts > 1")
 max_attempts=$(q "select coalesce(max(attempts), 0) from s.jobs")
+#  Poison jobs (exec) must end failed by the loss bound; no job may have
+#  more attempts than it allows plus the losses that the bound caps.
+LOST_ERROR="error like '%worker was lost%'"
+poison=$(q "select count(*) from s.jobs where id in $IDS and kind = 'exec'")
+poison_failed=$(q "select count(*) from s.jobs where id in $IDS and kind = 'exec'
+                   and state = 'failed' and $LOST_ERROR and losses >= $MAX_LOSSES")
+poison_losses=$(q "select coalesce(group_concat(losses, ','), '') from s.jobs where kind = 'exec'")
+loss_failed=$(q "select count(*) from s.jobs where id in $IDS and kind != 'exec'
+                 and state = 'failed' and $LOST_ERROR")
+over_bound=$(q "select count(*) from s.jobs where attempts > max_attempts + losses
+                or losses > $MAX_LOSSES")
 gathered=$(q "select count(*) from gathered")
 gather_bad=$(q "select count(*) from gathered g
     left join (select row_number() over (order by rowid) n, id from sub) o on o.n = g.n
@@ -419,14 +531,21 @@ lost             $lost   (printed ids with no row: $missing; unfinished: $unfini
 duplicates       $duplicates   (ids printed twice: $printed_twice; wrong results: $wrong; row not the submitted job: $mismapped; sha256 pairs with two digests: $sha_split)
 re-runs          $reruns   (jobs with attempts > 1; most attempts: $max_attempts)
 gathered         $gathered   (lines of the last gather, exit $GATHER_RC; disagreeing with the store or the order: $gather_bad)
-kills            workers $KILLED_WORKERS, coordinator $KILLED_COORD
+poison           $poison   (exec jobs that kill their worker; failed after $MAX_LOSSES losses: $poison_failed; losses each: ${poison_losses:-none})
+loss-failed      $loss_failed   (other jobs failed because $MAX_LOSSES of their workers were lost under them)
+over the bound   $over_bound   (jobs with attempts > max_attempts + losses, or losses > $MAX_LOSSES)
+kills            workers $KILLED_WORKERS, coordinator $KILLED_COORD; died on their own $DIED (restarted)
+frozen           $FROZEN   (workers SIGSTOPped ${FREEZE}s, past their lease, then thawed)
+impostors        $IMPOSTORS_STARTED   (workers started with a taken name; refused, exit non-zero: $IMPOSTORS_REFUSED)
 requeued         $requeued   (running jobs of lost workers sent back), $recovered at coordinator restarts
 result dropped   $dropped   (results the exactly-once rule refused: ${dropped_why:-none})
 wall time        ${WALL}s
 EOF
 [ "$(command -v python3)" ] || echo "note: no python3, sha256 digests checked only for consistency"
 
-if [ "$lost" = 0 ] && [ "$duplicates" = 0 ] && [ "$unfinished" = 0 ] && [ "$submitted" -gt 0 ]; then
+if [ "$lost" = 0 ] && [ "$duplicates" = 0 ] && [ "$unfinished" = 0 ] && [ "$submitted" -gt 0 ] &&
+   [ "$poison_failed" = "$poison" ] && [ "$over_bound" = 0 ] &&
+   [ "$IMPOSTORS_REFUSED" = "$IMPOSTORS_STARTED" ]; then
     echo "soak: PASS"
     exit 0
 fi
