@@ -615,6 +615,8 @@ s_decode(const void *data, size_t size, zj_msg_t **msg_p, uint64_t *req_p,
     if (!((first >= 0x80 && first <= 0x8f) || first == 0xde || first == 0xdf))
         return zj_why_fail(ZJ_EPROTO, why, "frame is not a msgpack map");
     int rc = zj_prescan_check(data, size, why);
+    if (rc && req_p)
+        zj_prescan_req(data, size, req_p);
     if (rc)
         return rc;
 

@@ -415,6 +415,74 @@ START_TEST(test_decode_reports_req_on_failure)
 }
 END_TEST
 
+//  Frames the pre-scan refuses still give their req back, wherever the
+//  key stands, so that a client can tell which request failed.
+#define S_PUT_TEXT(out, text) s_put(out, text, sizeof(text) - 1)
+
+static void
+s_expect_req(const s_bytes_t *frame, int expected, uint64_t wanted)
+{
+    zj_msg_t *msg = NULL;
+    uint64_t req = 0;
+    char why[ZJ_WHY_SIZE] = "";
+    int rc = zj_msg_decode(frame->data, frame->size, &msg, &req, why);
+    ck_assert_msg(rc == expected, "got %s (%s)", zj_errname(rc), why);
+    ck_assert_ptr_null(msg);
+    ck_assert_uint_eq(req, wanted);
+}
+
+START_TEST(test_decode_reports_req_on_prescan_failure)
+{
+    const char head[] = "\x84" V1T "\xa6SUBMIT";
+    s_bytes_t frame = {NULL, 0, 0};
+    //  A batch over ZJ_MAX_BATCH, req after it.
+    s_put(&frame, head, sizeof(head) - 1);
+    S_PUT_TEXT(&frame, "\xa4jobs");
+    s_put_head(&frame, 0x90, 15, 0xdc, ZJ_MAX_BATCH + 1);
+    for (int index = 0; index <= ZJ_MAX_BATCH; index++)
+        s_put_byte(&frame, 0x80);
+    S_PUT_TEXT(&frame, "\xa3req\xcd\x01\x02");
+    s_expect_req(&frame, ZJ_ETOOBIG, 258);
+    free(frame.data);
+
+    //  Trailing bytes.
+    frame = (s_bytes_t){NULL, 0, 0};
+    S_PUT_TEXT(&frame, "\x83" V1T "\xa4"
+                       "DONE\xa3req\x0b\xc0");
+    s_expect_req(&frame, ZJ_EPROTO, 11);
+    free(frame.data);
+
+    //  ids over the limit, req first (as zjob sends it).
+    frame = (s_bytes_t){NULL, 0, 0};
+    S_PUT_TEXT(&frame, "\x84\xa3req\x09" V1T "\xa5"
+                       "AWAIT\xa3ids");
+    s_put_head(&frame, 0x90, 15, 0xdc, ZJ_MAX_BATCH + 1);
+    for (int index = 0; index <= ZJ_MAX_BATCH; index++)
+        s_put_byte(&frame, 0x01);
+    s_expect_req(&frame, ZJ_ETOOBIG, 9);
+    free(frame.data);
+
+    //  Nesting over 16 deep, req at the end.
+    frame = (s_bytes_t){NULL, 0, 0};
+    S_PUT_TEXT(&frame, "\x84" V1T "\xa3"
+                       "BYE\xa1x");
+    for (int index = 0; index < 20; index++)
+        s_put_byte(&frame, 0x91);
+    s_put_byte(&frame, 0x01);
+    S_PUT_TEXT(&frame, "\xa3req\xcf\0\0\0\0\0\0\0\x05");
+    s_expect_req(&frame, ZJ_EPROTO, 5);
+    free(frame.data);
+
+    //  Bytes that end inside the frame: the req before them still counts,
+    //  one after them cannot be read.
+    frame = (s_bytes_t){NULL, 0, 0};
+    S_PUT_TEXT(&frame, "\x84\xa3req\x03" V1T "\xa4"
+                       "DONE\xa1x\xdb\xff");
+    s_expect_req(&frame, ZJ_EPROTO, 3);
+    free(frame.data);
+}
+END_TEST
+
 START_TEST(test_decode_ignores_unknown_keys_and_nil)
 {
     s_bytes_t frame =
@@ -648,6 +716,7 @@ test_msg_bad_add(TCase *tc)
                         sizeof(s_bad) / sizeof(s_bad[0]));
     tcase_add_test(tc, test_decode_reasons_name_the_problem);
     tcase_add_test(tc, test_decode_reports_req_on_failure);
+    tcase_add_test(tc, test_decode_reports_req_on_prescan_failure);
     tcase_add_test(tc, test_decode_ignores_unknown_keys_and_nil);
     tcase_add_test(tc, test_decode_limits);
     tcase_add_test(tc, test_decode_rejects_object_floods);
