@@ -265,12 +265,14 @@ zj_client_ep_handle(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
 {
     assert(self && identity && msg);
     zj_request_fn *handler = s_handlers[msg->type];
-    if (handler == NULL || msg->req == 0) {
+    //  The decoder holds every request but CANCEL to a req; a CANCEL may
+    //  go without one (PROTOCOL.md), and its reply then has req 0.
+    if (handler == NULL || (msg->req == 0 && msg->type != ZJ_MSG_CANCEL)) {
         zj_log_warning("request refused type=%s req=%" PRIu64,
                        zj_msg_type_name(msg->type), msg->req);
         s_error(self, identity, msg->req, ZJ_ETYPE,
                 "not a client request (SUBMIT, AWAIT, STATUS, LIST, "
-                "WORKERS, CANCEL with req)");
+                "WORKERS with req, or CANCEL)");
         return;
     }
     handler(self, identity, msg);

@@ -192,6 +192,24 @@ START_TEST(test_cancel_stops_a_running_job_on_its_worker)
 }
 END_TEST
 
+//  PROTOCOL.md: a CANCEL needs req or ids. One with ids and no req is
+//  done, and answered with req 0.
+START_TEST(test_cancel_without_req_is_done)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    int64_t id = s_submit_echo(tc);
+    zj_msg_t *cancel = s_request(ZJ_MSG_CANCEL, 0);
+    zj_msg_add_id(cancel, id);
+    zj_msg_t *reply = s_ask(tc, cancel, ZJ_MSG_CANCEL);
+    ck_assert_uint_eq(reply->req, 0);
+    ck_assert_uint_eq(reply->job_count, 1);
+    ck_assert_int_eq(reply->jobs[0].state, ZJ_STATE_CANCELLED);
+    zj_msg_destroy(&reply);
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_CANCELLED);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 START_TEST(test_status_list_and_workers_read_memory_and_store)
 {
     zj_testcoord_t *tc = zj_testcoord_new();
@@ -251,6 +269,7 @@ test_client_ep_suite(void)
     tcase_add_test(tcase, test_await_in_order_resolves_after_the_result);
     tcase_add_test(tcase, test_unknown_ids_get_enotfound);
     tcase_add_test(tcase, test_cancel_stops_a_running_job_on_its_worker);
+    tcase_add_test(tcase, test_cancel_without_req_is_done);
     tcase_add_test(tcase, test_status_list_and_workers_read_memory_and_store);
     tcase_add_test(tcase, test_not_a_request_gets_etype);
     suite_add_tcase(suite, tcase);
