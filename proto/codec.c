@@ -537,8 +537,11 @@ s_take_header(const msgpack_object_map *map, zj_msg_type_t *type_p,
         else if (s_key_is(key, "t", 1))
             type = value;
     }
+    //  A frame without a version is not of this one: EVERSION, as for a
+    //  wrong number. A "v" of the wrong type is malformed: EPROTO.
     if (version == NULL || version->type == MSGPACK_OBJECT_NIL)
-        return zj_why_fail(ZJ_EPROTO, why, "field 'v' missing");
+        return zj_why_fail(ZJ_EVERSION, why, "field 'v' missing, expected %d",
+                           ZJ_PROTO_VERSION);
     int64_t number = 0;
     int rc = s_take_i64(version, "v", &number, why);
     if (rc)

@@ -212,7 +212,9 @@ static const s_bad_t s_bad[] = {
         "worker 0: field 'last_seen' is not finite"),
     RAW("NUL in kind", "\x84" V1T "\xa6SUBMIT\xa3req\x01\xa4jobs\x91\x81"
         "\xa4kind\xa5" "ec\0ho", ZJ_EPROTO, "'kind' holds a NUL byte"),
-    JSON("no version", "{'t': 'BYE'}", ZJ_EPROTO, "field 'v' missing"),
+    JSON("no version", "{'t': 'BYE'}", ZJ_EVERSION, "field 'v' missing"),
+    JSON("nil version", "{'v': null, 't': 'BYE'}", ZJ_EVERSION,
+         "field 'v' missing"),
     JSON("wrong version", "{'v': 2, 't': 'BYE'}", ZJ_EVERSION,
          "version 2, expected 1"),
     JSON("version 0", "{'v': 0, 't': 'BYE'}", ZJ_EVERSION, "version 0"),
