@@ -210,6 +210,38 @@ START_TEST(test_cancel_without_req_is_done)
 }
 END_TEST
 
+//  docs/store.md: absent args are stored as NULL, and a worker gets a
+//  JOBS entry without args (its runner reads that as JSON null).
+START_TEST(test_absent_args_are_null)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_testcoord_hello(tc, "w1", 1, 0);
+    zj_msg_t *submit = s_request(ZJ_MSG_SUBMIT, 3);
+    zj_msg_add_job(submit)->kind = strdup("echo");
+    zj_msg_t *reply = s_ask(tc, submit, ZJ_MSG_SUBMITTED);
+    int64_t id = reply->ids[0];
+    zj_msg_destroy(&reply);
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    sqlite3 *db = zj_testdb_raw();
+    char sql[96];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM jobs WHERE id = %" PRId64
+             " AND args IS NULL",
+             id);
+    ck_assert_int_eq(zj_testdb_int(db, sql), 1);
+    sqlite3_close(db);
+
+    zj_outbox_purge(tc->outbox);
+    zj_worker_ep_dispatch(&tc->worker_ep);
+    zj_msg_t *jobs = zj_testcoord_take(tc, ZJ_TO_WORKER, ZJ_MSG_JOBS);
+    ck_assert_ptr_nonnull(jobs);
+    ck_assert_int_eq(jobs->jobs[0].id, id);
+    ck_assert_ptr_null(jobs->jobs[0].args);
+    zj_msg_destroy(&jobs);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 START_TEST(test_status_list_and_workers_read_memory_and_store)
 {
     zj_testcoord_t *tc = zj_testcoord_new();
@@ -270,6 +302,7 @@ test_client_ep_suite(void)
     tcase_add_test(tcase, test_unknown_ids_get_enotfound);
     tcase_add_test(tcase, test_cancel_stops_a_running_job_on_its_worker);
     tcase_add_test(tcase, test_cancel_without_req_is_done);
+    tcase_add_test(tcase, test_absent_args_are_null);
     tcase_add_test(tcase, test_status_list_and_workers_read_memory_and_store);
     tcase_add_test(tcase, test_not_a_request_gets_etype);
     suite_add_tcase(suite, tcase);
