@@ -485,6 +485,36 @@ START_TEST(test_decode_reports_req_on_prescan_failure)
 }
 END_TEST
 
+//  Text that is not UTF-8 (a worker's error, name or host) is repaired
+//  on the way in: each byte that is not part of valid UTF-8 becomes '?',
+//  so no frame relaying it breaks a strict client. Valid text is kept.
+START_TEST(test_decode_repairs_text_that_is_not_utf8)
+{
+    s_bytes_t frame = {NULL, 0, 0};
+    S_PUT_TEXT(&frame, "\x83" V1T "\xa7RESULTS\xa4jobs\x91\x83"
+                       "\xa2id\x01\xa5state\xa6"
+                       "failed"
+                       "\xa5"
+                       "error\xaa"
+                       "a\xff"
+                       "b\xc0\x80\xc3\xa9\xed\xa0\x80");
+    zj_msg_t *msg = NULL;
+    ck_assert_int_eq(test_msg_decode(frame.data, frame.size, &msg), 0);
+    ck_assert_str_eq(msg->jobs[0].error, "a?b??\xc3\xa9???");
+    zj_msg_destroy(&msg);
+    free(frame.data);
+
+    frame = (s_bytes_t){NULL, 0, 0};
+    S_PUT_TEXT(&frame, "\x83" V1T "\xa5HELLO\xa7workers\x91\x82"
+                       "\xa4name\xa3w\xf4\x90\xa4host\xa4h\xe2\x82\xac");
+    ck_assert_int_eq(test_msg_decode(frame.data, frame.size, &msg), 0);
+    ck_assert_str_eq(msg->workers[0].name, "w??");
+    ck_assert_str_eq(msg->workers[0].host, "h\xe2\x82\xac");
+    zj_msg_destroy(&msg);
+    free(frame.data);
+}
+END_TEST
+
 START_TEST(test_decode_ignores_unknown_keys_and_nil)
 {
     s_bytes_t frame =
@@ -719,6 +749,7 @@ test_msg_bad_add(TCase *tc)
     tcase_add_test(tc, test_decode_reasons_name_the_problem);
     tcase_add_test(tc, test_decode_reports_req_on_failure);
     tcase_add_test(tc, test_decode_reports_req_on_prescan_failure);
+    tcase_add_test(tc, test_decode_repairs_text_that_is_not_utf8);
     tcase_add_test(tc, test_decode_ignores_unknown_keys_and_nil);
     tcase_add_test(tc, test_decode_limits);
     tcase_add_test(tc, test_decode_rejects_object_floods);
