@@ -1,7 +1,9 @@
 //  zjob_exchange.c - libzjob's immediate requests (SUBMIT, STATUS, LIST,
 //  WORKERS, CANCEL), pipelined: up to S_WINDOW in flight, each reply
-//  matched to its request by req, stale replies dropped. Used by
+//  matched to its request by req (a reply in parts, by each of them),
+//  stale replies dropped. Used by
 //  zjob_submit.c and zjob_records.c.
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,16 +18,18 @@ typedef struct {
     size_t index; //  Which request (0..count)
 } s_flight_t;
 
-//  Takes a reply off the flight table: returns its request index, or -1
-//  if req is not in flight (a stale reply, to drop).
+//  Finds a reply's request in the flight table: returns its request
+//  index, or -1 if req is not in flight (a stale reply, to drop). Takes
+//  it off the table unless more parts of the reply follow.
 static long
-s_land(s_flight_t *flights, size_t *in_flight, uint64_t req)
+s_land(s_flight_t *flights, size_t *in_flight, uint64_t req, bool more)
 {
     for (size_t slot = 0; slot < *in_flight; slot++) {
         if (flights[slot].req != req)
             continue;
         long index = (long) flights[slot].index;
-        flights[slot] = flights[--*in_flight];
+        if (!more)
+            flights[slot] = flights[--*in_flight];
         return index;
     }
     return -1;
@@ -79,7 +83,11 @@ zj_client_exchange(zjob_client_t *self, size_t count, zj_msg_type_t reply_type,
                 self->endpoint, (long long) self->reply_ms);
         if (rc == ZJ_ETIMEOUT || rc == ZJ_ECANCELLED || rc == ZJ_ESYS)
             return result ? result : rc;
-        long index = s_land(flights, &in_flight, reply ? reply->req : req);
+        //  A STATUS or LIST reply may come in parts (PROTOCOL.md): each
+        //  is handled, and the request lands with the last.
+        bool more = rc == 0 && reply->type == reply_type && reply->more;
+        long index =
+            s_land(flights, &in_flight, reply ? reply->req : req, more);
         if (index >= 0) {
             deadline = zj_mono_ms() + self->reply_ms;
             if (rc == 0)

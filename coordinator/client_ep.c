@@ -132,25 +132,88 @@ s_on_await(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     s_free_records(records, msg->id_count);
 }
 
+//  A STATUS or LIST reply, sent in parts so that none is over the frame
+//  limit: a part is closed once it holds ZJ_PART_BYTES of records or
+//  ZJ_MAX_BATCH of them, and every part but the last has `more`
+//  (PROTOCOL.md, "Replies in parts").
+#define ZJ_PART_BYTES (4 * 1024 * 1024)
+
+typedef struct {
+    zj_client_ep_t *self;
+    zframe_t *identity;
+    zj_msg_t *part; //  The part being filled
+    size_t bytes;   //  About what part holds
+} s_parts_t;
+
+static s_parts_t
+s_parts_new(zj_client_ep_t *self, zframe_t *identity, const zj_msg_t *request)
+{
+    s_parts_t parts = {self, identity, zj_msg_new(request->type), 0};
+    parts.part->req = request->req;
+    return parts;
+}
+
+static size_t
+s_text_bytes(const char *text)
+{
+    return text ? strlen(text) : 0;
+}
+
+//  Room for one more record: sends the part if it is full.
+static zj_job_t *
+s_parts_add(s_parts_t *parts)
+{
+    zj_msg_t *part = parts->part;
+    if (part->job_count == ZJ_MAX_BATCH || parts->bytes >= ZJ_PART_BYTES) {
+        parts->part = zj_msg_new(part->type);
+        parts->part->req = part->req;
+        part->more = true;
+        s_reply(parts->self, parts->identity, &part);
+        parts->bytes = 0;
+    }
+    return zj_msg_add_job(parts->part);
+}
+
+//  Counts the record just filled in.
+static void
+s_parts_added(s_parts_t *parts)
+{
+    const zj_job_t *job = &parts->part->jobs[parts->part->job_count - 1];
+    parts->bytes += 128 + s_text_bytes(job->kind) + s_text_bytes(job->args) +
+                    s_text_bytes(job->result) + s_text_bytes(job->error) +
+                    s_text_bytes(job->worker);
+}
+
+//  Sends the last part.
+static void
+s_parts_end(s_parts_t *parts)
+{
+    s_reply(parts->self, parts->identity, &parts->part);
+}
+
 static void
 s_on_status(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
 {
-    zj_msg_t *reply = zj_msg_new(ZJ_MSG_STATUS);
-    reply->req = msg->req;
+    //  An unknown id ends the reply with an ERROR, after the parts
+    //  already sent.
+    s_parts_t parts = s_parts_new(self, identity, msg);
     for (size_t index = 0; index < msg->id_count; index++) {
-        zj_job_t *entry = zj_msg_add_job(reply);
+        zj_job_t *entry = s_parts_add(&parts);
         if (s_read_record(self, identity, msg->req, msg->ids[index], entry)) {
-            zj_msg_destroy(&reply);
+            zj_msg_destroy(&parts.part);
             return;
         }
+        s_parts_added(&parts);
     }
-    s_reply(self, identity, &reply);
+    s_parts_end(&parts);
 }
 
 static void
 s_add_listed(void *arg, const zj_job_t *job)
 {
-    zj_job_copy(zj_msg_add_job((zj_msg_t *) arg), job);
+    s_parts_t *parts = arg;
+    zj_job_copy(s_parts_add(parts), job);
+    s_parts_added(parts);
 }
 
 static void
@@ -159,15 +222,14 @@ s_on_list(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     int limit = msg->limit > 0 ? msg->limit : ZJ_LIST_DEFAULT;
     if (limit > ZJ_LIST_MAX)
         limit = ZJ_LIST_MAX;
-    zj_msg_t *reply = zj_msg_new(ZJ_MSG_LIST);
-    reply->req = msg->req;
+    s_parts_t parts = s_parts_new(self, identity, msg);
     if (zj_store_list_jobs(self->jobs->store, msg->state, limit, s_add_listed,
-                           reply) != 0) {
-        zj_msg_destroy(&reply);
+                           &parts) != 0) {
+        zj_msg_destroy(&parts.part);
         s_store_error(self, identity, msg->req);
         return;
     }
-    s_reply(self, identity, &reply);
+    s_parts_end(&parts);
 }
 
 static void

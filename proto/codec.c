@@ -246,6 +246,7 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(ids, IDS)                                                               \
     XX(in_order, BOOL)                                                         \
     XX(timed_out, BOOL)                                                        \
+    XX(more, BOOL)                                                             \
     XX(draining, BOOL)                                                         \
     XX(timeout_ms, I64)                                                        \
     XX(state, TEXT)                                                            \

@@ -19,8 +19,8 @@
 //    RESOLVED   C->c  req, jobs[] (id, state, result | error, attempts,
 //                     worker, started_at, finished_at)
 //    DONE       C->c  req, timed_out
-//    STATUS     c->C  req, ids[];  C->c  req, jobs[] (full records)
-//    LIST       c->C  req, state (or NULL), limit;  C->c  req, jobs[]
+//    STATUS     c->C  req, ids[];  C->c  req, jobs[] (full records), more
+//    LIST       c->C  req, state (or NULL), limit;  C->c  req, jobs[], more
 //    WORKERS    c->C  req;  C->c  req, workers[]
 //    CANCEL     c->C  req, ids[];  C->c  req, jobs[] (id, state);
 //               C->w  ids[] (running jobs to stop)
@@ -141,6 +141,7 @@ typedef struct {
     bool in_order;             //  AWAIT: resolve in the ids' order
     bool draining;             //  HEARTBEAT w->C: send me no more jobs
     bool timed_out;            //  DONE: the AWAIT's timeout expired
+    bool more;                 //  STATUS, LIST reply: another part follows
     int64_t timeout_ms;        //  AWAIT: 0 = wait for ever
     char *state;               //  LIST: state filter, NULL = all
     int32_t limit;             //  LIST: most rows wanted, 0 = default
