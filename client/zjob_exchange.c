@@ -16,6 +16,7 @@
 typedef struct {
     uint64_t req; //  Request id in flight
     size_t index; //  Which request (0..count)
+    bool partial; //  Some parts of its reply came already
 } s_flight_t;
 
 //  Finds a reply's request in the flight table: returns its request
@@ -28,6 +29,7 @@ s_land(s_flight_t *flights, size_t *in_flight, uint64_t req, bool more)
         if (flights[slot].req != req)
             continue;
         long index = (long) flights[slot].index;
+        flights[slot].partial = true;
         if (!more)
             flights[slot] = flights[--*in_flight];
         return index;
@@ -51,6 +53,29 @@ s_take_reply(zjob_client_t *self, zj_msg_type_t reply_type,
     return handle(arg, index, reply);
 }
 
+//  The link came back: the requests in flight may have been lost with
+//  it, or their replies. Sends each again under its req (a reply to the
+//  first copy that still comes lands it; the later one is then stale).
+//  SUBMIT is safe to repeat because it carries its token; the others
+//  only read, or cancel what is cancelled already. A request whose reply
+//  came in part is not sent again: its parts would come twice.
+static int
+s_send_again(zjob_client_t *self, s_flight_t *flights, size_t in_flight,
+             zj_client_build_fn *build, void *arg)
+{
+    self->relinked = false;
+    for (size_t slot = 0; slot < in_flight; slot++) {
+        if (flights[slot].partial)
+            continue;
+        zj_msg_t *request = build(arg, flights[slot].index);
+        request->req = flights[slot].req;
+        int rc = zj_client_send(self, &request);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int
 zj_client_exchange(zjob_client_t *self, size_t count, zj_msg_type_t reply_type,
                    zj_client_build_fn *build, zj_client_handle_fn *handle,
@@ -64,7 +89,7 @@ zj_client_exchange(zjob_client_t *self, size_t count, zj_msg_type_t reply_type,
         if (result == 0 && sent < count && in_flight < S_WINDOW) {
             zj_msg_t *request = build(arg, sent);
             request->req = ++self->last_req;
-            flights[in_flight] = (s_flight_t){request->req, sent};
+            flights[in_flight] = (s_flight_t){request->req, sent, false};
             result = zj_client_send(self, &request);
             if (result == 0) {
                 in_flight++;
@@ -83,9 +108,16 @@ zj_client_exchange(zjob_client_t *self, size_t count, zj_msg_type_t reply_type,
                 self->endpoint, (long long) self->reply_ms);
         if (rc == ZJ_ETIMEOUT || rc == ZJ_ECANCELLED || rc == ZJ_ESYS)
             return result ? result : rc;
+        if (rc == 0 && reply == NULL && self->relinked) {
+            rc = s_send_again(self, flights, in_flight, build, arg);
+            if (rc)
+                return result ? result : rc;
+            deadline = zj_mono_ms() + self->reply_ms;
+            continue;
+        }
         //  A STATUS or LIST reply may come in parts (PROTOCOL.md): each
         //  is handled, and the request lands with the last.
-        bool more = rc == 0 && reply->type == reply_type && reply->more;
+        bool more = reply && reply->type == reply_type && reply->more;
         long index =
             s_land(flights, &in_flight, reply ? reply->req : req, more);
         if (index >= 0) {

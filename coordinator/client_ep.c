@@ -50,21 +50,73 @@ s_refuse_submit(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     return true;
 }
 
+//  A SUBMIT with a token seen before (its reply was lost, and the client
+//  sent it again): answers it with the same ids and returns true, or
+//  refuses a different batch under that token. False for a new token.
+static bool
+s_answer_token(zj_client_ep_t *self, zframe_t *identity, const zj_msg_t *msg,
+               const char *digest)
+{
+    int64_t first_id = 0;
+    size_t count = 0;
+    char stored[ZJ_STORE_DIGEST_SIZE];
+    int rc = zj_store_find_token(self->jobs->store, msg->token, zj_now(),
+                                 &first_id, &count, stored);
+    if (rc == ZJ_ENOTFOUND)
+        return false;
+    if (rc) {
+        s_store_error(self, identity, msg->req);
+        return true;
+    }
+    if (count != msg->job_count || strcmp(stored, digest) != 0) {
+        char reason[ZJ_MAX_TEXT];
+        snprintf(reason, sizeof reason,
+                 "token '%s' was used for another batch; nothing was queued "
+                 "(use a new token for each batch)",
+                 msg->token);
+        s_error(self, identity, msg->req, ZJ_EUSAGE, reason);
+        return true;
+    }
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_SUBMITTED);
+    reply->req = msg->req;
+    for (size_t index = 0; index < count; index++)
+        zj_msg_add_id(reply, first_id + (int64_t) index);
+    zj_log_info("submit repeated token=%s jobs=%zu first_id=%" PRId64,
+                msg->token, count, first_id);
+    s_reply(self, identity, &reply);
+    return true;
+}
+
 static void
 s_on_submit(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
 {
+    char digest[ZJ_STORE_DIGEST_SIZE] = "";
+    if (msg->token) {
+        zj_store_batch_digest(msg->jobs, msg->job_count, digest);
+        if (s_answer_token(self, identity, msg, digest))
+            return;
+    }
     if (s_refuse_submit(self, identity, msg))
         return;
     zj_msg_t *reply = zj_msg_new(ZJ_MSG_SUBMITTED);
     reply->req = msg->req;
     for (size_t index = 0; index < msg->job_count; index++) {
         int64_t id = zj_lifecycle_submit(self->jobs, &msg->jobs[index]);
-        if (id == 0) {
+        //  A token names ids first_id.., so they must follow each other.
+        bool next = index == 0 || id == reply->ids[index - 1] + 1;
+        if (id == 0 || !next) {
             zj_msg_destroy(&reply);
             s_store_error(self, identity, msg->req);
             return;
         }
         zj_msg_add_id(reply, id);
+    }
+    if (msg->token &&
+        zj_store_save_token(self->jobs->store, msg->token, reply->ids[0],
+                            reply->id_count, digest, zj_now()) != 0) {
+        zj_msg_destroy(&reply);
+        s_store_error(self, identity, msg->req);
+        return;
     }
     zj_log_debug("submitted jobs=%zu req=%" PRIu64, msg->job_count, msg->req);
     s_reply(self, identity, &reply);

@@ -53,6 +53,14 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     "DROP TABLE attempts;"
     "ALTER TABLE attempts_v3 RENAME TO attempts;"
     "PRAGMA user_version = 3;",
+    //  v4: the tokens of recent SUBMITs, so that one sent again (its
+    //  reply was lost) gets the same ids instead of new jobs.
+    "CREATE TABLE submit_tokens ("
+    " token TEXT PRIMARY KEY, first_id INTEGER NOT NULL,"
+    " count INTEGER NOT NULL, digest TEXT NOT NULL,"
+    " created_at REAL NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX submit_tokens_age ON submit_tokens (created_at);"
+    "PRAGMA user_version = 4;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {

@@ -258,7 +258,8 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(io_credit, I32)                                                         \
     XX(cpu_credit, I32)                                                        \
     XX(code, I32)                                                              \
-    XX(reason, TEXT)
+    XX(reason, TEXT)                                                           \
+    XX(token, TOKEN)
 
 #define S_HAS_U64(o, f) ((o)->f != 0)
 #define S_HAS_I64(o, f) ((o)->f != 0)
@@ -267,6 +268,7 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_HAS_BOOL(o, f) ((o)->f)
 #define S_HAS_TEXT(o, f) ((o)->f != NULL)
 #define S_HAS_KIND(o, f) ((o)->f != NULL)
+#define S_HAS_TOKEN(o, f) ((o)->f != NULL)
 #define S_HAS_ARGS(o, f) ((o)->f != NULL)
 #define S_HAS_RESULT(o, f) ((o)->f != NULL)
 #define S_HAS_STATE(o, f) ((o)->f != ZJ_STATE_NONE)
@@ -282,6 +284,7 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_PACK_BOOL(pk, o, f, why) msgpack_pack_true(pk)
 #define S_PACK_TEXT(pk, o, f, why) s_pack_text(pk, (o)->f)
 #define S_PACK_KIND(pk, o, f, why) s_pack_text(pk, (o)->f)
+#define S_PACK_TOKEN(pk, o, f, why) s_pack_text(pk, (o)->f)
 #define S_PACK_ARGS(pk, o, f, why) s_pack_text(pk, (o)->f)
 #define S_PACK_RESULT(pk, o, f, why) s_pack_text(pk, (o)->f)
 #define S_PACK_STATE(pk, o, f, why) s_pack_text(pk, zj_state_name((o)->f))
@@ -297,6 +300,7 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_TAKE_BOOL(v, o, f, why) s_take_bool(v, #f, &(o)->f, why)
 #define S_TAKE_TEXT(v, o, f, why) s_take_text(v, #f, &(o)->f, why)
 #define S_TAKE_KIND(v, o, f, why) s_take_str(v, #f, ZJ_MAX_KIND, &(o)->f, why)
+#define S_TAKE_TOKEN(v, o, f, why) s_take_str(v, #f, ZJ_MAX_TOKEN, &(o)->f, why)
 #define S_TAKE_ARGS(v, o, f, why) s_take_str(v, #f, ZJ_MAX_ARGS, &(o)->f, why)
 #define S_TAKE_RESULT(v, o, f, why)                                            \
     s_take_str(v, #f, ZJ_MAX_RESULT, &(o)->f, why)

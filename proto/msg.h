@@ -12,8 +12,8 @@
 #include <stdint.h>
 
 //  Message types. "c" client, "C" coordinator, "w" worker.
-//    SUBMIT     c->C  req, jobs[] (kind, args, priority, max_attempts,
-//                     timeout_ms, delay_ms, backoff_ms)
+//    SUBMIT     c->C  req, token, jobs[] (kind, args, priority,
+//                     max_attempts, timeout_ms, delay_ms, backoff_ms)
 //    SUBMITTED  C->c  req, ids[]
 //    AWAIT      c->C  req, ids[], in_order, timeout_ms (0 = none)
 //    RESOLVED   C->c  req, jobs[] (id, state, result | error, attempts,
@@ -154,6 +154,7 @@ typedef struct {
     int32_t cpu_credit;        //  RESULTS: cpu slots freed
     int32_t code;              //  ERROR: a ZJ_E* code
     char *reason;              //  ERROR: one-line reason
+    char *token;               //  SUBMIT: the request's token, or NULL
 } zj_msg_t;
 
 #define ZJ_MSG_TAG 0x7a6a6d73u

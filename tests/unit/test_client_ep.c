@@ -242,6 +242,64 @@ START_TEST(test_absent_args_are_null)
 }
 END_TEST
 
+//  A SUBMIT of two echo jobs with token (NULL: none) and req.
+static zj_msg_t *
+s_submit_with_token(const char *token, uint64_t req, const char *args)
+{
+    zj_msg_t *submit = s_request(ZJ_MSG_SUBMIT, req);
+    submit->token = token ? strdup(token) : NULL;
+    for (int index = 0; index < 2; index++) {
+        zj_job_t *job = zj_msg_add_job(submit);
+        job->kind = strdup("echo");
+        job->args = strdup(args);
+    }
+    return submit;
+}
+
+//  PROTOCOL.md: a SUBMIT sent again with its token (its reply was lost)
+//  gets the ids of the first and makes no new jobs; the token with
+//  another batch is refused. The token is in the store.
+START_TEST(test_submit_token_answers_a_repeat_with_the_same_ids)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_msg_t *first =
+        s_ask(tc, s_submit_with_token("tok-1", 4, "{}"), ZJ_MSG_SUBMITTED);
+    ck_assert_uint_eq(first->id_count, 2);
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    zj_msg_t *again =
+        s_ask(tc, s_submit_with_token("tok-1", 5, "{}"), ZJ_MSG_SUBMITTED);
+    ck_assert_uint_eq(again->req, 5);
+    ck_assert_uint_eq(again->id_count, 2);
+    ck_assert_int_eq(again->ids[0], first->ids[0]);
+    ck_assert_int_eq(again->ids[1], first->ids[1]);
+    zj_msg_destroy(&again);
+    ck_assert_uint_eq(zj_scheduler_ready(tc->scheduler), 2);
+
+    zj_msg_t *error =
+        s_ask(tc, s_submit_with_token("tok-1", 6, "[1]"), ZJ_MSG_ERROR);
+    ck_assert_int_eq(error->code, ZJ_EUSAGE);
+    ck_assert_uint_eq(error->req, 6);
+    ck_assert_ptr_nonnull(strstr(error->reason, "another batch"));
+    zj_msg_destroy(&error);
+    ck_assert_uint_eq(zj_scheduler_ready(tc->scheduler), 2);
+
+    //  Another token, or none, makes new jobs.
+    zj_msg_t *other =
+        s_ask(tc, s_submit_with_token("tok-2", 7, "{}"), ZJ_MSG_SUBMITTED);
+    ck_assert_int_eq(other->ids[0], first->ids[1] + 1);
+    zj_msg_destroy(&other);
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    sqlite3 *db = zj_testdb_raw();
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM jobs"), 4);
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT first_id FROM submit_tokens "
+                                       "WHERE token = 'tok-1'"),
+                     first->ids[0]);
+    sqlite3_close(db);
+    zj_msg_destroy(&first);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 START_TEST(test_status_list_and_workers_read_memory_and_store)
 {
     zj_testcoord_t *tc = zj_testcoord_new();
@@ -303,6 +361,7 @@ test_client_ep_suite(void)
     tcase_add_test(tcase, test_cancel_stops_a_running_job_on_its_worker);
     tcase_add_test(tcase, test_cancel_without_req_is_done);
     tcase_add_test(tcase, test_absent_args_are_null);
+    tcase_add_test(tcase, test_submit_token_answers_a_repeat_with_the_same_ids);
     tcase_add_test(tcase, test_status_list_and_workers_read_memory_and_store);
     tcase_add_test(tcase, test_not_a_request_gets_etype);
     suite_add_tcase(suite, tcase);

@@ -15,6 +15,7 @@
 #include "common/duration.h"
 #include "common/err.h"
 #include "coordinator/store.h"
+#include "coordinator/store_internal.h" //  ZJ_STORE_SCHEMA
 #include "proto/limits.h"
 #include "tests/unit/suites.h"
 #include "tests/unit/testdb.h"
@@ -63,7 +64,7 @@ START_TEST(test_schema_is_design_v3)
 {
     zj_store_t *store = zj_testdb_store();
     sqlite3 *db = zj_testdb_raw();
-    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 3);
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), ZJ_STORE_SCHEMA);
     char *mode = zj_testdb_text(db, "PRAGMA journal_mode");
     ck_assert_str_eq(mode, "wal");
     free(mode);
@@ -96,6 +97,13 @@ START_TEST(test_schema_is_design_v3)
         {"connected_at", "REAL"}, {"last_seen", "REAL"},    {"state", "TEXT"}};
     s_assert_columns(db, "workers", workers,
                      sizeof(workers) / sizeof(workers[0]));
+    const char *tokens[][2] = {{"token", "TEXT"},
+                               {"first_id", "INTEGER"},
+                               {"count", "INTEGER"},
+                               {"digest", "TEXT"},
+                               {"created_at", "REAL"}};
+    s_assert_columns(db, "submit_tokens", tokens,
+                     sizeof(tokens) / sizeof(tokens[0]));
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM sqlite_master"
                                        " WHERE type = 'index' AND name ="
                                        " 'jobs_state'"),
@@ -109,7 +117,7 @@ START_TEST(test_schema_is_design_v3)
     store = zj_testdb_store();
     zj_store_destroy(&store);
     db = zj_testdb_raw();
-    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 3);
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), ZJ_STORE_SCHEMA);
     sqlite3_close(db);
 }
 END_TEST
@@ -148,7 +156,7 @@ START_TEST(test_v1_database_migrates_to_v3)
     zj_job_clear(&job);
     zj_store_destroy(&store);
     db = zj_testdb_raw();
-    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 3);
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), ZJ_STORE_SCHEMA);
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM attempts"), 0);
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM sqlite_master"
                                        " WHERE name = 'jobs_running'"),
@@ -180,7 +188,7 @@ START_TEST(test_v2_attempts_survive_v3)
     zj_store_t *store = zj_testdb_store();
     zj_store_destroy(&store);
     db = zj_testdb_raw();
-    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 3);
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), ZJ_STORE_SCHEMA);
     char *row = zj_testdb_text(db, "SELECT job_id || attempt || worker ||"
                                    " state || started_at || finished_at ||"
                                    " error FROM attempts");
