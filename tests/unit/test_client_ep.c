@@ -154,6 +154,45 @@ START_TEST(test_unknown_ids_get_enotfound)
 }
 END_TEST
 
+//  PROTOCOL.md, "What a client cannot guess": an id given twice is
+//  answered twice; a CANCEL stops at its first unknown id, with the ids
+//  before it cancelled.
+START_TEST(test_ids_twice_and_cancel_up_to_an_unknown_id)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    int64_t id = s_submit_echo(tc);
+    zj_msg_t *status = s_request(ZJ_MSG_STATUS, 21);
+    zj_msg_add_id(status, id);
+    zj_msg_add_id(status, id);
+    zj_msg_t *reply = s_ask(tc, status, ZJ_MSG_STATUS);
+    ck_assert_uint_eq(reply->job_count, 2);
+    zj_msg_destroy(&reply);
+
+    zj_msg_t *cancel = s_request(ZJ_MSG_CANCEL, 22);
+    zj_msg_add_id(cancel, id);
+    zj_msg_add_id(cancel, 999);
+    zj_msg_t *error = s_ask(tc, cancel, ZJ_MSG_ERROR);
+    ck_assert_int_eq(error->code, ZJ_ENOTFOUND);
+    zj_msg_destroy(&error);
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_CANCELLED);
+
+    zj_msg_t *await = s_request(ZJ_MSG_AWAIT, 23);
+    zj_msg_add_id(await, id);
+    zj_msg_add_id(await, id);
+    await->in_order = true;
+    zj_client_ep_handle(&tc->client_ep, s_client, await);
+    zj_msg_destroy(&await);
+    zj_futures_flush(tc->futures, 0, tc->outbox);
+    reply = zj_testcoord_take(tc, ZJ_TO_CLIENT, ZJ_MSG_RESOLVED);
+    ck_assert_ptr_nonnull(reply);
+    ck_assert_uint_eq(reply->job_count, 2);
+    ck_assert_int_eq(reply->jobs[0].id, id);
+    ck_assert_int_eq(reply->jobs[1].id, id);
+    zj_msg_destroy(&reply);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 START_TEST(test_cancel_stops_a_running_job_on_its_worker)
 {
     zj_testcoord_t *tc = zj_testcoord_new();
@@ -358,6 +397,7 @@ test_client_ep_suite(void)
     tcase_add_test(tcase, test_submit_is_refused_while_the_store_is_degraded);
     tcase_add_test(tcase, test_await_in_order_resolves_after_the_result);
     tcase_add_test(tcase, test_unknown_ids_get_enotfound);
+    tcase_add_test(tcase, test_ids_twice_and_cancel_up_to_an_unknown_id);
     tcase_add_test(tcase, test_cancel_stops_a_running_job_on_its_worker);
     tcase_add_test(tcase, test_cancel_without_req_is_done);
     tcase_add_test(tcase, test_absent_args_are_null);

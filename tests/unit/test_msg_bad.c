@@ -330,6 +330,18 @@ static const s_bad_t s_bad[] = {
     JSON("too-deep JSON args", "{'v':1, 't':'SUBMIT', 'req':1, "
          "'jobs':[{'kind':'e', 'args':'" X8("[[[[") "[" X8("]]]]") "]'}]}",
          ZJ_EJSON, "JSON nested 33 deep > 32"),
+    JSON("args with a duplicate key", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'args':'{\\'a\\':1,\\'a\\':2}'}]}",
+         ZJ_EJSON, "duplicate object key"),
+    JSON("args with \\u0000", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'args':'\\'a\\\\u0000\\''}]}",
+         ZJ_EJSON, "\\u0000 not allowed"),
+    JSON("args with a lone surrogate", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'args':'\\'\\\\uDC00\\''}]}",
+         ZJ_EJSON, "lone low surrogate"),
+    JSON("args of 1e400", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'args':'1e400'}]}", ZJ_EJSON,
+         "real number overflow"),
     JSON("invalid JSON result", "{'v':1, 't':'RESULTS', 'jobs':[{'id':1, "
          "'state':'succeeded', 'result':'[1,]'}]}", ZJ_EJSON,
          "field 'result': invalid JSON"),
