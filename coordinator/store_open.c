@@ -303,7 +303,14 @@ s_migrate(zj_store_t *self, char *why)
         return ZJ_ESTORE;
     if (s_user_version(self, &version, why))
         goto failed;
-    if (version > ZJ_STORE_SCHEMA || version < 0) {
+    if (version < 0) {
+        zj_why_set(why,
+                   "database schema version %d is invalid (zjob writes 0..%d); "
+                   "this file was not written by zjob, or was damaged",
+                   version, ZJ_STORE_SCHEMA);
+        goto failed;
+    }
+    if (version > ZJ_STORE_SCHEMA) {
         zj_why_set(why,
                    "database schema version %d is newer than this zjob "
                    "knows (%d); use a newer zjob-coordinator",

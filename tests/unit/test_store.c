@@ -572,6 +572,24 @@ START_TEST(test_newer_schema_fails_with_why)
 }
 END_TEST
 
+START_TEST(test_negative_schema_fails_as_invalid)
+{
+    sqlite3 *db = zj_testdb_raw();
+    zj_testdb_exec(db, "CREATE TABLE jobs (id INTEGER PRIMARY KEY);"
+                       "PRAGMA user_version = -5");
+    sqlite3_close(db);
+    char why[ZJ_WHY_SIZE] = "";
+    zj_store_t *store = zj_store_new(zj_testdb_path, ZJ_SYNC_FULL, why);
+    ck_assert_ptr_null(store);
+    ck_assert_msg(strstr(why, "-5") && strstr(why, "invalid") &&
+                      !strstr(why, "newer"),
+                  "why: %s", why);
+    db = zj_testdb_raw(); //  Refused, not touched
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), -5);
+    sqlite3_close(db);
+}
+END_TEST
+
 START_TEST(test_reader_does_not_block_commit)
 {
     zj_store_t *store = zj_testdb_store();
@@ -754,6 +772,7 @@ test_store_suite(void)
     tcase_add_test(tcase, test_forget_workers);
     tcase_add_test(tcase, test_garbage_file_fails_with_why);
     tcase_add_test(tcase, test_newer_schema_fails_with_why);
+    tcase_add_test(tcase, test_negative_schema_fails_as_invalid);
     tcase_add_test(tcase, test_reader_does_not_block_commit);
     tcase_add_test(tcase, test_other_writer_degrades_until_it_lets_go);
     tcase_add_test(tcase, test_wal_is_checkpointed_by_the_thread);
