@@ -24,3 +24,32 @@ test_spec_big_list_and_status_come_in_parts() {
         fail "the coordinator dropped a reply: $(grep 'encode failed' "$T/coordinator.log")"
     return 0
 }
+
+#  The bytes of text as hex, for zjsend's hex frames.
+spec_hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+
+#  {v: 1, t: SUBMIT, req: 1, token: TOKEN, jobs: [{kind: KIND}]}, in hex;
+#  TOKEN and KIND at most 31 bytes.
+spec_submit_hex() {
+    printf '85a17601a174a6%sa372657101a5%s' "$(spec_hex SUBMIT)" "$(spec_hex token)"
+    printf '%02x%s' $((0xa0 + ${#1})) "$(spec_hex "$1")"
+    printf 'a4%s9181a4%s' "$(spec_hex jobs)" "$(spec_hex kind)"
+    printf '%02x%s\n' $((0xa0 + ${#2})) "$(spec_hex "$2")"
+}
+
+#  The same SUBMIT sent twice with its token (as a client does whose reply
+#  was lost) makes one job; the token with another batch is refused.
+test_spec_submit_token_makes_jobs_once() {
+    start_coordinator
+    "$ZJ_BIN/zjsend" -n 2 "$ZJOB_COORDINATOR" hex "$(spec_submit_hex tok-e2e echo)" >replies ||
+        fail "zjsend failed"
+    assert_eq "$(cat replies)" "$(printf 'SUBMITTED\nSUBMITTED')" "replies to the same SUBMIT twice"
+    assert_eq "$(sql "select count(*) from jobs")" 1 "jobs made by one SUBMIT sent twice"
+    "$ZJ_BIN/zjsend" "$ZJOB_COORDINATOR" hex "$(spec_submit_hex tok-e2e sleep)" >reply ||
+        fail "zjsend failed"
+    grep -q "^ERROR EUSAGE token 'tok-e2e' was used for another batch" reply ||
+        fail "reuse of a token not refused: $(cat reply)"
+    assert_eq "$(sql "select count(*) from jobs")" 1 "jobs after the refused reuse"
+    assert_eq "$(sql "select token || ' ' || first_id || ' ' || count from submit_tokens")" \
+        "tok-e2e 1 1" "the stored token"
+}
