@@ -226,6 +226,35 @@ s_keys_usable(zj_cli_t *cli)
     return rc;
 }
 
+//  ZeroMQ takes a tcp:// endpoint it cannot resolve (tcp://[::1) and
+//  only fails to connect later, which would read as "unreachable". A TCP
+//  endpoint to connect to is [SOURCE;]HOST:PORT: HOST not empty, in
+//  brackets if it has any, PORT 1..65535. Other transports are left to
+//  ZeroMQ.
+static bool
+s_tcp_endpoint_is_well_formed(const char *endpoint)
+{
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return true;
+    const char *peer = strrchr(endpoint, ';');
+    peer = peer ? peer + 1 : endpoint + 6;
+    const char *colon = strrchr(peer, ':');
+    if (colon == NULL || colon == peer)
+        return false;
+    size_t host = (size_t) (colon - peer);
+    bool bracketed = peer[0] == '[' && peer[host - 1] == ']' && host > 2;
+    if (!bracketed && memchr(peer, '[', host) == NULL &&
+        memchr(peer, ']', host) == NULL && strchr(peer, ':') == colon)
+        bracketed = true; //  A plain name or IPv4 address
+    if (!bracketed)
+        return false;
+    char *end = NULL;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    return colon[1] >= '0' && colon[1] <= '9' && *end == '\0' && errno == 0 &&
+           port >= 1 && port <= 65535;
+}
+
 zjob_client_t *
 zj_cli_client(zj_cli_t *cli)
 {
@@ -237,6 +266,10 @@ zj_cli_client(zj_cli_t *cli)
     }
     if (cli->key_path && s_keys_usable(cli) != 0)
         return NULL;
+    if (!s_tcp_endpoint_is_well_formed(cli->endpoint)) {
+        zj_cli_usage_error(cli, "bad coordinator endpoint '%s'", cli->endpoint);
+        return NULL;
+    }
     int code = 0;
     cli->client = zjob_client_new_curve(cli->endpoint, cli->key_path,
                                         cli->coordinator_key_path, &code);

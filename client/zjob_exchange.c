@@ -1,7 +1,9 @@
 //  zjob_exchange.c - libzjob's immediate requests (SUBMIT, STATUS, LIST,
 //  WORKERS, CANCEL), pipelined: up to S_WINDOW in flight, each reply
-//  matched to its request by req, stale replies dropped. Used by
+//  matched to its request by req (a reply in parts, by each of them),
+//  stale replies dropped. Used by
 //  zjob_submit.c and zjob_records.c.
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,18 +16,22 @@
 typedef struct {
     uint64_t req; //  Request id in flight
     size_t index; //  Which request (0..count)
+    bool partial; //  Some parts of its reply came already
 } s_flight_t;
 
-//  Takes a reply off the flight table: returns its request index, or -1
-//  if req is not in flight (a stale reply, to drop).
+//  Finds a reply's request in the flight table: returns its request
+//  index, or -1 if req is not in flight (a stale reply, to drop). Takes
+//  it off the table unless more parts of the reply follow.
 static long
-s_land(s_flight_t *flights, size_t *in_flight, uint64_t req)
+s_land(s_flight_t *flights, size_t *in_flight, uint64_t req, bool more)
 {
     for (size_t slot = 0; slot < *in_flight; slot++) {
         if (flights[slot].req != req)
             continue;
         long index = (long) flights[slot].index;
-        flights[slot] = flights[--*in_flight];
+        flights[slot].partial = true;
+        if (!more)
+            flights[slot] = flights[--*in_flight];
         return index;
     }
     return -1;
@@ -47,6 +53,29 @@ s_take_reply(zjob_client_t *self, zj_msg_type_t reply_type,
     return handle(arg, index, reply);
 }
 
+//  The link came back: the requests in flight may have been lost with
+//  it, or their replies. Sends each again under its req (a reply to the
+//  first copy that still comes lands it; the later one is then stale).
+//  SUBMIT is safe to repeat because it carries its token; the others
+//  only read, or cancel what is cancelled already. A request whose reply
+//  came in part is not sent again: its parts would come twice.
+static int
+s_send_again(zjob_client_t *self, s_flight_t *flights, size_t in_flight,
+             zj_client_build_fn *build, void *arg)
+{
+    self->relinked = false;
+    for (size_t slot = 0; slot < in_flight; slot++) {
+        if (flights[slot].partial)
+            continue;
+        zj_msg_t *request = build(arg, flights[slot].index);
+        request->req = flights[slot].req;
+        int rc = zj_client_send(self, &request);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int
 zj_client_exchange(zjob_client_t *self, size_t count, zj_msg_type_t reply_type,
                    zj_client_build_fn *build, zj_client_handle_fn *handle,
@@ -60,7 +89,7 @@ zj_client_exchange(zjob_client_t *self, size_t count, zj_msg_type_t reply_type,
         if (result == 0 && sent < count && in_flight < S_WINDOW) {
             zj_msg_t *request = build(arg, sent);
             request->req = ++self->last_req;
-            flights[in_flight] = (s_flight_t){request->req, sent};
+            flights[in_flight] = (s_flight_t){request->req, sent, false};
             result = zj_client_send(self, &request);
             if (result == 0) {
                 in_flight++;
@@ -79,7 +108,18 @@ zj_client_exchange(zjob_client_t *self, size_t count, zj_msg_type_t reply_type,
                 self->endpoint, (long long) self->reply_ms);
         if (rc == ZJ_ETIMEOUT || rc == ZJ_ECANCELLED || rc == ZJ_ESYS)
             return result ? result : rc;
-        long index = s_land(flights, &in_flight, reply ? reply->req : req);
+        if (rc == 0 && reply == NULL && self->relinked) {
+            rc = s_send_again(self, flights, in_flight, build, arg);
+            if (rc)
+                return result ? result : rc;
+            deadline = zj_mono_ms() + self->reply_ms;
+            continue;
+        }
+        //  A STATUS or LIST reply may come in parts (PROTOCOL.md): each
+        //  is handled, and the request lands with the last.
+        bool more = reply && reply->type == reply_type && reply->more;
+        long index =
+            s_land(flights, &in_flight, reply ? reply->req : req, more);
         if (index >= 0) {
             deadline = zj_mono_ms() + self->reply_ms;
             if (rc == 0)

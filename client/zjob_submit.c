@@ -4,8 +4,12 @@
 //  writing the ids each SUBMITTED reply carries back in input order.
 #include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "client/zjob_internal.h"
 #include "common/err.h"
@@ -19,7 +23,29 @@ typedef struct {
     const zjob_spec_t *specs; //  What to submit
     int64_t *ids;             //  Where the ids go
     size_t *starts;           //  Batch b is specs[starts[b]..starts[b+1])
+    char token[40];           //  This call's random part of each token
 } s_submit_t;
+
+//  32 random hex digits: batch b of this call is sent, and sent again
+//  after a relink, with the token "<them>-<b>" (PROTOCOL.md, "Retrying a
+//  SUBMIT"), so the coordinator makes its jobs once.
+static void
+s_new_token(char *token, size_t size)
+{
+    uint8_t bytes[16];
+    if (getrandom(bytes, sizeof bytes, 0) != (ssize_t) sizeof bytes) {
+        //  No entropy to be had: time and pid still tell calls apart.
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        uint64_t mix[2] = {(uint64_t) now.tv_sec * 1000000000u +
+                               (uint64_t) now.tv_nsec,
+                           (uint64_t) getpid() ^ (uint64_t) (uintptr_t) token};
+        memcpy(bytes, mix, sizeof bytes);
+    }
+    for (size_t index = 0; index < sizeof bytes && 2 * index + 2 < size;
+         index++)
+        snprintf(token + 2 * index, 3, "%02x", bytes[index]);
+}
 
 static int
 s_check_spec(zjob_client_t *self, const zjob_spec_t *spec, size_t index)
@@ -47,6 +73,9 @@ s_build_submit(void *arg, size_t batch)
 {
     s_submit_t *submit = arg;
     zj_msg_t *msg = zj_msg_new(ZJ_MSG_SUBMIT);
+    msg->token = malloc(ZJ_MAX_TOKEN + 1);
+    assert(msg->token);
+    snprintf(msg->token, ZJ_MAX_TOKEN + 1, "%s-%zu", submit->token, batch);
     for (size_t index = submit->starts[batch];
          index < submit->starts[batch + 1]; index++) {
         const zjob_spec_t *spec = &submit->specs[index];
@@ -117,9 +146,11 @@ zjob_client_submit(zjob_client_t *self, const zjob_spec_t *specs, size_t count,
             return rc;
     }
     memset(ids, 0, count * sizeof(int64_t));
-    s_submit_t submit = {self, specs, ids, calloc(count + 1, sizeof(size_t))};
+    s_submit_t submit = {self, specs, ids, calloc(count + 1, sizeof(size_t)),
+                         ""};
     if (submit.starts == NULL)
         return zj_client_fail(self, ZJ_ENOMEM, "out of memory");
+    s_new_token(submit.token, sizeof submit.token);
     size_t batches = s_cut_batches(self, specs, count, submit.starts);
     int rc = zj_client_exchange(self, batches, ZJ_MSG_SUBMITTED, s_build_submit,
                                 s_handle_submitted, &submit);

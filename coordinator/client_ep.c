@@ -50,21 +50,73 @@ s_refuse_submit(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     return true;
 }
 
+//  A SUBMIT with a token seen before (its reply was lost, and the client
+//  sent it again): answers it with the same ids and returns true, or
+//  refuses a different batch under that token. False for a new token.
+static bool
+s_answer_token(zj_client_ep_t *self, zframe_t *identity, const zj_msg_t *msg,
+               const char *digest)
+{
+    int64_t first_id = 0;
+    size_t count = 0;
+    char stored[ZJ_STORE_DIGEST_SIZE];
+    int rc = zj_store_find_token(self->jobs->store, msg->token, zj_now(),
+                                 &first_id, &count, stored);
+    if (rc == ZJ_ENOTFOUND)
+        return false;
+    if (rc) {
+        s_store_error(self, identity, msg->req);
+        return true;
+    }
+    if (count != msg->job_count || strcmp(stored, digest) != 0) {
+        char reason[ZJ_MAX_TEXT];
+        snprintf(reason, sizeof reason,
+                 "token '%s' was used for another batch; nothing was queued "
+                 "(use a new token for each batch)",
+                 msg->token);
+        s_error(self, identity, msg->req, ZJ_EUSAGE, reason);
+        return true;
+    }
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_SUBMITTED);
+    reply->req = msg->req;
+    for (size_t index = 0; index < count; index++)
+        zj_msg_add_id(reply, first_id + (int64_t) index);
+    zj_log_info("submit repeated token=%s jobs=%zu first_id=%" PRId64,
+                msg->token, count, first_id);
+    s_reply(self, identity, &reply);
+    return true;
+}
+
 static void
 s_on_submit(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
 {
+    char digest[ZJ_STORE_DIGEST_SIZE] = "";
+    if (msg->token) {
+        zj_store_batch_digest(msg->jobs, msg->job_count, digest);
+        if (s_answer_token(self, identity, msg, digest))
+            return;
+    }
     if (s_refuse_submit(self, identity, msg))
         return;
     zj_msg_t *reply = zj_msg_new(ZJ_MSG_SUBMITTED);
     reply->req = msg->req;
     for (size_t index = 0; index < msg->job_count; index++) {
         int64_t id = zj_lifecycle_submit(self->jobs, &msg->jobs[index]);
-        if (id == 0) {
+        //  A token names ids first_id.., so they must follow each other.
+        bool next = index == 0 || id == reply->ids[index - 1] + 1;
+        if (id == 0 || !next) {
             zj_msg_destroy(&reply);
             s_store_error(self, identity, msg->req);
             return;
         }
         zj_msg_add_id(reply, id);
+    }
+    if (msg->token &&
+        zj_store_save_token(self->jobs->store, msg->token, reply->ids[0],
+                            reply->id_count, digest, zj_now()) != 0) {
+        zj_msg_destroy(&reply);
+        s_store_error(self, identity, msg->req);
+        return;
     }
     zj_log_debug("submitted jobs=%zu req=%" PRIu64, msg->job_count, msg->req);
     s_reply(self, identity, &reply);
@@ -132,25 +184,88 @@ s_on_await(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     s_free_records(records, msg->id_count);
 }
 
+//  A STATUS or LIST reply, sent in parts so that none is over the frame
+//  limit: a part is closed once it holds ZJ_PART_BYTES of records or
+//  ZJ_MAX_BATCH of them, and every part but the last has `more`
+//  (PROTOCOL.md, "Replies in parts").
+#define ZJ_PART_BYTES (4 * 1024 * 1024)
+
+typedef struct {
+    zj_client_ep_t *self;
+    zframe_t *identity;
+    zj_msg_t *part; //  The part being filled
+    size_t bytes;   //  About what part holds
+} s_parts_t;
+
+static s_parts_t
+s_parts_new(zj_client_ep_t *self, zframe_t *identity, const zj_msg_t *request)
+{
+    s_parts_t parts = {self, identity, zj_msg_new(request->type), 0};
+    parts.part->req = request->req;
+    return parts;
+}
+
+static size_t
+s_text_bytes(const char *text)
+{
+    return text ? strlen(text) : 0;
+}
+
+//  Room for one more record: sends the part if it is full.
+static zj_job_t *
+s_parts_add(s_parts_t *parts)
+{
+    zj_msg_t *part = parts->part;
+    if (part->job_count == ZJ_MAX_BATCH || parts->bytes >= ZJ_PART_BYTES) {
+        parts->part = zj_msg_new(part->type);
+        parts->part->req = part->req;
+        part->more = true;
+        s_reply(parts->self, parts->identity, &part);
+        parts->bytes = 0;
+    }
+    return zj_msg_add_job(parts->part);
+}
+
+//  Counts the record just filled in.
+static void
+s_parts_added(s_parts_t *parts)
+{
+    const zj_job_t *job = &parts->part->jobs[parts->part->job_count - 1];
+    parts->bytes += 128 + s_text_bytes(job->kind) + s_text_bytes(job->args) +
+                    s_text_bytes(job->result) + s_text_bytes(job->error) +
+                    s_text_bytes(job->worker);
+}
+
+//  Sends the last part.
+static void
+s_parts_end(s_parts_t *parts)
+{
+    s_reply(parts->self, parts->identity, &parts->part);
+}
+
 static void
 s_on_status(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
 {
-    zj_msg_t *reply = zj_msg_new(ZJ_MSG_STATUS);
-    reply->req = msg->req;
+    //  An unknown id ends the reply with an ERROR, after the parts
+    //  already sent.
+    s_parts_t parts = s_parts_new(self, identity, msg);
     for (size_t index = 0; index < msg->id_count; index++) {
-        zj_job_t *entry = zj_msg_add_job(reply);
+        zj_job_t *entry = s_parts_add(&parts);
         if (s_read_record(self, identity, msg->req, msg->ids[index], entry)) {
-            zj_msg_destroy(&reply);
+            zj_msg_destroy(&parts.part);
             return;
         }
+        s_parts_added(&parts);
     }
-    s_reply(self, identity, &reply);
+    s_parts_end(&parts);
 }
 
 static void
 s_add_listed(void *arg, const zj_job_t *job)
 {
-    zj_job_copy(zj_msg_add_job((zj_msg_t *) arg), job);
+    s_parts_t *parts = arg;
+    zj_job_copy(s_parts_add(parts), job);
+    s_parts_added(parts);
 }
 
 static void
@@ -159,15 +274,14 @@ s_on_list(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     int limit = msg->limit > 0 ? msg->limit : ZJ_LIST_DEFAULT;
     if (limit > ZJ_LIST_MAX)
         limit = ZJ_LIST_MAX;
-    zj_msg_t *reply = zj_msg_new(ZJ_MSG_LIST);
-    reply->req = msg->req;
+    s_parts_t parts = s_parts_new(self, identity, msg);
     if (zj_store_list_jobs(self->jobs->store, msg->state, limit, s_add_listed,
-                           reply) != 0) {
-        zj_msg_destroy(&reply);
+                           &parts) != 0) {
+        zj_msg_destroy(&parts.part);
         s_store_error(self, identity, msg->req);
         return;
     }
-    s_reply(self, identity, &reply);
+    s_parts_end(&parts);
 }
 
 static void
@@ -265,12 +379,14 @@ zj_client_ep_handle(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
 {
     assert(self && identity && msg);
     zj_request_fn *handler = s_handlers[msg->type];
-    if (handler == NULL || msg->req == 0) {
+    //  The decoder holds every request but CANCEL to a req; a CANCEL may
+    //  go without one (PROTOCOL.md), and its reply then has req 0.
+    if (handler == NULL || (msg->req == 0 && msg->type != ZJ_MSG_CANCEL)) {
         zj_log_warning("request refused type=%s req=%" PRIu64,
                        zj_msg_type_name(msg->type), msg->req);
         s_error(self, identity, msg->req, ZJ_ETYPE,
                 "not a client request (SUBMIT, AWAIT, STATUS, LIST, "
-                "WORKERS, CANCEL with req)");
+                "WORKERS with req, or CANCEL)");
         return;
     }
     handler(self, identity, msg);

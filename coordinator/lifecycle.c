@@ -39,7 +39,7 @@ zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec)
     double now = zj_now();
     zj_job_t job = {0};
     job.kind = strdup(spec->kind);
-    job.args = strdup(spec->args ? spec->args : "null");
+    job.args = spec->args ? strdup(spec->args) : NULL; //  NULL: none
     job.priority = spec->priority;
     job.max_attempts = spec->max_attempts > 0 ? spec->max_attempts : 1;
     job.timeout_ms = spec->timeout_ms;

@@ -8,6 +8,7 @@
 //  journaling, and zj_store_retry writes the whole journal again in one
 //  transaction.
 #include <assert.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +201,25 @@ s_update_job_row(zj_store_t *self, const zj_job_t *job)
     return s_step_write(self, stmt);
 }
 
+//  A token row (see ZJ_WRITE_SAVE_TOKEN), after forgetting the tokens
+//  past ZJ_STORE_TOKEN_TTL_S.
+static int
+s_token_row(zj_store_t *self, const zj_job_t *entry)
+{
+    sqlite3_stmt *prune = self->stmt[ZJ_STMT_PRUNE_TOKENS];
+    sqlite3_bind_double(prune, 1, entry->created_at - ZJ_STORE_TOKEN_TTL_S);
+    int rc = s_step_write(self, prune);
+    if (rc)
+        return rc;
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_SAVE_TOKEN];
+    s_bind_text(stmt, 1, entry->kind);
+    sqlite3_bind_int64(stmt, 2, entry->id);
+    sqlite3_bind_int(stmt, 3, entry->attempts);
+    s_bind_text(stmt, 4, entry->result);
+    sqlite3_bind_double(stmt, 5, entry->created_at);
+    return s_step_write(self, stmt);
+}
+
 static int s_worker_row(zj_store_t *self, const zj_worker_info_t *info);
 static int s_worker_state_row(zj_store_t *self, const zj_worker_info_t *info);
 
@@ -218,6 +238,8 @@ s_execute(zj_store_t *self, const zj_write_entry_t *entry)
         return s_worker_row(self, &entry->worker);
     case ZJ_WRITE_WORKER_STATE:
         return s_worker_state_row(self, &entry->worker);
+    case ZJ_WRITE_SAVE_TOKEN:
+        return s_token_row(self, &entry->job);
     }
     assert(!"unknown write");
     return ZJ_ESTORE;
@@ -303,6 +325,77 @@ s_job_from_row(sqlite3_stmt *stmt, zj_job_t *job)
         .backoff_ms = sqlite3_column_int64(stmt, ZJ_COL_BACKOFF_MS),
         .losses = sqlite3_column_int(stmt, ZJ_COL_LOSSES),
     };
+}
+
+int
+zj_store_save_token(zj_store_t *self, const char *token, int64_t first_id,
+                    size_t count, const char *digest, double now)
+{
+    assert(self && token && digest && count <= ZJ_MAX_BATCH);
+    zj_job_t entry = {.kind = (char *) token,
+                      .id = first_id,
+                      .attempts = (int32_t) count,
+                      .result = (char *) digest,
+                      .created_at = now};
+    return s_write(self, &(zj_write_entry_t){ZJ_WRITE_SAVE_TOKEN, entry, {0}});
+}
+
+int
+zj_store_find_token(zj_store_t *self, const char *token, double now,
+                    int64_t *first_id, size_t *count, char *digest)
+{
+    assert(self && token && first_id && count && digest);
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_FIND_TOKEN];
+    s_bind_text(stmt, 1, token);
+    sqlite3_bind_double(stmt, 2, now - ZJ_STORE_TOKEN_TTL_S);
+    int rc = sqlite3_step(stmt);
+    int result = 0;
+    if (rc == SQLITE_ROW) {
+        *first_id = sqlite3_column_int64(stmt, 0);
+        int64_t stored = sqlite3_column_int64(stmt, 1);
+        *count = stored > 0 ? (size_t) stored : 0;
+        const char *text = (const char *) sqlite3_column_text(stmt, 2);
+        snprintf(digest, ZJ_STORE_DIGEST_SIZE, "%s", text ? text : "");
+    } else
+        result = rc == SQLITE_DONE ? ZJ_ENOTFOUND : s_failed(self);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return result;
+}
+
+static uint64_t
+s_fnv(uint64_t hash, const void *data, size_t size)
+{
+    const unsigned char *bytes = data;
+    for (size_t index = 0; index < size; index++)
+        hash = (hash ^ bytes[index]) * 0x100000001b3ULL;
+    return hash;
+}
+
+//  Strings count with their NUL, so "ab" + "c" differs from "a" + "bc";
+//  an absent one counts as one byte 0xff, unlike "".
+static uint64_t
+s_fnv_text(uint64_t hash, const char *text)
+{
+    static const unsigned char absent = 0xff;
+    return text ? s_fnv(hash, text, strlen(text) + 1) : s_fnv(hash, &absent, 1);
+}
+
+void
+zj_store_batch_digest(const zj_job_t *jobs, size_t count, char *digest)
+{
+    assert(jobs || count == 0);
+    assert(digest);
+    uint64_t hash = 0xcbf29ce484222325ULL;
+    for (size_t index = 0; index < count; index++) {
+        const zj_job_t *job = &jobs[index];
+        int64_t numbers[] = {job->priority, job->max_attempts, job->timeout_ms,
+                             job->delay_ms, job->backoff_ms};
+        hash = s_fnv_text(hash, job->kind);
+        hash = s_fnv_text(hash, job->args);
+        hash = s_fnv(hash, numbers, sizeof numbers);
+    }
+    snprintf(digest, ZJ_STORE_DIGEST_SIZE, "%016" PRIx64, hash);
 }
 
 int

@@ -14,7 +14,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 4          //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 5          //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250       //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100    //  Rows zj_store_list_jobs gives for limit 0
@@ -62,7 +62,12 @@
                        " WHERE state IS NOT ?1")                               \
     XX(LIST_WORKERS, "SELECT name, host, pid, io_slots, cpu_slots,"            \
                      " kinds, connected_at, last_seen, state"                  \
-                     " FROM workers ORDER BY name")
+                     " FROM workers ORDER BY name")                            \
+    XX(FIND_TOKEN, "SELECT first_id, count, digest FROM submit_tokens"         \
+                   " WHERE token = ?1 AND created_at >= ?2")                   \
+    XX(SAVE_TOKEN, "INSERT OR REPLACE INTO submit_tokens (token, first_id,"    \
+                   " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")  \
+    XX(PRUNE_TOKENS, "DELETE FROM submit_tokens WHERE created_at < ?1")
 
 typedef enum {
 #define XX(name, sql) ZJ_STMT_##name,

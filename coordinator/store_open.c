@@ -57,6 +57,14 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     //  fails it at the coordinator's --max-losses (a poison job).
     "ALTER TABLE jobs ADD COLUMN losses INTEGER DEFAULT 0;"
     "PRAGMA user_version = 4;",
+    //  v5: the tokens of recent SUBMITs, so that one sent again (its
+    //  reply was lost) gets the same ids instead of new jobs.
+    "CREATE TABLE submit_tokens ("
+    " token TEXT PRIMARY KEY, first_id INTEGER NOT NULL,"
+    " count INTEGER NOT NULL, digest TEXT NOT NULL,"
+    " created_at REAL NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX submit_tokens_age ON submit_tokens (created_at);"
+    "PRAGMA user_version = 5;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {
@@ -299,7 +307,14 @@ s_migrate(zj_store_t *self, char *why)
         return ZJ_ESTORE;
     if (s_user_version(self, &version, why))
         goto failed;
-    if (version > ZJ_STORE_SCHEMA || version < 0) {
+    if (version < 0) {
+        zj_why_set(why,
+                   "database schema version %d is invalid (zjob writes 0..%d); "
+                   "this file was not written by zjob, or was damaged",
+                   version, ZJ_STORE_SCHEMA);
+        goto failed;
+    }
+    if (version > ZJ_STORE_SCHEMA) {
         zj_why_set(why,
                    "database schema version %d is newer than this zjob "
                    "knows (%d); use a newer zjob-coordinator",

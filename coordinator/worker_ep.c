@@ -197,9 +197,9 @@ s_add_entry(zj_worker_ep_t *self, zj_batch_t *batch, const zj_job_t *job)
     entry->id = job->id;
     entry->attempts = job->attempts;
     entry->kind = strdup(job->kind);
-    entry->args = strdup(job->args);
+    entry->args = job->args ? strdup(job->args) : NULL; //  NULL: none
     entry->timeout_ms = job->timeout_ms;
-    batch->bytes += strlen(entry->args) + 64;
+    batch->bytes += (job->args ? strlen(job->args) : 0) + 64;
     if (batch->msg->job_count == ZJ_MAX_BATCH || batch->bytes > ZJ_JOBS_BYTES) {
         s_send(self, zj_peer_identity(batch->peer), &batch->msg);
         batch->bytes = 0;

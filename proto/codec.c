@@ -132,6 +132,61 @@ s_take_str(const msgpack_object *value, const char *name, size_t max,
     return 0;
 }
 
+//  Bytes of the valid UTF-8 sequence at bytes[0] (left bytes there), or 0
+//  if it is not one: Unicode table 3-7, no overlong forms, no
+//  surrogates, nothing past U+10FFFF (the rule of common/json.c).
+static size_t
+s_utf8_length(const uint8_t *bytes, size_t left)
+{
+    uint8_t lead = bytes[0], low = 0x80, high = 0xBF;
+    size_t length = 0;
+    if (lead < 0x80)
+        return 1;
+    if (lead >= 0xC2 && lead <= 0xDF)
+        length = 2;
+    else if (lead >= 0xE0 && lead <= 0xEF) {
+        length = 3;
+        low = lead == 0xE0 ? 0xA0 : low;
+        high = lead == 0xED ? 0x9F : high;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        length = 4;
+        low = lead == 0xF0 ? 0x90 : low;
+        high = lead == 0xF4 ? 0x8F : high;
+    }
+    if (length == 0 || left < length || bytes[1] < low || bytes[1] > high)
+        return 0;
+    for (size_t index = 2; index < length; index++)
+        if (bytes[index] < 0x80 || bytes[index] > 0xBF)
+            return 0;
+    return length;
+}
+
+//  Replaces, in place, each byte of text that is not part of valid UTF-8
+//  with '?': the length stays, and so does every limit it was held to.
+static void
+s_repair_utf8(char *text)
+{
+    uint8_t *bytes = (uint8_t *) text;
+    size_t size = strlen(text);
+    for (size_t at = 0; at < size;) {
+        size_t length = s_utf8_length(bytes + at, size - at);
+        if (length == 0)
+            bytes[at++] = '?';
+        at += length;
+    }
+}
+
+//  A text field (names, errors, reasons): a string, repaired to UTF-8.
+static int
+s_take_text(const msgpack_object *value, const char *name, char **out,
+            char *why)
+{
+    int rc = s_take_str(value, name, ZJ_MAX_TEXT, out, why);
+    if (rc == 0 && *out)
+        s_repair_utf8(*out);
+    return rc;
+}
+
 static int
 s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
              char *why)
@@ -191,6 +246,7 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(ids, IDS)                                                               \
     XX(in_order, BOOL)                                                         \
     XX(timed_out, BOOL)                                                        \
+    XX(more, BOOL)                                                             \
     XX(draining, BOOL)                                                         \
     XX(timeout_ms, I64)                                                        \
     XX(state, TEXT)                                                            \
@@ -202,7 +258,8 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(io_credit, I32)                                                         \
     XX(cpu_credit, I32)                                                        \
     XX(code, I32)                                                              \
-    XX(reason, TEXT)
+    XX(reason, TEXT)                                                           \
+    XX(token, TOKEN)
 
 #define S_HAS_U64(o, f) ((o)->f != 0)
 #define S_HAS_I64(o, f) ((o)->f != 0)
@@ -211,6 +268,7 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_HAS_BOOL(o, f) ((o)->f)
 #define S_HAS_TEXT(o, f) ((o)->f != NULL)
 #define S_HAS_KIND(o, f) ((o)->f != NULL)
+#define S_HAS_TOKEN(o, f) ((o)->f != NULL)
 #define S_HAS_ARGS(o, f) ((o)->f != NULL)
 #define S_HAS_RESULT(o, f) ((o)->f != NULL)
 #define S_HAS_STATE(o, f) ((o)->f != ZJ_STATE_NONE)
@@ -226,6 +284,7 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_PACK_BOOL(pk, o, f, why) msgpack_pack_true(pk)
 #define S_PACK_TEXT(pk, o, f, why) s_pack_text(pk, (o)->f)
 #define S_PACK_KIND(pk, o, f, why) s_pack_text(pk, (o)->f)
+#define S_PACK_TOKEN(pk, o, f, why) s_pack_text(pk, (o)->f)
 #define S_PACK_ARGS(pk, o, f, why) s_pack_text(pk, (o)->f)
 #define S_PACK_RESULT(pk, o, f, why) s_pack_text(pk, (o)->f)
 #define S_PACK_STATE(pk, o, f, why) s_pack_text(pk, zj_state_name((o)->f))
@@ -239,8 +298,9 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_TAKE_I32(v, o, f, why) s_take_i32(v, #f, &(o)->f, why)
 #define S_TAKE_DBL(v, o, f, why) s_take_double(v, #f, &(o)->f, why)
 #define S_TAKE_BOOL(v, o, f, why) s_take_bool(v, #f, &(o)->f, why)
-#define S_TAKE_TEXT(v, o, f, why) s_take_str(v, #f, ZJ_MAX_TEXT, &(o)->f, why)
+#define S_TAKE_TEXT(v, o, f, why) s_take_text(v, #f, &(o)->f, why)
 #define S_TAKE_KIND(v, o, f, why) s_take_str(v, #f, ZJ_MAX_KIND, &(o)->f, why)
+#define S_TAKE_TOKEN(v, o, f, why) s_take_str(v, #f, ZJ_MAX_TOKEN, &(o)->f, why)
 #define S_TAKE_ARGS(v, o, f, why) s_take_str(v, #f, ZJ_MAX_ARGS, &(o)->f, why)
 #define S_TAKE_RESULT(v, o, f, why)                                            \
     s_take_str(v, #f, ZJ_MAX_RESULT, &(o)->f, why)
@@ -537,8 +597,11 @@ s_take_header(const msgpack_object_map *map, zj_msg_type_t *type_p,
         else if (s_key_is(key, "t", 1))
             type = value;
     }
+    //  A frame without a version is not of this one: EVERSION, as for a
+    //  wrong number. A "v" of the wrong type is malformed: EPROTO.
     if (version == NULL || version->type == MSGPACK_OBJECT_NIL)
-        return zj_why_fail(ZJ_EPROTO, why, "field 'v' missing");
+        return zj_why_fail(ZJ_EVERSION, why, "field 'v' missing, expected %d",
+                           ZJ_PROTO_VERSION);
     int64_t number = 0;
     int rc = s_take_i64(version, "v", &number, why);
     if (rc)
@@ -615,6 +678,8 @@ s_decode(const void *data, size_t size, zj_msg_t **msg_p, uint64_t *req_p,
     if (!((first >= 0x80 && first <= 0x8f) || first == 0xde || first == 0xdf))
         return zj_why_fail(ZJ_EPROTO, why, "frame is not a msgpack map");
     int rc = zj_prescan_check(data, size, why);
+    if (rc && req_p)
+        zj_prescan_req(data, size, req_p);
     if (rc)
         return rc;
 

@@ -15,5 +15,6 @@
 #define ZJ_MAX_TEXT 4096                //  Bytes in names, errors, reasons
 #define ZJ_MAX_KINDS 256                //  Kinds one worker may offer
 #define ZJ_MAX_DEPTH 32                 //  Nesting of args/result JSON
+#define ZJ_MAX_TOKEN 64                 //  Bytes in a SUBMIT's token
 
 #endif

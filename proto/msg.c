@@ -66,6 +66,7 @@ zj_msg_destroy(zj_msg_t **self_p)
     free(self->workers);
     free(self->state);
     free(self->reason);
+    free(self->token);
     self->tag = 0xDeadBeef;
     free(self);
     *self_p = NULL;
@@ -375,6 +376,25 @@ s_check_batch(size_t count, char *why)
     return 0;
 }
 
+//  A SUBMIT's token: 1..ZJ_MAX_TOKEN bytes of [A-Za-z0-9_.:-].
+static int
+s_check_token(const char *token, char *why)
+{
+    if (token == NULL)
+        return 0;
+    size_t size = strlen(token);
+    if (size > ZJ_MAX_TOKEN)
+        return zj_why_fail(ZJ_ETOOBIG, why, "field 'token' is %zu bytes > %d",
+                           size, ZJ_MAX_TOKEN);
+    if (size == 0 || strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "abcdefghijklmnopqrstuvwxyz"
+                                   "0123456789_.:-") != size)
+        return zj_why_fail(ZJ_EPROTO, why,
+                           "field 'token' is not 1..%d of [A-Za-z0-9_.:-]",
+                           ZJ_MAX_TOKEN);
+    return 0;
+}
+
 //  Field rules every message obeys, whatever its type.
 static int
 s_check_fields(const zj_msg_t *msg, char *why)
@@ -390,7 +410,8 @@ s_check_fields(const zj_msg_t *msg, char *why)
         (rc = s_check_min(msg->max_result, "max_result", why)) ||
         (rc = s_check_min(msg->io_credit, "io_credit", why)) ||
         (rc = s_check_min(msg->cpu_credit, "cpu_credit", why)) ||
-        (rc = s_check_text(msg->reason, "reason", ZJ_MAX_TEXT, why)))
+        (rc = s_check_text(msg->reason, "reason", ZJ_MAX_TEXT, why)) ||
+        (rc = s_check_token(msg->token, why)))
         return rc;
     if (msg->state && zj_state_from_name(msg->state) == ZJ_STATE_NONE) {
         char quoted[ZJ_WHY_QUOTE_MAX + 1];

@@ -12,15 +12,15 @@
 #include <stdint.h>
 
 //  Message types. "c" client, "C" coordinator, "w" worker.
-//    SUBMIT     c->C  req, jobs[] (kind, args, priority, max_attempts,
-//                     timeout_ms, delay_ms, backoff_ms)
+//    SUBMIT     c->C  req, token, jobs[] (kind, args, priority,
+//                     max_attempts, timeout_ms, delay_ms, backoff_ms)
 //    SUBMITTED  C->c  req, ids[]
 //    AWAIT      c->C  req, ids[], in_order, timeout_ms (0 = none)
 //    RESOLVED   C->c  req, jobs[] (id, state, result | error, attempts,
 //                     worker, started_at, finished_at)
 //    DONE       C->c  req, timed_out
-//    STATUS     c->C  req, ids[];  C->c  req, jobs[] (full records)
-//    LIST       c->C  req, state (or NULL), limit;  C->c  req, jobs[]
+//    STATUS     c->C  req, ids[];  C->c  req, jobs[] (full records), more
+//    LIST       c->C  req, state (or NULL), limit;  C->c  req, jobs[], more
 //    WORKERS    c->C  req;  C->c  req, workers[]
 //    CANCEL     c->C  req, ids[];  C->c  req, jobs[] (id, state);
 //               C->w  ids[] (running jobs to stop)
@@ -142,6 +142,7 @@ typedef struct {
     bool in_order;             //  AWAIT: resolve in the ids' order
     bool draining;             //  HEARTBEAT w->C: send me no more jobs
     bool timed_out;            //  DONE: the AWAIT's timeout expired
+    bool more;                 //  STATUS, LIST reply: another part follows
     int64_t timeout_ms;        //  AWAIT: 0 = wait for ever
     char *state;               //  LIST: state filter, NULL = all
     int32_t limit;             //  LIST: most rows wanted, 0 = default
@@ -154,6 +155,7 @@ typedef struct {
     int32_t cpu_credit;        //  RESULTS: cpu slots freed
     int32_t code;              //  ERROR: a ZJ_E* code
     char *reason;              //  ERROR: one-line reason
+    char *token;               //  SUBMIT: the request's token, or NULL
 } zj_msg_t;
 
 #define ZJ_MSG_TAG 0x7a6a6d73u

@@ -5,6 +5,7 @@
 //  only, not msgpack-c. Used by proto/codec.c; bounds in PROTOCOL.md.
 #include <assert.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/err.h"
 #include "common/why.h"
@@ -69,6 +70,80 @@ s_header(uint8_t byte, s_shape_t *shape, size_t *width, size_t *fixed)
         *fixed = s_headers[byte - 0xc0].fixed;
     }
     return *width == 0xff ? -1 : 0;
+}
+
+//  Skips the object at *at_p with all it holds, without a depth limit: it
+//  counts the objects left instead of keeping a stack, and every object
+//  costs a byte, so the walk ends. Returns -1 when the bytes end first.
+static int
+s_skip(const uint8_t *data, size_t size, size_t *at_p)
+{
+    size_t left = 1;
+    size_t at = *at_p;
+    while (left > 0) {
+        left--;
+        s_shape_t shape;
+        size_t width, length;
+        if (at >= size || s_header(data[at++], &shape, &width, &length) ||
+            width > size - at)
+            return -1;
+        length += s_big_endian(data + at, width);
+        at += width;
+        size_t children = shape == S_MAP     ? 2 * length
+                          : shape == S_ARRAY ? length
+                                             : 0;
+        if (shape == S_SCALAR && length > size - at)
+            return -1;
+        at += shape == S_SCALAR ? length : 0;
+        if (children > size - at)
+            return -1;
+        left += children;
+    }
+    *at_p = at;
+    return 0;
+}
+
+//  Reads a non-negative msgpack integer at data[at]. Returns -1 if there
+//  is none.
+static int
+s_read_uint(const uint8_t *data, size_t size, size_t at, uint64_t *value)
+{
+    uint8_t byte = data[at++];
+    size_t width = byte <= 0x7f                   ? 0
+                   : byte >= 0xcc && byte <= 0xcf ? (size_t) 1 << (byte - 0xcc)
+                   : byte >= 0xd0 && byte <= 0xd3 ? (size_t) 1 << (byte - 0xd0)
+                                                  : 9;
+    if (width == 9 || width > size - at)
+        return -1;
+    if (byte >= 0xd0 && (data[at] & 0x80))
+        return -1; //  A negative signed integer
+    *value = width ? s_big_endian(data + at, width) : byte;
+    return 0;
+}
+
+int
+zj_prescan_req(const void *frame, size_t size, uint64_t *req)
+{
+    assert(frame || size == 0);
+    assert(req);
+    const uint8_t *data = frame;
+    s_shape_t shape;
+    size_t width, count;
+    if (size == 0 || s_header(data[0], &shape, &width, &count) ||
+        shape != S_MAP || width > size - 1)
+        return -1;
+    count += s_big_endian(data + 1, width);
+    size_t at = 1 + width;
+    for (size_t entry = 0; entry < count && at < size; entry++) {
+        size_t key = at;
+        if (s_skip(data, size, &at) || at >= size)
+            return -1;
+        if (at - key == 4 && memcmp(data + key, "\xa3req", 4) == 0)
+            return s_read_uint(data, size, at, req);
+        if (s_skip(data, size, &at))
+            return -1;
+    }
+    return -1;
 }
 
 int

@@ -154,6 +154,45 @@ START_TEST(test_unknown_ids_get_enotfound)
 }
 END_TEST
 
+//  PROTOCOL.md, "What a client cannot guess": an id given twice is
+//  answered twice; a CANCEL stops at its first unknown id, with the ids
+//  before it cancelled.
+START_TEST(test_ids_twice_and_cancel_up_to_an_unknown_id)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    int64_t id = s_submit_echo(tc);
+    zj_msg_t *status = s_request(ZJ_MSG_STATUS, 21);
+    zj_msg_add_id(status, id);
+    zj_msg_add_id(status, id);
+    zj_msg_t *reply = s_ask(tc, status, ZJ_MSG_STATUS);
+    ck_assert_uint_eq(reply->job_count, 2);
+    zj_msg_destroy(&reply);
+
+    zj_msg_t *cancel = s_request(ZJ_MSG_CANCEL, 22);
+    zj_msg_add_id(cancel, id);
+    zj_msg_add_id(cancel, 999);
+    zj_msg_t *error = s_ask(tc, cancel, ZJ_MSG_ERROR);
+    ck_assert_int_eq(error->code, ZJ_ENOTFOUND);
+    zj_msg_destroy(&error);
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_CANCELLED);
+
+    zj_msg_t *await = s_request(ZJ_MSG_AWAIT, 23);
+    zj_msg_add_id(await, id);
+    zj_msg_add_id(await, id);
+    await->in_order = true;
+    zj_client_ep_handle(&tc->client_ep, s_client, await);
+    zj_msg_destroy(&await);
+    zj_futures_flush(tc->futures, 0, tc->outbox);
+    reply = zj_testcoord_take(tc, ZJ_TO_CLIENT, ZJ_MSG_RESOLVED);
+    ck_assert_ptr_nonnull(reply);
+    ck_assert_uint_eq(reply->job_count, 2);
+    ck_assert_int_eq(reply->jobs[0].id, id);
+    ck_assert_int_eq(reply->jobs[1].id, id);
+    zj_msg_destroy(&reply);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 START_TEST(test_cancel_stops_a_running_job_on_its_worker)
 {
     zj_testcoord_t *tc = zj_testcoord_new();
@@ -188,6 +227,114 @@ START_TEST(test_cancel_stops_a_running_job_on_its_worker)
     zj_testcoord_from_worker(tc, "w1", results);
     zj_msg_destroy(&results);
     ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_IO), 1);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  PROTOCOL.md: a CANCEL needs req or ids. One with ids and no req is
+//  done, and answered with req 0.
+START_TEST(test_cancel_without_req_is_done)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    int64_t id = s_submit_echo(tc);
+    zj_msg_t *cancel = s_request(ZJ_MSG_CANCEL, 0);
+    zj_msg_add_id(cancel, id);
+    zj_msg_t *reply = s_ask(tc, cancel, ZJ_MSG_CANCEL);
+    ck_assert_uint_eq(reply->req, 0);
+    ck_assert_uint_eq(reply->job_count, 1);
+    ck_assert_int_eq(reply->jobs[0].state, ZJ_STATE_CANCELLED);
+    zj_msg_destroy(&reply);
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_CANCELLED);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  docs/store.md: absent args are stored as NULL, and a worker gets a
+//  JOBS entry without args (its runner reads that as JSON null).
+START_TEST(test_absent_args_are_null)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_testcoord_hello(tc, "w1", 1, 0);
+    zj_msg_t *submit = s_request(ZJ_MSG_SUBMIT, 3);
+    zj_msg_add_job(submit)->kind = strdup("echo");
+    zj_msg_t *reply = s_ask(tc, submit, ZJ_MSG_SUBMITTED);
+    int64_t id = reply->ids[0];
+    zj_msg_destroy(&reply);
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    sqlite3 *db = zj_testdb_raw();
+    char sql[96];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM jobs WHERE id = %" PRId64
+             " AND args IS NULL",
+             id);
+    ck_assert_int_eq(zj_testdb_int(db, sql), 1);
+    sqlite3_close(db);
+
+    zj_outbox_purge(tc->outbox);
+    zj_worker_ep_dispatch(&tc->worker_ep);
+    zj_msg_t *jobs = zj_testcoord_take(tc, ZJ_TO_WORKER, ZJ_MSG_JOBS);
+    ck_assert_ptr_nonnull(jobs);
+    ck_assert_int_eq(jobs->jobs[0].id, id);
+    ck_assert_ptr_null(jobs->jobs[0].args);
+    zj_msg_destroy(&jobs);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  A SUBMIT of two echo jobs with token (NULL: none) and req.
+static zj_msg_t *
+s_submit_with_token(const char *token, uint64_t req, const char *args)
+{
+    zj_msg_t *submit = s_request(ZJ_MSG_SUBMIT, req);
+    submit->token = token ? strdup(token) : NULL;
+    for (int index = 0; index < 2; index++) {
+        zj_job_t *job = zj_msg_add_job(submit);
+        job->kind = strdup("echo");
+        job->args = strdup(args);
+    }
+    return submit;
+}
+
+//  PROTOCOL.md: a SUBMIT sent again with its token (its reply was lost)
+//  gets the ids of the first and makes no new jobs; the token with
+//  another batch is refused. The token is in the store.
+START_TEST(test_submit_token_answers_a_repeat_with_the_same_ids)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_msg_t *first =
+        s_ask(tc, s_submit_with_token("tok-1", 4, "{}"), ZJ_MSG_SUBMITTED);
+    ck_assert_uint_eq(first->id_count, 2);
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    zj_msg_t *again =
+        s_ask(tc, s_submit_with_token("tok-1", 5, "{}"), ZJ_MSG_SUBMITTED);
+    ck_assert_uint_eq(again->req, 5);
+    ck_assert_uint_eq(again->id_count, 2);
+    ck_assert_int_eq(again->ids[0], first->ids[0]);
+    ck_assert_int_eq(again->ids[1], first->ids[1]);
+    zj_msg_destroy(&again);
+    ck_assert_uint_eq(zj_scheduler_ready(tc->scheduler), 2);
+
+    zj_msg_t *error =
+        s_ask(tc, s_submit_with_token("tok-1", 6, "[1]"), ZJ_MSG_ERROR);
+    ck_assert_int_eq(error->code, ZJ_EUSAGE);
+    ck_assert_uint_eq(error->req, 6);
+    ck_assert_ptr_nonnull(strstr(error->reason, "another batch"));
+    zj_msg_destroy(&error);
+    ck_assert_uint_eq(zj_scheduler_ready(tc->scheduler), 2);
+
+    //  Another token, or none, makes new jobs.
+    zj_msg_t *other =
+        s_ask(tc, s_submit_with_token("tok-2", 7, "{}"), ZJ_MSG_SUBMITTED);
+    ck_assert_int_eq(other->ids[0], first->ids[1] + 1);
+    zj_msg_destroy(&other);
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    sqlite3 *db = zj_testdb_raw();
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM jobs"), 4);
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT first_id FROM submit_tokens "
+                                       "WHERE token = 'tok-1'"),
+                     first->ids[0]);
+    sqlite3_close(db);
+    zj_msg_destroy(&first);
     zj_testcoord_destroy(&tc);
 }
 END_TEST
@@ -250,7 +397,11 @@ test_client_ep_suite(void)
     tcase_add_test(tcase, test_submit_is_refused_while_the_store_is_degraded);
     tcase_add_test(tcase, test_await_in_order_resolves_after_the_result);
     tcase_add_test(tcase, test_unknown_ids_get_enotfound);
+    tcase_add_test(tcase, test_ids_twice_and_cancel_up_to_an_unknown_id);
     tcase_add_test(tcase, test_cancel_stops_a_running_job_on_its_worker);
+    tcase_add_test(tcase, test_cancel_without_req_is_done);
+    tcase_add_test(tcase, test_absent_args_are_null);
+    tcase_add_test(tcase, test_submit_token_answers_a_repeat_with_the_same_ids);
     tcase_add_test(tcase, test_status_list_and_workers_read_memory_and_store);
     tcase_add_test(tcase, test_not_a_request_gets_etype);
     suite_add_tcase(suite, tcase);

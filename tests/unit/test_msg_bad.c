@@ -212,7 +212,9 @@ static const s_bad_t s_bad[] = {
         "worker 0: field 'last_seen' is not finite"),
     RAW("NUL in kind", "\x84" V1T "\xa6SUBMIT\xa3req\x01\xa4jobs\x91\x81"
         "\xa4kind\xa5" "ec\0ho", ZJ_EPROTO, "'kind' holds a NUL byte"),
-    JSON("no version", "{'t': 'BYE'}", ZJ_EPROTO, "field 'v' missing"),
+    JSON("no version", "{'t': 'BYE'}", ZJ_EVERSION, "field 'v' missing"),
+    JSON("nil version", "{'v': null, 't': 'BYE'}", ZJ_EVERSION,
+         "field 'v' missing"),
     JSON("wrong version", "{'v': 2, 't': 'BYE'}", ZJ_EVERSION,
          "version 2, expected 1"),
     JSON("version 0", "{'v': 0, 't': 'BYE'}", ZJ_EVERSION, "version 0"),
@@ -328,6 +330,18 @@ static const s_bad_t s_bad[] = {
     JSON("too-deep JSON args", "{'v':1, 't':'SUBMIT', 'req':1, "
          "'jobs':[{'kind':'e', 'args':'" X8("[[[[") "[" X8("]]]]") "]'}]}",
          ZJ_EJSON, "JSON nested 33 deep > 32"),
+    JSON("args with a duplicate key", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'args':'{\\'a\\':1,\\'a\\':2}'}]}",
+         ZJ_EJSON, "duplicate object key"),
+    JSON("args with \\u0000", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'args':'\\'a\\\\u0000\\''}]}",
+         ZJ_EJSON, "\\u0000 not allowed"),
+    JSON("args with a lone surrogate", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'args':'\\'\\\\uDC00\\''}]}",
+         ZJ_EJSON, "lone low surrogate"),
+    JSON("args of 1e400", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'args':'1e400'}]}", ZJ_EJSON,
+         "real number overflow"),
     JSON("invalid JSON result", "{'v':1, 't':'RESULTS', 'jobs':[{'id':1, "
          "'state':'succeeded', 'result':'[1,]'}]}", ZJ_EJSON,
          "field 'result': invalid JSON"),
@@ -411,6 +425,104 @@ START_TEST(test_decode_reports_req_on_failure)
                      ZJ_EPROTO);
     ck_assert_uint_eq(req, 7);
     ck_assert_ptr_null(msg);
+    free(frame.data);
+}
+END_TEST
+
+//  Frames the pre-scan refuses still give their req back, wherever the
+//  key stands, so that a client can tell which request failed.
+#define S_PUT_TEXT(out, text) s_put(out, text, sizeof(text) - 1)
+
+static void
+s_expect_req(const s_bytes_t *frame, int expected, uint64_t wanted)
+{
+    zj_msg_t *msg = NULL;
+    uint64_t req = 0;
+    char why[ZJ_WHY_SIZE] = "";
+    int rc = zj_msg_decode(frame->data, frame->size, &msg, &req, why);
+    ck_assert_msg(rc == expected, "got %s (%s)", zj_errname(rc), why);
+    ck_assert_ptr_null(msg);
+    ck_assert_uint_eq(req, wanted);
+}
+
+START_TEST(test_decode_reports_req_on_prescan_failure)
+{
+    const char head[] = "\x84" V1T "\xa6SUBMIT";
+    s_bytes_t frame = {NULL, 0, 0};
+    //  A batch over ZJ_MAX_BATCH, req after it.
+    s_put(&frame, head, sizeof(head) - 1);
+    S_PUT_TEXT(&frame, "\xa4jobs");
+    s_put_head(&frame, 0x90, 15, 0xdc, ZJ_MAX_BATCH + 1);
+    for (int index = 0; index <= ZJ_MAX_BATCH; index++)
+        s_put_byte(&frame, 0x80);
+    S_PUT_TEXT(&frame, "\xa3req\xcd\x01\x02");
+    s_expect_req(&frame, ZJ_ETOOBIG, 258);
+    free(frame.data);
+
+    //  Trailing bytes.
+    frame = (s_bytes_t){NULL, 0, 0};
+    S_PUT_TEXT(&frame, "\x83" V1T "\xa4"
+                       "DONE\xa3req\x0b\xc0");
+    s_expect_req(&frame, ZJ_EPROTO, 11);
+    free(frame.data);
+
+    //  ids over the limit, req first (as zjob sends it).
+    frame = (s_bytes_t){NULL, 0, 0};
+    S_PUT_TEXT(&frame, "\x84\xa3req\x09" V1T "\xa5"
+                       "AWAIT\xa3ids");
+    s_put_head(&frame, 0x90, 15, 0xdc, ZJ_MAX_BATCH + 1);
+    for (int index = 0; index <= ZJ_MAX_BATCH; index++)
+        s_put_byte(&frame, 0x01);
+    s_expect_req(&frame, ZJ_ETOOBIG, 9);
+    free(frame.data);
+
+    //  Nesting over 16 deep, req at the end.
+    frame = (s_bytes_t){NULL, 0, 0};
+    S_PUT_TEXT(&frame, "\x84" V1T "\xa3"
+                       "BYE\xa1x");
+    for (int index = 0; index < 20; index++)
+        s_put_byte(&frame, 0x91);
+    s_put_byte(&frame, 0x01);
+    S_PUT_TEXT(&frame, "\xa3req\xcf\0\0\0\0\0\0\0\x05");
+    s_expect_req(&frame, ZJ_EPROTO, 5);
+    free(frame.data);
+
+    //  Bytes that end inside the frame: the req before them still counts,
+    //  one after them cannot be read.
+    frame = (s_bytes_t){NULL, 0, 0};
+    S_PUT_TEXT(&frame, "\x84\xa3req\x03" V1T "\xa4"
+                       "DONE\xa1x\xdb\xff");
+    s_expect_req(&frame, ZJ_EPROTO, 3);
+    free(frame.data);
+}
+END_TEST
+
+//  Text that is not UTF-8 (a worker's error, name or host) is repaired
+//  on the way in: each byte that is not part of valid UTF-8 becomes '?',
+//  so no frame relaying it breaks a strict client. Valid text is kept.
+START_TEST(test_decode_repairs_text_that_is_not_utf8)
+{
+    s_bytes_t frame = {NULL, 0, 0};
+    S_PUT_TEXT(&frame, "\x83" V1T "\xa7RESULTS\xa4jobs\x91\x83"
+                       "\xa2id\x01\xa5state\xa6"
+                       "failed"
+                       "\xa5"
+                       "error\xaa"
+                       "a\xff"
+                       "b\xc0\x80\xc3\xa9\xed\xa0\x80");
+    zj_msg_t *msg = NULL;
+    ck_assert_int_eq(test_msg_decode(frame.data, frame.size, &msg), 0);
+    ck_assert_str_eq(msg->jobs[0].error, "a?b??\xc3\xa9???");
+    zj_msg_destroy(&msg);
+    free(frame.data);
+
+    frame = (s_bytes_t){NULL, 0, 0};
+    S_PUT_TEXT(&frame, "\x83" V1T "\xa5HELLO\xa7workers\x91\x82"
+                       "\xa4name\xa3w\xf4\x90\xa4host\xa4h\xe2\x82\xac");
+    ck_assert_int_eq(test_msg_decode(frame.data, frame.size, &msg), 0);
+    ck_assert_str_eq(msg->workers[0].name, "w??");
+    ck_assert_str_eq(msg->workers[0].host, "h\xe2\x82\xac");
+    zj_msg_destroy(&msg);
     free(frame.data);
 }
 END_TEST
@@ -648,6 +760,8 @@ test_msg_bad_add(TCase *tc)
                         sizeof(s_bad) / sizeof(s_bad[0]));
     tcase_add_test(tc, test_decode_reasons_name_the_problem);
     tcase_add_test(tc, test_decode_reports_req_on_failure);
+    tcase_add_test(tc, test_decode_reports_req_on_prescan_failure);
+    tcase_add_test(tc, test_decode_repairs_text_that_is_not_utf8);
     tcase_add_test(tc, test_decode_ignores_unknown_keys_and_nil);
     tcase_add_test(tc, test_decode_limits);
     tcase_add_test(tc, test_decode_rejects_object_floods);

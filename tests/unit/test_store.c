@@ -15,6 +15,7 @@
 #include "common/duration.h"
 #include "common/err.h"
 #include "coordinator/store.h"
+#include "coordinator/store_internal.h" //  ZJ_STORE_SCHEMA
 #include "proto/limits.h"
 #include "tests/unit/suites.h"
 #include "tests/unit/testdb.h"
@@ -59,11 +60,11 @@ s_collect(void *arg, const zj_job_t *job)
     seen->count++;
 }
 
-START_TEST(test_schema_is_design_v4)
+START_TEST(test_schema_is_design_v5)
 {
     zj_store_t *store = zj_testdb_store();
     sqlite3 *db = zj_testdb_raw();
-    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 4);
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), ZJ_STORE_SCHEMA);
     char *mode = zj_testdb_text(db, "PRAGMA journal_mode");
     ck_assert_str_eq(mode, "wal");
     free(mode);
@@ -97,6 +98,13 @@ START_TEST(test_schema_is_design_v4)
         {"connected_at", "REAL"}, {"last_seen", "REAL"},    {"state", "TEXT"}};
     s_assert_columns(db, "workers", workers,
                      sizeof(workers) / sizeof(workers[0]));
+    const char *tokens[][2] = {{"token", "TEXT"},
+                               {"first_id", "INTEGER"},
+                               {"count", "INTEGER"},
+                               {"digest", "TEXT"},
+                               {"created_at", "REAL"}};
+    s_assert_columns(db, "submit_tokens", tokens,
+                     sizeof(tokens) / sizeof(tokens[0]));
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM sqlite_master"
                                        " WHERE type = 'index' AND name ="
                                        " 'jobs_state'"),
@@ -110,7 +118,7 @@ START_TEST(test_schema_is_design_v4)
     store = zj_testdb_store();
     zj_store_destroy(&store);
     db = zj_testdb_raw();
-    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 4);
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), ZJ_STORE_SCHEMA);
     sqlite3_close(db);
 }
 END_TEST
@@ -128,7 +136,7 @@ END_TEST
     "CREATE INDEX jobs_state ON jobs (state);"                                 \
     "CREATE INDEX jobs_running ON jobs (worker) WHERE state = 'running';"
 
-START_TEST(test_v1_database_migrates_to_v4)
+START_TEST(test_v1_database_migrates_to_v5)
 {
     //  A v1 file with one job in it.
     sqlite3 *db = zj_testdb_raw();
@@ -149,7 +157,7 @@ START_TEST(test_v1_database_migrates_to_v4)
     zj_job_clear(&job);
     zj_store_destroy(&store);
     db = zj_testdb_raw();
-    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 4);
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), ZJ_STORE_SCHEMA);
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM attempts"), 0);
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM sqlite_master"
                                        " WHERE name = 'jobs_running'"),
@@ -181,7 +189,7 @@ START_TEST(test_v2_attempts_survive_v3)
     zj_store_t *store = zj_testdb_store();
     zj_store_destroy(&store);
     db = zj_testdb_raw();
-    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), 4);
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), ZJ_STORE_SCHEMA);
     char *row = zj_testdb_text(db, "SELECT job_id || attempt || worker ||"
                                    " state || started_at || finished_at ||"
                                    " error FROM attempts");
@@ -607,6 +615,24 @@ START_TEST(test_newer_schema_fails_with_why)
 }
 END_TEST
 
+START_TEST(test_negative_schema_fails_as_invalid)
+{
+    sqlite3 *db = zj_testdb_raw();
+    zj_testdb_exec(db, "CREATE TABLE jobs (id INTEGER PRIMARY KEY);"
+                       "PRAGMA user_version = -5");
+    sqlite3_close(db);
+    char why[ZJ_WHY_SIZE] = "";
+    zj_store_t *store = zj_store_new(zj_testdb_path, ZJ_SYNC_FULL, why);
+    ck_assert_ptr_null(store);
+    ck_assert_msg(strstr(why, "-5") && strstr(why, "invalid") &&
+                      !strstr(why, "newer"),
+                  "why: %s", why);
+    db = zj_testdb_raw(); //  Refused, not touched
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), -5);
+    sqlite3_close(db);
+}
+END_TEST
+
 START_TEST(test_reader_does_not_block_commit)
 {
     zj_store_t *store = zj_testdb_store();
@@ -776,8 +802,8 @@ test_store_suite(void)
     TCase *tcase = tcase_create("store");
     tcase_add_checked_fixture(tcase, zj_testdb_setup, zj_testdb_teardown);
     tcase_set_timeout(tcase, 20);
-    tcase_add_test(tcase, test_schema_is_design_v4);
-    tcase_add_test(tcase, test_v1_database_migrates_to_v4);
+    tcase_add_test(tcase, test_schema_is_design_v5);
+    tcase_add_test(tcase, test_v1_database_migrates_to_v5);
     tcase_add_test(tcase, test_v2_attempts_survive_v3);
     tcase_add_test(tcase, test_attempts_are_recorded);
     tcase_add_test(tcase, test_insert_commit_get);
@@ -790,6 +816,7 @@ test_store_suite(void)
     tcase_add_test(tcase, test_forget_workers);
     tcase_add_test(tcase, test_garbage_file_fails_with_why);
     tcase_add_test(tcase, test_newer_schema_fails_with_why);
+    tcase_add_test(tcase, test_negative_schema_fails_as_invalid);
     tcase_add_test(tcase, test_reader_does_not_block_commit);
     tcase_add_test(tcase, test_other_writer_degrades_until_it_lets_go);
     tcase_add_test(tcase, test_wal_is_checkpointed_by_the_thread);

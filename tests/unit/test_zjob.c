@@ -417,6 +417,17 @@ s_relink_once(s_peer_t *self, const zj_msg_t *request)
         s_resolve_all(self, request);
 }
 
+//  First SUBMIT: drops the link (its reply is lost with it). Then
+//  answers every SUBMIT.
+static void
+s_lose_first_reply(s_peer_t *self, const zj_msg_t *request)
+{
+    if (self->seen_count == 1)
+        self->relink = true;
+    else
+        s_answer_one_submit(self, request);
+}
+
 //  First request: closes the socket and never comes back.
 static void
 s_vanish(s_peer_t *self, const zj_msg_t *request)
@@ -504,6 +515,33 @@ START_TEST(test_submit_writes_ids_in_input_order)
     ck_assert_uint_ne(peer.seen[1]->req, peer.seen[2]->req);
     ck_assert_str_eq(peer.seen[0]->jobs[1].args, "{\"x\": [1, 2]}");
     ck_assert_int_eq(peer.seen[1]->jobs[0].max_attempts, 3);
+    s_peer_clear(&peer);
+}
+END_TEST
+
+//  A SUBMIT whose reply the link lost is sent again once the link is
+//  back, with the same token, so the coordinator makes its jobs once.
+START_TEST(test_submit_sends_again_with_its_token_after_relink)
+{
+    s_peer_t peer = {0};
+    zjob_client_t *client =
+        s_client(s_peer_start(&peer, s_lose_first_reply), S_REPLY_MS);
+    zjob_spec_t specs[2] = {{.kind = "echo", .priority = 1},
+                            {.kind = "echo", .priority = 2}};
+    int64_t ids[2];
+    ck_assert_int_eq(zjob_client_submit(client, specs, 2, ids), 0);
+    ck_assert_int_eq(ids[0], 101);
+    ck_assert_int_eq(ids[1], 102);
+    //  A second submit has a token of its own.
+    ck_assert_int_eq(zjob_client_submit(client, specs, 1, ids), 0);
+    zjob_client_destroy(&client);
+    s_peer_stop(&peer);
+    ck_assert_int_eq(peer.seen_count, 3);
+    ck_assert_ptr_nonnull(peer.seen[0]->token);
+    ck_assert_uint_ge(strlen(peer.seen[0]->token), 16);
+    ck_assert_str_eq(peer.seen[1]->token, peer.seen[0]->token);
+    ck_assert_uint_eq(peer.seen[1]->job_count, 2);
+    ck_assert_str_ne(peer.seen[2]->token, peer.seen[0]->token);
     s_peer_clear(&peer);
 }
 END_TEST
@@ -866,6 +904,7 @@ test_zjob_suite(void)
     TCase *tcase = tcase_create("client");
     tcase_set_timeout(tcase, 60);
     tcase_add_test(tcase, test_submit_writes_ids_in_input_order);
+    tcase_add_test(tcase, test_submit_sends_again_with_its_token_after_relink);
     tcase_add_test(tcase, test_submit_checks_jobs_before_sending);
     tcase_add_test(tcase, test_error_reply_gives_its_code);
     tcase_add_test(tcase, test_bad_replies_are_rejected);

@@ -57,3 +57,16 @@ test_coordinator_survives_garbage() {
     zj wait "$id" | grep -q serving || fail "coordinator stopped serving"
     kill -0 "$COORDINATOR_PID" || fail "coordinator died"
 }
+
+#  An endpoint that cannot name a TCP peer is a usage error (exit 2), not
+#  an unreachable coordinator (exit 3).
+test_malformed_endpoint_exits_2() {
+    for endpoint in 'tcp://[::1' 'tcp://[::1:7700' 'tcp://[::1]' \
+                    'tcp://[::1]:77x' 'tcp://127.0.0.1:99999' 'tcp://:7700' \
+                    'tcp://127.0.0.1:0'; do
+        zj --coordinator "$endpoint" jobs >out 2>err
+        assert_eq "$?" 2 "exit status with --coordinator '$endpoint'"
+        grep -qF "bad coordinator endpoint '$endpoint'" err ||
+            fail "no clear error for '$endpoint': $(cat err)"
+    done
+}
