@@ -341,7 +341,9 @@ s_refresh_keys(zj_coordinator_t *self)
 }
 
 //  Phase: commit. A failed commit degrades the coordinator. Ids are
-//  recorded in the lock file before a reply hands them out.
+//  recorded in the lock file before a reply hands them out; a lock file
+//  that cannot take the write (a full disk) leaves the store's own ids
+//  in charge, as they were before the lock file kept them.
 static void
 s_commit(zj_coordinator_t *self, int64_t now_ms)
 {
