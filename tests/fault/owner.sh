@@ -132,3 +132,25 @@ test_fault_owner_store_replaced_under_the_coordinator() {
     wait_until 10 submit_refused_store_gone "replaced"
     wait_until 10 store_gone_logged "replaced"
 }
+
+job_succeeded_in_memory() {
+    zj status "$1" | grep -q '^state: *succeeded'
+}
+
+test_fault_owner_result_kept_for_the_store_restored_under_the_coordinator() {
+    start_coordinator
+    start_worker w1
+    id=$(zj submit sleep '{"seconds": 2}') || fail "submit exited $?"
+    wait_until 10 value_is = running sql "select state from jobs where id=$id"
+    sql ".backup $T/backup.db"
+    mv "$T/backup.db" "$T/zjob.db"
+    wait_until 10 submit_refused_store_gone "replaced"
+    wait_until 10 job_succeeded_in_memory "$id"
+    stop_coordinator
+    start_coordinator
+    zj wait "$id" >result || fail "wait exited $?"
+    grep -q '"slept"' result || fail "result: $(cat result)"
+    #  Its result was sent again; it counts unless the new coordinator
+    #  has started the job again first (then the job runs twice).
+    assert_eq "$(sql "select state from jobs where id=$id")" succeeded "the job in the restored store"
+}
