@@ -61,8 +61,8 @@ s_read_record(int fd, char *line, int64_t *next_id)
         *next_id = 0;
     size_t length = strcspn(text, "\n");
     for (size_t index = 0; index < length; index++)
-        line[index] = text[index] >= ' ' && text[index] < 127 ? text[index]
-                                                              : '?';
+        line[index] =
+            text[index] >= ' ' && text[index] < 127 ? text[index] : '?';
     line[length] = '\0';
 }
 
@@ -102,8 +102,8 @@ s_write_record(zj_store_lock_t *self, char *why)
     assert(length > 0 && (size_t) length < sizeof text);
     if (pwrite(self->fd, text, (size_t) length, 0) != length ||
         ftruncate(self->fd, length) != 0)
-        return zj_why_fail(ZJ_ESYS, why, "cannot write %s: %s",
-                           self->lock_path, strerror(errno));
+        return zj_why_fail(ZJ_ESYS, why, "cannot write %s: %s", self->lock_path,
+                           strerror(errno));
     return 0;
 }
 
@@ -234,8 +234,7 @@ s_lock_again(zj_store_lock_t *self, char *why)
         if (errno == EWOULDBLOCK) {
             char held[ZJ_WHY_SIZE];
             s_held_by(fd, held);
-            zj_why_set(why, "%s was replaced and is %s", self->lock_path,
-                       held);
+            zj_why_set(why, "%s was replaced and is %s", self->lock_path, held);
         } else
             zj_why_set(why, "%s was deleted and cannot be made again: %s",
                        self->lock_path, strerror(errno));

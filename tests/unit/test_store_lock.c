@@ -62,9 +62,9 @@ START_TEST(test_second_lock_refused_naming_the_holder)
     zj_store_lock_t *lock = s_take();
     zj_store_lock_t *second = NULL;
     char why[ZJ_WHY_SIZE] = "";
-    ck_assert_int_eq(zj_store_lock_take(zj_testdb_path, "clients=other",
-                                        &second, why),
-                     ZJ_EDENIED);
+    ck_assert_int_eq(
+        zj_store_lock_take(zj_testdb_path, "clients=other", &second, why),
+        ZJ_EDENIED);
     ck_assert_ptr_null(second);
     char pid[32];
     snprintf(pid, sizeof pid, "pid=%ld ", (long) getpid());
@@ -178,8 +178,7 @@ START_TEST(test_check_sees_another_holder_of_a_new_lock_file)
     ck_assert_int_eq(unlink(path), 0);
     zj_store_lock_t *second = NULL; //  Another coordinator got in
     ck_assert_int_eq(
-        zj_store_lock_take(zj_testdb_path, "clients=second", &second, why),
-        0);
+        zj_store_lock_take(zj_testdb_path, "clients=second", &second, why), 0);
     ck_assert_int_eq(zj_store_lock_check(lock, why), ZJ_ESTORE);
     ck_assert_msg(strstr(why, "clients=second") != NULL, "%s", why);
     zj_store_lock_destroy(&second);
