@@ -43,9 +43,9 @@ static const char *s_usage =
     "SIZE is bytes, or a number with K, M or G (powers of 1024).\n"
     "One coordinator per store: it locks PATH.lock beside it.\n"
     "Exit status: 0 stopped by SIGINT/SIGTERM with every write stored;\n"
-    "1 cannot start (store, bind, keys), or stopped with writes the store\n"
-    "never took; 2 usage error; 3 the store is held by another\n"
-    "coordinator (the message names it).\n";
+    "1 cannot start (store, bind, keys), or stopped with its store gone\n"
+    "or with writes the store never took; 2 usage error; 3 the store is\n"
+    "held by another coordinator (the message names it).\n";
 
 static int
 s_usage_error(const char *problem)
