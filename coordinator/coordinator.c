@@ -30,6 +30,7 @@ struct zj_coordinator {
     zj_client_ep_t client_ep;       //  The clients endpoint
     zj_worker_ep_t worker_ep;       //  The workers endpoint
     int64_t degraded_since_ms;      //  zj_mono_ms() the store failed, or 0
+    int64_t gone_logged_ms;         //  When "store gone" was last logged
 };
 
 void
@@ -151,6 +152,27 @@ s_wire(zj_coordinator_t *self)
     };
 }
 
+//  Ids go on after the highest ever handed out from this path, which the
+//  lock file records: a store deleted and made new, or restored from an
+//  older copy, must not give a client's ids to other jobs.
+static void
+s_continue_ids(zj_coordinator_t *self)
+{
+    zj_store_lock_t *lock = self->config.store_lock;
+    zj_store_lock_watch(lock);
+    int64_t recorded = zj_store_lock_next_id(lock);
+    int64_t next = zj_store_next_id(self->store);
+    if (recorded > next) {
+        zj_log_warning("store is new or older than its lock file db=%s "
+                       "next_id=%" PRId64 ": ids up to %" PRId64 " were "
+                       "handed out from this path before, so ids go on "
+                       "from %" PRId64,
+                       self->config.db_path, next, recorded - 1, recorded);
+        zj_store_skip_ids(self->store, recorded);
+    }
+    zj_store_lock_set_next_id(lock, zj_store_next_id(self->store));
+}
+
 zj_coordinator_t *
 zj_coordinator_new(const zj_coordinator_config_t *config)
 {
@@ -168,6 +190,8 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
                      why);
         goto failed;
     }
+    if (config->store_lock)
+        s_continue_ids(self);
     s_wire(self);
     if (s_recover(self) != 0)
         goto failed;
@@ -324,11 +348,18 @@ s_refresh_keys(zj_coordinator_t *self)
         zj_keyring_refresh(self->client_ring);
 }
 
-//  Phase: commit. A failed commit degrades the coordinator.
+//  Phase: commit. A failed commit degrades the coordinator. Ids are
+//  recorded in the lock file before a reply hands them out; a lock file
+//  that cannot take the write (a full disk) leaves the store's own ids
+//  in charge, as they were before the lock file kept them.
 static void
 s_commit(zj_coordinator_t *self, int64_t now_ms)
 {
-    if (zj_store_commit(self->store) == 0 || self->degraded_since_ms)
+    int rc = zj_store_commit(self->store);
+    if (rc == 0 && self->config.store_lock)
+        zj_store_lock_set_next_id(self->config.store_lock,
+                                  zj_store_next_id(self->store));
+    if (rc == 0 || self->degraded_since_ms)
         return;
     self->degraded_since_ms = now_ms;
     zj_log_error("store write failed error=\"%s\" writes_held=%zu: "
@@ -336,6 +367,39 @@ s_commit(zj_coordinator_t *self, int64_t now_ms)
                  "until the store takes writes again (retry every %d ms)",
                  zj_store_last_error(self->store),
                  zj_store_pending(self->store), self->config.heartbeat_ms);
+}
+
+//  Timer phase: the store's files deleted or replaced under us. What is
+//  written now would be lost with the old file, or land in a file another
+//  coordinator uses: the store degrades for good, and says so until the
+//  coordinator is restarted.
+static void
+s_watch_store(zj_coordinator_t *self, int64_t now_ms)
+{
+    zj_store_lock_t *lock = self->config.store_lock;
+    if (lock == NULL)
+        return;
+    char why[ZJ_WHY_SIZE] = "";
+    if (self->gone_logged_ms == 0) {
+        if (zj_store_lock_check(lock, why) == 0) {
+            if (why[0])
+                zj_log_warning("store lock file mended: %s", why);
+            return;
+        }
+        char reason[ZJ_WHY_SIZE + 32];
+        snprintf(reason, sizeof reason, "%s; restart the coordinator", why);
+        zj_store_set_gone(self->store, reason);
+        if (self->degraded_since_ms == 0)
+            self->degraded_since_ms = now_ms;
+    } else if (now_ms - self->gone_logged_ms < ZJ_STORE_GONE_LOG_MS)
+        return;
+    self->gone_logged_ms = now_ms;
+    zj_log_error("store gone db=%s reason=\"%s\" writes_held=%zu: "
+                 "refusing submits and starting no job; results of running "
+                 "jobs cannot be stored, so they are not acknowledged and "
+                 "their workers keep them; restart the coordinator",
+                 self->config.db_path, zj_store_last_error(self->store),
+                 zj_store_pending(self->store));
 }
 
 //  Timer phase: while degraded, try to write everything held.
@@ -416,6 +480,7 @@ zj_coordinator_run(zj_coordinator_t *self)
         now_ms = zj_mono_ms();
         if (now_ms >= next_tick) {
             s_refresh_keys(self);
+            s_watch_store(self, now_ms);
             next_tick = zj_worker_ep_tick(&self->worker_ep, now_ms);
             s_retry_store(self, now_ms);
         }

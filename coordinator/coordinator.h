@@ -12,13 +12,15 @@
 #include <stdbool.h>
 
 #include "coordinator/store.h"
+#include "coordinator/store_lock.h"
 #include "proto/policy.h"
 
 #define ZJ_CLIENTS_ENDPOINT "tcp://127.0.0.1:7700"
 #define ZJ_WORKERS_ENDPOINT "tcp://127.0.0.1:7701"
-#define ZJ_HEARTBEAT_MS 1000 //  Heartbeat period, both ways
-#define ZJ_LIVENESS 3        //  Silent periods before a peer is lost
-#define ZJ_TURN_BUDGET 512   //  Messages read per socket per loop turn
+#define ZJ_HEARTBEAT_MS 1000       //  Heartbeat period, both ways
+#define ZJ_LIVENESS 3              //  Silent periods before a peer is lost
+#define ZJ_TURN_BUDGET 512         //  Messages read per socket per loop turn
+#define ZJ_STORE_GONE_LOG_MS 10000 //  How often "store gone" is logged again
 
 typedef struct {
     const char *clients_endpoint; //  Where clients connect
@@ -32,6 +34,8 @@ typedef struct {
     const char *worker_keys;      //  Folder of the workers' public keys
     const char *client_keys;      //  Folder of the clients' public keys
     zj_limits_t limits;           //  What a peer may send us
+    zj_store_lock_t *store_lock;  //  The store's lock, held by main.c (not
+                                  //  owned), or NULL: no files watched
 } zj_coordinator_config_t;
 
 typedef struct zj_coordinator zj_coordinator_t;

@@ -4,6 +4,7 @@
 
 #include "common/duration.h"
 #include "common/endpoint.h"
+#include "common/err.h"
 #include "common/flags.h"
 #include "common/log.h"
 #include "coordinator/coordinator.h"
@@ -43,7 +44,12 @@ static const char *s_usage =
     "  --max-result SIZE  most bytes of result JSON per job (default 4M, or\n"
     "                   what --max-message holds); a bigger result fails\n"
     "                   its job\n"
-    "SIZE is bytes, or a number with K, M or G (powers of 1024).\n";
+    "SIZE is bytes, or a number with K, M or G (powers of 1024).\n"
+    "One coordinator per store: it locks PATH.lock beside it.\n"
+    "Exit status: 0 stopped by SIGINT/SIGTERM with every write stored;\n"
+    "1 cannot start (store, bind, keys), or stopped with its store gone\n"
+    "or with writes the store never took; 2 usage error; 3 the store is\n"
+    "held by another coordinator (the message names it).\n";
 
 static int
 s_usage_error(const char *problem)
@@ -192,6 +198,33 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
     return 0;
 }
 
+//  One store, one coordinator: locks the store before anything reads it.
+//  Returns 0 with *lock_p set (NULL for a store in memory), 3 when
+//  another coordinator holds it, or 1, after saying why.
+static int
+s_lock_store(const zj_coordinator_config_t *config, zj_store_lock_t **lock_p)
+{
+    const char *path = config->db_path;
+    if (streq(path, "") || streq(path, ":memory:"))
+        return 0;
+    char endpoints[512];
+    snprintf(endpoints, sizeof endpoints, "clients=%s workers=%s",
+             config->clients_endpoint, config->workers_endpoint);
+    char why[ZJ_WHY_SIZE] = "";
+    int rc = zj_store_lock_take(path, endpoints, lock_p, why);
+    if (rc == ZJ_EDENIED) {
+        zj_log_error("cannot use store db=%s: %s (lock file %s.lock); stop "
+                     "that coordinator first, or give this one another --db",
+                     path, why, path);
+        return 3;
+    }
+    if (rc != 0) {
+        zj_log_error("cannot lock store db=%s error=\"%s\"", path, why);
+        return 1;
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -208,10 +241,15 @@ main(int argc, char **argv)
     int rc = s_parse(argc, argv, &config);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
+    zj_store_lock_t *lock = NULL;
+    if ((rc = s_lock_store(&config, &lock)) != 0)
+        return rc;
+    config.store_lock = lock;
     zj_coordinator_t *coordinator = zj_coordinator_new(&config);
-    if (coordinator == NULL)
-        return 1;
-    rc = zj_coordinator_run(coordinator);
+    int status = 1; //  Cannot start, or stopped with unstored writes
+    if (coordinator && zj_coordinator_run(coordinator) == 0)
+        status = 0;
     zj_coordinator_destroy(&coordinator);
-    return rc == 0 ? 0 : 1;
+    zj_store_lock_destroy(&lock);
+    return status;
 }

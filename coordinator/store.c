@@ -670,6 +670,8 @@ zj_store_retry(zj_store_t *self)
     assert(self);
     if (!self->degraded)
         return 0;
+    if (self->gone)
+        return ZJ_ESTORE;
     int rc = s_begin_turn(self);
     if (rc == 0)
         rc = zj_journal_replay(self->journal, s_replay_one, self);

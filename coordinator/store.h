@@ -139,6 +139,20 @@ int zj_store_commit(zj_store_t *self);
 //  why).
 int zj_store_retry(zj_store_t *self);
 
+//  The id the next job inserted will get.
+int64_t zj_store_next_id(const zj_store_t *self);
+
+//  Makes the next job's id at least next_id, so that ids handed out
+//  before from this path (a store deleted and made new) are not handed
+//  out again.
+void zj_store_skip_ids(zj_store_t *self, int64_t next_id);
+
+//  The store's file is gone (deleted, replaced): rolls the turn back and
+//  degrades for good. Writes are journaled and never written again (a
+//  retry fails), so nothing more is acknowledged; reason becomes the last
+//  error.
+void zj_store_set_gone(zj_store_t *self, const char *reason);
+
 //  The last SQLite error message, for logs.
 const char *zj_store_last_error(const zj_store_t *self);
 

@@ -84,6 +84,7 @@ struct zj_store {
     bool in_turn;                      //  A transaction is open
     bool turn_failed;                  //  A write of this turn failed
     bool degraded;                     //  A commit failed: journal only
+    bool gone;                         //  The file is gone: degraded for good
     int error_code;                    //  Last SQLite error (primary code)
     char error[ZJ_WHY_SIZE];           //  Last SQLite error message
     bool wal;                          //  A file in WAL mode (not :memory:)

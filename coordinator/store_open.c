@@ -370,6 +370,35 @@ s_read_next_id(zj_store_t *self, char *why)
     return rc == SQLITE_ROW ? 0 : ZJ_ESTORE;
 }
 
+int64_t
+zj_store_next_id(const zj_store_t *self)
+{
+    assert(self);
+    return self->next_id;
+}
+
+void
+zj_store_skip_ids(zj_store_t *self, int64_t next_id)
+{
+    assert(self);
+    if (next_id > self->next_id)
+        self->next_id = next_id;
+}
+
+void
+zj_store_set_gone(zj_store_t *self, const char *reason)
+{
+    assert(self);
+    assert(reason);
+    if (self->db && !sqlite3_get_autocommit(self->db))
+        sqlite3_exec(self->db, "ROLLBACK", NULL, NULL, NULL);
+    self->in_turn = false;
+    self->turn_failed = false;
+    self->degraded = true;
+    self->gone = true;
+    snprintf(self->error, sizeof self->error, "%s", reason);
+}
+
 void
 zj_store_destroy(zj_store_t **self_p)
 {

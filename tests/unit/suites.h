@@ -10,6 +10,7 @@
     XX(msg)                                                                    \
     XX(store)                                                                  \
     XX(store_faults)                                                           \
+    XX(store_lock)                                                             \
     XX(journal)                                                                \
     XX(heap)                                                                   \
     XX(idmap)                                                                  \
