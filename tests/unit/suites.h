@@ -12,6 +12,7 @@
     XX(store_faults)                                                           \
     XX(journal)                                                                \
     XX(heap)                                                                   \
+    XX(deadlines)                                                              \
     XX(idmap)                                                                  \
     XX(scheduler)                                                              \
     XX(futures)                                                                \
