@@ -27,6 +27,8 @@ typedef struct {
     zj_sync_t sync;               //  synchronous=NORMAL or FULL
     int heartbeat_ms;             //  Heartbeat period
     int liveness;                 //  Missed periods before "lost"
+    int64_t timeout_grace_ms;     //  Past a job's timeout; < 0: liveness
+                                  //  heartbeat periods
     const char *key_path;         //  Our secret key file: CURVE on, or NULL
     const char *worker_keys;      //  Folder of the workers' public keys
     const char *client_keys;      //  Folder of the clients' public keys

@@ -12,6 +12,7 @@
 static const char *s_usage =
     "usage: zjob-coordinator [--clients EP] [--workers EP] [--db PATH]\n"
     "                        [--sync normal|full] [--heartbeat DUR]\n"
+    "                        [--timeout-grace DUR]\n"
     "                        [--key FILE --worker-keys DIR --client-keys DIR]\n"
     "                        [--insecure] [--max-message SIZE] [--max-batch "
     "N]\n"
@@ -23,6 +24,11 @@ static const char *s_usage =
     "                   full: also across power loss, slower\n"
     "  --heartbeat DUR  heartbeat period (default 1s); a worker silent for\n"
     "                   3 periods is lost and its jobs are queued again\n"
+    "  --timeout-grace DUR  how long past a job's --timeout the coordinator\n"
+    "                   waits for its worker's result (default 3 heartbeat\n"
+    "                   periods): then the attempt fails (or is retried),\n"
+    "                   the worker is told to cancel it, and a later result\n"
+    "                   is dropped\n"
     "  --key FILE       our secret key (NAME.key_secret from zjob keygen):\n"
     "                   CURVE on both endpoints; needs the two folders:\n"
     "  --worker-keys DIR  public keys (NAME.key) of the workers let in\n"
@@ -81,6 +87,7 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
         {"db", required_argument, 0, 'd'},
         {"sync", required_argument, 0, 's'},
         {"heartbeat", required_argument, 0, 'b'},
+        {"timeout-grace", required_argument, 0, 'g'},
         {"insecure", no_argument, 0, 'i'},
         {"key", required_argument, 0, 'k'},
         {"worker-keys", required_argument, 0, 'W'},
@@ -129,6 +136,11 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
             if (zj_duration_parse(optarg, &ms) != 0 || ms < 10 || ms > 600000)
                 return s_usage_error("--heartbeat takes 10ms..10m");
             config->heartbeat_ms = (int) ms;
+            break;
+        case 'g':
+            if (zj_duration_parse(optarg, &ms) != 0 || ms > 86400000)
+                return s_usage_error("--timeout-grace takes 0..24h");
+            config->timeout_grace_ms = ms;
             break;
         case 'M':
         case 'B':

@@ -240,6 +240,87 @@ START_TEST(test_invariants_catch_a_job_in_two_places)
 }
 END_TEST
 
+//  Submits an echo job with a timeout of timeout_ms.
+static int64_t
+s_submit_timed(zj_testcoord_t *tc, int64_t timeout_ms, int32_t max_attempts)
+{
+    zj_job_t spec = {.kind = "echo",
+                     .args = "{}",
+                     .max_attempts = max_attempts,
+                     .timeout_ms = timeout_ms,
+                     .backoff_ms = 1};
+    int64_t id = zj_lifecycle_submit(&tc->jobs, &spec);
+    ck_assert_int_gt(id, 0);
+    return id;
+}
+
+//  A running job with a timeout has a deadline, due its timeout plus the
+//  grace after dispatch; every way out of running drops it (a result, a
+//  retry, a cancel, a lost worker, the deadline itself), or the heap
+//  would expire a job that no longer runs there.
+START_TEST(test_every_way_out_of_running_drops_the_deadline)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 8, 0);
+    int64_t ids[5];
+    for (int index = 0; index < 5; index++)
+        ids[index] = s_submit_timed(tc, 1000, 2);
+    zj_testcoord_submit(tc, "echo", 1);
+    int64_t before = zj_mono_ms();
+    for (int index = 0; index < 6; index++)
+        s_start(tc, peer);
+    int64_t after = zj_mono_ms();
+    ck_assert_uint_eq(zj_deadlines_size(tc->deadlines), 5);
+    int64_t due = zj_deadlines_due(tc->deadlines, ids[0]);
+    ck_assert(due >= before + 2000 && due <= after + 2000);
+
+    ck_assert(s_result(tc, ids[0], 1, ZJ_STATE_SUCCEEDED));
+    ck_assert(s_result(tc, ids[1], 1, ZJ_STATE_FAILED)); //  A retry
+    zj_lifecycle_cancel(&tc->jobs, zj_futures_find(tc->futures, ids[2]));
+    zj_lifecycle_requeue(&tc->jobs, zj_futures_find(tc->futures, ids[3]),
+                         "worker lost");
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    ck_assert_uint_eq(zj_deadlines_size(tc->deadlines), 1);
+    zj_future_t *future = zj_futures_find(tc->futures, ids[4]);
+    int64_t now = zj_deadlines_due(tc->deadlines, ids[4]);
+    ck_assert_ptr_eq(zj_lifecycle_expire(&tc->jobs, future, now), peer);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    ck_assert_uint_eq(zj_deadlines_size(tc->deadlines), 0);
+    ck_assert(zj_peer_holds_stopped(peer, ids[4]));
+    //  Dropped behind the state machine's back, a deadline is missed.
+    future = s_start(tc, peer);
+    ck_assert(zj_deadlines_drop(tc->deadlines, future->job.id));
+    ck_assert(!zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_deadlines_start(tc->deadlines, future->job.id, 1000, zj_mono_ms());
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  A restart queues a running job again with no deadline; its next
+//  dispatch starts a new attempt with a whole new deadline.
+START_TEST(test_recovered_jobs_get_a_deadline_at_their_next_dispatch)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t id = s_submit_timed(tc, 1000, 1);
+    s_start(tc, peer);
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    zj_testcoord_destroy(&tc); //  As a crash would
+
+    tc = zj_testcoord_new();
+    ck_assert_uint_eq(zj_deadlines_size(tc->deadlines), 0);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t before = zj_mono_ms();
+    zj_future_t *future = s_start(tc, peer);
+    ck_assert_int_eq(future->job.id, id);
+    ck_assert_int_eq(future->job.attempts, 2);
+    ck_assert_int_ge(zj_deadlines_due(tc->deadlines, id), before + 2000);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 Suite *
 test_lifecycle_suite(void)
 {
@@ -256,6 +337,9 @@ test_lifecycle_suite(void)
     tcase_add_test(tcase, test_recovery_keeps_running_attempts_open);
     tcase_add_test(tcase, test_unknown_kind_fails_at_submit);
     tcase_add_test(tcase, test_invariants_catch_a_job_in_two_places);
+    tcase_add_test(tcase, test_every_way_out_of_running_drops_the_deadline);
+    tcase_add_test(tcase,
+                   test_recovered_jobs_get_a_deadline_at_their_next_dispatch);
     suite_add_tcase(suite, tcase);
     return suite;
 }

@@ -20,10 +20,11 @@ zj_testcoord_new(void)
     self->futures = zj_futures_new();
     self->scheduler = zj_scheduler_new();
     self->peers = zj_peers_new();
+    self->deadlines = zj_deadlines_new(1000);
     self->outbox = zj_outbox_new();
     zj_limits_defaults(&self->limits);
     self->jobs = (zj_lifecycle_t){self->store, self->futures, self->scheduler,
-                                  self->peers};
+                                  self->peers, self->deadlines};
     self->worker_ep = (zj_worker_ep_t){.jobs = &self->jobs,
                                        .outbox = self->outbox,
                                        .limits = &self->limits,
@@ -50,6 +51,7 @@ zj_testcoord_destroy(zj_testcoord_t **self_p)
     zj_outbox_destroy(&self->outbox);
     zj_peers_destroy(&self->peers);
     zj_scheduler_destroy(&self->scheduler);
+    zj_deadlines_destroy(&self->deadlines);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
     ck_assert_ptr_null(self->outbox);
