@@ -8,9 +8,10 @@
 #include "coordinator/deadlines.h"
 
 typedef struct {
-    int64_t id;      //  The job
-    int64_t due_ms;  //  zj_mono_ms() when the coordinator gives up
-    size_t position; //  In the heap
+    int64_t id;         //  The job
+    int64_t started_ms; //  zj_mono_ms() of its dispatch
+    int64_t due_ms;     //  zj_mono_ms() when the coordinator gives up
+    size_t position;    //  In the heap
 } zj_deadline_t;
 
 struct zj_deadlines {
@@ -72,14 +73,18 @@ zj_deadlines_grace(const zj_deadlines_t *self)
 }
 
 void
-zj_deadlines_start(zj_deadlines_t *self, int64_t id, int64_t timeout_ms,
+zj_deadlines_start(zj_deadlines_t *self, int64_t id, int64_t allowed_ms,
                    int64_t now_ms)
 {
-    assert(self && id > 0 && timeout_ms > 0);
+    assert(self && id > 0 && allowed_ms > 0 && now_ms >= 0);
     zj_deadline_t *entry = calloc(1, sizeof *entry);
     assert(entry);
     entry->id = id;
-    entry->due_ms = now_ms + timeout_ms + self->grace_ms;
+    entry->started_ms = now_ms;
+    //  A timeout comes from the network: any int64 >= 0.
+    int64_t room = INT64_MAX - now_ms - self->grace_ms;
+    entry->due_ms =
+        allowed_ms < room ? now_ms + allowed_ms + self->grace_ms : INT64_MAX;
     int rc = zj_idmap_insert(self->by_id, id, entry);
     assert(rc == 0);
     (void) rc;
@@ -120,6 +125,14 @@ zj_deadlines_due(const zj_deadlines_t *self, int64_t id)
     assert(self);
     const zj_deadline_t *entry = zj_idmap_lookup(self->by_id, id);
     return entry ? entry->due_ms : 0;
+}
+
+int64_t
+zj_deadlines_started(const zj_deadlines_t *self, int64_t id)
+{
+    assert(self);
+    const zj_deadline_t *entry = zj_idmap_lookup(self->by_id, id);
+    return entry ? entry->started_ms : 0;
 }
 
 size_t

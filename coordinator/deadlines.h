@@ -24,9 +24,11 @@ void zj_deadlines_destroy(zj_deadlines_t **self_p);
 //  The grace after each timeout, in ms.
 int64_t zj_deadlines_grace(const zj_deadlines_t *self);
 
-//  Job id (> 0, not in the set) was dispatched at now_ms with a timeout
-//  of timeout_ms (> 0): it is due at now_ms + timeout_ms + the grace.
-void zj_deadlines_start(zj_deadlines_t *self, int64_t id, int64_t timeout_ms,
+//  Job id (> 0, not in the set) was dispatched at now_ms and may take
+//  allowed_ms (> 0: its timeout, or more if it may wait its turn on the
+//  worker): it is due at now_ms + allowed_ms + the grace, or at
+//  INT64_MAX if that is later.
+void zj_deadlines_start(zj_deadlines_t *self, int64_t id, int64_t allowed_ms,
                         int64_t now_ms);
 
 //  Job id left running: forgets its deadline. Returns false if it had
@@ -42,6 +44,9 @@ int64_t zj_deadlines_next(const zj_deadlines_t *self);
 
 //  The due time of job id, or 0 if it has none.
 int64_t zj_deadlines_due(const zj_deadlines_t *self, int64_t id);
+
+//  When job id's deadline started (its dispatch), or 0 if it has none.
+int64_t zj_deadlines_started(const zj_deadlines_t *self, int64_t id);
 
 //  Number of deadlines held.
 size_t zj_deadlines_size(const zj_deadlines_t *self);

@@ -8,6 +8,7 @@
 
 #define ZJ_RETRY_BASE_MS 200  //  Backoff of the first retry
 #define ZJ_RETRY_MAX_MS 60000 //  Longest backoff
+#define ZJ_MOST_AHEAD 65      //  Timeouts a CPU job may wait on a worker
 
 //  A row the store refused is a constraint broken: a bug, not a store
 //  fault (those degrade the store and are handled by the loop's commit).
@@ -87,6 +88,26 @@ zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job)
     zj_scheduler_push(self->scheduler, future, zj_now());
 }
 
+//  How long the attempt of job may take on peer before the grace. An I/O
+//  job starts at once (the worker has a coroutine for each slot). A CPU
+//  job waits in the worker's pool behind the CPU jobs it holds already
+//  (--cpu-prefetch): with p processes and `ahead` jobs before it, for at
+//  most ceil(ahead / p) of their runs, and for at most 1 + the most
+//  prefetch (64) of them. Each run takes up to a timeout if its job's is
+//  no longer than this one's. Saturates: a timeout may be any int64.
+static int64_t
+s_allowance_ms(const zj_peer_t *peer, const zj_job_t *job, zj_class_t klass)
+{
+    int64_t ahead = 0;
+    if (klass == ZJ_CLASS_CPU)
+        ahead = zj_peer_info(peer)->cpu_slots - zj_peer_credit(peer, klass);
+    if (ahead > ZJ_MOST_AHEAD)
+        ahead = ZJ_MOST_AHEAD;
+    if (job->timeout_ms > INT64_MAX / (1 + ahead))
+        return INT64_MAX;
+    return job->timeout_ms * (1 + ahead);
+}
+
 void
 zj_lifecycle_dispatch(zj_lifecycle_t *self, zj_future_t *future,
                       zj_peer_t *peer, zj_class_t klass)
@@ -101,10 +122,10 @@ zj_lifecycle_dispatch(zj_lifecycle_t *self, zj_future_t *future,
     free(job->worker);
     job->worker = strdup(zj_peer_info(peer)->name);
     future->attempt_done = false;
-    zj_peer_attach(peer, future, klass);
     if (job->timeout_ms > 0)
-        zj_deadlines_start(self->deadlines, job->id, job->timeout_ms,
-                           zj_mono_ms());
+        zj_deadlines_start(self->deadlines, job->id,
+                           s_allowance_ms(peer, job, klass), zj_mono_ms());
+    zj_peer_attach(peer, future, klass);
     s_write(self, job);
 }
 
@@ -260,14 +281,16 @@ zj_lifecycle_expire(zj_lifecycle_t *self, zj_future_t *future, int64_t now_ms)
     assert(job->state == ZJ_STATE_RUNNING && future->peer);
     int64_t due = zj_deadlines_due(self->deadlines, job->id);
     assert(due > 0 && due <= now_ms);
-    (void) due;
+    //  What the coordinator waited past the timeout: the grace, and for a
+    //  CPU job the turns it may have waited on the worker.
+    int64_t past =
+        due - zj_deadlines_started(self->deadlines, job->id) - job->timeout_ms;
     zj_peer_t *peer = future->peer;
     zj_peer_stop(future);
     free(job->error);
     job->error = zsys_sprintf("timed out: no result from worker %s %g s "
                               "after its %g s timeout",
-                              zj_peer_info(peer)->name,
-                              zj_deadlines_grace(self->deadlines) / 1000.0,
+                              zj_peer_info(peer)->name, past / 1000.0,
                               job->timeout_ms / 1000.0);
     free(job->result);
     job->result = NULL;
@@ -277,10 +300,9 @@ zj_lifecycle_expire(zj_lifecycle_t *self, zj_future_t *future, int64_t now_ms)
     s_record_attempt(self, job);
     bool retry = job->attempts < job->max_attempts;
     zj_log_warning("job timed out id=%" PRId64 " attempt=%d worker=%s "
-                   "timeout_ms=%" PRId64 " grace_ms=%" PRId64 " retry=%s",
+                   "timeout_ms=%" PRId64 " waited_past_ms=%" PRId64 " retry=%s",
                    job->id, job->attempts, zj_peer_info(peer)->name,
-                   job->timeout_ms, zj_deadlines_grace(self->deadlines),
-                   retry ? "yes" : "no");
+                   job->timeout_ms, past, retry ? "yes" : "no");
     if (retry)
         s_retry(self, future);
     else

@@ -60,6 +60,23 @@ START_TEST(test_deadlines_expire_in_order_after_drops)
 }
 END_TEST
 
+//  A timeout comes from the network: the due time saturates.
+START_TEST(test_deadlines_saturate_for_huge_timeouts)
+{
+    zj_deadlines_t *deadlines = zj_deadlines_new(3000);
+    zj_deadlines_start(deadlines, 1, INT64_MAX, 5000);
+    zj_deadlines_start(deadlines, 2, INT64_MAX - 8000, 5000);
+    zj_deadlines_start(deadlines, 3, INT64_MAX - 8001, 5000);
+    ck_assert_int_eq(zj_deadlines_due(deadlines, 1), INT64_MAX);
+    ck_assert_int_eq(zj_deadlines_due(deadlines, 2), INT64_MAX);
+    ck_assert_int_eq(zj_deadlines_due(deadlines, 3), INT64_MAX - 1);
+    ck_assert_int_eq(zj_deadlines_started(deadlines, 3), 5000);
+    ck_assert_int_eq(zj_deadlines_expired(deadlines, INT64_MAX - 2), 0);
+    ck_assert(zj_deadlines_invariants_hold(deadlines));
+    zj_deadlines_destroy(&deadlines);
+}
+END_TEST
+
 Suite *
 test_deadlines_suite(void)
 {
@@ -67,6 +84,7 @@ test_deadlines_suite(void)
     TCase *tcase = tcase_create("deadlines");
     tcase_add_test(tcase, test_deadlines_fall_a_grace_after_the_timeout);
     tcase_add_test(tcase, test_deadlines_expire_in_order_after_drops);
+    tcase_add_test(tcase, test_deadlines_saturate_for_huge_timeouts);
     suite_add_tcase(suite, tcase);
     return suite;
 }

@@ -297,6 +297,38 @@ START_TEST(test_every_way_out_of_running_drops_the_deadline)
 }
 END_TEST
 
+//  A CPU job may wait in its worker's pool (--cpu-prefetch) behind the
+//  CPU jobs the worker holds: each adds one timeout to its deadline, so
+//  an honest worker's queued job is not timed out before it could run.
+START_TEST(test_a_cpu_job_is_allowed_its_turn_on_the_worker)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 0, 3);
+    zj_job_t spec = {.kind = "sha256", .args = "{}", .timeout_ms = 1000};
+    size_t count = 0;
+    const char **kinds = zj_peer_kinds(peer, ZJ_CLASS_CPU, &count);
+    int64_t ids[3], started[3];
+    for (int index = 0; index < 3; index++) {
+        ids[index] = zj_lifecycle_submit(&tc->jobs, &spec);
+        zj_future_t *future = zj_scheduler_next(tc->scheduler, kinds, count);
+        ck_assert_int_eq(future->job.id, ids[index]);
+        zj_lifecycle_dispatch(&tc->jobs, future, peer, ZJ_CLASS_CPU);
+        started[index] = zj_deadlines_started(tc->deadlines, ids[index]);
+    }
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    for (int index = 0; index < 3; index++)
+        ck_assert_int_eq(zj_deadlines_due(tc->deadlines, ids[index]) -
+                             started[index],
+                         (1 + index) * 1000 + 1000);
+    zj_future_t *last = zj_futures_find(tc->futures, ids[2]);
+    zj_lifecycle_expire(&tc->jobs, last,
+                        zj_deadlines_due(tc->deadlines, ids[2]));
+    ck_assert_str_eq(last->job.error, "timed out: no result from worker w1 "
+                                      "3 s after its 1 s timeout");
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 //  A restart queues a running job again with no deadline; its next
 //  dispatch starts a new attempt with a whole new deadline.
 START_TEST(test_recovered_jobs_get_a_deadline_at_their_next_dispatch)
@@ -340,6 +372,7 @@ test_lifecycle_suite(void)
     tcase_add_test(tcase, test_every_way_out_of_running_drops_the_deadline);
     tcase_add_test(tcase,
                    test_recovered_jobs_get_a_deadline_at_their_next_dispatch);
+    tcase_add_test(tcase, test_a_cpu_job_is_allowed_its_turn_on_the_worker);
     suite_add_tcase(suite, tcase);
     return suite;
 }
