@@ -25,6 +25,7 @@ struct zj_coordinator {
     zj_futures_t *futures;          //  Unfinished jobs and awaits
     zj_scheduler_t *scheduler;      //  Queued jobs
     zj_peers_t *peers;              //  Workers, their credit, the kinds
+    zj_deadlines_t *deadlines;      //  When running attempts time out
     zj_outbox_t *outbox;            //  Replies waiting for the commit
     zj_lifecycle_t jobs;            //  The state machine over the above
     zj_client_ep_t client_ep;       //  The clients endpoint
@@ -44,6 +45,7 @@ zj_coordinator_config_defaults(zj_coordinator_config_t *config)
     config->heartbeat_ms = ZJ_HEARTBEAT_MS;
     config->liveness = ZJ_LIVENESS;
     config->max_losses = ZJ_MAX_LOSSES;
+    config->timeout_grace_ms = -1;
     zj_limits_defaults(&config->limits);
 }
 
@@ -138,6 +140,7 @@ s_wire(zj_coordinator_t *self)
         .futures = self->futures,
         .scheduler = self->scheduler,
         .peers = self->peers,
+        .deadlines = self->deadlines,
         .max_losses = self->config.max_losses,
         .loss_spread_ms =
             (int64_t) self->config.heartbeat_ms * self->config.liveness,
@@ -173,6 +176,17 @@ s_continue_ids(zj_coordinator_t *self)
     zj_store_lock_set_next_id(lock, zj_store_next_id(self->store));
 }
 
+//  The grace past a job's timeout before the coordinator ends its
+//  attempt: by default as long as a worker may stay silent, which also
+//  covers a result the worker sends again after a lost link.
+static int64_t
+s_timeout_grace(const zj_coordinator_config_t *config)
+{
+    if (config->timeout_grace_ms >= 0)
+        return config->timeout_grace_ms;
+    return (int64_t) config->heartbeat_ms * config->liveness;
+}
+
 zj_coordinator_t *
 zj_coordinator_new(const zj_coordinator_config_t *config)
 {
@@ -182,6 +196,7 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     self->futures = zj_futures_new();
     self->scheduler = zj_scheduler_new();
     self->peers = zj_peers_new();
+    self->deadlines = zj_deadlines_new(s_timeout_grace(config));
     self->outbox = zj_outbox_new();
     char why[ZJ_WHY_SIZE] = "";
     self->store = zj_store_new(config->db_path, config->sync, why);
@@ -230,6 +245,7 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     zj_keyring_destroy(&self->client_ring);
     zj_scheduler_destroy(&self->scheduler);
     zj_peers_destroy(&self->peers);
+    zj_deadlines_destroy(&self->deadlines);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
     free(self);
@@ -321,7 +337,8 @@ s_receive(zj_coordinator_t *self)
             break;
 }
 
-//  How long the poll may sleep: until the next timer, at most a beat.
+//  How long the poll may sleep: until the next timer (a delayed job, an
+//  await's or a running attempt's deadline), at most a beat.
 static long
 s_poll_timeout(zj_coordinator_t *self, int64_t now_ms, int64_t next_tick)
 {
@@ -335,6 +352,9 @@ s_poll_timeout(zj_coordinator_t *self, int64_t now_ms, int64_t next_tick)
     int64_t deadline = zj_futures_next_deadline(self->futures);
     if (deadline > 0 && deadline < wake)
         wake = deadline;
+    int64_t expiry = zj_deadlines_next(self->deadlines);
+    if (expiry > 0 && expiry < wake)
+        wake = expiry;
     return wake > now_ms ? (long) (wake - now_ms) : 0;
 }
 
@@ -484,6 +504,8 @@ zj_coordinator_run(zj_coordinator_t *self)
             next_tick = zj_worker_ep_tick(&self->worker_ep, now_ms);
             s_retry_store(self, now_ms);
         }
+        //  Between beats too, so a short timeout is enforced on time.
+        zj_worker_ep_expire(&self->worker_ep, now_ms);
         zj_scheduler_wake(self->scheduler, zj_now());
         if (zj_store_is_writable(self->store))
             zj_worker_ep_dispatch(&self->worker_ep);

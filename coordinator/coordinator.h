@@ -30,6 +30,8 @@ typedef struct {
     int heartbeat_ms;             //  Heartbeat period
     int liveness;                 //  Missed periods before "lost"
     int max_losses;               //  Lost workers that fail a job
+    int64_t timeout_grace_ms;     //  Past a job's timeout; < 0: liveness
+                                  //  heartbeat periods
     const char *key_path;         //  Our secret key file: CURVE on, or NULL
     const char *worker_keys;      //  Folder of the workers' public keys
     const char *client_keys;      //  Folder of the clients' public keys

@@ -8,6 +8,7 @@
 
 #define ZJ_RETRY_BASE_MS 200  //  Backoff of the first retry
 #define ZJ_RETRY_MAX_MS 60000 //  Longest backoff
+#define ZJ_MOST_AHEAD 65      //  Timeouts a CPU job may wait on a worker
 
 //  A row the store refused is a constraint broken: a bug, not a store
 //  fault (those degrade the store and are handled by the loop's commit).
@@ -78,6 +79,26 @@ zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job)
     zj_scheduler_push(self->scheduler, future, zj_now());
 }
 
+//  How long the attempt of job may take on peer before the grace. An I/O
+//  job starts at once (the worker has a coroutine for each slot). A CPU
+//  job waits in the worker's pool behind the CPU jobs it holds already
+//  (--cpu-prefetch): with p processes and `ahead` jobs before it, for at
+//  most ceil(ahead / p) of their runs, and for at most 1 + the most
+//  prefetch (64) of them. Each run takes up to a timeout if its job's is
+//  no longer than this one's. Saturates: a timeout may be any int64.
+static int64_t
+s_allowance_ms(const zj_peer_t *peer, const zj_job_t *job, zj_class_t klass)
+{
+    int64_t ahead = 0;
+    if (klass == ZJ_CLASS_CPU)
+        ahead = zj_peer_info(peer)->cpu_slots - zj_peer_credit(peer, klass);
+    if (ahead > ZJ_MOST_AHEAD)
+        ahead = ZJ_MOST_AHEAD;
+    if (job->timeout_ms > INT64_MAX / (1 + ahead))
+        return INT64_MAX;
+    return job->timeout_ms * (1 + ahead);
+}
+
 void
 zj_lifecycle_dispatch(zj_lifecycle_t *self, zj_future_t *future,
                       zj_peer_t *peer, zj_class_t klass)
@@ -94,6 +115,9 @@ zj_lifecycle_dispatch(zj_lifecycle_t *self, zj_future_t *future,
     free(job->worker);
     job->worker = strdup(zj_peer_info(peer)->name);
     future->attempt_done = false;
+    if (job->timeout_ms > 0)
+        zj_deadlines_start(self->deadlines, job->id,
+                           s_allowance_ms(peer, job, klass), zj_mono_ms());
     zj_peer_attach(peer, future, klass);
     s_write(self, job);
 }
@@ -105,6 +129,7 @@ s_finish(zj_lifecycle_t *self, zj_future_t *future, zj_state_t state)
     job->state = state;
     if (job->finished_at == 0)
         job->finished_at = zj_now();
+    zj_deadlines_drop(self->deadlines, job->id);
     zj_peer_detach(future);
     zj_scheduler_remove(self->scheduler, future);
     s_write(self, job);
@@ -129,6 +154,7 @@ static void
 s_retry(zj_lifecycle_t *self, zj_future_t *future)
 {
     zj_job_t *job = &future->job;
+    zj_deadlines_drop(self->deadlines, job->id);
     zj_peer_detach(future);
     job->state = ZJ_STATE_QUEUED;
     double now = zj_now();
@@ -205,6 +231,7 @@ s_requeue(zj_lifecycle_t *self, zj_future_t *future, const char *why,
     assert(self && future);
     zj_job_t *job = &future->job;
     assert(job->state == ZJ_STATE_RUNNING);
+    zj_deadlines_drop(self->deadlines, job->id);
     zj_peer_detach(future);
     s_take_string(&job->error, why);
     //  The attempts table records this attempt as failed; the job itself
@@ -291,15 +318,57 @@ zj_lifecycle_cancel(zj_lifecycle_t *self, zj_future_t *future)
     return peer;
 }
 
-//  One unfinished job is where its state says, and nowhere else.
-static bool
-s_job_holds(const zj_future_t *future)
+zj_peer_t *
+zj_lifecycle_expire(zj_lifecycle_t *self, zj_future_t *future, int64_t now_ms)
 {
-    switch (future->job.state) {
+    assert(self && future);
+    zj_job_t *job = &future->job;
+    assert(job->state == ZJ_STATE_RUNNING && future->peer);
+    int64_t due = zj_deadlines_due(self->deadlines, job->id);
+    assert(due > 0 && due <= now_ms);
+    //  What the coordinator waited past the timeout: the grace, and for a
+    //  CPU job the turns it may have waited on the worker.
+    int64_t past =
+        due - zj_deadlines_started(self->deadlines, job->id) - job->timeout_ms;
+    zj_peer_t *peer = future->peer;
+    zj_peer_stop(future);
+    free(job->error);
+    job->error = zsys_sprintf("timed out: no result from worker %s %g s "
+                              "after its %g s timeout",
+                              zj_peer_info(peer)->name, past / 1000.0,
+                              job->timeout_ms / 1000.0);
+    free(job->result);
+    job->result = NULL;
+    future->attempt_done = true;
+    job->state = ZJ_STATE_FAILED;
+    job->finished_at = zj_now();
+    s_record_attempt(self, job);
+    bool retry = job->attempts < job->max_attempts;
+    zj_log_warning("job timed out id=%" PRId64 " attempt=%d worker=%s "
+                   "timeout_ms=%" PRId64 " waited_past_ms=%" PRId64 " retry=%s",
+                   job->id, job->attempts, zj_peer_info(peer)->name,
+                   job->timeout_ms, past, retry ? "yes" : "no");
+    if (retry)
+        s_retry(self, future);
+    else
+        s_finish(self, future, ZJ_STATE_FAILED);
+    return peer;
+}
+
+//  One unfinished job is where its state says, and nowhere else: a
+//  running one has a deadline exactly when it has a timeout.
+static bool
+s_job_holds(const zj_future_t *future, const zj_deadlines_t *deadlines)
+{
+    const zj_job_t *job = &future->job;
+    bool deadline = zj_deadlines_due(deadlines, job->id) != 0;
+    switch (job->state) {
     case ZJ_STATE_QUEUED:
-        return future->peer == NULL && future->slot != ZJ_HEAP_NONE;
+        return future->peer == NULL && future->slot != ZJ_HEAP_NONE &&
+               !deadline;
     case ZJ_STATE_RUNNING:
-        return future->peer != NULL && future->slot == ZJ_HEAP_NONE;
+        return future->peer != NULL && future->slot == ZJ_HEAP_NONE &&
+               deadline == (job->timeout_ms > 0);
     default:
         return false;
     }
@@ -310,16 +379,21 @@ zj_lifecycle_invariants_hold(const zj_lifecycle_t *self)
 {
     if (self == NULL || !zj_futures_invariants_hold(self->futures) ||
         !zj_scheduler_invariants_hold(self->scheduler) ||
-        !zj_peers_invariants_hold(self->peers))
+        !zj_peers_invariants_hold(self->peers) ||
+        !zj_deadlines_invariants_hold(self->deadlines))
         return false;
-    size_t queued = 0, running = 0;
+    size_t queued = 0, running = 0, timed = 0;
     for (zj_future_t *future = zj_futures_first(self->futures); future;
          future = zj_futures_next(self->futures)) {
-        if (!s_job_holds(future))
+        if (!s_job_holds(future, self->deadlines))
             return false;
         queued += future->job.state == ZJ_STATE_QUEUED;
         running += future->job.state == ZJ_STATE_RUNNING;
+        timed +=
+            future->job.state == ZJ_STATE_RUNNING && future->job.timeout_ms > 0;
     }
+    if (zj_deadlines_size(self->deadlines) != timed)
+        return false;
     size_t on_peers = 0;
     for (zj_peer_t *peer = zj_peers_first(self->peers); peer;
          peer = zj_peers_next(self->peers))

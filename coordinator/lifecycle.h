@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "coordinator/deadlines.h"
 #include "coordinator/futures.h"
 #include "coordinator/peers.h"
 #include "coordinator/scheduler.h"
@@ -28,6 +29,7 @@ typedef struct {
     zj_peers_t *peers;         //  Workers, their ledgers, the kinds
     int max_losses;            //  Losses that fail a job; 0 = ZJ_MAX_LOSSES
     int64_t loss_spread_ms;    //  A lost job waits up to this, at random
+    zj_deadlines_t *deadlines; //  When running attempts time out
 } zj_lifecycle_t;
 
 //  Creates a job from a SUBMIT entry, inserted queued: a job of a kind no
@@ -41,7 +43,8 @@ void zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job);
 
 //  queued -> running on peer as a job of klass: the next attempt starts
 //  and spends one of the peer's credit (which must be free). The future
-//  must be out of the scheduler (zj_scheduler_next took it).
+//  must be out of the scheduler (zj_scheduler_next took it). A job with a
+//  timeout gets a deadline: its timeout plus the grace from now.
 void zj_lifecycle_dispatch(zj_lifecycle_t *self, zj_future_t *future,
                            zj_peer_t *peer, zj_class_t klass);
 
@@ -72,9 +75,20 @@ bool zj_lifecycle_lose(zj_lifecycle_t *self, zj_future_t *future,
 //  worker reports the job), or NULL if it was queued.
 zj_peer_t *zj_lifecycle_cancel(zj_lifecycle_t *self, zj_future_t *future);
 
+//  running -> failed, or queued for a retry if attempts remain (as for a
+//  failed result): the attempt's deadline passed at now_ms with no
+//  result. The attempt is recorded as failed, "timed out", and counts as
+//  the attempt's result, so a later one is dropped. Returns the peer that
+//  was running it, which the caller must tell to stop; its slot stays
+//  taken until that worker reports the job, and until then the job is
+//  never dispatched to that peer again (zj_peer_holds_stopped).
+zj_peer_t *zj_lifecycle_expire(zj_lifecycle_t *self, zj_future_t *future,
+                               int64_t now_ms);
+
 //  The state machine's invariants over every unfinished job: a queued job
 //  is in the scheduler and on no worker, a running one on exactly one
-//  worker and out of the scheduler; the scheduler holds nothing else; and
+//  worker and out of the scheduler, with a deadline exactly when it has a
+//  timeout; the scheduler and the deadlines hold nothing else; and
 //  futures, scheduler and peers each hold their own. For asserts after a
 //  turn (ZJ_CHECK_INVARIANTS builds) and tests: O(jobs). Call it between
 //  operations, never during an iteration of futures or peers.

@@ -14,6 +14,7 @@ static const char *s_usage =
     "usage: zjob-coordinator [--clients EP] [--workers EP] [--db PATH]\n"
     "                        [--sync normal|full] [--heartbeat DUR]\n"
     "                        [--max-losses N]\n"
+    "                        [--timeout-grace DUR]\n"
     "                        [--key FILE --worker-keys DIR --client-keys DIR]\n"
     "                        [--insecure] [--max-message SIZE] [--max-batch "
     "N]\n"
@@ -28,6 +29,11 @@ static const char *s_usage =
     "  --max-losses N   a job whose worker was lost N times while running\n"
     "                   it (it kills or freezes its worker) ends failed\n"
     "                   (1..1000, default 3)\n"
+    "  --timeout-grace DUR  how long past a job's --timeout the coordinator\n"
+    "                   waits for its worker's result (default 3 heartbeat\n"
+    "                   periods): then the attempt fails (or is retried),\n"
+    "                   the worker is told to cancel it, and a later result\n"
+    "                   is dropped\n"
     "  --key FILE       our secret key (NAME.key_secret from zjob keygen):\n"
     "                   CURVE on both endpoints; needs the two folders:\n"
     "  --worker-keys DIR  public keys (NAME.key) of the workers let in\n"
@@ -105,6 +111,7 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
         {"sync", required_argument, 0, 's'},
         {"heartbeat", required_argument, 0, 'b'},
         {"max-losses", required_argument, 0, 'L'},
+        {"timeout-grace", required_argument, 0, 'g'},
         {"insecure", no_argument, 0, 'i'},
         {"key", required_argument, 0, 'k'},
         {"worker-keys", required_argument, 0, 'W'},
@@ -157,6 +164,11 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
         case 'L':
             if (s_count(optarg, 1, 1000, &config->max_losses) != 0)
                 return s_usage_error("--max-losses takes 1..1000");
+            break;
+        case 'g':
+            if (zj_duration_parse(optarg, &ms) != 0 || ms > 86400000)
+                return s_usage_error("--timeout-grace takes 0..24h");
+            config->timeout_grace_ms = ms;
             break;
         case 'M':
         case 'B':

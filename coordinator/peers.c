@@ -338,6 +338,14 @@ zj_peer_settle(zj_peer_t *peer, int64_t id)
            zj_idmap_delete(peer->stopped[ZJ_CLASS_CPU], id);
 }
 
+bool
+zj_peer_holds_stopped(const zj_peer_t *peer, int64_t id)
+{
+    assert(peer && peer->tag == ZJ_PEER_TAG);
+    return zj_idmap_lookup(peer->stopped[ZJ_CLASS_IO], id) ||
+           zj_idmap_lookup(peer->stopped[ZJ_CLASS_CPU], id);
+}
+
 static bool
 s_peer_holds(const zj_peer_t *peer)
 {

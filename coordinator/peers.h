@@ -96,6 +96,10 @@ void zj_peer_stop(zj_future_t *future);
 //  is free again. Returns true if it freed one.
 bool zj_peer_settle(zj_peer_t *peer, int64_t id);
 
+//  True if job id was stopped on peer and the worker has not reported it
+//  yet: it may still run there, so it must not be sent there again.
+bool zj_peer_holds_stopped(const zj_peer_t *peer, int64_t id);
+
 //  The table's invariants: indexes agree, each peer's jobs never exceed
 //  its slots, and each running future points back at its peer. For
 //  asserts and tests; O(peers + running jobs).

@@ -206,7 +206,22 @@ s_add_entry(zj_worker_ep_t *self, zj_batch_t *batch, const zj_job_t *job)
     }
 }
 
-//  Adds up to limit jobs of klass to the batch. Returns how many.
+//  Queues again the jobs s_fill set aside.
+static void
+s_put_back(zj_worker_ep_t *self, zlistx_t **aside_p)
+{
+    if (*aside_p == NULL)
+        return;
+    double now = zj_now();
+    for (zj_future_t *future = zlistx_first(*aside_p); future;
+         future = zlistx_next(*aside_p))
+        zj_scheduler_push(self->jobs->scheduler, future, now);
+    zlistx_destroy(aside_p);
+}
+
+//  Adds up to limit jobs of klass to the batch. Returns how many. A job
+//  the peer still holds from an attempt that was stopped (it timed out
+//  there) is set aside for another worker.
 static size_t
 s_fill(zj_worker_ep_t *self, zj_batch_t *batch, zj_class_t klass, size_t limit)
 {
@@ -214,16 +229,24 @@ s_fill(zj_worker_ep_t *self, zj_batch_t *batch, zj_class_t klass, size_t limit)
     size_t count = 0;
     const char **kinds = zj_peer_kinds(peer, klass, &count);
     size_t taken = 0;
+    zlistx_t *aside = NULL;
     while (!zj_peer_draining(peer) && taken < limit &&
            zj_peer_credit(peer, klass) > 0) {
         zj_future_t *future =
             zj_scheduler_next(self->jobs->scheduler, kinds, count);
         if (future == NULL)
             break;
+        if (zj_peer_holds_stopped(peer, future->job.id)) {
+            if (aside == NULL)
+                aside = zlistx_new();
+            zlistx_add_end(aside, future);
+            continue;
+        }
         zj_lifecycle_dispatch(self->jobs, future, peer, klass);
         taken++;
         s_add_entry(self, batch, &future->job);
     }
+    s_put_back(self, &aside);
     return taken;
 }
 
@@ -305,11 +328,68 @@ s_write_seen(zj_worker_ep_t *self, int64_t now_ms)
     self->seen_written_ms = now_ms;
 }
 
+static void
+s_batch_free(void **item_p)
+{
+    zj_batch_t *batch = *item_p;
+    if (batch) {
+        zj_msg_destroy(&batch->msg);
+        free(batch);
+        *item_p = NULL;
+    }
+}
+
+//  Adds id to the CANCEL for peer, one message per peer (keyed by name)
+//  and at most ZJ_MAX_BATCH ids each.
+static void
+s_add_cancel(zj_worker_ep_t *self, zhashx_t *cancels, zj_peer_t *peer,
+             int64_t id)
+{
+    const char *name = zj_peer_info(peer)->name;
+    zj_batch_t *batch = zhashx_lookup(cancels, name);
+    if (batch == NULL) {
+        batch = calloc(1, sizeof *batch);
+        assert(batch);
+        batch->peer = peer;
+        zhashx_insert(cancels, name, batch);
+    }
+    if (batch->msg == NULL)
+        batch->msg = zj_msg_new(ZJ_MSG_CANCEL);
+    zj_msg_add_id(batch->msg, id);
+    if (batch->msg->id_count == ZJ_MAX_BATCH)
+        s_send(self, zj_peer_identity(peer), &batch->msg);
+}
+
+void
+zj_worker_ep_expire(zj_worker_ep_t *self, int64_t now_ms)
+{
+    assert(self);
+    zj_lifecycle_t *jobs = self->jobs;
+    if (zj_deadlines_expired(jobs->deadlines, now_ms) == 0)
+        return;
+    zhashx_t *cancels = zhashx_new();
+    assert(cancels);
+    zhashx_set_destructor(cancels, s_batch_free);
+    int64_t id;
+    while ((id = zj_deadlines_expired(jobs->deadlines, now_ms))) {
+        zj_future_t *future = zj_futures_find(jobs->futures, id);
+        assert(future);
+        zj_peer_t *peer = zj_lifecycle_expire(jobs, future, now_ms);
+        s_add_cancel(self, cancels, peer, id);
+    }
+    for (zj_batch_t *batch = zhashx_first(cancels); batch;
+         batch = zhashx_next(cancels))
+        if (batch->msg)
+            s_send(self, zj_peer_identity(batch->peer), &batch->msg);
+    zhashx_destroy(&cancels);
+}
+
 int64_t
 zj_worker_ep_tick(zj_worker_ep_t *self, int64_t now_ms)
 {
     assert(self);
     s_lose_silent(self, now_ms);
+    zj_worker_ep_expire(self, now_ms);
     if (now_ms >= self->next_heartbeat_ms) {
         s_write_seen(self, now_ms);
         zj_peers_t *peers = self->jobs->peers;

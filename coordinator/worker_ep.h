@@ -1,6 +1,7 @@
 //  worker_ep.h - the workers endpoint: HELLO, RESULTS and their ACK,
-//  HEARTBEAT, BYE; heartbeats to workers and loss of silent ones; and
-//  dispatch of queued jobs within each worker's credit. Below the loop:
+//  HEARTBEAT, BYE; heartbeats to workers and loss of silent ones; the
+//  end of attempts past their deadline; and dispatch of queued jobs
+//  within each worker's credit. Below the loop:
 //  it acts through the job state machine and the peers table, and queues
 //  every message it sends in the outbox.
 #ifndef ZJ_WORKER_EP_H
@@ -33,9 +34,16 @@ void zj_worker_ep_handle(zj_worker_ep_t *self, zframe_t *identity,
 //  Hands ready jobs to workers with free credit (one JOBS per worker).
 void zj_worker_ep_dispatch(zj_worker_ep_t *self);
 
-//  Heartbeats to workers and loss of silent ones. Returns the next time
-//  (zj_mono_ms) it needs to run.
+//  Heartbeats to workers, loss of silent ones, and the deadlines passed
+//  (as zj_worker_ep_expire). Returns the next time (zj_mono_ms) it needs
+//  to run for heartbeats; deadlines come sooner (zj_deadlines_next).
 int64_t zj_worker_ep_tick(zj_worker_ep_t *self, int64_t now_ms);
+
+//  Ends every attempt whose deadline passed at now_ms (its timeout plus
+//  the grace, with no result): failed or retried by the state machine,
+//  and its worker told to cancel it (one CANCEL per worker). O(1) when
+//  none passed, O(log n) per attempt ended.
+void zj_worker_ep_expire(zj_worker_ep_t *self, int64_t now_ms);
 
 //  Drops the worker at identity, if it said HELLO: its key was revoked.
 //  Its running jobs go back to the queue.

@@ -13,6 +13,7 @@
     XX(store_lock)                                                             \
     XX(journal)                                                                \
     XX(heap)                                                                   \
+    XX(deadlines)                                                              \
     XX(idmap)                                                                  \
     XX(scheduler)                                                              \
     XX(futures)                                                                \

@@ -519,6 +519,119 @@ START_TEST(test_invariants_catch_a_job_in_two_places)
 }
 END_TEST
 
+//  Submits an echo job with a timeout of timeout_ms.
+static int64_t
+s_submit_timed(zj_testcoord_t *tc, int64_t timeout_ms, int32_t max_attempts)
+{
+    zj_job_t spec = {.kind = "echo",
+                     .args = "{}",
+                     .max_attempts = max_attempts,
+                     .timeout_ms = timeout_ms,
+                     .backoff_ms = 1};
+    int64_t id = zj_lifecycle_submit(&tc->jobs, &spec);
+    ck_assert_int_gt(id, 0);
+    return id;
+}
+
+//  A running job with a timeout has a deadline, due its timeout plus the
+//  grace after dispatch; every way out of running drops it (a result, a
+//  retry, a cancel, a lost worker, the deadline itself), or the heap
+//  would expire a job that no longer runs there.
+START_TEST(test_every_way_out_of_running_drops_the_deadline)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 8, 0);
+    int64_t ids[5];
+    for (int index = 0; index < 5; index++)
+        ids[index] = s_submit_timed(tc, 1000, 2);
+    zj_testcoord_submit(tc, "echo", 1);
+    int64_t before = zj_mono_ms();
+    for (int index = 0; index < 6; index++)
+        s_start(tc, peer);
+    int64_t after = zj_mono_ms();
+    ck_assert_uint_eq(zj_deadlines_size(tc->deadlines), 5);
+    int64_t due = zj_deadlines_due(tc->deadlines, ids[0]);
+    ck_assert(due >= before + 2000 && due <= after + 2000);
+
+    ck_assert(s_result(tc, ids[0], 1, ZJ_STATE_SUCCEEDED));
+    ck_assert(s_result(tc, ids[1], 1, ZJ_STATE_FAILED)); //  A retry
+    zj_lifecycle_cancel(&tc->jobs, zj_futures_find(tc->futures, ids[2]));
+    zj_lifecycle_requeue(&tc->jobs, zj_futures_find(tc->futures, ids[3]),
+                         "worker lost");
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    ck_assert_uint_eq(zj_deadlines_size(tc->deadlines), 1);
+    zj_future_t *future = zj_futures_find(tc->futures, ids[4]);
+    int64_t now = zj_deadlines_due(tc->deadlines, ids[4]);
+    ck_assert_ptr_eq(zj_lifecycle_expire(&tc->jobs, future, now), peer);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    ck_assert_uint_eq(zj_deadlines_size(tc->deadlines), 0);
+    ck_assert(zj_peer_holds_stopped(peer, ids[4]));
+    //  Dropped behind the state machine's back, a deadline is missed.
+    future = s_start(tc, peer);
+    ck_assert(zj_deadlines_drop(tc->deadlines, future->job.id));
+    ck_assert(!zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_deadlines_start(tc->deadlines, future->job.id, 1000, zj_mono_ms());
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  A CPU job may wait in its worker's pool (--cpu-prefetch) behind the
+//  CPU jobs the worker holds: each adds one timeout to its deadline, so
+//  an honest worker's queued job is not timed out before it could run.
+START_TEST(test_a_cpu_job_is_allowed_its_turn_on_the_worker)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 0, 3);
+    zj_job_t spec = {.kind = "sha256", .args = "{}", .timeout_ms = 1000};
+    size_t count = 0;
+    const char **kinds = zj_peer_kinds(peer, ZJ_CLASS_CPU, &count);
+    int64_t ids[3], started[3];
+    for (int index = 0; index < 3; index++) {
+        ids[index] = zj_lifecycle_submit(&tc->jobs, &spec);
+        zj_future_t *future = zj_scheduler_next(tc->scheduler, kinds, count);
+        ck_assert_int_eq(future->job.id, ids[index]);
+        zj_lifecycle_dispatch(&tc->jobs, future, peer, ZJ_CLASS_CPU);
+        started[index] = zj_deadlines_started(tc->deadlines, ids[index]);
+    }
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    for (int index = 0; index < 3; index++)
+        ck_assert_int_eq(zj_deadlines_due(tc->deadlines, ids[index]) -
+                             started[index],
+                         (1 + index) * 1000 + 1000);
+    zj_future_t *last = zj_futures_find(tc->futures, ids[2]);
+    zj_lifecycle_expire(&tc->jobs, last,
+                        zj_deadlines_due(tc->deadlines, ids[2]));
+    ck_assert_str_eq(last->job.error, "timed out: no result from worker w1 "
+                                      "3 s after its 1 s timeout");
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  A restart queues a running job again with no deadline; its next
+//  dispatch goes on with the same attempt, under a whole new deadline.
+START_TEST(test_recovered_jobs_get_a_deadline_at_their_next_dispatch)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t id = s_submit_timed(tc, 1000, 1);
+    s_start(tc, peer);
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    zj_testcoord_destroy(&tc); //  As a crash would
+
+    tc = zj_testcoord_new();
+    ck_assert_uint_eq(zj_deadlines_size(tc->deadlines), 0);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t before = zj_mono_ms();
+    zj_future_t *future = s_start(tc, peer);
+    ck_assert_int_eq(future->job.id, id);
+    ck_assert_int_eq(future->job.attempts, 1);
+    ck_assert_int_ge(zj_deadlines_due(tc->deadlines, id), before + 2000);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 Suite *
 test_lifecycle_suite(void)
 {
@@ -543,6 +656,10 @@ test_lifecycle_suite(void)
     tcase_add_test(tcase, test_max_losses_sets_the_bound);
     tcase_add_test(tcase, test_lost_attempt_does_not_use_up_a_retry);
     tcase_add_test(tcase, test_bye_hands_back_silence_loses);
+    tcase_add_test(tcase, test_every_way_out_of_running_drops_the_deadline);
+    tcase_add_test(tcase,
+                   test_recovered_jobs_get_a_deadline_at_their_next_dispatch);
+    tcase_add_test(tcase, test_a_cpu_job_is_allowed_its_turn_on_the_worker);
     suite_add_tcase(suite, tcase);
     return suite;
 }

@@ -245,6 +245,126 @@ START_TEST(test_a_draining_worker_gets_no_jobs)
 }
 END_TEST
 
+//  Submits an echo job with a timeout, through the state machine.
+static int64_t
+s_submit_timed(zj_testcoord_t *tc, int64_t timeout_ms, int32_t max_attempts)
+{
+    zj_job_t spec = {.kind = "echo",
+                     .args = "{}",
+                     .max_attempts = max_attempts,
+                     .timeout_ms = timeout_ms,
+                     .backoff_ms = 1};
+    int64_t id = zj_lifecycle_submit(&tc->jobs, &spec);
+    ck_assert_int_gt(id, 0);
+    return id;
+}
+
+//  A time past any timeout plus grace these tests use; the worker is
+//  heard from then, so it is not lost.
+static int64_t
+s_much_later(zj_peer_t *peer)
+{
+    int64_t later = zj_mono_ms() + 3600 * 1000;
+    zj_peer_seen(peer, later);
+    return later;
+}
+
+//  The CANCEL sent to the worker is for id alone.
+static void
+s_assert_told_to_cancel(zj_testcoord_t *tc, int64_t id)
+{
+    zj_msg_t *cancel = zj_testcoord_take(tc, ZJ_TO_WORKER, ZJ_MSG_CANCEL);
+    ck_assert_ptr_nonnull(cancel);
+    ck_assert_uint_eq(cancel->id_count, 1);
+    ck_assert_int_eq(cancel->ids[0], id);
+    zj_msg_destroy(&cancel);
+}
+
+//  A worker that beats its heart but never answers held a job with a
+//  timeout for ever: the coordinator now fails the attempt past its
+//  timeout plus the grace, tells the worker to cancel it, keeps its slot
+//  taken until the worker reports it, and drops that late report. A job
+//  without a timeout has no such deadline.
+START_TEST(test_a_job_past_its_deadline_fails_and_its_worker_is_told)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 2, 0);
+    int64_t id = s_submit_timed(tc, 1000, 1);
+    int64_t untimed = zj_testcoord_submit(tc, "echo", 1);
+    ck_assert_uint_eq(s_dispatch(tc), 2);
+    zj_worker_ep_tick(&tc->worker_ep, zj_mono_ms() + 999);
+    ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_RUNNING), 2);
+
+    zj_worker_ep_tick(&tc->worker_ep, s_much_later(peer));
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_FAILED);
+    ck_assert_int_eq(zj_testcoord_stored(tc, untimed, NULL), ZJ_STATE_RUNNING);
+    s_assert_told_to_cancel(tc, id);
+    ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_IO), 0);
+    sqlite3 *db = zj_testdb_raw();
+    char *attempt = zj_testdb_text(db, "SELECT attempt || ':' || state || "
+                                       "':' || worker || ':' || error FROM "
+                                       "attempts");
+    ck_assert_ptr_nonnull(attempt);
+    ck_assert_msg(strstr(attempt, "1:failed:w1:timed out: no result from "
+                                  "worker w1 ") == attempt,
+                  "attempt row: %s", attempt);
+    ck_assert_msg(strstr(attempt, "after its 1 s timeout"), "attempt row: %s",
+                  attempt);
+    free(attempt);
+
+    zj_msg_t *late = zj_testcoord_results(7, id, 1, ZJ_STATE_SUCCEEDED);
+    zj_testcoord_from_worker(tc, "w1", late);
+    zj_msg_destroy(&late);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_FAILED);
+    ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_IO), 1);
+    char *count = zj_testdb_text(db, "SELECT count(*) FROM attempts");
+    ck_assert_str_eq(count, "1");
+    free(count);
+    sqlite3_close(db);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  With attempts left, the expired attempt is retried like a failed one,
+//  but never on the worker that still holds it: it waits for another.
+START_TEST(test_a_job_retried_after_its_deadline_runs_elsewhere)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *mute = zj_testcoord_hello(tc, "mute", 4, 0);
+    int64_t id = s_submit_timed(tc, 50, 2);
+    ck_assert_uint_eq(s_dispatch(tc), 1);
+    zj_worker_ep_tick(&tc->worker_ep, s_much_later(mute));
+    s_assert_told_to_cancel(tc, id);
+    int32_t attempts = 0;
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, &attempts), ZJ_STATE_QUEUED);
+    ck_assert_int_eq(attempts, 1);
+    zj_scheduler_wake(tc->scheduler, zj_now() + 60);
+    ck_assert_uint_eq(s_dispatch(tc), 0);
+
+    zj_peer_t *honest = zj_testcoord_hello(tc, "honest", 1, 0);
+    ck_assert_uint_eq(s_dispatch(tc), 1);
+    zj_future_t *future = zj_futures_find(tc->futures, id);
+    ck_assert_ptr_eq(future->peer, honest);
+    zj_msg_t *results = zj_testcoord_results(1, id, 2, ZJ_STATE_SUCCEEDED);
+    zj_testcoord_from_worker(tc, "honest", results);
+    zj_msg_destroy(&results);
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, &attempts),
+                     ZJ_STATE_SUCCEEDED);
+    ck_assert_int_eq(attempts, 2);
+    //  The mute worker's slot comes back when it finally reports.
+    ck_assert_int_eq(zj_peer_credit(mute, ZJ_CLASS_IO), 3);
+    results = zj_testcoord_results(1, id, 1, ZJ_STATE_FAILED);
+    zj_testcoord_from_worker(tc, "mute", results);
+    zj_msg_destroy(&results);
+    ck_assert_int_eq(zj_peer_credit(mute, ZJ_CLASS_IO), 4);
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_SUCCEEDED);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 Suite *
 test_worker_ep_suite(void)
 {
@@ -262,6 +382,9 @@ test_worker_ep_suite(void)
     tcase_add_test(tcase, test_strangers_and_client_messages_get_errors);
     tcase_add_test(tcase, test_a_draining_worker_gets_no_jobs);
     tcase_add_test(tcase, test_a_quiet_worker_gets_no_jobs);
+    tcase_add_test(tcase,
+                   test_a_job_past_its_deadline_fails_and_its_worker_is_told);
+    tcase_add_test(tcase, test_a_job_retried_after_its_deadline_runs_elsewhere);
     suite_add_tcase(suite, tcase);
     return suite;
 }

@@ -20,6 +20,7 @@ zj_testcoord_new(void)
     self->futures = zj_futures_new();
     self->scheduler = zj_scheduler_new();
     self->peers = zj_peers_new();
+    self->deadlines = zj_deadlines_new(1000);
     self->outbox = zj_outbox_new();
     zj_limits_defaults(&self->limits);
     //  No loss spread: a lost job is ready again at once here.
@@ -27,6 +28,7 @@ zj_testcoord_new(void)
                                   .futures = self->futures,
                                   .scheduler = self->scheduler,
                                   .peers = self->peers,
+                                  .deadlines = self->deadlines,
                                   .max_losses = ZJ_MAX_LOSSES};
     self->worker_ep = (zj_worker_ep_t){.jobs = &self->jobs,
                                        .outbox = self->outbox,
@@ -54,6 +56,7 @@ zj_testcoord_destroy(zj_testcoord_t **self_p)
     zj_outbox_destroy(&self->outbox);
     zj_peers_destroy(&self->peers);
     zj_scheduler_destroy(&self->scheduler);
+    zj_deadlines_destroy(&self->deadlines);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
     ck_assert_ptr_null(self->outbox);
