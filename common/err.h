@@ -25,7 +25,8 @@
     XX(ENOMEM, "out of memory")                                                \
     XX(EUSAGE, "usage error")                                                  \
     XX(ESYS, "system call failed")                                             \
-    XX(EDENIED, "not allowed")
+    XX(EDENIED, "not allowed")                                                 \
+    XX(EINUSE, "name held by another worker")
 
 enum {
     ZJ_ERR_BASE = -1000, //  Far from -errno values

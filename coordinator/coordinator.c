@@ -316,7 +316,8 @@ s_receive_one(zj_coordinator_t *self, zsock_t *socket, bool from_clients)
         } else if (admitted && from_clients)
             zj_client_ep_handle(&self->client_ep, identity, msg);
         else if (admitted)
-            zj_worker_ep_handle(&self->worker_ep, identity, msg);
+            zj_worker_ep_handle(&self->worker_ep, identity,
+                                zframe_meta(body, "User-Id"), msg);
         zj_msg_destroy(&msg);
     }
     zframe_destroy(&identity);

@@ -173,9 +173,10 @@ s_take_string(char **dest, const char *src)
     *dest = src ? strdup(src) : NULL;
 }
 
-//  Why a result does not count, or NULL if it does.
+//  Why a result from worker does not count, or NULL if it does.
 static const char *
-s_why_dropped(const zj_future_t *future, const zj_job_t *result)
+s_why_dropped(const zj_future_t *future, const zj_job_t *result,
+              const char *worker)
 {
     //  A job queued again because its worker was lost may still get the
     //  result of that attempt: it counts, unless the attempt has one.
@@ -183,6 +184,10 @@ s_why_dropped(const zj_future_t *future, const zj_job_t *result)
         return "job already final";
     if (future->job.attempts != result->attempts)
         return "stale attempt";
+    //  Names are unique among connected workers: only the one that holds
+    //  the attempt (or holds its name again after it was lost) ends it.
+    if (future->job.worker == NULL || !streq(future->job.worker, worker))
+        return "attempt held by another worker";
     if (future->attempt_done)
         return "attempt already has its result";
     return NULL;
@@ -194,7 +199,7 @@ zj_lifecycle_result(zj_lifecycle_t *self, const zj_job_t *result,
 {
     assert(self && result && worker);
     zj_future_t *future = zj_futures_find(self->futures, result->id);
-    const char *dropped = s_why_dropped(future, result);
+    const char *dropped = s_why_dropped(future, result, worker);
     if (dropped) {
         zj_log_info("result dropped id=%" PRId64 " attempt=%d worker=%s "
                     "reason=%s",

@@ -48,9 +48,10 @@ void zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job);
 void zj_lifecycle_dispatch(zj_lifecycle_t *self, zj_future_t *future,
                            zj_peer_t *peer, zj_class_t klass);
 
-//  Applies one result from a worker (exactly once: the first result of the
-//  current attempt wins; others are dropped and logged). A failed attempt
-//  is retried while attempts - losses < max_attempts: a lost attempt does
+//  Applies one result from the worker named worker (exactly once: the
+//  first result of the current attempt, from the worker that attempt was
+//  given to, wins; others are dropped and logged). A failed attempt is
+//  retried while attempts - losses < max_attempts: a lost attempt does
 //  not use up a retry. Returns true if it was applied.
 bool zj_lifecycle_result(zj_lifecycle_t *self, const zj_job_t *result,
                          const char *worker);

@@ -9,6 +9,7 @@ struct zj_peer {
     uint32_t tag;           //  ZJ_PEER_TAG while alive
     zframe_t *identity;     //  ROUTER routing id, owned
     char *key;              //  Routing id in hex, the table's key
+    char *curve_key;        //  CURVE key it was admitted with, or NULL
     zj_worker_info_t info;  //  As the worker introduced itself, owned
     const char **kinds[2];  //  Kind names per class, borrowed from info
     size_t kind_count[2];   //  Entries in kinds
@@ -45,6 +46,7 @@ s_peer_destroy(zj_peer_t **peer_p)
     zframe_destroy(&peer->identity);
     zj_worker_info_clear(&peer->info);
     free(peer->key);
+    free(peer->curve_key);
     peer->tag = 0;
     free(peer);
     *peer_p = NULL;
@@ -195,6 +197,21 @@ zj_peers_next(zj_peers_t *self)
 {
     assert(self);
     return zhashx_next(self->by_key);
+}
+
+const char *
+zj_peer_curve_key(const zj_peer_t *peer)
+{
+    assert(peer && peer->tag == ZJ_PEER_TAG);
+    return peer->curve_key;
+}
+
+void
+zj_peer_set_curve_key(zj_peer_t *peer, const char *key)
+{
+    assert(peer && peer->tag == ZJ_PEER_TAG);
+    free(peer->curve_key);
+    peer->curve_key = key ? strdup(key) : NULL;
 }
 
 zframe_t *

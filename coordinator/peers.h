@@ -54,6 +54,11 @@ size_t zj_peers_size(const zj_peers_t *self);
 zj_peer_t *zj_peers_first(zj_peers_t *self);
 zj_peer_t *zj_peers_next(zj_peers_t *self);
 
+//  The CURVE key its connection was admitted with (Z85), or NULL without
+//  CURVE; set_curve_key copies key (NULL clears it).
+const char *zj_peer_curve_key(const zj_peer_t *peer);
+void zj_peer_set_curve_key(zj_peer_t *peer, const char *key);
+
 //  The peer's routing id and HELLO, borrowed while it lives.
 zframe_t *zj_peer_identity(const zj_peer_t *peer);
 const zj_worker_info_t *zj_peer_info(const zj_peer_t *peer);

@@ -79,8 +79,66 @@ s_welcome(zj_worker_ep_t *self, zframe_t *identity)
     s_send(self, identity, &welcome);
 }
 
+static bool
+s_same_text(const char *one, const char *other)
+{
+    return streq(one ? one : "", other ? other : "");
+}
+
+//  True if the HELLO info (from a connection admitted with key) comes
+//  from the process that holds the name already, on a new connection:
+//  same host and pid and, with CURVE, the same key.
+static bool
+s_same_worker(const zj_peer_t *holder, const zj_worker_info_t *info,
+              const char *key)
+{
+    const zj_worker_info_t *held = zj_peer_info(holder);
+    return held->pid == info->pid && s_same_text(held->host, info->host) &&
+           s_same_text(zj_peer_curve_key(holder), key);
+}
+
+//  Refuses the HELLO info if its name is held by another worker heard
+//  within the liveness window: ERROR EINUSE names the holder and says in
+//  timeout_ms how long the name stays held if the holder stays silent.
+//  Returns true if it refused.
+static bool
+s_refuse_name(zj_worker_ep_t *self, zframe_t *identity, zj_peer_t *holder,
+              const zj_worker_info_t *info, const char *key)
+{
+    int64_t window = (int64_t) self->heartbeat_ms * self->liveness;
+    int64_t silent = zj_mono_ms() - zj_peer_last_seen(holder);
+    if (silent > window || s_same_worker(holder, info, key))
+        return false;
+    const zj_worker_info_t *held = zj_peer_info(holder);
+    time_t since = (time_t) held->connected_at;
+    struct tm utc;
+    char when[32] = "?";
+    if (gmtime_r(&since, &utc))
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    const char *host = held->host ? held->host : "";
+    zj_msg_t *error = zj_msg_new(ZJ_MSG_ERROR);
+    error->code = ZJ_EINUSE;
+    error->timeout_ms = window - silent + 1;
+    error->reason = zsys_sprintf(
+        "name '%.200s' is held by a live worker (host %.200s, pid %" PRId64
+        ", connected since %s, heard %" PRId64 " ms ago); it is free once "
+        "that worker has been silent for %" PRId64 " ms",
+        info->name, host, held->pid, when, silent, window);
+    zj_log_warning(
+        "hello refused name=%s host=%s pid=%" PRId64
+        " held_by_host=%s held_by_pid=%" PRId64 " reason=\"name in use\"",
+        info->name, info->host ? info->host : "", info->pid, host, held->pid);
+    s_send(self, identity, &error);
+    return true;
+}
+
+//  A HELLO: the connection at identity becomes the worker it names. A
+//  name held by another live worker is refused; a holder silent for the
+//  liveness window, or the same process on a new connection, gives it up
+//  (its running jobs go back to the queue).
 static void
-s_on_hello(zj_worker_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+s_on_hello(zj_worker_ep_t *self, zframe_t *identity, const char *key,
+           zj_msg_t *msg)
 {
     zj_peers_t *peers = self->jobs->peers;
     zj_worker_info_t *info = &msg->workers[0];
@@ -88,6 +146,8 @@ s_on_hello(zj_worker_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     if (same_socket)
         s_peer_remove(self, same_socket, "lost", "worker said HELLO again");
     zj_peer_t *same_name = zj_peers_find_name(peers, info->name);
+    if (same_name && s_refuse_name(self, identity, same_name, info, key))
+        return;
     if (same_name)
         s_peer_remove(self, same_name, "lost", "worker replaced by its name");
     free(info->state);
@@ -100,6 +160,7 @@ s_on_hello(zj_worker_ep_t *self, zframe_t *identity, zj_msg_t *msg)
                      zj_store_last_error(self->jobs->store));
     zj_peer_t *peer = zj_peers_add(peers, identity, info, zj_mono_ms());
     s_offer(self, peer, 1);
+    zj_peer_set_curve_key(peer, key);
     const zj_worker_info_t *joined = zj_peer_info(peer);
     zj_log_info("worker joined name=%s host=%s pid=%" PRId64
                 " io_slots=%d cpu_slots=%d kinds=%zu",
@@ -108,7 +169,9 @@ s_on_hello(zj_worker_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     s_welcome(self, identity);
 }
 
-//  Applies a RESULTS batch and acknowledges it. Each job that came back
+//  Applies a RESULTS batch of the worker peer and acknowledges it. A
+//  result counts only for the attempt that worker holds (the state machine
+//  drops the others, see zj_lifecycle_result). Each job that came back
 //  from the worker it ran on frees its slot there, once (see peers.h).
 //  The ACK waits in the outbox with the turn's other replies, so the
 //  worker forgets the batch only once what it carried is committed.
@@ -116,7 +179,7 @@ static void
 s_on_results(zj_worker_ep_t *self, zframe_t *identity, zj_peer_t *peer,
              zj_msg_t *msg)
 {
-    const char *worker = peer ? zj_peer_info(peer)->name : "unknown";
+    const char *worker = zj_peer_info(peer)->name;
     for (size_t index = 0; index < msg->job_count; index++) {
         zj_job_t *result = &msg->jobs[index];
         if (zj_limits_cap_result(self->limits, result))
@@ -124,8 +187,7 @@ s_on_results(zj_worker_ep_t *self, zframe_t *identity, zj_peer_t *peer,
                            "reason=\"%s\"",
                            result->id, worker, result->error);
         zj_lifecycle_result(self->jobs, result, worker);
-        if (peer)
-            zj_peer_settle(peer, result->id);
+        zj_peer_settle(peer, result->id);
     }
     if (msg->req > 0 && msg->req <= INT64_MAX) {
         zj_msg_t *ack = zj_msg_new(ZJ_MSG_ACK);
@@ -137,35 +199,25 @@ s_on_results(zj_worker_ep_t *self, zframe_t *identity, zj_peer_t *peer,
 static void
 s_on_heartbeat(zj_peer_t *peer, const zj_msg_t *msg)
 {
-    if (peer && msg->draining && zj_peer_mark_draining(peer))
+    if (msg->draining && zj_peer_mark_draining(peer))
         zj_log_info("worker draining name=%s running=%zu",
                     zj_peer_info(peer)->name, zj_peer_running(peer));
 }
 
 void
-zj_worker_ep_handle(zj_worker_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+zj_worker_ep_handle(zj_worker_ep_t *self, zframe_t *identity, const char *key,
+                    zj_msg_t *msg)
 {
     assert(self && identity && msg);
-    if (msg->type == ZJ_MSG_HELLO) {
-        s_on_hello(self, identity, msg);
-        return;
-    }
     zj_peer_t *peer = zj_peers_find(self->jobs->peers, identity);
-    if (peer)
-        zj_peer_seen(peer, zj_mono_ms());
     switch (msg->type) {
-    case ZJ_MSG_RESULTS:
-        //  Results of a worker we do not know (we restarted, or lost it)
-        //  still count: the exactly-once rule decides.
-        s_on_results(self, identity, peer, msg);
-        break;
-    case ZJ_MSG_HEARTBEAT:
-        s_on_heartbeat(peer, msg);
-        break;
-    case ZJ_MSG_BYE:
-        if (peer)
-            s_peer_remove(self, peer, "gone", "worker left");
+    case ZJ_MSG_HELLO:
+        s_on_hello(self, identity, key, msg);
         return;
+    case ZJ_MSG_RESULTS:
+    case ZJ_MSG_HEARTBEAT:
+    case ZJ_MSG_BYE:
+        break;
     case ZJ_MSG_ERROR:
         zj_log_warning("worker error name=%s code=%s reason=\"%s\"",
                        peer ? zj_peer_info(peer)->name : "unknown",
@@ -177,8 +229,23 @@ zj_worker_ep_handle(zj_worker_ep_t *self, zframe_t *identity, zj_msg_t *msg)
         s_send_error(self, identity, "message type not accepted from workers");
         return;
     }
-    if (peer == NULL)
+    //  Only a connection that said HELLO speaks for a worker: the rest
+    //  (RESULTS too, whatever job they name) change nothing. A worker we
+    //  lost or forgot says HELLO again and then sends its results again.
+    if (peer == NULL) {
+        zj_log_warning("message refused type=%s from=worker reason=\"no "
+                       "HELLO on this connection\"",
+                       zj_msg_type_name(msg->type));
         s_send_error(self, identity, "unknown worker: say HELLO first");
+        return;
+    }
+    zj_peer_seen(peer, zj_mono_ms());
+    if (msg->type == ZJ_MSG_RESULTS)
+        s_on_results(self, identity, peer, msg);
+    else if (msg->type == ZJ_MSG_HEARTBEAT)
+        s_on_heartbeat(peer, msg);
+    else
+        s_peer_remove(self, peer, "gone", "worker left");
 }
 
 //  One worker's JOBS message while dispatch fills it.

@@ -26,10 +26,13 @@ typedef struct {
     int64_t seen_written_ms;   //  When workers.last_seen was last written
 } zj_worker_ep_t;
 
-//  Handles one decoded message from a worker. Borrows identity and msg.
-//  A RESULTS with a req gets an ACK of it, queued for after the commit.
+//  Handles one decoded message from a worker's connection at identity,
+//  admitted with the CURVE key (Z85, or NULL without CURVE). Borrows all
+//  three. Only HELLO is taken from a connection that has not said HELLO;
+//  a name held by another live worker is refused (ERROR EINUSE). A
+//  RESULTS with a req gets an ACK of it, queued for after the commit.
 void zj_worker_ep_handle(zj_worker_ep_t *self, zframe_t *identity,
-                         zj_msg_t *msg);
+                         const char *key, zj_msg_t *msg);
 
 //  Hands ready jobs to workers with free credit (one JOBS per worker).
 void zj_worker_ep_dispatch(zj_worker_ep_t *self);

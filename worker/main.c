@@ -18,7 +18,8 @@ static const char *s_usage =
     "                   [--key FILE --coordinator-key FILE]\n"
     "  --connect EP       coordinator's workers endpoint\n"
     "                     (default " ZJ_WORKER_ENDPOINT ")\n"
-    "  --name NAME        unique worker name (default HOST-PID)\n"
+    "  --name NAME        unique worker name (default HOST-PID); a name\n"
+    "                     another live worker holds is refused: exit 4\n"
     "  --io-slots N       I/O jobs at once, as coroutines (default 1024)\n"
     "  --cpu-procs N      CPU pool processes (default: one per core)\n"
     "  --cpu-prefetch N   CPU jobs each process holds ready, so that it\n"
@@ -38,7 +39,10 @@ static const char *s_usage =
     "  --key FILE         our secret key (NAME.key_secret from zjob keygen;\n"
     "                     default $ZJOB_KEY): connect with CURVE\n"
     "  --coordinator-key FILE  the coordinator's public key (NAME.key;\n"
-    "                     default $ZJOB_COORDINATOR_KEY)\n";
+    "                     default $ZJOB_COORDINATOR_KEY)\n"
+    "exit: 0 stopped by a signal, 1 cannot start, 2 usage error,\n"
+    "      4 --name is held by another live worker (after waiting once for\n"
+    "        a holder that may be our previous process to go silent)\n";
 
 static int
 s_usage_error(const char *problem)

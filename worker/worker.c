@@ -41,6 +41,9 @@ struct zj_worker {
     int64_t last_beat_ms;      //  When the beat timer last fired (or began)
     int64_t beat_late_max_ms;  //  Latest a beat has fired: the loop's lag
     bool welcomed;             //  WELCOME came for the last HELLO
+    uv_timer_t name_retry;     //  Says HELLO again after EINUSE's wait
+    bool name_retried;         //  Refused once since the last WELCOME
+    int exit_code;             //  What zj_worker_run returns
     bool draining;             //  A signal came: finishing, taking none
     int64_t drain_deadline_ms; //  When draining gives up on running jobs
     uv_timer_t drain;          //  Watches the drain
@@ -265,11 +268,42 @@ s_reconnect(zj_worker_t *self)
 }
 
 static void
+s_on_name_retry(uv_timer_t *handle)
+{
+    zj_worker_t *self = handle->data;
+    self->last_heard_ms = zj_mono_ms();
+    s_hello(self);
+}
+
+//  ERROR EINUSE: another worker holds our name. Its holder may be this
+//  worker's previous process, not yet silent long enough: say HELLO once
+//  more after the wait the coordinator gave. Refused again, stop.
+static void
+s_on_name_held(zj_worker_t *self, const zj_msg_t *msg)
+{
+    if (self->name_retried || msg->timeout_ms <= 0) {
+        zj_log_error("cannot join: %s; stopping (exit %d)", msg->reason,
+                     ZJ_WORKER_EXIT_NAME_HELD);
+        self->exit_code = ZJ_WORKER_EXIT_NAME_HELD;
+        uv_stop(&self->loop);
+        return;
+    }
+    uint64_t wait_ms = (uint64_t) msg->timeout_ms + ZJ_NAME_RETRY_SLACK_MS;
+    zj_log_warning("name refused: %s; saying HELLO again in %" PRIu64 " ms",
+                   msg->reason, wait_ms);
+    self->name_retried = true;
+    int rc = uv_timer_start(&self->name_retry, s_on_name_retry, wait_ms, 0);
+    assert(rc == 0);
+    (void) rc;
+}
+
+static void
 s_on_message(zj_worker_t *self, zj_msg_t *msg)
 {
     switch (msg->type) {
     case ZJ_MSG_WELCOME:
         self->welcomed = true;
+        self->name_retried = false;
         self->heartbeat_ms = msg->heartbeat_ms;
         zj_results_set_limits(self->results, msg->max_message, msg->max_result);
         s_start_beat(self);
@@ -297,6 +331,10 @@ s_on_message(zj_worker_t *self, zj_msg_t *msg)
         self->welcomed = false;
         break;
     case ZJ_MSG_ERROR:
+        if (msg->code == ZJ_EINUSE) {
+            s_on_name_held(self, msg); //  Logs it
+            break;
+        }
         zj_log_warning("coordinator error code=%s reason=\"%s\"",
                        zj_errname(msg->code), msg->reason);
         if (msg->code == ZJ_ETYPE && self->welcomed)
@@ -390,6 +428,10 @@ s_on_beat(uv_timer_t *handle)
     int64_t silence = (int64_t) self->heartbeat_ms * ZJ_WORKER_LIVENESS;
     int64_t now = zj_mono_ms();
     s_note_beat_lag(self, now);
+    //  Refused our name: name_retry says HELLO again; the coordinator
+    //  tells a worker it does not know nothing until then.
+    if (uv_is_active((uv_handle_t *) &self->name_retry))
+        return;
     if (now - self->last_heard_ms > silence) {
         s_reconnect(self);
         return;
@@ -542,6 +584,9 @@ zj_worker_new(const zj_worker_config_t *config)
     rc = uv_timer_init(&self->loop, &self->drain);
     assert(rc == 0);
     self->drain.data = self;
+    rc = uv_timer_init(&self->loop, &self->name_retry);
+    assert(rc == 0);
+    self->name_retry.data = self;
     rc = uv_idle_init(&self->loop, &self->kick);
     assert(rc == 0);
     self->kick.data = self;
@@ -580,21 +625,24 @@ zj_worker_destroy(zj_worker_t **self_p)
     zj_worker_t *self = *self_p;
     if (self == NULL)
         return;
-    if (self->dealer) {
+    //  Refused our name, we never joined: nothing to say.
+    if (self->dealer && self->exit_code == 0) {
         //  Results of jobs that finished in the last turn go before BYE,
         //  which hands back whatever still runs.
         int64_t now = zj_mono_ms();
         zj_results_seal(self->results, self->welcomed, now);
-        //  Last chance for what waited for a WELCOME: a coordinator that
-        //  does not know us still counts results.
+        //  Last chance for what waited for a WELCOME: they follow our
+        //  HELLO on this connection, and count if it is taken.
         if (!self->welcomed)
             zj_results_resend_all(self->results, now);
         s_send_results(self);
         zj_msg_t *bye = zj_msg_new(ZJ_MSG_BYE);
         s_send(self, &bye);
-        uv_poll_stop(&self->watch);
     }
+    if (self->dealer)
+        uv_poll_stop(&self->watch);
     uv_timer_stop(&self->beat);
+    uv_timer_stop(&self->name_retry);
     uv_timer_stop(&self->drain);
     uv_check_stop(&self->flusher);
     uv_idle_stop(&self->kick);
@@ -618,5 +666,5 @@ zj_worker_run(zj_worker_t *self)
 {
     assert(self);
     uv_run(&self->loop, UV_RUN_DEFAULT);
-    return 0;
+    return self->exit_code;
 }

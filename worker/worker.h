@@ -12,6 +12,8 @@
 #define ZJ_BLOCK_MS 100             //  Report a coroutine holding longer
 #define ZJ_WORKER_HEARTBEAT_MS 1000 //  Until WELCOME says otherwise
 #define ZJ_WORKER_LIVENESS 3        //  Silent periods before reconnecting
+#define ZJ_WORKER_EXIT_NAME_HELD 4  //  Exit: another live worker has our name
+#define ZJ_NAME_RETRY_SLACK_MS 200  //  Added to EINUSE's wait before HELLO
 #define ZJ_GRACE_MS 10000      //  SIGTERM: how long running jobs may finish
 #define ZJ_CPU_PREFETCH 1      //  CPU jobs held ready per pool process
 #define ZJ_CPU_PREFETCH_MAX 64 //  The flag's ceiling
@@ -47,7 +49,10 @@ void zj_worker_destroy(zj_worker_t **self_p);
 //  Runs the loop until SIGINT or SIGTERM, then drains: takes no more jobs,
 //  lets running ones finish for up to grace_ms, sends their results and
 //  waits for their ACK; a second signal stops at once. What still runs is
-//  handed back by the BYE of zj_worker_destroy. Returns 0.
+//  handed back by the BYE of zj_worker_destroy. Returns 0, or
+//  ZJ_WORKER_EXIT_NAME_HELD if the coordinator refused our name (another
+//  live worker holds it), and refused it again after the wait it asked
+//  for (a previous process of ours going silent).
 int zj_worker_run(zj_worker_t *self);
 
 #endif

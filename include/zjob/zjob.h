@@ -38,7 +38,8 @@ enum {
     ZJOB_ENOMEM = -984,     //  Out of memory
     ZJOB_EUSAGE = -983,     //  Bad argument to a call
     ZJOB_ESYS = -982,       //  System call failed
-    ZJOB_EDENIED = -981     //  Not allowed
+    ZJOB_EDENIED = -981,    //  Not allowed
+    ZJOB_EINUSE = -980      //  Worker name held by another worker
 };
 
 #define ZJOB_DEFAULT_ENDPOINT "tcp://127.0.0.1:7700"

@@ -9,11 +9,12 @@
 
 // clang-format off
 static const char s_usage[] =
-    "usage: zjsend [-n COUNT] [-t MS] ENDPOINT WHAT [ARG]\n"
+    "usage: zjsend [-n COUNT] [-t MS] [-H NAME] ENDPOINT WHAT [ARG]\n"
     "Sends WHAT (COUNT times, default 1) from one DEALER and prints one line\n"
     "per reply, up to COUNT: \"ERROR <code> <reason>\", the reply's type, or\n"
     "\"undecodable <why>\"; \"none\" if nothing came within MS (default 3000)\n"
-    "of the last send or reply. WHAT is one of:\n"
+    "of the last send or reply. -H NAME says HELLO as worker NAME first (its\n"
+    "reply is printed too). WHAT is one of:\n"
     "  garbage          9 bytes that are not msgpack\n"
     "  empty            a zero-length frame\n"
     "  twoframes        a message of two frames, \"one\" and \"two\"\n"
@@ -29,7 +30,9 @@ static const char s_usage[] =
     "  type NAME        {v: 1, t: NAME, req: 1}\n"
     "  msg TYPE         a valid TYPE: SUBMIT STATUS HELLO RESULTS HEARTBEAT\n"
     "                   BYE (SUBMIT: one echo job; HELLO: worker zjsend)\n"
-    "  truncated TYPE   the first half of msg TYPE\n";
+    "  truncated TYPE   the first half of msg TYPE\n"
+    "  result ID        RESULTS {req: 1} of job ID, attempt 1, succeeded\n"
+    "                   with the result {\"forged\": true}\n";
 // clang-format on
 
 //  --- msgpack, written by hand into a chunk
@@ -95,6 +98,52 @@ s_head(zchunk_t *out, size_t fields, uint32_t version, const char *type)
 
 //  --- the frames
 
+//  Encodes *msg_p (destroyed) into a chunk, or NULL.
+static zchunk_t *
+s_encoded(zj_msg_t **msg_p)
+{
+    char *data = NULL;
+    size_t size = 0;
+    char why[ZJ_WHY_SIZE] = "";
+    zchunk_t *chunk = NULL;
+    if (zj_msg_encode(*msg_p, &data, &size, why) == 0)
+        chunk = zchunk_new(data, size);
+    else
+        fprintf(stderr, "zjsend: cannot encode: %s\n", why);
+    free(data);
+    zj_msg_destroy(msg_p);
+    return chunk;
+}
+
+//  A HELLO of worker name, one io slot, offering echo.
+static zchunk_t *
+s_hello(const char *name)
+{
+    zj_msg_t *msg = zj_msg_new(ZJ_MSG_HELLO);
+    zj_worker_info_t *worker = zj_msg_add_worker(msg);
+    worker->name = strdup(name);
+    worker->host = strdup("zjsend");
+    worker->pid = getpid();
+    worker->io_slots = 1;
+    return s_encoded(&msg);
+}
+
+//  A RESULTS that says job id, attempt 1, succeeded with a forged result.
+static zchunk_t *
+s_result(int64_t id)
+{
+    zj_msg_t *msg = zj_msg_new(ZJ_MSG_RESULTS);
+    msg->req = 1;
+    zj_job_t *job = zj_msg_add_job(msg);
+    job->id = id;
+    job->attempts = 1;
+    job->state = ZJ_STATE_SUCCEEDED;
+    job->result = strdup("{\"forged\": true}");
+    job->started_at = 1;
+    job->finished_at = 1;
+    return s_encoded(&msg);
+}
+
 //  A valid message of type name, written by the codec; NULL if the name
 //  is not one zjsend knows how to fill.
 static zchunk_t *
@@ -117,17 +166,7 @@ s_valid(const char *name)
         worker->name = strdup("zjsend");
         worker->io_slots = 1;
     }
-    char *data = NULL;
-    size_t size = 0;
-    char why[ZJ_WHY_SIZE] = "";
-    zchunk_t *chunk = NULL;
-    if (zj_msg_encode(msg, &data, &size, why) == 0)
-        chunk = zchunk_new(data, size);
-    else
-        fprintf(stderr, "zjsend: cannot encode %s: %s\n", name, why);
-    free(data);
-    zj_msg_destroy(&msg);
-    return chunk;
+    return s_encoded(&msg);
 }
 
 //  A SUBMIT whose "jobs" holds depth containers, one in the other.
@@ -225,6 +264,8 @@ s_frame(const char *what, const char *arg)
         return s_file(arg);
     if (streq(what, "msg"))
         return s_valid(arg);
+    if (streq(what, "result") && atol(arg) > 0)
+        return s_result(atol(arg));
     if (streq(what, "truncated")) {
         zchunk_t *whole = s_valid(arg);
         zchunk_t *half =
@@ -323,9 +364,12 @@ int
 main(int argc, char **argv)
 {
     long count = 1, timeout_ms = 3000;
+    const char *hello = NULL;
     int option;
-    while ((option = getopt(argc, argv, "n:t:")) != -1) {
-        if (option == 'n')
+    while ((option = getopt(argc, argv, "n:t:H:")) != -1) {
+        if (option == 'H')
+            hello = optarg;
+        else if (option == 'n')
             count = atol(optarg);
         else if (option == 't')
             timeout_ms = atol(optarg);
@@ -349,6 +393,18 @@ main(int argc, char **argv)
     zsock_set_sndhwm(socket, 0);
     zsock_set_rcvtimeo(socket, (int) timeout_ms);
     int rc = 0;
+    if (hello) {
+        zchunk_t *chunk = s_hello(hello);
+        rc = -1;
+        if (chunk) {
+            rc = zmq_send(zsock_resolve(socket), zchunk_data(chunk),
+                          zchunk_size(chunk), 0) < 0
+                     ? -1
+                     : 0;
+            s_print_replies(socket, 1);
+        }
+        zchunk_destroy(&chunk);
+    }
     for (long sent = 0; sent < count && rc == 0; sent++) {
         zmsg_t *copy = zmsg_dup(message);
         rc = zmsg_send(&copy, socket);

@@ -34,6 +34,22 @@ s_future(int64_t id)
     return future;
 }
 
+//  A peer keeps the CURVE key its connection was admitted with.
+START_TEST(test_a_peer_keeps_its_curve_key)
+{
+    zj_peers_t *peers = zj_peers_new();
+    zj_peer_t *peer = s_add(peers, "w1", 1, 0);
+    ck_assert_ptr_null(zj_peer_curve_key(peer));
+    zj_peer_set_curve_key(peer, "KEY");
+    ck_assert_str_eq(zj_peer_curve_key(peer), "KEY");
+    zj_peer_set_curve_key(peer, NULL);
+    ck_assert_ptr_null(zj_peer_curve_key(peer));
+    zj_peer_set_curve_key(peer, "KEY2");
+    zj_peers_remove(peers, &peer);
+    zj_peers_destroy(&peers);
+}
+END_TEST
+
 START_TEST(test_peers_are_found_by_identity_and_name)
 {
     zj_peers_t *peers = zj_peers_new();
@@ -123,6 +139,7 @@ test_peers_suite(void)
     Suite *suite = suite_create("peers");
     TCase *tcase = tcase_create("ledger");
     tcase_add_test(tcase, test_peers_are_found_by_identity_and_name);
+    tcase_add_test(tcase, test_a_peer_keeps_its_curve_key);
     tcase_add_test(tcase, test_the_ledger_frees_each_slot_once);
     tcase_add_test(tcase, test_invariants_see_a_future_that_lost_its_peer);
     suite_add_tcase(suite, tcase);

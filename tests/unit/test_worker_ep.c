@@ -365,6 +365,216 @@ START_TEST(test_a_job_retried_after_its_deadline_runs_elsewhere)
 }
 END_TEST
 
+//  --- identity: who holds a name, and whose results count
+
+//  Says HELLO from the connection at identity as worker name of process
+//  pid on host "h"; returns the reply's type (an ERROR is left in *error
+//  if error is not NULL, else dropped).
+static zj_msg_type_t
+s_hello_from(zj_testcoord_t *tc, const char *identity, const char *name,
+             int64_t pid, zj_msg_t **error)
+{
+    zj_msg_t *hello = zj_msg_new(ZJ_MSG_HELLO);
+    zj_worker_info_t *info = zj_msg_add_worker(hello);
+    info->name = strdup(name);
+    info->host = strdup("h");
+    info->pid = pid;
+    info->io_slots = 1;
+    info->kinds = calloc(2, sizeof *info->kinds);
+    info->kinds[0].name = strdup("echo");
+    info->kinds[0].klass = ZJ_CLASS_IO;
+    info->kind_count = 1;
+    zj_testcoord_from_worker(tc, identity, hello);
+    zj_msg_destroy(&hello);
+    zj_side_t side = ZJ_TO_CLIENT;
+    zj_msg_t *reply = zj_outbox_take(tc->outbox, &side);
+    ck_assert_ptr_nonnull(reply);
+    ck_assert_int_eq(side, ZJ_TO_WORKER);
+    zj_msg_type_t type = reply->type;
+    if (error && type == ZJ_MSG_ERROR)
+        *error = reply;
+    else
+        zj_msg_destroy(&reply);
+    return type;
+}
+
+//  Two workers started with one name used to evict each other at every
+//  HELLO: the second is refused while the first is heard, and the
+//  refusal names the holder and says how long the name stays held.
+START_TEST(test_a_name_held_by_a_live_worker_is_refused)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    ck_assert_int_eq(s_hello_from(tc, "first", "w1", 100, NULL),
+                     ZJ_MSG_WELCOME);
+    int64_t id = zj_testcoord_submit(tc, "echo", 1);
+    ck_assert_uint_eq(s_dispatch(tc), 1);
+    zj_msg_t *error = NULL;
+    ck_assert_int_eq(s_hello_from(tc, "second", "w1", 200, &error),
+                     ZJ_MSG_ERROR);
+    ck_assert_str_eq(zj_errname(error->code), "EINUSE");
+    ck_assert_ptr_nonnull(strstr(error->reason, "'w1'"));
+    ck_assert_ptr_nonnull(strstr(error->reason, "pid 100"));
+    ck_assert_int_gt(error->timeout_ms, 0);
+    ck_assert_int_le(error->timeout_ms, 3000);
+    zj_msg_destroy(&error);
+    //  The first keeps its name, its job and its connection.
+    zframe_t *first = zframe_new("first", 5);
+    zj_peer_t *holder = zj_peers_find_name(tc->peers, "w1");
+    ck_assert_ptr_eq(zj_peers_find(tc->peers, first), holder);
+    zframe_destroy(&first);
+    ck_assert_uint_eq(zj_peers_size(tc->peers), 1);
+    ck_assert_uint_eq(zj_peer_running(holder), 1);
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_RUNNING);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  A worker killed and started again finds its old connection still in
+//  the table: once that one has been silent for the liveness window, the
+//  name is free and the new one takes it (its jobs go back to the queue).
+START_TEST(test_a_silent_holder_gives_its_name_up)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    ck_assert_int_eq(s_hello_from(tc, "old", "w1", 100, NULL), ZJ_MSG_WELCOME);
+    zj_testcoord_submit(tc, "echo", 1);
+    ck_assert_uint_eq(s_dispatch(tc), 1);
+    zj_peer_t *old = zj_peers_find_name(tc->peers, "w1");
+    zj_peer_seen(old, zj_peer_last_seen(old) - 3001);
+    ck_assert_int_eq(s_hello_from(tc, "new", "w1", 200, NULL), ZJ_MSG_WELCOME);
+    zframe_t *fresh = zframe_new("new", 3);
+    ck_assert_ptr_eq(zj_peers_find(tc->peers, fresh),
+                     zj_peers_find_name(tc->peers, "w1"));
+    zframe_destroy(&fresh);
+    ck_assert_uint_eq(zj_peers_size(tc->peers), 1);
+    ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_QUEUED), 1);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  The same process on a new connection (it reconnected) is the same
+//  worker: it takes its name back at once.
+START_TEST(test_the_same_process_takes_its_name_back_at_once)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    ck_assert_int_eq(s_hello_from(tc, "link1", "w1", 100, NULL),
+                     ZJ_MSG_WELCOME);
+    ck_assert_int_eq(s_hello_from(tc, "link2", "w1", 100, NULL),
+                     ZJ_MSG_WELCOME);
+    ck_assert_uint_eq(zj_peers_size(tc->peers), 1);
+    zframe_t *link2 = zframe_new("link2", 5);
+    ck_assert_ptr_nonnull(zj_peers_find(tc->peers, link2));
+    zframe_destroy(&link2);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  Any peer on the workers endpoint could set a running job's result
+//  without a HELLO (it was stored with worker "unknown"). Now it gets an
+//  ERROR, no ACK, and the job is untouched.
+START_TEST(test_results_before_hello_are_refused)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_testcoord_hello(tc, "w1", 1, 0);
+    int64_t id = zj_testcoord_submit(tc, "echo", 1);
+    ck_assert_uint_eq(s_dispatch(tc), 1);
+    zj_msg_t *results = zj_testcoord_results(7, id, 1, ZJ_STATE_SUCCEEDED);
+    zj_testcoord_from_worker(tc, "stranger", results);
+    zj_msg_destroy(&results);
+    zj_side_t side = ZJ_TO_CLIENT;
+    zj_msg_t *reply = zj_outbox_take(tc->outbox, &side);
+    ck_assert_ptr_nonnull(reply);
+    ck_assert_int_eq(reply->type, ZJ_MSG_ERROR);
+    ck_assert_int_eq(reply->code, ZJ_ETYPE);
+    zj_msg_destroy(&reply);
+    ck_assert_uint_eq(zj_outbox_size(tc->outbox), 0); //  No ACK
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_RUNNING);
+    ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_RUNNING), 1);
+    //  BYE from a stranger is refused too, and changes nothing.
+    zj_msg_t *bye = zj_msg_new(ZJ_MSG_BYE);
+    zj_testcoord_from_worker(tc, "stranger", bye);
+    zj_msg_destroy(&bye);
+    reply = zj_testcoord_take(tc, ZJ_TO_WORKER, ZJ_MSG_ERROR);
+    ck_assert_ptr_nonnull(reply);
+    zj_msg_destroy(&reply);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  A worker that said HELLO under its own name cannot end another
+//  worker's attempt: running elsewhere, or queued again after its worker
+//  was lost. The lost worker itself, back under its name, still can.
+START_TEST(test_results_from_a_non_holder_are_dropped)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *w1 = zj_testcoord_hello(tc, "w1", 1, 0);
+    int64_t id = zj_testcoord_submit(tc, "echo", 1);
+    ck_assert_uint_eq(s_dispatch(tc), 1);
+    zj_testcoord_hello(tc, "w2", 1, 0);
+    zj_msg_t *results = zj_testcoord_results(1, id, 1, ZJ_STATE_SUCCEEDED);
+    zj_testcoord_from_worker(tc, "w2", results);
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_RUNNING);
+    //  w1 is lost: its job waits in the queue for a worker.
+    zj_peer_seen(w1, zj_mono_ms() - 10000);
+    zj_worker_ep_tick(&tc->worker_ep, zj_mono_ms());
+    ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_QUEUED), 1);
+    zj_testcoord_from_worker(tc, "w2", results);
+    ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_QUEUED), 1);
+    //  w1 comes back and reports the attempt it held: it counts.
+    zj_testcoord_hello(tc, "w1", 1, 0);
+    zj_testcoord_from_worker(tc, "w1", results);
+    zj_msg_destroy(&results);
+    ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_SUCCEEDED);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  Says HELLO as worker w1 of process 100 on host h from the connection
+//  at identity admitted with key; returns the reply's type.
+static zj_msg_type_t
+s_hello_keyed(zj_testcoord_t *tc, const char *identity, const char *key)
+{
+    zj_msg_t *hello = zj_msg_new(ZJ_MSG_HELLO);
+    zj_worker_info_t *info = zj_msg_add_worker(hello);
+    info->name = strdup("w1");
+    info->host = strdup("h");
+    info->pid = 100;
+    info->io_slots = 1;
+    zframe_t *frame = zframe_new(identity, strlen(identity));
+    zj_worker_ep_handle(&tc->worker_ep, frame, key, hello);
+    zframe_destroy(&frame);
+    zj_msg_destroy(&hello);
+    zj_side_t side = ZJ_TO_CLIENT;
+    zj_msg_t *reply = zj_outbox_take(tc->outbox, &side);
+    ck_assert_ptr_nonnull(reply);
+    zj_msg_type_t type = reply->type;
+    zj_msg_destroy(&reply);
+    return type;
+}
+
+//  With CURVE a live name goes back only to its key, whatever host and
+//  pid the HELLO claims; once its holder is silent, any admitted key.
+START_TEST(test_with_curve_a_live_name_goes_back_only_to_its_key)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    ck_assert_int_eq(s_hello_keyed(tc, "a", "KEY-A"), ZJ_MSG_WELCOME);
+    ck_assert_int_eq(s_hello_keyed(tc, "b", "KEY-B"), ZJ_MSG_ERROR);
+    ck_assert_int_eq(s_hello_keyed(tc, "c", NULL), ZJ_MSG_ERROR);
+    ck_assert_int_eq(s_hello_keyed(tc, "d", "KEY-A"), ZJ_MSG_WELCOME);
+    zj_peer_t *holder = zj_peers_find_name(tc->peers, "w1");
+    ck_assert_str_eq(zj_peer_curve_key(holder), "KEY-A");
+    zj_peer_seen(holder, zj_peer_last_seen(holder) - 3001);
+    ck_assert_int_eq(s_hello_keyed(tc, "e", "KEY-B"), ZJ_MSG_WELCOME);
+    holder = zj_peers_find_name(tc->peers, "w1");
+    ck_assert_str_eq(zj_peer_curve_key(holder), "KEY-B");
+    ck_assert_uint_eq(zj_peers_size(tc->peers), 1);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 Suite *
 test_worker_ep_suite(void)
 {
@@ -385,6 +595,13 @@ test_worker_ep_suite(void)
     tcase_add_test(tcase,
                    test_a_job_past_its_deadline_fails_and_its_worker_is_told);
     tcase_add_test(tcase, test_a_job_retried_after_its_deadline_runs_elsewhere);
+    tcase_add_test(tcase, test_a_name_held_by_a_live_worker_is_refused);
+    tcase_add_test(tcase, test_a_silent_holder_gives_its_name_up);
+    tcase_add_test(tcase, test_the_same_process_takes_its_name_back_at_once);
+    tcase_add_test(tcase, test_results_before_hello_are_refused);
+    tcase_add_test(tcase, test_results_from_a_non_holder_are_dropped);
+    tcase_add_test(tcase,
+                   test_with_curve_a_live_name_goes_back_only_to_its_key);
     suite_add_tcase(suite, tcase);
     return suite;
 }

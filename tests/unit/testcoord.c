@@ -114,7 +114,7 @@ void
 zj_testcoord_from_worker(zj_testcoord_t *self, const char *name, zj_msg_t *msg)
 {
     zframe_t *identity = zframe_new(name, strlen(name));
-    zj_worker_ep_handle(&self->worker_ep, identity, msg);
+    zj_worker_ep_handle(&self->worker_ep, identity, NULL, msg);
     zframe_destroy(&identity);
 }
 

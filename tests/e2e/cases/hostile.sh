@@ -123,8 +123,10 @@ test_hostile_input_on_both_endpoints() {
         assert_eq "$(grep -c '^ERROR EJSON' burst)" 200 "deep args burst to $endpoint"
         hostile_alive "bursts to $endpoint"
     done
-    #  A stranger's BYE on the workers endpoint is ignored: no reply.
-    assert_eq "$("$ZJ_BIN/zjsend" -t 1000 "$WORKERS_EP" msg BYE)" none "BYE reply"
+    #  A stranger's BYE on the workers endpoint changes nothing: like any
+    #  message but HELLO from a connection that said none, it is refused.
+    assert_eq "$("$ZJ_BIN/zjsend" -t 1000 "$WORKERS_EP" msg BYE)" \
+        "ERROR ETYPE unknown worker: say HELLO first" "BYE reply"
 
     #  Two more rounds after the last garbage, then stop the client.
     [ ! -s client.err ] || fail "client: $(cat client.err)"
