@@ -220,11 +220,11 @@ START_TEST(test_recovered_running_job_goes_on_with_its_attempt)
     zj_testcoord_destroy(&tc);
 
     tc = zj_testcoord_new();
-    peer = zj_testcoord_hello(tc, "w2", 4, 0);
+    peer = zj_testcoord_hello(tc, "w1", 4, 0);
     zj_future_t *future = s_start(tc, peer);
     ck_assert_int_eq(future->job.id, id);
     ck_assert_int_eq(future->job.attempts, 1);
-    //  Either worker's result of attempt 1 counts, once.
+    //  The result of attempt 1 counts, once.
     ck_assert(s_result(tc, id, 1, ZJ_STATE_SUCCEEDED));
     ck_assert(!s_result(tc, id, 1, ZJ_STATE_SUCCEEDED));
     int32_t attempts = 0;
