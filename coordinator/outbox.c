@@ -7,6 +7,7 @@
 #include "proto/limits.h"
 
 #define ZJ_BLOCKED_LOG_MS 10000 //  "client blocked" at most this often
+#define ZJ_CAP_FACTOR 4         //  Replies past this many budgets are dropped
 
 typedef struct {
     zj_side_t side;     //  Which socket it leaves by
@@ -34,6 +35,8 @@ struct zj_outbox {
     size_t budget;          //  Bytes per client before its streams pause
     size_t client_bytes;    //  Sum of every client's bytes
     int64_t blocked_log_ms; //  zj_mono_ms() of the last "client blocked"
+    int64_t dropped_log_ms; //  zj_mono_ms() of the last "reply dropped"
+    size_t dropped;         //  Replies dropped since that log line
 };
 
 static void
@@ -328,12 +331,39 @@ s_client_block(zj_outbox_t *self, zj_client_t *client)
     }
 }
 
+//  A blocked client that keeps asking past ZJ_CAP_FACTOR budgets loses
+//  the replies to its requests (streams never come here: they pause at
+//  one budget). Returns true when outgoing was dropped and freed.
+static bool
+s_over_cap(zj_outbox_t *self, zj_client_t *client, zj_outgoing_t *outgoing)
+{
+    if (outgoing->type == ZJ_MSG_RESOLVED || outgoing->type == ZJ_MSG_DONE ||
+        client->bytes <= ZJ_CAP_FACTOR * self->budget)
+        return false;
+    size_t bytes = zframe_size(outgoing->frame);
+    void *item = outgoing;
+    s_outgoing_destroy(&item);
+    s_client_release(self, client, bytes);
+    self->dropped++;
+    int64_t now_ms = zj_mono_ms();
+    if (now_ms - self->dropped_log_ms >= ZJ_BLOCKED_LOG_MS) {
+        self->dropped_log_ms = now_ms;
+        zj_log_warning("reply dropped replies=%zu reason=\"its client has "
+                       "not read %zu bytes of replies\"",
+                       self->dropped, client->bytes);
+        self->dropped = 0;
+    }
+    return true;
+}
+
 //  Sends a client's message, or puts it behind the client's backlog.
 static void
 s_route_to_client(zj_outbox_t *self, zj_outgoing_t *outgoing, zsock_t *clients)
 {
     zj_client_t *client = zhashx_lookup(self->clients, outgoing->identity);
     assert(client);
+    if (zlistx_size(client->backlog) > 0 && s_over_cap(self, client, outgoing))
+        return;
     if (zlistx_size(client->backlog) > 0 ||
         s_try_client(self, client, outgoing, clients) == EAGAIN) {
         zlistx_add_end(client->backlog, outgoing);

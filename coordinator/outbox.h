@@ -13,7 +13,9 @@
 //  awaits) ask zj_outbox_room before each message and pause at zero. A
 //  client the socket calls unreachable (EHOSTUNREACH) is gone: what is
 //  queued for it is dropped and its identity is handed to the loop
-//  (zj_outbox_next_gone), which releases its awaits.
+//  (zj_outbox_next_gone), which releases its awaits. A blocked client
+//  that keeps sending requests loses the replies that would take its
+//  backlog past 4 budgets (logged); its streams are never dropped.
 #ifndef ZJ_OUTBOX_H
 #define ZJ_OUTBOX_H
 

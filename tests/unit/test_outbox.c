@@ -229,6 +229,51 @@ START_TEST(test_outbox_names_a_gone_client_once)
 }
 END_TEST
 
+//  A blocked client that keeps asking: replies past 4 budgets are
+//  dropped, so its backlog stays bounded; what it reads stays in order.
+START_TEST(test_outbox_caps_the_replies_of_a_client_that_never_reads)
+{
+    zsock_t *router, *dealer;
+    s_tight_up(&router, &dealer);
+    zsock_t *workers = zsock_new(ZMQ_ROUTER);
+    zj_outbox_t *outbox = zj_outbox_new();
+    zj_outbox_set_budget(outbox, 100);
+    zframe_t *identity = zframe_new("peer", 4);
+    for (uint64_t req = 1; req <= 200; req++) {
+        zj_outbox_error(outbox, ZJ_TO_CLIENT, identity, req, ZJ_ESTORE, "x");
+        zj_outbox_flush(outbox, router, workers, false);
+        ck_assert_uint_le(zj_outbox_client_bytes(outbox), 4 * 100 + 64);
+    }
+    ck_assert_uint_eq(zj_outbox_blocked(outbox), 1);
+    zpoller_t *poller = zpoller_new(dealer, NULL);
+    uint64_t last = 0;
+    for (int turn = 0; turn < 200 && zj_outbox_client_bytes(outbox) > 0;
+         turn++) {
+        zj_outbox_flush(outbox, router, workers, false);
+        if (zpoller_wait(poller, 5) == NULL)
+            continue;
+        zframe_t *frame = zframe_recv(dealer);
+        zj_msg_t *msg = NULL;
+        uint64_t req = 0;
+        char why[256] = "";
+        ck_assert_int_eq(zj_msg_decode(zframe_data(frame), zframe_size(frame),
+                                       &msg, &req, why),
+                         0);
+        ck_assert_uint_gt(msg->req, last);
+        last = msg->req;
+        zj_msg_destroy(&msg);
+        zframe_destroy(&frame);
+    }
+    ck_assert_uint_eq(zj_outbox_client_bytes(outbox), 0);
+    zpoller_destroy(&poller);
+    zframe_destroy(&identity);
+    zj_outbox_destroy(&outbox);
+    zsock_destroy(&workers);
+    zsock_destroy(&router);
+    zsock_destroy(&dealer);
+}
+END_TEST
+
 Suite *
 test_outbox_suite(void)
 {
@@ -241,6 +286,8 @@ test_outbox_suite(void)
     tcase_add_test(tcase,
                    test_outbox_backlog_keeps_order_while_the_client_reads);
     tcase_add_test(tcase, test_outbox_names_a_gone_client_once);
+    tcase_add_test(tcase,
+                   test_outbox_caps_the_replies_of_a_client_that_never_reads);
     suite_add_tcase(suite, tcase);
     return suite;
 }
