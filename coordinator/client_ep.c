@@ -155,20 +155,37 @@ s_free_records(zj_job_t *records, size_t count)
     free(records);
 }
 
+//  Bytes of a record an AWAIT keeps (0 for a job with a future).
+static size_t
+s_kept_bytes(const zj_job_t *job)
+{
+    return (job->args ? strlen(job->args) : 0) +
+           (job->result ? strlen(job->result) : 0) +
+           (job->error ? strlen(job->error) : 0);
+}
+
 static void
 s_on_await(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
 {
-    //  Jobs without a future are final: read them once, and fail the whole
-    //  request if one is unknown.
+    //  Jobs without a future are final: read them, and fail the whole
+    //  request if one is unknown. Past ZJ_AWAIT_COPY_BYTES of records the
+    //  rest are not kept: the await reads them again when it sends them.
     zj_job_t *records = calloc(msg->id_count, sizeof *records);
     assert(records);
-    for (size_t index = 0; index < msg->id_count; index++)
-        if (zj_futures_find(self->jobs->futures, msg->ids[index]) == NULL &&
-            s_read_record(self, identity, msg->req, msg->ids[index],
-                          &records[index])) {
-            s_free_records(records, msg->id_count);
-            return;
+    size_t kept = 0;
+    for (size_t index = 0; index < msg->id_count; index++) {
+        zj_job_t *record = &records[index];
+        if (zj_futures_find(self->jobs->futures, msg->ids[index]) ||
+            s_read_record(self, identity, msg->req, msg->ids[index], record) ==
+                0) {
+            kept += s_kept_bytes(record);
+            if (kept > ZJ_AWAIT_COPY_BYTES)
+                zj_job_clear(record); //  Its id 0 says: not kept
+            continue;
         }
+        s_free_records(records, msg->id_count);
+        return;
+    }
     int64_t deadline = msg->timeout_ms > 0 ? zj_mono_ms() + msg->timeout_ms : 0;
     zj_await_t *await =
         zj_futures_await(self->jobs->futures, identity, msg->req, msg->ids,
@@ -179,7 +196,8 @@ s_on_await(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
         if (future)
             zj_await_park(await, future, index);
         else
-            zj_await_settle(await, index, &records[index]);
+            zj_await_settle(await, index,
+                            records[index].id ? &records[index] : NULL);
     }
     s_free_records(records, msg->id_count);
 }

@@ -14,6 +14,16 @@
 #include "proto/codec.h"
 #include "proto/limits.h"
 
+//  The clients socket: ZeroMQ holds at most this many frames for one
+//  client (ZMQ_SNDHWM), then says "full" and the outbox keeps the rest.
+#define ZJ_CLIENT_SNDHWM 16
+//  While a client is blocked, its backlog is tried again this often.
+#define ZJ_CLIENT_RETRY_MS 5
+//  ZMTP heartbeats on the clients socket: a silent peer is dropped, and
+//  a send to it then says "gone" (EHOSTUNREACH).
+#define ZJ_CLIENT_PING_MS 2000
+#define ZJ_CLIENT_PING_TIMEOUT_MS 6000
+
 struct zj_coordinator {
     zj_coordinator_config_t config; //  As given (strings borrowed)
     zsock_t *clients;               //  ROUTER for clients
@@ -49,6 +59,24 @@ zj_coordinator_config_defaults(zj_coordinator_config_t *config)
     zj_limits_defaults(&config->limits);
 }
 
+//  Bounds what one client can make us hold: ZeroMQ keeps at most
+//  ZJ_CLIENT_SNDHWM frames for it and then says "full" (EAGAIN) or, for a
+//  peer that left, "gone" (EHOSTUNREACH) instead of dropping or growing;
+//  heartbeats find peers that went silent. Workers get what their credit
+//  allows, queued without a limit.
+static void
+s_set_send_policy(zsock_t *socket, bool for_clients)
+{
+    if (!for_clients) {
+        zsock_set_sndhwm(socket, 0);
+        return;
+    }
+    zsock_set_sndhwm(socket, ZJ_CLIENT_SNDHWM);
+    zsock_set_router_mandatory(socket, 1);
+    zsock_set_heartbeat_ivl(socket, ZJ_CLIENT_PING_MS);
+    zsock_set_heartbeat_timeout(socket, ZJ_CLIENT_PING_TIMEOUT_MS);
+}
+
 static zsock_t *
 s_bind(const char *endpoint, const zj_keypair_t *keys, const char *domain)
 {
@@ -60,7 +88,7 @@ s_bind(const char *endpoint, const zj_keypair_t *keys, const char *domain)
         zsock_destroy(&socket);
         return NULL;
     }
-    zsock_set_sndhwm(socket, 0);
+    s_set_send_policy(socket, streq(domain, "clients"));
     zsock_set_rcvhwm(socket, 100000);
     zsock_set_linger(socket, 1000);
     //  A peer that sends a larger frame is cut off before it is read, so
@@ -131,6 +159,21 @@ s_start_curve(zj_coordinator_t *self, zj_keypair_t *keys)
     return 0;
 }
 
+//  The loader of awaits (futures.h): a final record from memory until
+//  the turn's reap (the store may be behind while degraded), else from
+//  the store.
+static int
+s_load_final(void *arg, int64_t id, zj_job_t *job)
+{
+    zj_coordinator_t *self = arg;
+    const zj_job_t *known = zj_futures_final(self->futures, id);
+    if (known) {
+        zj_job_copy(job, known);
+        return 0;
+    }
+    return zj_store_get_job(self->store, id, job);
+}
+
 //  Points the state machine and the endpoints at what they act on.
 static void
 s_wire(zj_coordinator_t *self)
@@ -145,6 +188,7 @@ s_wire(zj_coordinator_t *self)
         .loss_spread_ms =
             (int64_t) self->config.heartbeat_ms * self->config.liveness,
     };
+    zj_futures_set_loader(self->futures, s_load_final, self);
     self->client_ep = (zj_client_ep_t){&self->jobs, self->outbox};
     self->worker_ep = (zj_worker_ep_t){
         .jobs = &self->jobs,
@@ -356,6 +400,9 @@ s_poll_timeout(zj_coordinator_t *self, int64_t now_ms, int64_t next_tick)
     int64_t expiry = zj_deadlines_next(self->deadlines);
     if (expiry > 0 && expiry < wake)
         wake = expiry;
+    if (zj_outbox_blocked(self->outbox) > 0 &&
+        now_ms + ZJ_CLIENT_RETRY_MS < wake)
+        wake = now_ms + ZJ_CLIENT_RETRY_MS;
     return wake > now_ms ? (long) (wake - now_ms) : 0;
 }
 
@@ -439,12 +486,25 @@ s_retry_store(zj_coordinator_t *self, int64_t now_ms)
     self->degraded_since_ms = 0;
 }
 
-//  Phase: send what waited for the commit (see outbox.h).
+//  Phase: send what waited for the commit (see outbox.h). A client found
+//  gone has its awaits released.
 static void
 s_flush_outbox(zj_coordinator_t *self)
 {
     zj_outbox_flush(self->outbox, self->clients, self->workers,
                     self->degraded_since_ms > 0);
+    zframe_t *identity;
+    while ((identity = zj_outbox_next_gone(self->outbox))) {
+        size_t released = zj_futures_release(self->futures, identity);
+        char *hex = zframe_strhex(identity);
+        if (released > 0)
+            zj_log_info("client gone client=%s awaits_released=%zu", hex,
+                        released);
+        else
+            zj_log_debug("client gone client=%s", hex);
+        free(hex);
+        zframe_destroy(&identity);
+    }
 }
 
 //  Everything acknowledged is committed; a last retry writes what a

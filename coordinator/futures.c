@@ -1,7 +1,9 @@
 //  futures.c - futures of unfinished jobs and the awaits parked on them.
 //  See futures.h. An await owns a slot per id; a slot is parked on the
 //  future of its id (an entry in the future's waiters list) until the
-//  future resolves, then holds a copy of the final record until sent.
+//  future resolves, then is settled: it holds a copy of the final record
+//  until sent, or only its id (a reference) when the await keeps enough
+//  copies already or its client has no room; the loader reads it then.
 #include <assert.h>
 
 #include "common/duration.h"
@@ -12,14 +14,17 @@
 #include "proto/limits.h"
 
 #define ZJ_AWAIT_TAG 0x7a6a6177u
-#define ZJ_RESOLVED_BYTES (4 * 1024 * 1024) //  Cut RESOLVED batches here
+#define ZJ_RESOLVED_BYTES (1024 * 1024) //  Cut RESOLVED batches here
+#define ZJ_ENTRY_BYTES 128 //  A RESOLVED entry's keys and numbers, at most
 
 typedef struct {
     zj_await_t *await;   //  The await this slot belongs to
     size_t index;        //  Position of the id in the await
+    int64_t id;          //  The job it awaits
     zj_future_t *future; //  Future it is parked on, or NULL
     void *handle;        //  Its entry in future->waiters
-    zj_job_t *record;    //  Final record, once settled, until sent
+    bool settled;        //  Its job is final
+    zj_job_t *record;    //  Copy of the final record, until sent, or NULL
 } zj_slot_t;
 
 struct zj_await {
@@ -34,18 +39,24 @@ struct zj_await {
     size_t *ready;       //  As completed: settled slots not yet sent
     size_t ready_count;  //  Entries in ready
     size_t sent;         //  Slots sent
+    size_t copied;       //  Bytes of the records slots hold
+    bool paused;         //  Its client had no room at the last flush
+    bool expired;        //  Past its deadline: waits for no more jobs
     void *handle;        //  Entry in zj_futures_t.awaits
     void *dirty_handle;  //  Entry in zj_futures_t.dirty, or NULL
     zj_futures_t *owner; //  The table it belongs to
 };
 
 struct zj_futures {
-    zj_idmap_t *by_id;  //  id -> zj_future_t *, until reaped (the
-                        //  unresolved ones owned and freed by hand)
-    zlistx_t *resolved; //  zj_future_t * resolved, owned, until reaped
-    zlistx_t *awaits;   //  zj_await_t *, owned
-    zlistx_t *dirty;    //  zj_await_t * with something to send
-    zhashx_t *kinds;    //  kind name -> the one copy its futures share
+    zj_idmap_t *by_id;   //  id -> zj_future_t *, until reaped (the
+                         //  unresolved ones owned and freed by hand)
+    zlistx_t *resolved;  //  zj_future_t * resolved, owned, until reaped
+    zlistx_t *awaits;    //  zj_await_t *, owned
+    zlistx_t *dirty;     //  zj_await_t * with something to send
+    zhashx_t *kinds;     //  kind name -> the one copy its futures share
+    zj_final_fn *loader; //  Reads a final record again, or NULL
+    void *loader_arg;    //  Its argument
+    size_t paused;       //  Awaits with paused set
 };
 
 static void s_future_destroy(zj_future_t **future_p);
@@ -87,6 +98,9 @@ zj_futures_destroy(zj_futures_t **self_p)
     if (self == NULL)
         return;
     //  Awaits go first: they unpark from futures that still exist.
+    for (zj_await_t *await = zlistx_first(self->dirty); await;
+         await = zlistx_next(self->dirty))
+        await->dirty_handle = NULL;
     zlistx_destroy(&self->dirty);
     zlistx_destroy(&self->awaits);
     zj_future_t *future = zj_idmap_first(self->by_id);
@@ -100,6 +114,14 @@ zj_futures_destroy(zj_futures_t **self_p)
     zhashx_destroy(&self->kinds);
     free(self);
     *self_p = NULL;
+}
+
+void
+zj_futures_set_loader(zj_futures_t *self, zj_final_fn *loader, void *arg)
+{
+    assert(self);
+    self->loader = loader;
+    self->loader_arg = arg;
 }
 
 //  A million queued jobs name a handful of kinds: they share one copy of
@@ -164,14 +186,51 @@ zj_futures_size(const zj_futures_t *self)
     return zj_idmap_size(self->by_id) - zlistx_size(self->resolved);
 }
 
+//  Bytes a record takes in a RESOLVED frame, at most.
+static size_t
+s_record_bytes(const zj_job_t *job)
+{
+    return ZJ_ENTRY_BYTES + (job->result ? strlen(job->result) : 0) +
+           (job->error ? strlen(job->error) : 0) +
+           (job->worker ? strlen(job->worker) : 0);
+}
+
+//  Whether await may keep a copy of a record of bytes.
+static bool
+s_may_copy(const zj_await_t *await, size_t bytes)
+{
+    return await->owner->loader == NULL ||
+           (!await->paused && await->copied + bytes <= ZJ_AWAIT_COPY_BYTES);
+}
+
+//  A copy of what a RESOLVED entry carries of job (not its args).
+static zj_job_t *
+s_final_copy(const zj_job_t *job)
+{
+    zj_job_t *copy = calloc(1, sizeof *copy);
+    assert(copy);
+    copy->id = job->id;
+    copy->state = job->state;
+    copy->attempts = job->attempts;
+    copy->started_at = job->started_at;
+    copy->finished_at = job->finished_at;
+    copy->result = job->result ? strdup(job->result) : NULL;
+    copy->error = job->error ? strdup(job->error) : NULL;
+    copy->worker = job->worker ? strdup(job->worker) : NULL;
+    return copy;
+}
+
 static void
 s_slot_settle(zj_slot_t *slot, const zj_job_t *job)
 {
     zj_await_t *await = slot->await;
-    assert(slot->record == NULL);
-    slot->record = calloc(1, sizeof *slot->record);
-    assert(slot->record);
-    zj_job_copy(slot->record, job);
+    assert(!slot->settled && slot->record == NULL);
+    slot->settled = true;
+    size_t bytes = job ? s_record_bytes(job) : 0;
+    if (job && s_may_copy(await, bytes)) {
+        slot->record = s_final_copy(job);
+        await->copied += bytes;
+    }
     slot->future = NULL;
     slot->handle = NULL;
     if (!await->in_order)
@@ -252,6 +311,7 @@ zj_futures_await(zj_futures_t *self, zframe_t *identity, uint64_t req,
     for (size_t index = 0; index < count; index++) {
         await->slots[index].await = await;
         await->slots[index].index = index;
+        await->slots[index].id = ids[index];
     }
     await->handle = zlistx_add_end(self->awaits, await);
     return await;
@@ -275,6 +335,8 @@ s_await_destroy(zj_await_t **await_p)
     }
     if (await->dirty_handle)
         zlistx_delete(await->owner->dirty, await->dirty_handle);
+    if (await->paused)
+        await->owner->paused--;
     zframe_destroy(&await->identity);
     free(await->slots);
     free(await->ready);
@@ -302,12 +364,64 @@ zj_await_settle(zj_await_t *await, size_t index, const zj_job_t *job)
     s_slot_settle(&await->slots[index], job);
 }
 
+//  Frees the copy of a slot's record; the slot stays settled.
+static void
+s_drop_record(zj_await_t *await, zj_slot_t *slot)
+{
+    if (slot->record == NULL)
+        return;
+    size_t bytes = s_record_bytes(slot->record);
+    assert(await->copied >= bytes);
+    await->copied -= bytes;
+    zj_job_clear(slot->record);
+    free(slot->record);
+    slot->record = NULL;
+}
+
+//  A paused await keeps references only.
+static void
+s_drop_copies(zj_await_t *await)
+{
+    if (await->owner->loader == NULL)
+        return;
+    for (size_t index = 0; index < await->count && await->copied > 0; index++)
+        s_drop_record(await, &await->slots[index]);
+}
+
+//  Reads a settled slot's record again if it holds none. Returns 0, or
+//  non-zero when the loader cannot now.
+static int
+s_load(zj_await_t *await, zj_slot_t *slot)
+{
+    assert(slot->settled);
+    if (slot->record)
+        return 0;
+    zj_futures_t *self = await->owner;
+    assert(self->loader);
+    zj_job_t *record = calloc(1, sizeof *record);
+    assert(record);
+    if (self->loader(self->loader_arg, slot->id, record) != 0) {
+        zj_job_clear(record);
+        free(record);
+        return -1;
+    }
+    free(record->args); //  Not sent: free it at once
+    record->args = NULL;
+    slot->record = record;
+    await->copied += s_record_bytes(record);
+    return 0;
+}
+
 //  Takes the record of one slot into msg, which owns it afterwards.
+//  Returns the bytes it adds, at most.
 static size_t
 s_take_record(zj_msg_t *msg, zj_slot_t *slot)
 {
     zj_job_t *entry = zj_msg_add_job(msg);
     zj_job_t *record = slot->record;
+    size_t bytes = s_record_bytes(record);
+    assert(slot->await->copied >= bytes);
+    slot->await->copied -= bytes;
     entry->id = record->id;
     entry->state = record->state;
     entry->attempts = record->attempts;
@@ -317,51 +431,67 @@ s_take_record(zj_msg_t *msg, zj_slot_t *slot)
     entry->error = record->error;
     entry->worker = record->worker;
     record->result = record->error = record->worker = NULL;
-    size_t bytes = 64 + (entry->result ? strlen(entry->result) : 0) +
-                   (entry->error ? strlen(entry->error) : 0);
     zj_job_clear(record);
     free(record);
     slot->record = NULL;
     return bytes;
 }
 
-//  In order: the next slot this await may send, or NULL.
+//  The next slot await may send (in order: the first not sent, if
+//  settled; as completed: the taken-th ready one), or NULL.
 static zj_slot_t *
-s_next_in_order(zj_await_t *await)
+s_peek(zj_await_t *await, size_t taken)
 {
-    if (await->next < await->count && await->slots[await->next].record)
-        return &await->slots[await->next++];
-    return NULL;
+    if (await->in_order)
+        return await->next < await->count && await->slots[await->next].settled
+                   ? &await->slots[await->next]
+                   : NULL;
+    return taken < await->ready_count ? &await->slots[await->ready[taken]]
+                                      : NULL;
 }
 
-static void
+//  Queues RESOLVED batches of what await may send, while its client has
+//  room. Returns true when nothing it may send is left.
+static bool
 s_send_ready(zj_await_t *await, zj_outbox_t *outbox)
 {
     zj_msg_t *msg = NULL;
     size_t bytes = 0;
     size_t taken = 0; //  As completed: entries of ready consumed
-    for (;;) {
-        zj_slot_t *slot = NULL;
-        if (await->in_order)
-            slot = s_next_in_order(await);
-        else if (taken < await->ready_count)
-            slot = &await->slots[await->ready[taken++]];
-        if (slot == NULL)
+    bool drained = true;
+    zj_slot_t *slot;
+    while ((slot = s_peek(await, taken))) {
+        if ((msg == NULL && zj_outbox_room(outbox, await->identity) == 0) ||
+            s_load(await, slot) != 0) {
+            drained = false;
             break;
+        }
+        size_t size = s_record_bytes(slot->record);
+        if (msg && (msg->job_count == ZJ_MAX_BATCH ||
+                    bytes + size > ZJ_RESOLVED_BYTES)) {
+            zj_outbox_send(outbox, ZJ_TO_CLIENT, await->identity, &msg);
+            bytes = 0;
+            continue; //  Room is asked again before the next batch
+        }
         if (msg == NULL) {
             msg = zj_msg_new(ZJ_MSG_RESOLVED);
             msg->req = await->req;
         }
         bytes += s_take_record(msg, slot);
+        if (await->in_order)
+            await->next++;
+        else
+            taken++;
         await->sent++;
-        if (msg->job_count == ZJ_MAX_BATCH || bytes >= ZJ_RESOLVED_BYTES) {
-            zj_outbox_send(outbox, ZJ_TO_CLIENT, await->identity, &msg);
-            bytes = 0;
-        }
     }
-    await->ready_count = 0;
     if (msg)
         zj_outbox_send(outbox, ZJ_TO_CLIENT, await->identity, &msg);
+    if (taken > 0) {
+        await->ready_count -= taken;
+        memmove(await->ready, await->ready + taken,
+                await->ready_count * sizeof *await->ready);
+    }
+    return drained;
 }
 
 static void
@@ -373,39 +503,71 @@ s_send_done(zj_await_t *await, bool timed_out, zj_outbox_t *outbox)
     zj_outbox_send(outbox, ZJ_TO_CLIENT, await->identity, &msg);
 }
 
-//  Sends what await can send; finishes it when complete or expired.
 static void
-s_flush_one(zj_futures_t *self, zj_await_t *await, int64_t now_ms,
-            zj_outbox_t *outbox)
+s_mark_dirty(zj_await_t *await)
 {
-    s_send_ready(await, outbox);
+    if (await->dirty_handle == NULL)
+        await->dirty_handle = zlistx_add_end(await->owner->dirty, await);
+}
+
+//  Sends what await can send; finishes it when complete, or expired with
+//  nothing left to send; pauses it (dirty, references only) when its
+//  client has no room.
+static void
+s_flush_one(zj_futures_t *self, zj_await_t *await, zj_outbox_t *outbox)
+{
+    bool drained = s_send_ready(await, outbox);
     bool complete = await->sent == await->count;
-    bool expired =
-        !complete && await->deadline_ms > 0 && now_ms >= await->deadline_ms;
-    if (complete || expired) {
-        s_send_done(await, expired, outbox);
+    if (drained && (complete || await->expired)) {
+        s_send_done(await, !complete, outbox);
         zlistx_delete(self->awaits, await->handle);
+        return;
     }
+    if (drained && await->paused) {
+        await->paused = false;
+        self->paused--;
+    } else if (!drained) {
+        if (!await->paused) {
+            await->paused = true;
+            self->paused++;
+        }
+        s_drop_copies(await);
+        s_mark_dirty(await);
+    }
+}
+
+//  Past its deadline: unparks what has not resolved, so the await ends
+//  once what it holds is sent.
+static void
+s_expire(zj_await_t *await)
+{
+    await->expired = true;
+    for (size_t index = 0; index < await->count; index++) {
+        zj_slot_t *slot = &await->slots[index];
+        if (slot->future)
+            zlistx_delete(slot->future->waiters, slot->handle);
+        slot->future = NULL;
+        slot->handle = NULL;
+    }
+    s_mark_dirty(await);
 }
 
 void
 zj_futures_flush(zj_futures_t *self, int64_t now_ms, zj_outbox_t *outbox)
 {
     assert(self && outbox);
-    zj_await_t *await;
-    while ((await = zlistx_detach(self->dirty, NULL))) {
-        await->dirty_handle = NULL;
-        s_flush_one(self, await, now_ms, outbox);
-    }
     int64_t deadline = zj_futures_next_deadline(self);
-    if (deadline == 0 || now_ms < deadline)
-        return;
-    await = zlistx_first(self->awaits);
-    while (await) {
-        zj_await_t *following = zlistx_next(self->awaits);
-        if (await->deadline_ms > 0 && now_ms >= await->deadline_ms)
-            s_flush_one(self, await, now_ms, outbox);
-        await = following;
+    if (deadline > 0 && now_ms >= deadline)
+        for (zj_await_t *await = zlistx_first(self->awaits); await;
+             await = zlistx_next(self->awaits))
+            if (!await->expired && await->deadline_ms > 0 &&
+                now_ms >= await->deadline_ms)
+                s_expire(await);
+    //  Each dirty await once: a paused one goes back to the end.
+    for (size_t count = zlistx_size(self->dirty); count > 0; count--) {
+        zj_await_t *await = zlistx_detach(self->dirty, NULL);
+        await->dirty_handle = NULL;
+        s_flush_one(self, await, outbox);
     }
 }
 
@@ -417,12 +579,36 @@ zj_futures_next_deadline(const zj_futures_t *self)
     zlistx_t *awaits = self->awaits;
     zj_await_t *await = zlistx_first(awaits);
     while (await) {
-        if (await->deadline_ms > 0 &&
+        if (!await->expired && await->deadline_ms > 0 &&
             (earliest == 0 || await->deadline_ms < earliest))
             earliest = await->deadline_ms;
         await = zlistx_next(awaits);
     }
     return earliest;
+}
+
+size_t
+zj_futures_release(zj_futures_t *self, zframe_t *identity)
+{
+    assert(self && identity);
+    size_t released = 0;
+    zj_await_t *await = zlistx_first(self->awaits);
+    while (await) {
+        zj_await_t *following = zlistx_next(self->awaits);
+        if (zframe_eq(await->identity, identity)) {
+            zlistx_delete(self->awaits, await->handle);
+            released++;
+        }
+        await = following;
+    }
+    return released;
+}
+
+size_t
+zj_futures_paused(const zj_futures_t *self)
+{
+    assert(self);
+    return self->paused;
 }
 
 size_t
@@ -453,8 +639,10 @@ s_await_holds(const zj_futures_t *self, const zj_await_t *await)
     for (size_t index = 0; index < await->count; index++) {
         const zj_slot_t *slot = &await->slots[index];
         const zj_future_t *future = slot->future;
-        if (future && (future->resolved || slot->record ||
+        if (future && (future->resolved || slot->settled ||
                        zj_idmap_lookup(self->by_id, future->job.id) != future))
+            return false;
+        if (slot->record && !slot->settled)
             return false;
     }
     return true;

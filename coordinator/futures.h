@@ -7,6 +7,13 @@
 //  the turn (zj_futures_reap). Awaits collect what they may send (in the
 //  ids' order, or as completed) and zj_futures_flush turns that into
 //  RESOLVED and DONE messages. Nothing here polls or touches a socket.
+//
+//  Memory: an await keeps copies of final records only up to
+//  ZJ_AWAIT_COPY_BYTES; past that, and whenever its client has no room in
+//  the outbox (zj_outbox_room), a settled id is a reference, read again
+//  through the loader (zj_futures_set_loader) when its turn to be sent
+//  comes. An await whose client has no room pauses, and goes on at a
+//  later flush once the client has read.
 #ifndef ZJ_FUTURES_H
 #define ZJ_FUTURES_H
 
@@ -20,6 +27,13 @@ typedef struct zj_peer zj_peer_t;
 typedef struct zj_await zj_await_t;
 typedef struct zj_futures zj_futures_t;
 typedef struct zj_outbox zj_outbox_t;
+
+//  Bytes of final records one await keeps copies of; more are references.
+#define ZJ_AWAIT_COPY_BYTES (1024 * 1024)
+
+//  Reads the final record of job id into *job (the caller clears it).
+//  Returns 0, or non-zero when it cannot now (tried again later).
+typedef int(zj_final_fn)(void *arg, int64_t id, zj_job_t *job);
 
 typedef struct {
     uint32_t tag;      //  ZJ_FUTURE_TAG while alive
@@ -39,6 +53,10 @@ zj_futures_t *zj_futures_new(void);
 
 //  Frees every future and await; sets *self_p to NULL.
 void zj_futures_destroy(zj_futures_t **self_p);
+
+//  Sets how a settled id that holds no copy of its record is read again.
+//  Without a loader every record is copied (tests).
+void zj_futures_set_loader(zj_futures_t *self, zj_final_fn *loader, void *arg);
 
 //  Adds a future for job, taking over its strings (*job is zeroed). Its
 //  job.kind becomes the table's one copy of that name: never free it.
@@ -75,14 +93,26 @@ zj_await_t *zj_futures_await(zj_futures_t *self, zframe_t *identity,
 void zj_await_park(zj_await_t *await, zj_future_t *future, size_t index);
 
 //  Resolves await's index-th id at once with a final record (a job that
-//  finished before the await came). Copies job.
+//  finished before the await came). Copies job while the await's copies
+//  are under ZJ_AWAIT_COPY_BYTES; job NULL (or over that) settles it as a
+//  reference, read through the loader when sent.
 void zj_await_settle(zj_await_t *await, size_t index, const zj_job_t *job);
 
 //  Queues in outbox, for their clients, what every await can send now
-//  (RESOLVED batches), then DONE for the complete ones, which are freed.
-//  Awaits past their deadline at now_ms send what they can and DONE with
+//  (RESOLVED batches, each at most ZJ_RESOLVED_BYTES or one record), then
+//  DONE for the complete ones, which are freed. An await whose client has
+//  no room (or whose next record cannot be read) pauses and keeps only
+//  references; it goes on at a later flush. Awaits past their deadline at
+//  now_ms stop waiting for jobs, send what they hold, then DONE with
 //  timed_out.
 void zj_futures_flush(zj_futures_t *self, int64_t now_ms, zj_outbox_t *outbox);
+
+//  Frees every await of the client identity (it is gone). Returns how
+//  many. O(awaits).
+size_t zj_futures_release(zj_futures_t *self, zframe_t *identity);
+
+//  Awaits paused because their client had no room.
+size_t zj_futures_paused(const zj_futures_t *self);
 
 //  The earliest await deadline, or 0 if none.
 int64_t zj_futures_next_deadline(const zj_futures_t *self);

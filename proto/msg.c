@@ -505,7 +505,10 @@ s_check_type(const zj_msg_t *msg, char *why)
     case ZJ_MSG_WORKERS:
         return s_need(req, msg, "req", why);
     case ZJ_MSG_CANCEL:
-        if (!(rc = s_need(req || msg->id_count > 0, msg, "ids", why)))
+        //  A request (or a worker's CANCEL) names ids; a reply to one
+        //  without req carries its jobs only.
+        if (!(rc = s_need(req || msg->id_count > 0 || msg->job_count > 0, msg,
+                          "ids", why)))
             rc = s_need_jobs(msg, 0, S_NEED_ID, why);
         return rc;
     case ZJ_MSG_HELLO:
