@@ -87,6 +87,20 @@ s_answer_token(zj_client_ep_t *self, zframe_t *identity, const zj_msg_t *msg,
     return true;
 }
 
+//  A refused SUBMIT queues none of its jobs: those made before the store
+//  refused a row are taken back, from memory and from the turn.
+static void
+s_take_back(zj_client_ep_t *self, zframe_t *identity, uint64_t req,
+            zj_msg_t **reply_p, zj_store_mark_t mark)
+{
+    zj_msg_t *reply = *reply_p;
+    for (size_t index = 0; index < reply->id_count; index++)
+        zj_lifecycle_unsubmit(self->jobs, reply->ids[index]);
+    zj_store_undo(self->jobs->store, mark);
+    zj_msg_destroy(reply_p);
+    s_store_error(self, identity, req);
+}
+
 static void
 s_on_submit(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
 {
@@ -98,24 +112,23 @@ s_on_submit(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     }
     if (s_refuse_submit(self, identity, msg))
         return;
+    zj_store_mark_t mark = zj_store_mark(self->jobs->store);
     zj_msg_t *reply = zj_msg_new(ZJ_MSG_SUBMITTED);
     reply->req = msg->req;
     for (size_t index = 0; index < msg->job_count; index++) {
         int64_t id = zj_lifecycle_submit(self->jobs, &msg->jobs[index]);
-        //  A token names ids first_id.., so they must follow each other.
-        bool next = index == 0 || id == reply->ids[index - 1] + 1;
-        if (id == 0 || !next) {
-            zj_msg_destroy(&reply);
-            s_store_error(self, identity, msg->req);
+        if (id == 0) {
+            s_take_back(self, identity, msg->req, &reply, mark);
             return;
         }
+        //  Ids follow each other (a token names them first_id..).
+        assert(index == 0 || id == reply->ids[index - 1] + 1);
         zj_msg_add_id(reply, id);
     }
     if (msg->token &&
         zj_store_save_token(self->jobs->store, msg->token, reply->ids[0],
                             reply->id_count, digest, zj_now()) != 0) {
-        zj_msg_destroy(&reply);
-        s_store_error(self, identity, msg->req);
+        s_take_back(self, identity, msg->req, &reply, mark);
         return;
     }
     zj_log_debug("submitted jobs=%zu req=%" PRIu64, msg->job_count, msg->req);

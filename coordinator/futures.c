@@ -257,6 +257,15 @@ zj_futures_resolve(zj_futures_t *self, zj_future_t *future)
 }
 
 void
+zj_futures_forget(zj_futures_t *self, zj_future_t *future)
+{
+    assert(self && future && future->tag == ZJ_FUTURE_TAG);
+    assert(!future->resolved && future->peer == NULL);
+    assert(future->slot == ZJ_HEAP_NONE && future->waiters == NULL);
+    zj_idmap_delete(self->by_id, future->job.id);
+}
+
+void
 zj_futures_reap(zj_futures_t *self)
 {
     assert(self);

@@ -62,6 +62,10 @@ void zj_futures_set_loader(zj_futures_t *self, zj_final_fn *loader, void *arg);
 //  job.kind becomes the table's one copy of that name: never free it.
 zj_future_t *zj_futures_add(zj_futures_t *self, zj_job_t *job);
 
+//  Frees a future nobody knows of yet (its job was taken back before its
+//  id was sent): unresolved, unawaited, out of the scheduler, on no worker.
+void zj_futures_forget(zj_futures_t *self, zj_future_t *future);
+
 //  The unresolved future of job id, or NULL.
 zj_future_t *zj_futures_find(zj_futures_t *self, int64_t id);
 

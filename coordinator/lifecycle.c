@@ -61,6 +61,16 @@ zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec)
 }
 
 void
+zj_lifecycle_unsubmit(zj_lifecycle_t *self, int64_t id)
+{
+    assert(self);
+    zj_future_t *future = zj_futures_find(self->futures, id);
+    assert(future && future->job.state == ZJ_STATE_QUEUED);
+    zj_scheduler_remove(self->scheduler, future);
+    zj_futures_forget(self->futures, future);
+}
+
+void
 zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job)
 {
     assert(self && job);

@@ -37,6 +37,11 @@ typedef struct {
 //  the store refused the row (logged).
 int64_t zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec);
 
+//  Takes back a job zj_lifecycle_submit made in this turn whose SUBMIT is
+//  refused after all (no client learned its id): it leaves the scheduler
+//  and the futures. The store's row is the caller's (zj_store_undo).
+void zj_lifecycle_unsubmit(zj_lifecycle_t *self, int64_t id);
+
 //  Queues a recovered job (read from the store at start, in the state the
 //  last run left it: queued or running). Copies job.
 void zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job);

@@ -283,6 +283,31 @@ zj_store_insert_job(zj_store_t *self, zj_job_t *job)
     return rc;
 }
 
+zj_store_mark_t
+zj_store_mark(const zj_store_t *self)
+{
+    assert(self);
+    return (zj_store_mark_t){zj_journal_mark(self->journal), self->next_id};
+}
+
+void
+zj_store_undo(zj_store_t *self, zj_store_mark_t mark)
+{
+    assert(self && mark.next_id <= self->next_id);
+    zj_journal_truncate(self->journal, mark.writes);
+    if (self->in_turn && !self->degraded && !self->turn_failed &&
+        mark.next_id < self->next_id) {
+        sqlite3_stmt *stmt = self->stmt[ZJ_STMT_UNDO_JOBS];
+        sqlite3_bind_int64(stmt, 1, mark.next_id);
+        sqlite3_bind_int64(stmt, 2, self->next_id);
+        //  A failure fails the turn, which is then written again from the
+        //  journal: without these rows.
+        if (s_step_write(self, stmt) != 0)
+            self->turn_failed = true;
+    }
+    self->next_id = mark.next_id;
+}
+
 int
 zj_store_record_attempt(zj_store_t *self, const zj_job_t *job)
 {

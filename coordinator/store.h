@@ -139,6 +139,21 @@ int zj_store_commit(zj_store_t *self);
 //  why).
 int zj_store_retry(zj_store_t *self);
 
+//  Where the store's writes stand, to undo those made after it.
+typedef struct {
+    size_t writes;   //  Journal mark
+    int64_t next_id; //  The id the next job would have got
+} zj_store_mark_t;
+
+//  Marks where the writes stand now.
+zj_store_mark_t zj_store_mark(const zj_store_t *self);
+
+//  Undoes the job inserts made since mark, within this turn (the rows of
+//  a SUBMIT refused half-way: no client learned their ids): they leave
+//  the open transaction and the journal, and their ids are handed out
+//  again. Only inserts may have been made since mark.
+void zj_store_undo(zj_store_t *self, zj_store_mark_t mark);
+
 //  The id the next job inserted will get.
 int64_t zj_store_next_id(const zj_store_t *self);
 

@@ -63,6 +63,7 @@
     XX(LIST_WORKERS, "SELECT name, host, pid, io_slots, cpu_slots,"            \
                      " kinds, connected_at, last_seen, state"                  \
                      " FROM workers ORDER BY name")                            \
+    XX(UNDO_JOBS, "DELETE FROM jobs WHERE id >= ?1 AND id < ?2")               \
     XX(FIND_TOKEN, "SELECT first_id, count, digest FROM submit_tokens"         \
                    " WHERE token = ?1 AND created_at >= ?2")                   \
     XX(SAVE_TOKEN, "INSERT OR REPLACE INTO submit_tokens (token, first_id,"    \

@@ -295,6 +295,41 @@ s_submit_with_token(const char *token, uint64_t req, const char *args)
     return submit;
 }
 
+//  PROTOCOL.md: a refused SUBMIT queues none of its jobs. A row the store
+//  refuses half-way through a batch (here an id a foreign writer took)
+//  used to leave the jobs before it queued, and committed.
+START_TEST(test_a_submit_refused_half_way_queues_none_of_its_jobs)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    int64_t next = zj_store_next_id(tc->store);
+    sqlite3 *db = zj_testdb_raw();
+    char *sql = sqlite3_mprintf("INSERT INTO jobs (id, kind, state) VALUES"
+                                " (%lld, 'foreign', 'queued')",
+                                (long long) next + 1);
+    zj_testdb_exec(db, sql);
+    sqlite3_free(sql);
+    zj_msg_t *submit = s_request(ZJ_MSG_SUBMIT, 9);
+    for (int index = 0; index < 3; index++) {
+        zj_job_t *job = zj_msg_add_job(submit);
+        job->kind = strdup("echo");
+        job->args = strdup("{}");
+    }
+    zj_msg_t *error = s_ask(tc, submit, ZJ_MSG_ERROR);
+    ck_assert_int_eq(error->code, ZJ_ESTORE);
+    ck_assert_uint_eq(error->req, 9);
+    zj_msg_destroy(&error);
+    ck_assert_uint_eq(zj_futures_size(tc->futures), 0);
+    ck_assert_uint_eq(zj_scheduler_ready(tc->scheduler), 0);
+    ck_assert_int_eq(zj_store_commit(tc->store), 0);
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM jobs WHERE"
+                                       " kind = 'echo'"),
+                     0);
+    ck_assert_int_eq(zj_store_next_id(tc->store), next);
+    sqlite3_close(db);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 //  PROTOCOL.md: a SUBMIT sent again with its token (its reply was lost)
 //  gets the ids of the first and makes no new jobs; the token with
 //  another batch is refused. The token is in the store.
@@ -402,6 +437,8 @@ test_client_ep_suite(void)
     tcase_add_test(tcase, test_cancel_without_req_is_done);
     tcase_add_test(tcase, test_absent_args_are_null);
     tcase_add_test(tcase, test_submit_token_answers_a_repeat_with_the_same_ids);
+    tcase_add_test(tcase,
+                   test_a_submit_refused_half_way_queues_none_of_its_jobs);
     tcase_add_test(tcase, test_status_list_and_workers_read_memory_and_store);
     tcase_add_test(tcase, test_not_a_request_gets_etype);
     suite_add_tcase(suite, tcase);
