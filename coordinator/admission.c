@@ -11,6 +11,10 @@
 
 #define ZJ_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define ZJ_ZAP_DOMAINS 4 //  Most domains one handler serves
+//  A file or folder changed less than this before a scan may change
+//  again within the same tick of the file system's clock without its
+//  stat showing it: it is looked at again at the next refresh.
+#define ZJ_RACY_NS (100 * 1000 * 1000)
 
 //  What a stat says about a file or folder that a change would alter.
 typedef struct {
@@ -26,6 +30,23 @@ s_stamp(const struct stat *info)
 {
     return (zj_stamp_t){info->st_dev,  info->st_ino,  info->st_mode,
                         info->st_size, info->st_mtim, info->st_ctim};
+}
+
+//  True if stamp's mtime or ctime is too recent to be trusted.
+static bool
+s_stamp_racy(const zj_stamp_t *stamp)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ns = (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
+    const struct timespec *times[] = {&stamp->mtime, &stamp->ctime};
+    for (size_t index = 0; index < 2; index++) {
+        int64_t ns =
+            (int64_t) times[index]->tv_sec * 1000000000 + times[index]->tv_nsec;
+        if (now_ns - ns < ZJ_RACY_NS)
+            return true;
+    }
+    return false;
 }
 
 static bool
@@ -61,18 +82,20 @@ typedef struct {
     zj_stamp_t stamp;             //  The file as last parsed
     char public_key[ZJ_KEY_TEXT]; //  Its key, or "" if not admitted
     bool seen;                    //  Found by the current scan
+    bool racy;                    //  Parsed too soon after a change
 } zj_key_file_t;
 
 struct zj_keyring {
-    char *folder;         //  Where the NAME.key files are
-    int64_t recheck_ms;   //  Stat every file at least this often
-    zj_stamp_t stamp;     //  The folder at the last scan
-    bool scanned;         //  stamp is valid
-    int64_t scanned_ms;   //  zclock_mono() of the last scan
-    zhashx_t *files;      //  File name -> zj_key_file_t *
-    zhashx_t *admits;     //  Public keys (Z85) -> "" : a set
-    uint64_t generation;  //  Changes of admits
-    size_t parses;        //  Key files parsed
+    char *folder;        //  Where the NAME.key files are
+    int64_t recheck_ms;  //  Stat every file at least this often
+    zj_stamp_t stamp;    //  The folder at the last scan
+    bool scanned;        //  stamp is valid
+    int64_t scanned_ms;  //  zclock_mono() of the last scan
+    bool racy;           //  The last scan came too soon after a change
+    zhashx_t *files;     //  File name -> zj_key_file_t *
+    zhashx_t *admits;    //  Public keys (Z85) -> "" : a set
+    uint64_t generation; //  Changes of admits
+    size_t parses;       //  Key files parsed
 };
 
 zj_keyring_t *
@@ -104,24 +127,27 @@ zj_keyring_destroy(zj_keyring_t **self_p)
 }
 
 //  Parses the key file path (whose stat is info) into file, unless group
-//  or others may write it; says why a file is not admitted.
+//  or others may write it; says why a file is not admitted, unless quiet
+//  (it was said for this stat already).
 static void
 s_parse(zj_keyring_t *self, zj_key_file_t *file, const char *path,
-        const struct stat *info)
+        const struct stat *info, bool quiet)
 {
     self->parses++;
     file->public_key[0] = '\0';
     if (info->st_mode & 022) {
-        zj_log_warning("key file not admitted file=%s reason=\"may be written "
-                       "by others (mode %03o): run chmod go-w %s\"",
-                       path, (unsigned) (info->st_mode & 0777), path);
+        if (!quiet)
+            zj_log_warning(
+                "key file not admitted file=%s reason=\"may be written "
+                "by others (mode %03o): run chmod go-w %s\"",
+                path, (unsigned) (info->st_mode & 0777), path);
         return;
     }
     zj_keypair_t keys;
     char why[ZJ_WHY_SIZE] = "";
     if (zj_keys_load_public(path, &keys, why) == 0)
         strcpy(file->public_key, keys.public_key);
-    else
+    else if (!quiet)
         zj_log_warning("key file not admitted file=%s reason=\"%s\"", path,
                        why);
 }
@@ -140,17 +166,20 @@ s_scan_entry(zj_keyring_t *self, const char *name)
         return;
     zj_stamp_t stamp = s_stamp(&info);
     zj_key_file_t *file = zhashx_lookup(self->files, name);
+    bool again = file && s_stamp_equal(&file->stamp, &stamp);
     if (file == NULL) {
         file = calloc(1, sizeof *file);
         assert(file);
         zhashx_insert(self->files, name, file);
-    } else if (s_stamp_equal(&file->stamp, &stamp)) {
+    } else if (again && !file->racy) {
         file->seen = true;
         return;
     }
     file->stamp = stamp;
     file->seen = true;
-    s_parse(self, file, path, &info);
+    file->racy = s_stamp_racy(&stamp);
+    self->racy |= file->racy;
+    s_parse(self, file, path, &info, again);
 }
 
 //  Drops the files the last scan did not see; clears the marks.
@@ -193,6 +222,7 @@ s_rebuild(zj_keyring_t *self)
 static bool
 s_scan(zj_keyring_t *self, const zj_stamp_t *stamp, int64_t now_ms)
 {
+    self->racy = stamp && s_stamp_racy(stamp);
     DIR *dir = opendir(self->folder);
     if (dir) {
         struct dirent *entry;
@@ -223,7 +253,7 @@ zj_keyring_refresh(zj_keyring_t *self, int64_t now_ms)
     if (stat(self->folder, &info) != 0) //  Gone: nothing is admitted
         return s_scan(self, NULL, now_ms);
     zj_stamp_t stamp = s_stamp(&info);
-    if (self->scanned && s_stamp_equal(&stamp, &self->stamp) &&
+    if (self->scanned && !self->racy && s_stamp_equal(&stamp, &self->stamp) &&
         now_ms - self->scanned_ms < self->recheck_ms)
         return false;
     return s_scan(self, &stamp, now_ms);
@@ -264,10 +294,8 @@ zj_refusals_init(zj_refusals_t *self, const char *one, const char *many,
                  const char *reason, int64_t interval_ms)
 {
     assert(self && one && many && reason && interval_ms >= 0);
-    *self = (zj_refusals_t){.one = one,
-                            .many = many,
-                            .reason = reason,
-                            .interval_ms = interval_ms};
+    *self = (zj_refusals_t){
+        .one = one, .many = many, .reason = reason, .interval_ms = interval_ms};
 }
 
 static bool
@@ -314,7 +342,7 @@ typedef struct {
     size_t count;
     char *domains[ZJ_ZAP_DOMAINS];
     zj_keyring_t *rings[ZJ_ZAP_DOMAINS];
-    char *lines[ZJ_ZAP_DOMAINS + 1][3];           //  one, many, reason
+    char *lines[ZJ_ZAP_DOMAINS + 1][3];         //  one, many, reason
     zj_refusals_t refusals[ZJ_ZAP_DOMAINS + 1]; //  The last: other domains
 } zj_zap_config_t;
 
@@ -353,9 +381,9 @@ s_zap_answer(zsock_t *handler, zj_zap_config_t *config)
     bool admitted = mechanism && streq(mechanism, "CURVE") && which >= 0 &&
                     zj_keyring_has(config->rings[which], public_key);
     if (!admitted)
-        zj_refusals_note(&config->refusals[which >= 0 ? (size_t) which
-                                                      : config->count],
-                         address, now_ms);
+        zj_refusals_note(
+            &config->refusals[which >= 0 ? (size_t) which : config->count],
+            address, now_ms);
     zsock_send(handler, "ssssss", "1.0", sequence ? sequence : "",
                admitted ? "200" : "400", admitted ? "OK" : "key not authorized",
                admitted ? public_key : "", "");

@@ -72,8 +72,7 @@ void zj_refusals_init(zj_refusals_t *self, const char *one, const char *many,
 
 //  Counts one refusal from address (may be NULL) at now_ms; logs it, or
 //  a summary, if a line is due. Returns true if it wrote a line.
-bool zj_refusals_note(zj_refusals_t *self, const char *address,
-                      int64_t now_ms);
+bool zj_refusals_note(zj_refusals_t *self, const char *address, int64_t now_ms);
 
 //  Logs the summary of the refusals not logged yet, if one is due.
 //  Returns true if it wrote a line.
