@@ -228,7 +228,7 @@ START_TEST(test_refusals_are_logged_once_then_summed_up)
     ck_assert(!zj_refusals_flush(&refusals, 5999));
     ck_assert(zj_refusals_flush(&refusals, 6000)); //  The summary
     ck_assert_uint_eq(refusals.count, 0);
-    ck_assert(!zj_refusals_flush(&refusals, 20000)); //  Nothing to say
+    ck_assert(!zj_refusals_flush(&refusals, 20000));     //  Nothing to say
     ck_assert(zj_refusals_note(&refusals, NULL, 20001)); //  Long after
     ck_assert(!zj_refusals_note(&refusals, NULL, 20002));
     ck_assert(zj_refusals_note(&refusals, NULL, 25001)); //  Its summary
