@@ -39,13 +39,27 @@ zj_keys_generate(const char *name, char *why)
     return 0;
 }
 
+//  Reads a key file's text as a zconfig tree, or NULL. (zconfig_load
+//  leaks its file handle when the text does not parse, and the keys a
+//  coordinator admits are read again as they change.)
+static zconfig_t *
+s_config_load(const char *path)
+{
+    zchunk_t *chunk = zchunk_slurp(path, 64 * 1024);
+    if (chunk == NULL)
+        return NULL;
+    zconfig_t *root = zconfig_chunk_load(chunk);
+    zchunk_destroy(&chunk);
+    return root;
+}
+
 //  Loads path as czmq writes it; the public key, and the secret one if
 //  the file holds it.
 static int
 s_load(const char *path, zj_keypair_t *keys, char *why)
 {
     memset(keys, 0, sizeof *keys);
-    zconfig_t *root = zconfig_load(path);
+    zconfig_t *root = s_config_load(path);
     const char *public_key =
         root ? zconfig_get(root, "/curve/public-key", NULL) : NULL;
     const char *secret_key =
