@@ -1,7 +1,7 @@
 //  keys.h - CURVE for zjob: key pairs in czmq's certificate format
-//  (NAME.key public, NAME.key_secret secret), the checks around them, and
-//  the ZAP handler that admits only the public keys found in a folder.
-//  The only file that knows CURVE. Keys travel as Z85 text (40 chars).
+//  (NAME.key public, NAME.key_secret secret) and the checks around them.
+//  Who is admitted is coordinator/admission.h. Keys travel as Z85 text
+//  (40 chars).
 #ifndef ZJ_KEYS_H
 #define ZJ_KEYS_H
 
@@ -36,29 +36,5 @@ int zj_keys_make_server(void *socket, const zj_keypair_t *keys,
 //  (Z85). Before connect.
 int zj_keys_make_client(void *socket, const zj_keypair_t *keys,
                         const char *server_key);
-
-//  The public keys admitted by a folder of NAME.key files.
-typedef struct zj_keyring zj_keyring_t;
-
-//  Creates a keyring for folder and reads it.
-zj_keyring_t *zj_keyring_new(const char *folder);
-
-//  Frees it; sets *self_p to NULL.
-void zj_keyring_destroy(zj_keyring_t **self_p);
-
-//  Reads the folder again: keys added are admitted, keys removed are not.
-void zj_keyring_refresh(zj_keyring_t *self);
-
-//  True if public_key (Z85, may be NULL) is admitted. A key not found
-//  reads the folder again first, at most every 100 ms for the same key.
-bool zj_keyring_has(zj_keyring_t *self, const char *public_key);
-
-//  Starts the ZAP handler in czmq's context: a handshake on a socket of
-//  domain domains[i] is admitted if the client's public key is in a key
-//  file in folders[i], read again at each handshake (keys added or
-//  removed take effect on the next connection). count pairs; the arrays
-//  are copied. Returns the actor, or NULL with why written.
-zactor_t *zj_keys_authenticator_new(const char **domains, const char **folders,
-                                    size_t count, char *why);
 
 #endif

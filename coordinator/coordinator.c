@@ -8,6 +8,7 @@
 #include "common/err.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "coordinator/admission.h"
 #include "coordinator/client_ep.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/worker_ep.h"
@@ -30,7 +31,10 @@ struct zj_coordinator {
     zsock_t *workers;               //  ROUTER for workers
     zactor_t *authenticator;        //  Checks CURVE keys (ZAP), or NULL
     zj_keyring_t *worker_ring;      //  Keys admitted now, for revocation:
-    zj_keyring_t *client_ring;      //  read again at each tick
+    zj_keyring_t *client_ring;      //  refreshed each turn (admission.h)
+    zj_sessions_t *sessions;        //  Awaiting clients' keys, with CURVE
+    uint64_t client_generation;     //  client_ring's, at the last cut-off
+    zj_refusals_t refused[2];       //  Messages refused: workers, clients
     zj_store_t *store;              //  The record
     zj_futures_t *futures;          //  Unfinished jobs and awaits
     zj_scheduler_t *scheduler;      //  Queued jobs
@@ -146,14 +150,23 @@ s_start_curve(zj_coordinator_t *self, zj_keypair_t *keys)
     const char *domains[] = {"workers", "clients"};
     const char *folders[] = {config->worker_keys, config->client_keys};
     if (zj_keys_load_secret(config->key_path, keys, why) == 0)
-        self->authenticator =
-            zj_keys_authenticator_new(domains, folders, 2, why);
+        self->authenticator = zj_admission_new(domains, folders, 2, why);
     if (self->authenticator == NULL) {
         zj_log_error("cannot use CURVE: %s", why);
         return ZJ_EUSAGE;
     }
-    self->worker_ring = zj_keyring_new(config->worker_keys);
-    self->client_ring = zj_keyring_new(config->client_keys);
+    self->worker_ring =
+        zj_keyring_new(config->worker_keys, ZJ_KEYRING_RECHECK_MS);
+    self->client_ring =
+        zj_keyring_new(config->client_keys, ZJ_KEYRING_RECHECK_MS);
+    self->client_generation = zj_keyring_generation(self->client_ring);
+    self->sessions = zj_sessions_new();
+    zj_refusals_init(&self->refused[0], "message refused from=worker",
+                     "messages refused from=worker", "key revoked",
+                     ZJ_REFUSALS_LOG_MS);
+    zj_refusals_init(&self->refused[1], "message refused from=client",
+                     "messages refused from=client", "key revoked",
+                     ZJ_REFUSALS_LOG_MS);
     zj_log_info("curve on worker_keys=%s client_keys=%s public_key=%s",
                 config->worker_keys, config->client_keys, keys->public_key);
     return 0;
@@ -287,6 +300,7 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     zactor_destroy(&self->authenticator);
     zj_keyring_destroy(&self->worker_ring);
     zj_keyring_destroy(&self->client_ring);
+    zj_sessions_destroy(&self->sessions);
     zj_scheduler_destroy(&self->scheduler);
     zj_peers_destroy(&self->peers);
     zj_deadlines_destroy(&self->deadlines);
@@ -304,17 +318,23 @@ s_side(bool from_clients)
 
 //  With CURVE, a message counts only while its sender's key (the user id
 //  the ZAP handler gave its connection) is still in the folder: a key
-//  removed cuts off a connection made before, within a tick. A revoked
-//  worker is dropped and its jobs queued again.
+//  removed cuts off a connection made before, at the next turn. A key not
+//  known refreshes the ring first (a stat: it may have just been added).
+//  A revoked worker is dropped and its jobs queued again. Refusals are
+//  logged at a bounded rate.
 static bool
 s_still_admitted(zj_coordinator_t *self, zframe_t *identity, zframe_t *body,
                  uint64_t req, bool from_clients)
 {
     zj_keyring_t *ring = from_clients ? self->client_ring : self->worker_ring;
-    if (ring == NULL || zj_keyring_has(ring, zframe_meta(body, "User-Id")))
+    const char *key = ring ? zframe_meta(body, "User-Id") : NULL;
+    if (ring == NULL || zj_keyring_has(ring, key))
         return true;
-    zj_log_warning("message refused from=%s reason=\"key revoked\"",
-                   from_clients ? "client" : "worker");
+    zj_keyring_refresh(ring, zclock_mono());
+    if (zj_keyring_has(ring, key))
+        return true;
+    zj_refusals_note(&self->refused[from_clients],
+                     zframe_meta(body, "Peer-Address"), zclock_mono());
     if (!from_clients)
         zj_worker_ep_revoke(&self->worker_ep, identity);
     zj_outbox_error(self->outbox, s_side(from_clients), identity, req,
@@ -352,6 +372,10 @@ s_receive_one(zj_coordinator_t *self, zsock_t *socket, bool from_clients)
                                  why);
         bool admitted =
             s_still_admitted(self, identity, body, req, from_clients);
+        if (admitted && rc == 0 && from_clients && self->sessions &&
+            msg->type == ZJ_MSG_AWAIT)
+            zj_sessions_remember(self->sessions, identity,
+                                 zframe_meta(body, "User-Id"));
         if (admitted && rc != 0) {
             zj_log_warning("message refused from=%s code=%s reason=\"%s\"",
                            side, zj_errname(rc), why);
@@ -406,14 +430,41 @@ s_poll_timeout(zj_coordinator_t *self, int64_t now_ms, int64_t next_tick)
     return wake > now_ms ? (long) (wake - now_ms) : 0;
 }
 
-//  Timer phase: read the key folders again (keys removed are revoked).
-static void
-s_refresh_keys(zj_coordinator_t *self)
+//  True if the client at identity awaits with a key no longer admitted.
+static bool
+s_client_revoked(void *arg, zframe_t *identity)
 {
-    if (self->worker_ring)
-        zj_keyring_refresh(self->worker_ring);
-    if (self->client_ring)
-        zj_keyring_refresh(self->client_ring);
+    zj_coordinator_t *self = arg;
+    const char *key = zj_sessions_key(self->sessions, identity);
+    return key && !zj_keyring_has(self->client_ring, key);
+}
+
+//  Phase: with CURVE, look at the key folders (a stat each, see
+//  admission.h). When the clients' keys changed, the awaits of clients
+//  whose key was removed are released with ERROR EDENIED: they get no
+//  result after that. On ticks, forget the keys of clients that no
+//  longer await.
+static void
+s_check_keys(zj_coordinator_t *self, bool tick)
+{
+    if (self->client_ring == NULL)
+        return;
+    int64_t now_ms = zclock_mono();
+    zj_keyring_refresh(self->worker_ring, now_ms);
+    zj_keyring_refresh(self->client_ring, now_ms);
+    uint64_t generation = zj_keyring_generation(self->client_ring);
+    for (size_t side = 0; side < 2; side++)
+        zj_refusals_flush(&self->refused[side], now_ms);
+    if (generation == self->client_generation && !tick)
+        return;
+    self->client_generation = generation;
+    size_t released = zj_futures_release_if(self->futures, s_client_revoked,
+                                            self, self->outbox, ZJ_EDENIED,
+                                            "your key is no longer admitted");
+    if (released)
+        zj_log_warning("client cut off awaits=%zu reason=\"key revoked\"",
+                       released);
+    zj_sessions_prune(self->sessions);
 }
 
 //  Phase: commit. A failed commit degrades the coordinator. Ids are
@@ -559,8 +610,8 @@ zj_coordinator_run(zj_coordinator_t *self)
             break;
         s_receive(self);
         now_ms = zj_mono_ms();
+        s_check_keys(self, now_ms >= next_tick);
         if (now_ms >= next_tick) {
-            s_refresh_keys(self);
             s_watch_store(self, now_ms);
             next_tick = zj_worker_ep_tick(&self->worker_ep, now_ms);
             s_retry_store(self, now_ms);

@@ -580,6 +580,27 @@ zj_futures_flush(zj_futures_t *self, int64_t now_ms, zj_outbox_t *outbox)
     }
 }
 
+size_t
+zj_futures_release_if(zj_futures_t *self, zj_futures_doomed_fn *doomed,
+                      void *arg, zj_outbox_t *outbox, int code,
+                      const char *reason)
+{
+    assert(self && doomed && outbox && reason);
+    size_t released = 0;
+    zj_await_t *await = zlistx_first(self->awaits);
+    while (await) {
+        zj_await_t *following = zlistx_next(self->awaits);
+        if (doomed(arg, await->identity)) {
+            zj_outbox_error(outbox, ZJ_TO_CLIENT, await->identity, await->req,
+                            code, reason);
+            zlistx_delete(self->awaits, await->handle);
+            released++;
+        }
+        await = following;
+    }
+    return released;
+}
+
 int64_t
 zj_futures_next_deadline(const zj_futures_t *self)
 {

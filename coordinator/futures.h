@@ -118,6 +118,14 @@ size_t zj_futures_release(zj_futures_t *self, zframe_t *identity);
 //  Awaits paused because their client had no room.
 size_t zj_futures_paused(const zj_futures_t *self);
 
+//  Releases every await whose client doomed(arg, identity) says to drop
+//  (its key was revoked): each gets an ERROR {req, code, reason} instead
+//  of anything more, and is freed. Returns the number released.
+typedef bool(zj_futures_doomed_fn)(void *arg, zframe_t *identity);
+size_t zj_futures_release_if(zj_futures_t *self, zj_futures_doomed_fn *doomed,
+                             void *arg, zj_outbox_t *outbox, int code,
+                             const char *reason);
+
 //  The earliest await deadline, or 0 if none.
 int64_t zj_futures_next_deadline(const zj_futures_t *self);
 

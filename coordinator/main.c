@@ -38,7 +38,7 @@ static const char *s_usage =
     "                   CURVE on both endpoints; needs the two folders:\n"
     "  --worker-keys DIR  public keys (NAME.key) of the workers let in\n"
     "  --client-keys DIR  public keys (NAME.key) of the clients let in;\n"
-    "                   both are read again at each new connection\n"
+    "                   a change is seen at the next connection\n"
     "  --insecure       allow a non-loopback endpoint without CURVE\n"
     "  --max-message SIZE  most bytes in one message from a client or a\n"
     "                   worker (64K..32M, default 32M)\n"

@@ -34,6 +34,7 @@
     XX(flags)                                                                  \
     XX(policy)                                                                 \
     XX(json)                                                                   \
+    XX(admission)                                                              \
     XX(zjob)
 
 #define XX(name) Suite *test_##name##_suite(void);

@@ -1,7 +1,9 @@
 //  test_futures.c - futures and the awaits parked on them
-//  (coordinator/futures.c): order, as-completed, settle, timeouts.
+//  (coordinator/futures.c): order, as-completed, settle, timeouts, and
+//  the awaits of a revoked client released.
 #include <check.h>
 
+#include "common/err.h"
 #include "coordinator/futures.h"
 #include "coordinator/outbox.h"
 #include "tests/unit/suites.h"
@@ -329,6 +331,50 @@ START_TEST(test_futures_release_frees_a_clients_awaits)
 }
 END_TEST
 
+static bool
+s_doomed(void *arg, zframe_t *identity)
+{
+    return zframe_eq(identity, arg);
+}
+
+//  A client whose key was revoked: its awaits end with the ERROR given,
+//  unparked, and the result goes only to the others.
+START_TEST(test_futures_release_if_cuts_off_one_client)
+{
+    zj_futures_t *futures = zj_futures_new();
+    zframe_t *revoked = zframe_new("revoked", 7);
+    zframe_t *kept = zframe_new("kept", 4);
+    zj_future_t *open = s_add(futures, 1);
+    int64_t ids[] = {1};
+    zj_await_park(zj_futures_await(futures, revoked, 7, ids, 1, true, 0), open,
+                  0);
+    zj_await_park(zj_futures_await(futures, kept, 8, ids, 1, true, 0), open, 0);
+    zj_outbox_t *outbox = zj_outbox_new();
+    ck_assert_uint_eq(zj_futures_release_if(futures, s_doomed, revoked, outbox,
+                                            ZJ_EDENIED, "no longer admitted"),
+                      1);
+    zj_side_t side;
+    zj_msg_t *error = zj_outbox_take(outbox, &side);
+    ck_assert_int_eq(error->type, ZJ_MSG_ERROR);
+    ck_assert_uint_eq(error->req, 7);
+    ck_assert_int_eq(error->code, ZJ_EDENIED);
+    zj_msg_destroy(&error);
+    ck_assert_uint_eq(zj_futures_awaits(futures), 1);
+    ck_assert_uint_eq(zlistx_size(open->waiters), 1);
+    s_succeed(futures, open, "1");
+    s_outbox_t sent = {0};
+    s_flush(futures, 0, &sent);
+    ck_assert_uint_eq(sent.count, 2); //  RESOLVED and DONE, for req 8
+    ck_assert_uint_eq(sent.sent[0]->req, 8);
+    ck_assert_uint_eq(sent.sent[1]->req, 8);
+    s_outbox_clear(&sent);
+    zj_outbox_destroy(&outbox);
+    zframe_destroy(&revoked);
+    zframe_destroy(&kept);
+    zj_futures_destroy(&futures);
+}
+END_TEST
+
 Suite *
 test_futures_suite(void)
 {
@@ -343,6 +389,7 @@ test_futures_suite(void)
                    test_futures_paused_await_times_out_after_what_it_holds);
     tcase_add_test(tcase, test_futures_release_frees_a_clients_awaits);
     tcase_add_test(tcase, test_futures_destroy_with_parked_awaits);
+    tcase_add_test(tcase, test_futures_release_if_cuts_off_one_client);
     suite_add_tcase(suite, tcase);
     return suite;
 }
