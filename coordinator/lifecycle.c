@@ -286,9 +286,12 @@ zj_lifecycle_lose(zj_lifecycle_t *self, zj_future_t *future, const char *why)
     job->losses++;
     if (job->losses < bound) {
         //  The jobs of a lost worker go back at random points over one
-        //  lease, not together: a poison job among them then takes few
-        //  of the others down with it on its next worker.
-        s_requeue(self, future, why, s_spread(self->loss_spread_ms));
+        //  lease, doubled with each loss, not together: a poison job
+        //  among them then takes few of the others down with it on its
+        //  next workers, and it kills workers less often.
+        int doublings = job->losses - 1 < 6 ? job->losses - 1 : 6;
+        s_requeue(self, future, why,
+                  s_spread(self->loss_spread_ms << doublings));
         return false;
     }
     //  A poison job: it takes down whichever worker runs it.

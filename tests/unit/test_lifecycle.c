@@ -290,6 +290,39 @@ START_TEST(test_lost_jobs_come_back_spread)
 }
 END_TEST
 
+//  Each loss doubles the spread: a poison job kills workers less often,
+//  and the jobs lost with it come back further apart.
+START_TEST(test_the_spread_doubles_with_each_loss)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    tc->jobs.loss_spread_ms = 1000;
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 64, 0);
+    zj_future_t *futures[32];
+    for (int index = 0; index < 32; index++)
+        zj_testcoord_submit(tc, "echo", 1);
+    for (int round = 1; round <= 2; round++) {
+        for (int index = 0; index < 32; index++)
+            futures[index] = s_start(tc, peer);
+        double before = zj_now();
+        double high = 0;
+        for (int index = 0; index < 32; index++) {
+            ck_assert(!zj_lifecycle_lose(&tc->jobs, futures[index], "lost"));
+            double wait = futures[index]->job.not_before - before;
+            ck_assert(wait >= 0 && wait <= round + 0.5);
+            high = wait > high ? wait : high;
+            //  Ready again at once, for the next round.
+            zj_scheduler_remove(tc->scheduler, futures[index]);
+            futures[index]->job.not_before = 0;
+            zj_scheduler_push(tc->scheduler, futures[index], zj_now());
+        }
+        //  32 draws over 2 s all under 1 s: odds of 2^-32.
+        if (round == 2)
+            ck_assert_double_gt(high, 1.0);
+    }
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 //  Says HELLO as worker name offering only kind (io), with slots.
 static zj_peer_t *
 s_hello_offering(zj_testcoord_t *tc, const char *name, const char *kind,
@@ -650,6 +683,7 @@ test_lifecycle_suite(void)
     tcase_add_test(tcase,
                    test_recovered_job_with_a_result_starts_a_new_attempt);
     tcase_add_test(tcase, test_lost_jobs_come_back_spread);
+    tcase_add_test(tcase, test_the_spread_doubles_with_each_loss);
     tcase_add_test(tcase, test_unoffered_kind_waits_for_its_worker);
     tcase_add_test(tcase, test_invariants_catch_a_job_in_two_places);
     tcase_add_test(tcase, test_losses_fail_the_job_at_the_bound);
