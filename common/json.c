@@ -356,16 +356,14 @@ s_escape(s_scan_t *self, size_t *at_p)
     return 0;
 }
 
-//  Checks the UTF-8 sequence that starts with a byte >= 0x80 at
-//  text[*at_p] and steps past it (Unicode table 3-7: no overlong forms,
-//  no surrogates, nothing past U+10FFFF).
-static int
-s_utf8(s_scan_t *self, size_t *at_p)
+size_t
+zj_utf8_length(const uint8_t *bytes, size_t left)
 {
-    const uint8_t *bytes = self->text + *at_p;
-    size_t left = self->size - *at_p;
+    assert(bytes && left > 0);
     uint8_t lead = bytes[0], low = 0x80, high = 0xBF;
     size_t length = 0;
+    if (lead < 0x80)
+        return 1;
     if (lead >= 0xC2 && lead <= 0xDF)
         length = 2;
     else if (lead >= 0xE0 && lead <= 0xEF) {
@@ -377,11 +375,21 @@ s_utf8(s_scan_t *self, size_t *at_p)
         low = lead == 0xF0 ? 0x90 : low;
         high = lead == 0xF4 ? 0x8F : high;
     }
-    bool valid =
-        length > 0 && left >= length && bytes[1] >= low && bytes[1] <= high;
-    for (size_t index = 2; valid && index < length; index++)
-        valid = bytes[index] >= 0x80 && bytes[index] <= 0xBF;
-    if (!valid)
+    if (length == 0 || left < length || bytes[1] < low || bytes[1] > high)
+        return 0;
+    for (size_t index = 2; index < length; index++)
+        if (bytes[index] < 0x80 || bytes[index] > 0xBF)
+            return 0;
+    return length;
+}
+
+//  Checks the UTF-8 sequence that starts with a byte >= 0x80 at
+//  text[*at_p] and steps past it.
+static int
+s_utf8(s_scan_t *self, size_t *at_p)
+{
+    size_t length = zj_utf8_length(self->text + *at_p, self->size - *at_p);
+    if (length == 0)
         return s_fail(self, *at_p, "invalid UTF-8 in string");
     *at_p += length;
     return 0;

@@ -5,6 +5,7 @@
 #define ZJ_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 //  Returns 0 if text[0..size) is one valid JSON value nested at most
 //  max_depth deep; else ZJ_EJSON with a one-line reason in
@@ -31,5 +32,11 @@
 //  Never recursive; allocates nothing unless the open containers and the
 //  keys of the open objects outnumber 64 at some point. Thread-safe.
 int zj_json_check(const char *text, size_t size, int max_depth, char *why);
+
+//  Bytes of the valid UTF-8 sequence at bytes[0] (left > 0 bytes there),
+//  or 0 if it is not one: Unicode table 3-7, no overlong forms, no
+//  surrogates, nothing past U+10FFFF. The rule zj_json_check holds
+//  strings to.
+size_t zj_utf8_length(const uint8_t *bytes, size_t left);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/json.h"
 #include "common/why.h"
 #include "proto/codec.h"
 #include "proto/prescan.h"
@@ -132,35 +133,6 @@ s_take_str(const msgpack_object *value, const char *name, size_t max,
     return 0;
 }
 
-//  Bytes of the valid UTF-8 sequence at bytes[0] (left bytes there), or 0
-//  if it is not one: Unicode table 3-7, no overlong forms, no
-//  surrogates, nothing past U+10FFFF (the rule of common/json.c).
-static size_t
-s_utf8_length(const uint8_t *bytes, size_t left)
-{
-    uint8_t lead = bytes[0], low = 0x80, high = 0xBF;
-    size_t length = 0;
-    if (lead < 0x80)
-        return 1;
-    if (lead >= 0xC2 && lead <= 0xDF)
-        length = 2;
-    else if (lead >= 0xE0 && lead <= 0xEF) {
-        length = 3;
-        low = lead == 0xE0 ? 0xA0 : low;
-        high = lead == 0xED ? 0x9F : high;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-        length = 4;
-        low = lead == 0xF0 ? 0x90 : low;
-        high = lead == 0xF4 ? 0x8F : high;
-    }
-    if (length == 0 || left < length || bytes[1] < low || bytes[1] > high)
-        return 0;
-    for (size_t index = 2; index < length; index++)
-        if (bytes[index] < 0x80 || bytes[index] > 0xBF)
-            return 0;
-    return length;
-}
-
 //  Replaces, in place, each byte of text that is not part of valid UTF-8
 //  with '?': the length stays, and so does every limit it was held to.
 static void
@@ -169,7 +141,7 @@ s_repair_utf8(char *text)
     uint8_t *bytes = (uint8_t *) text;
     size_t size = strlen(text);
     for (size_t at = 0; at < size;) {
-        size_t length = s_utf8_length(bytes + at, size - at);
+        size_t length = zj_utf8_length(bytes + at, size - at);
         if (length == 0)
             bytes[at++] = '?';
         at += length;
