@@ -43,20 +43,10 @@ s_block(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
     return 0;
 }
 
+//  Dies by SIGSEGV: as "crash" (CPU) its pool process goes, as "segv"
+//  (I/O, on the worker's own loop) the worker process goes with it.
 static int
 s_crash(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
-{
-    (void) ctx;
-    (void) args;
-    (void) result_p;
-    (void) error_p;
-    raise(SIGSEGV);
-    return 1;
-}
-
-//  Dies on the worker's own loop: the worker process goes with it.
-static int
-s_segv(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
 {
     (void) ctx;
     (void) args;
@@ -108,7 +98,7 @@ zjob_plugin_init(zjob_registry_t *registry)
         zjob_registry_add(registry, "block", ZJOB_CLASS_IO, s_block) ||
         zjob_registry_add(registry, "crash", ZJOB_CLASS_CPU, s_crash) ||
         zjob_registry_add(registry, "flaky", ZJOB_CLASS_IO, s_flaky) ||
-        zjob_registry_add(registry, "segv", ZJOB_CLASS_IO, s_segv) ||
+        zjob_registry_add(registry, "segv", ZJOB_CLASS_IO, s_crash) ||
         zjob_registry_add(registry, "spin", ZJOB_CLASS_IO, s_spin))
         return 1;
     return 0;
