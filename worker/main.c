@@ -42,7 +42,8 @@ static const char *s_usage =
     "                     default $ZJOB_COORDINATOR_KEY)\n"
     "exit: 0 stopped by a signal, 1 cannot start, 2 usage error,\n"
     "      4 --name is held by another live worker (after waiting once for\n"
-    "        a holder that may be our previous process to go silent)\n";
+    "        a holder that may be our previous process to go silent),\n"
+    "      70 the watchdog stopped us: a job held the loop past --watchdog\n";
 
 static int
 s_usage_error(const char *problem)
