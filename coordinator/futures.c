@@ -263,6 +263,7 @@ zj_futures_forget(zj_futures_t *self, zj_future_t *future)
     assert(!future->resolved && future->peer == NULL);
     assert(future->slot == ZJ_HEAP_NONE && future->waiters == NULL);
     zj_idmap_delete(self->by_id, future->job.id);
+    s_future_destroy(&future);
 }
 
 void
