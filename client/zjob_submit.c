@@ -3,6 +3,8 @@
 //  S_FRAME_BUDGET bytes, and sends them pipelined (zjob_exchange.c),
 //  writing the ids each SUBMITTED reply carries back in input order.
 #include <assert.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,28 +25,48 @@ typedef struct {
     const zjob_spec_t *specs; //  What to submit
     int64_t *ids;             //  Where the ids go
     size_t *starts;           //  Batch b is specs[starts[b]..starts[b+1])
-    char token[40];           //  This call's random part of each token
+    char token[56];           //  This call's part of each token
 } s_submit_t;
 
-//  32 random hex digits: batch b of this call is sent, and sent again
-//  after a relink, with the token "<them>-<b>" (PROTOCOL.md, "Retrying a
-//  SUBMIT"), so the coordinator makes its jobs once.
+//  A token per call, "<process>-<call>": 32 random hex digits drawn once
+//  per process, then this call's number in 16 hex digits. Batch b of the
+//  call is sent, and sent again after a relink, with "<token>-<b>"
+//  (PROTOCOL.md, "Retrying a SUBMIT"), so the coordinator makes its jobs
+//  once. Tokens of one process ascend: the coordinator's token table
+//  grows at its end, not at random pages.
+static pthread_mutex_t s_token_lock = PTHREAD_MUTEX_INITIALIZER;
+static char s_process[33];  //  The random part, for s_process_pid
+static pid_t s_process_pid; //  0 until drawn; a fork draws again
+static uint64_t s_calls;    //  Calls numbered in this process
+
 static void
-s_new_token(char *token, size_t size)
+s_draw_process(void)
 {
     uint8_t bytes[16];
     if (getrandom(bytes, sizeof bytes, 0) != (ssize_t) sizeof bytes) {
-        //  No entropy to be had: time and pid still tell calls apart.
+        //  No entropy to be had: time and pid still tell processes apart.
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         uint64_t mix[2] = {(uint64_t) now.tv_sec * 1000000000u +
                                (uint64_t) now.tv_nsec,
-                           (uint64_t) getpid() ^ (uint64_t) (uintptr_t) token};
+                           (uint64_t) getpid()};
         memcpy(bytes, mix, sizeof bytes);
     }
-    for (size_t index = 0; index < sizeof bytes && 2 * index + 2 < size;
-         index++)
-        snprintf(token + 2 * index, 3, "%02x", bytes[index]);
+    for (size_t index = 0; index < sizeof bytes; index++)
+        snprintf(s_process + 2 * index, 3, "%02x", bytes[index]);
+    s_process_pid = getpid();
+    s_calls = 0;
+}
+
+static void
+s_new_token(char *token, size_t size)
+{
+    pthread_mutex_lock(&s_token_lock);
+    if (s_process_pid != getpid())
+        s_draw_process();
+    uint64_t call = ++s_calls;
+    pthread_mutex_unlock(&s_token_lock);
+    snprintf(token, size, "%s-%016" PRIx64, s_process, call);
 }
 
 static int

@@ -201,16 +201,20 @@ s_update_job_row(zj_store_t *self, const zj_job_t *job)
     return s_step_write(self, stmt);
 }
 
-//  A token row (see ZJ_WRITE_SAVE_TOKEN), after forgetting the tokens
-//  past ZJ_STORE_TOKEN_TTL_S.
+//  A token row (see ZJ_WRITE_SAVE_TOKEN). At most once a minute it first
+//  forgets the tokens past ZJ_STORE_TOKEN_TTL_S (lookups ignore those
+//  anyway): a prune per SUBMIT cost each one-job submit a write.
 static int
 s_token_row(zj_store_t *self, const zj_job_t *entry)
 {
-    sqlite3_stmt *prune = self->stmt[ZJ_STMT_PRUNE_TOKENS];
-    sqlite3_bind_double(prune, 1, entry->created_at - ZJ_STORE_TOKEN_TTL_S);
-    int rc = s_step_write(self, prune);
-    if (rc)
-        return rc;
+    if (entry->created_at - self->tokens_pruned_at >= ZJ_STORE_PRUNE_S) {
+        sqlite3_stmt *prune = self->stmt[ZJ_STMT_PRUNE_TOKENS];
+        sqlite3_bind_double(prune, 1, entry->created_at - ZJ_STORE_TOKEN_TTL_S);
+        int rc = s_step_write(self, prune);
+        if (rc)
+            return rc;
+        self->tokens_pruned_at = entry->created_at;
+    }
     sqlite3_stmt *stmt = self->stmt[ZJ_STMT_SAVE_TOKEN];
     s_bind_text(stmt, 1, entry->kind);
     sqlite3_bind_int64(stmt, 2, entry->id);

@@ -86,6 +86,7 @@ int zj_store_list_workers(zj_store_t *self, zj_store_worker_fn *fn, void *arg);
 //  SUBMIT tokens are remembered this long (PROTOCOL.md, "Retrying a
 //  SUBMIT"); older ones are not found, and pruned as new ones are saved.
 #define ZJ_STORE_TOKEN_TTL_S (24 * 3600)
+#define ZJ_STORE_PRUNE_S 60 //  Most often tokens are pruned
 
 //  Remembers that the SUBMIT with token made the count jobs from first_id
 //  on, from the batch whose zj_store_batch_digest is digest. Borrows all.

@@ -82,6 +82,7 @@ struct zj_store {
     sqlite3_stmt *stmt[ZJ_STMT_COUNT]; //  Prepared once, by zj_stmt_t
     zj_journal_t *journal;             //  Writes since the last commit
     int64_t next_id;                   //  Id of the next job inserted
+    double tokens_pruned_at;           //  Last prune of submit_tokens
     bool in_turn;                      //  A transaction is open
     bool turn_failed;                  //  A write of this turn failed
     bool degraded;                     //  A commit failed: journal only
