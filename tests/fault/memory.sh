@@ -10,6 +10,14 @@
 #  1 MiB in ZeroMQ, so 300 MB is well above what it needs and well below
 #  the fault.
 RSS_BOUND_KB=300000
+#  Under AddressSanitizer (make check-asan) every program keeps freed
+#  memory in a quarantine and adds shadow memory: the bound doubles, and
+#  the quarantine is kept small so that what is measured is still what
+#  the coordinator holds.
+if ldd "$ZJ_BIN/zjob-coordinator" 2>/dev/null | grep -q libasan; then
+    RSS_BOUND_KB=600000
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16"
+fi
 
 #  big_jobs COUNT: submits COUNT echo jobs of 100 KB each, waits until
 #  they all succeeded, and leaves their ids in ./ids.

@@ -122,7 +122,9 @@ children_at_least() {
 }
 
 test_many_exec_jobs_await_children_without_threads() {
-    start_coordinator
+    #  Spawning 200 children holds the worker's loop for over a second
+    #  under AddressSanitizer: beats of 2 s keep it from being lost.
+    start_coordinator --heartbeat 2s
     start_worker w1 --allow-exec
     for _ in $(seq 200); do
         echo '{"kind": "exec", "args": {"argv": ["sleep", "1"]}}'
