@@ -60,8 +60,8 @@ s_answer_token(zj_client_ep_t *self, zframe_t *identity, const zj_msg_t *msg,
     int64_t first_id = 0;
     size_t count = 0;
     char stored[ZJ_STORE_DIGEST_SIZE];
-    int rc = zj_store_find_token(self->jobs->store, msg->token, zj_now(),
-                                 &first_id, &count, stored);
+    int rc = zj_store_find_token(self->jobs->store, msg->token, &first_id,
+                                 &count, stored);
     if (rc == ZJ_ENOTFOUND)
         return false;
     if (rc) {

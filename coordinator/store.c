@@ -1,4 +1,4 @@
-//  store.c - the SQLite record of jobs and workers (schema v4, WAL):
+//  store.c - the SQLite record of jobs and workers (schema v6, WAL):
 //  turns, writes and reads; store_open.c opens and closes it. Every
 //  statement is prepared once and reset after each use; every value is
 //  bound. The first write of a loop turn runs BEGIN IMMEDIATE and
@@ -201,20 +201,10 @@ s_update_job_row(zj_store_t *self, const zj_job_t *job)
     return s_step_write(self, stmt);
 }
 
-//  A token row (see ZJ_WRITE_SAVE_TOKEN). At most once a minute it first
-//  forgets the tokens past ZJ_STORE_TOKEN_TTL_S (lookups ignore those
-//  anyway): a prune per SUBMIT cost each one-job submit a write.
+//  A token row (see ZJ_WRITE_SAVE_TOKEN).
 static int
 s_token_row(zj_store_t *self, const zj_job_t *entry)
 {
-    if (entry->created_at - self->tokens_pruned_at >= ZJ_STORE_PRUNE_S) {
-        sqlite3_stmt *prune = self->stmt[ZJ_STMT_PRUNE_TOKENS];
-        sqlite3_bind_double(prune, 1, entry->created_at - ZJ_STORE_TOKEN_TTL_S);
-        int rc = s_step_write(self, prune);
-        if (rc)
-            return rc;
-        self->tokens_pruned_at = entry->created_at;
-    }
     sqlite3_stmt *stmt = self->stmt[ZJ_STMT_SAVE_TOKEN];
     s_bind_text(stmt, 1, entry->kind);
     sqlite3_bind_int64(stmt, 2, entry->id);
@@ -370,13 +360,14 @@ zj_store_save_token(zj_store_t *self, const char *token, int64_t first_id,
 }
 
 int
-zj_store_find_token(zj_store_t *self, const char *token, double now,
-                    int64_t *first_id, size_t *count, char *digest)
+zj_store_find_token(zj_store_t *self, const char *token, int64_t *first_id,
+                    size_t *count, char *digest)
 {
     assert(self && token && first_id && count && digest);
+    if (!self->degraded && !self->turn_failed && s_begin_turn(self) != 0)
+        return ZJ_ESTORE;
     sqlite3_stmt *stmt = self->stmt[ZJ_STMT_FIND_TOKEN];
     s_bind_text(stmt, 1, token);
-    sqlite3_bind_double(stmt, 2, now - ZJ_STORE_TOKEN_TTL_S);
     int rc = sqlite3_step(stmt);
     int result = 0;
     if (rc == SQLITE_ROW) {

@@ -83,22 +83,19 @@ typedef void(zj_store_worker_fn)(void *arg, const zj_worker_info_t *info);
 //  coordinator knows what its connected workers run.
 int zj_store_list_workers(zj_store_t *self, zj_store_worker_fn *fn, void *arg);
 
-//  SUBMIT tokens are remembered this long (PROTOCOL.md, "Retrying a
-//  SUBMIT"); older ones are not found, and pruned as new ones are saved.
-#define ZJ_STORE_TOKEN_TTL_S (24 * 3600)
-#define ZJ_STORE_PRUNE_S 60 //  Most often tokens are pruned
-
-//  Remembers that the SUBMIT with token made the count jobs from first_id
+//  Remembers (as long as the store lasts: PROTOCOL.md, "Retrying a
+//  SUBMIT") that the SUBMIT with token made the count jobs from first_id
 //  on, from the batch whose zj_store_batch_digest is digest. Borrows all.
 int zj_store_save_token(zj_store_t *self, const char *token, int64_t first_id,
                         size_t count, const char *digest, double now);
 
-//  Finds a token saved less than ZJ_STORE_TOKEN_TTL_S before now: writes
-//  its first id, count and digest (digest[ZJ_STORE_DIGEST_SIZE]) and
-//  returns 0, or returns ZJ_ENOTFOUND or ZJ_ESTORE.
+//  Finds a saved token: writes its first id, count and digest
+//  (digest[ZJ_STORE_DIGEST_SIZE]) and returns 0, or returns ZJ_ENOTFOUND
+//  or ZJ_ESTORE. It reads inside the turn's transaction, which a SUBMIT
+//  opens anyway, so that it takes no lock of its own.
 #define ZJ_STORE_DIGEST_SIZE 17 //  16 hex digits and a NUL
-int zj_store_find_token(zj_store_t *self, const char *token, double now,
-                        int64_t *first_id, size_t *count, char *digest);
+int zj_store_find_token(zj_store_t *self, const char *token, int64_t *first_id,
+                        size_t *count, char *digest);
 
 //  The digest of a SUBMIT's jobs (each one's kind, args, priority,
 //  max_attempts, timeout_ms, delay_ms and backoff_ms): 16 hex digits of

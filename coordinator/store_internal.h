@@ -14,7 +14,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 5          //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 6          //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250       //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100    //  Rows zj_store_list_jobs gives for limit 0
@@ -65,10 +65,9 @@
                      " FROM workers ORDER BY name")                            \
     XX(UNDO_JOBS, "DELETE FROM jobs WHERE id >= ?1 AND id < ?2")               \
     XX(FIND_TOKEN, "SELECT first_id, count, digest FROM submit_tokens"         \
-                   " WHERE token = ?1 AND created_at >= ?2")                   \
+                   " WHERE token = ?1")                                        \
     XX(SAVE_TOKEN, "INSERT OR REPLACE INTO submit_tokens (token, first_id,"    \
-                   " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")  \
-    XX(PRUNE_TOKENS, "DELETE FROM submit_tokens WHERE created_at < ?1")
+                   " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
 
 typedef enum {
 #define XX(name, sql) ZJ_STMT_##name,
@@ -82,7 +81,6 @@ struct zj_store {
     sqlite3_stmt *stmt[ZJ_STMT_COUNT]; //  Prepared once, by zj_stmt_t
     zj_journal_t *journal;             //  Writes since the last commit
     int64_t next_id;                   //  Id of the next job inserted
-    double tokens_pruned_at;           //  Last prune of submit_tokens
     bool in_turn;                      //  A transaction is open
     bool turn_failed;                  //  A write of this turn failed
     bool degraded;                     //  A commit failed: journal only

@@ -65,6 +65,10 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     " created_at REAL NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX submit_tokens_age ON submit_tokens (created_at);"
     "PRAGMA user_version = 5;",
+    //  v6: tokens are kept as long as the store (no pruning by age): a
+    //  second b-tree per SUBMIT cost one-job submits a page write each.
+    "DROP INDEX IF EXISTS submit_tokens_age;"
+    "PRAGMA user_version = 6;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {

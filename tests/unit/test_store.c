@@ -60,7 +60,7 @@ s_collect(void *arg, const zj_job_t *job)
     seen->count++;
 }
 
-START_TEST(test_schema_is_design_v5)
+START_TEST(test_schema_is_design_v6)
 {
     zj_store_t *store = zj_testdb_store();
     sqlite3 *db = zj_testdb_raw();
@@ -136,7 +136,7 @@ END_TEST
     "CREATE INDEX jobs_state ON jobs (state);"                                 \
     "CREATE INDEX jobs_running ON jobs (worker) WHERE state = 'running';"
 
-START_TEST(test_v1_database_migrates_to_v5)
+START_TEST(test_v1_database_migrates_to_v6)
 {
     //  A v1 file with one job in it.
     sqlite3 *db = zj_testdb_raw();
@@ -161,6 +161,40 @@ START_TEST(test_v1_database_migrates_to_v5)
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM attempts"), 0);
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM sqlite_master"
                                        " WHERE name = 'jobs_running'"),
+                     0);
+    sqlite3_close(db);
+}
+END_TEST
+
+//  A v5 file loses the tokens' age index, and keeps its tokens: v6
+//  remembers them as long as the store, however old.
+START_TEST(test_v5_tokens_are_kept_without_their_age_index)
+{
+    zj_store_t *store = zj_testdb_store();
+    zj_store_destroy(&store);
+    sqlite3 *db = zj_testdb_raw();
+    zj_testdb_exec(db, "CREATE INDEX submit_tokens_age ON submit_tokens"
+                       " (created_at);"
+                       "INSERT INTO submit_tokens VALUES ('t-1', 7, 2,"
+                       " '00000000000000ff', 1000.0);"
+                       "PRAGMA user_version = 5;");
+    sqlite3_close(db);
+    store = zj_testdb_store();
+    int64_t first_id = 0;
+    size_t count = 0;
+    char digest[ZJ_STORE_DIGEST_SIZE];
+    ck_assert_int_eq(
+        zj_store_find_token(store, "t-1", &first_id, &count, digest), 0);
+    ck_assert_int_eq(first_id, 7);
+    ck_assert_uint_eq(count, 2);
+    ck_assert_str_eq(digest, "00000000000000ff");
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    zj_store_destroy(&store);
+    db = zj_testdb_raw();
+    ck_assert_int_eq(zj_testdb_int(db, "PRAGMA user_version"), ZJ_STORE_SCHEMA);
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM sqlite_master"
+                                       " WHERE tbl_name = 'submit_tokens'"
+                                       " AND type = 'index'"),
                      0);
     sqlite3_close(db);
 }
@@ -802,8 +836,9 @@ test_store_suite(void)
     TCase *tcase = tcase_create("store");
     tcase_add_checked_fixture(tcase, zj_testdb_setup, zj_testdb_teardown);
     tcase_set_timeout(tcase, 20);
-    tcase_add_test(tcase, test_schema_is_design_v5);
-    tcase_add_test(tcase, test_v1_database_migrates_to_v5);
+    tcase_add_test(tcase, test_schema_is_design_v6);
+    tcase_add_test(tcase, test_v1_database_migrates_to_v6);
+    tcase_add_test(tcase, test_v5_tokens_are_kept_without_their_age_index);
     tcase_add_test(tcase, test_v2_attempts_survive_v3);
     tcase_add_test(tcase, test_attempts_are_recorded);
     tcase_add_test(tcase, test_insert_commit_get);
