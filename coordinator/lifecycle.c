@@ -70,6 +70,21 @@ zj_lifecycle_unsubmit(zj_lifecycle_t *self, int64_t id)
     zj_futures_forget(self->futures, future);
 }
 
+static int
+s_loss_bound(const zj_lifecycle_t *self)
+{
+    return self->max_losses > 0 ? self->max_losses : ZJ_MAX_LOSSES;
+}
+
+//  A job lost before that one more loss would fail runs alone: if its
+//  worker is lost again, the job is the one to blame, and no job beside
+//  it is charged a loss it did not cause.
+static bool
+s_runs_alone(const zj_lifecycle_t *self, const zj_job_t *job)
+{
+    return job->losses >= 1 && job->losses + 1 >= s_loss_bound(self);
+}
+
 void
 zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job)
 {
@@ -86,6 +101,7 @@ zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job)
     future->attempt_done = job->state != ZJ_STATE_RUNNING;
     future->resume = job->state == ZJ_STATE_RUNNING;
     assert(!future->resume || job->attempts > 0);
+    future->alone = s_runs_alone(self, job);
     zj_scheduler_push(self->scheduler, future, zj_now());
 }
 
@@ -282,9 +298,9 @@ zj_lifecycle_lose(zj_lifecycle_t *self, zj_future_t *future, const char *why)
     assert(self && future && why);
     zj_job_t *job = &future->job;
     assert(job->state == ZJ_STATE_RUNNING);
-    int bound = self->max_losses > 0 ? self->max_losses : ZJ_MAX_LOSSES;
     job->losses++;
-    if (job->losses < bound) {
+    if (job->losses < s_loss_bound(self)) {
+        future->alone = s_runs_alone(self, job);
         //  The jobs of a lost worker go back at random points over one
         //  lease, doubled with each loss, not together: a poison job
         //  among them then takes few of the others down with it on its

@@ -71,7 +71,9 @@ void zj_lifecycle_requeue(zj_lifecycle_t *self, zj_future_t *future,
 //  back as a new session) while running it: one more loss, recorded on the
 //  job. At max_losses losses the job ends failed instead, with "its worker
 //  was lost N times while running it" on the job and on that attempt's
-//  row. Returns true if the job ended so.
+//  row. Returns true if the job ended so. A job one loss short of that
+//  bound is queued to run alone (zj_future_t.alone): on a worker running
+//  nothing else, so that a loss then is its own and no other job's.
 bool zj_lifecycle_lose(zj_lifecycle_t *self, zj_future_t *future,
                        const char *why);
 

@@ -18,6 +18,7 @@ struct zj_peer {
     zj_idmap_t *stopped[2]; //  id -> this peer: cancelled, not reported
     int64_t last_seen_ms;   //  zj_mono_ms() of its last message
     bool draining;          //  Shutting down: gets no more jobs
+    bool reserved;          //  Waits to run none, for a job that runs alone
 };
 
 struct zj_peers {
@@ -287,6 +288,20 @@ zj_peer_draining(const zj_peer_t *peer)
 {
     assert(peer && peer->tag == ZJ_PEER_TAG);
     return peer->draining;
+}
+
+bool
+zj_peer_reserved(const zj_peer_t *peer)
+{
+    assert(peer && peer->tag == ZJ_PEER_TAG);
+    return peer->reserved;
+}
+
+void
+zj_peer_set_reserved(zj_peer_t *peer, bool reserved)
+{
+    assert(peer && peer->tag == ZJ_PEER_TAG);
+    peer->reserved = reserved;
 }
 
 bool

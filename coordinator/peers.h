@@ -84,6 +84,11 @@ void zj_peer_seen(zj_peer_t *peer, int64_t now_ms);
 bool zj_peer_draining(const zj_peer_t *peer);
 bool zj_peer_mark_draining(zj_peer_t *peer);
 
+//  Reserved: the worker takes no new job until it runs none, and then
+//  one that runs alone (zj_future_t.alone), which waits for it.
+bool zj_peer_reserved(const zj_peer_t *peer);
+void zj_peer_set_reserved(zj_peer_t *peer, bool reserved);
+
 //  future (not running anywhere) now runs on peer as a job of klass: it
 //  spends one credit of klass, which must be free. Sets future->peer.
 void zj_peer_attach(zj_peer_t *peer, zj_future_t *future, zj_class_t klass);

@@ -8,8 +8,9 @@
 
 //  One kind: its ready jobs, and how many connected workers offer it.
 typedef struct {
-    zj_heap_t *heap; //  Ready futures, owned
-    size_t offers;   //  Connected workers that offer the kind
+    zj_heap_t *heap;  //  Ready futures, owned
+    zj_heap_t *alone; //  Ready futures that run alone, owned
+    size_t offers;    //  Connected workers that offer the kind
 } s_kind_t;
 
 struct zj_scheduler {
@@ -53,6 +54,7 @@ s_kind_free(void **item_p)
     if (kind == NULL)
         return;
     zj_heap_destroy(&kind->heap);
+    zj_heap_destroy(&kind->alone);
     free(kind);
     *item_p = NULL;
 }
@@ -91,26 +93,41 @@ s_kind_require(zj_scheduler_t *self, const char *name)
         kind = calloc(1, sizeof *kind);
         assert(kind);
         kind->heap = zj_heap_new(s_by_priority, s_moved);
+        kind->alone = zj_heap_new(s_by_priority, s_moved);
         zhashx_insert(self->kinds, name, kind);
     }
     return kind;
+}
+
+//  The ready heap of kind that holds (or would hold) future.
+static zj_heap_t *
+s_heap_of(s_kind_t *kind, const zj_future_t *future)
+{
+    return future->alone ? kind->alone : kind->heap;
+}
+
+static size_t
+s_ready_in(const s_kind_t *kind)
+{
+    return zj_heap_size(kind->heap) + zj_heap_size(kind->alone);
 }
 
 static void
 s_make_ready(zj_scheduler_t *self, zj_future_t *future)
 {
     s_kind_t *kind = s_kind_require(self, future->job.kind);
-    zj_heap_push(kind->heap, future);
+    zj_heap_push(s_heap_of(kind, future), future);
     self->ready_count++;
     self->runnable_count += kind->offers > 0;
 }
 
-//  Takes the future at position out of kind's ready heap.
+//  Takes the future at position out of heap, one of kind's ready heaps.
 static zj_future_t *
-s_take_ready(zj_scheduler_t *self, s_kind_t *kind, size_t position)
+s_take_ready(zj_scheduler_t *self, s_kind_t *kind, zj_heap_t *heap,
+             size_t position)
 {
-    zj_future_t *future = zj_heap_at(kind->heap, position);
-    zj_heap_remove(kind->heap, position);
+    zj_future_t *future = zj_heap_at(heap, position);
+    zj_heap_remove(heap, position);
     self->ready_count--;
     self->runnable_count -= kind->offers > 0;
     return future;
@@ -127,20 +144,52 @@ zj_scheduler_push(zj_scheduler_t *self, zj_future_t *future, double now)
         s_make_ready(self, future);
 }
 
+//  The best ready job among kinds[0..count), from their alone heaps or
+//  from the others: it stays queued.
+static zj_future_t *
+s_best(const zj_scheduler_t *self, const char **kinds, size_t count, bool alone)
+{
+    zj_future_t *best = NULL;
+    for (size_t index = 0; index < count; index++) {
+        s_kind_t *kind = zhashx_lookup(self->kinds, kinds[index]);
+        zj_future_t *top =
+            kind ? zj_heap_peek(alone ? kind->alone : kind->heap) : NULL;
+        if (top && (best == NULL || s_by_priority(top, best) < 0))
+            best = top;
+    }
+    return best;
+}
+
+static zj_future_t *
+s_take(zj_scheduler_t *self, zj_future_t *future)
+{
+    if (future == NULL)
+        return NULL;
+    s_kind_t *kind = zhashx_lookup(self->kinds, future->job.kind);
+    assert(kind && future->slot == 0);
+    return s_take_ready(self, kind, s_heap_of(kind, future), 0);
+}
+
 zj_future_t *
 zj_scheduler_next(zj_scheduler_t *self, const char **kinds, size_t count)
 {
     assert(self);
-    s_kind_t *best = NULL;
-    for (size_t index = 0; index < count; index++) {
-        s_kind_t *kind = zhashx_lookup(self->kinds, kinds[index]);
-        if (kind == NULL || zj_heap_size(kind->heap) == 0)
-            continue;
-        if (best == NULL || s_by_priority(zj_heap_peek(kind->heap),
-                                          zj_heap_peek(best->heap)) < 0)
-            best = kind;
-    }
-    return best ? s_take_ready(self, best, 0) : NULL;
+    return s_take(self, s_best(self, kinds, count, false));
+}
+
+zj_future_t *
+zj_scheduler_next_alone(zj_scheduler_t *self, const char **kinds, size_t count)
+{
+    assert(self);
+    return s_take(self, s_best(self, kinds, count, true));
+}
+
+bool
+zj_scheduler_has_alone(const zj_scheduler_t *self, const char **kinds,
+                       size_t count)
+{
+    assert(self);
+    return s_best(self, kinds, count, true) != NULL;
 }
 
 void
@@ -150,10 +199,11 @@ zj_scheduler_remove(zj_scheduler_t *self, zj_future_t *future)
     if (future->slot == ZJ_HEAP_NONE)
         return;
     s_kind_t *kind = zhashx_lookup(self->kinds, future->job.kind);
+    zj_heap_t *heap = kind ? s_heap_of(kind, future) : NULL;
     size_t position = future->slot;
-    if (kind && position < zj_heap_size(kind->heap) &&
-        zj_heap_at(kind->heap, position) == future)
-        s_take_ready(self, kind, position);
+    if (heap && position < zj_heap_size(heap) &&
+        zj_heap_at(heap, position) == future)
+        s_take_ready(self, kind, heap, position);
     else
         zj_heap_remove(self->delayed, position);
     assert(future->slot == ZJ_HEAP_NONE);
@@ -191,7 +241,7 @@ zj_scheduler_offer(zj_scheduler_t *self, const char *name, int delta)
     bool was_offered = kind->offers > 0;
     kind->offers += delta;
     if (was_offered != (kind->offers > 0)) {
-        size_t ready = zj_heap_size(kind->heap);
+        size_t ready = s_ready_in(kind);
         if (was_offered)
             self->runnable_count -= ready;
         else
@@ -233,13 +283,14 @@ zj_scheduler_ready_of(const zj_scheduler_t *self, const char *kind)
 {
     assert(self);
     const s_kind_t *entry = zhashx_lookup(self->kinds, kind);
-    return entry ? zj_heap_size(entry->heap) : 0;
+    return entry ? s_ready_in(entry) : 0;
 }
 
-//  Each item of heap knows its place, is queued (of kind, unless NULL),
-//  and no child comes before its parent.
+//  Each item of heap knows its place, is queued (of kind, and alone or
+//  not as the heap, unless kind is NULL), and no child comes before its
+//  parent.
 static bool
-s_heap_holds(const zj_heap_t *heap, const char *kind,
+s_heap_holds(const zj_heap_t *heap, const char *kind, bool alone,
              zj_heap_compare_fn *compare)
 {
     size_t size = zj_heap_size(heap);
@@ -247,7 +298,8 @@ s_heap_holds(const zj_heap_t *heap, const char *kind,
         const zj_future_t *future = zj_heap_at(heap, position);
         if (future->tag != ZJ_FUTURE_TAG || future->slot != position ||
             future->job.state != ZJ_STATE_QUEUED ||
-            (kind && strcmp(future->job.kind, kind) != 0))
+            (kind &&
+             (strcmp(future->job.kind, kind) != 0 || future->alone != alone)))
             return false;
         if (position > 0 &&
             compare(zj_heap_at(heap, (position - 1) / 2), future) > 0)
@@ -259,16 +311,19 @@ s_heap_holds(const zj_heap_t *heap, const char *kind,
 bool
 zj_scheduler_invariants_hold(const zj_scheduler_t *self)
 {
-    if (self == NULL || !s_heap_holds(self->delayed, NULL, s_by_not_before))
+    if (self == NULL ||
+        !s_heap_holds(self->delayed, NULL, false, s_by_not_before))
         return false;
     size_t ready = 0, runnable = 0;
     zhashx_t *kinds = self->kinds;
     for (s_kind_t *kind = zhashx_first(kinds); kind;
          kind = zhashx_next(kinds)) {
-        if (!s_heap_holds(kind->heap, zhashx_cursor(kinds), s_by_priority))
+        const char *name = zhashx_cursor(kinds);
+        if (!s_heap_holds(kind->heap, name, false, s_by_priority) ||
+            !s_heap_holds(kind->alone, name, true, s_by_priority))
             return false;
-        ready += zj_heap_size(kind->heap);
-        runnable += kind->offers > 0 ? zj_heap_size(kind->heap) : 0;
+        ready += s_ready_in(kind);
+        runnable += kind->offers > 0 ? s_ready_in(kind) : 0;
     }
     return ready == self->ready_count && runnable == self->runnable_count;
 }

@@ -6,6 +6,8 @@
 //  It also counts, per kind, the connected workers that offer it, and
 //  keeps the number of ready jobs some connected worker can run: jobs of
 //  a kind nobody offers wait in their heap and cost dispatch nothing.
+//  Jobs that must run alone (zj_future_t.alone) wait in a second heap
+//  per kind, which zj_scheduler_next leaves to zj_scheduler_next_alone.
 #ifndef ZJ_SCHEDULER_H
 #define ZJ_SCHEDULER_H
 
@@ -28,6 +30,15 @@ void zj_scheduler_push(zj_scheduler_t *self, zj_future_t *future, double now);
 //  Removes and returns the best ready job among kinds[0..count), or NULL.
 zj_future_t *zj_scheduler_next(zj_scheduler_t *self, const char **kinds,
                                size_t count);
+
+//  Removes and returns the best ready job that runs alone among
+//  kinds[0..count), or NULL.
+zj_future_t *zj_scheduler_next_alone(zj_scheduler_t *self, const char **kinds,
+                                     size_t count);
+
+//  True if a ready job that runs alone is of one of kinds[0..count).
+bool zj_scheduler_has_alone(const zj_scheduler_t *self, const char **kinds,
+                            size_t count);
 
 //  Removes future from whichever heap holds it; no-op if in none.
 void zj_scheduler_remove(zj_scheduler_t *self, zj_future_t *future);
@@ -52,7 +63,7 @@ bool zj_scheduler_is_offered(const zj_scheduler_t *self, const char *kind);
 //  Ready jobs of the kinds some connected worker offers. O(1).
 size_t zj_scheduler_runnable(const zj_scheduler_t *self);
 
-//  Ready jobs of kind.
+//  Ready jobs of kind (alone or not).
 size_t zj_scheduler_ready_of(const zj_scheduler_t *self, const char *kind);
 
 //  The scheduler's invariants: every future in a heap knows its position,

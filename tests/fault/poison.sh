@@ -103,3 +103,31 @@ test_fault_watchdog_stops_a_worker_whose_loop_never_yields() {
     assert_eq "$(grep -c '"succeeded"' results)" 20 "other jobs completed"
     echo_batch_succeeds 20
 }
+
+#  Jobs lost with a poison job count a loss each. One loss short of the
+#  bound every job runs alone, so the poison job's last loss is its own:
+#  it fails, and the jobs lost beside it run one by one and succeed.
+#  Before, each came back at a random point and, half the time, was
+#  running again when the poison job killed the next worker: with a
+#  bound of 2, some of the six failed in nearly every run.
+test_fault_jobs_lost_beside_a_poison_job_succeed() {
+    start_coordinator --max-losses 2
+    supervise w1 4 --allow-exec
+    wait_until 10 worker_is_connected w1-1
+    {
+        for n in $(seq 6); do
+            echo '{"kind": "exec", "args": {"argv": ["sleep", "2"]}}'
+        done
+        echo '{"kind": "exec", "args": {"argv": ["sh", "-c", "kill -9 $PPID"]}}'
+    } >batch.jsonl
+    zj submit --batch batch.jsonl >ids
+    poison=$(tail -1 ids)
+    head -6 ids >innocent
+    wait_until 40 value_is = failed sql "select state from jobs where id=$poison"
+    assert_eq "$(sql "select error from jobs where id=$poison")" \
+        "its worker was lost 2 times while running it" "the poison job's error"
+    zj gather - <innocent >results || true
+    assert_eq "$(grep -c '"succeeded"' results)" 6 \
+        "jobs lost beside the poison job: $(sql "select id, state, losses, error from jobs where id<>$poison")"
+    assert_eq "$(exits_of 137)" 2 "workers the poison job killed"
+}

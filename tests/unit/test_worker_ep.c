@@ -135,6 +135,93 @@ START_TEST(test_bye_and_silence_requeue_and_mark_the_worker)
 }
 END_TEST
 
+//  Loses worker name by its silence, and says HELLO again as a new session.
+static zj_peer_t *
+s_lose_and_return(zj_testcoord_t *tc, zj_peer_t *peer, const char *name)
+{
+    zj_worker_ep_tick(&tc->worker_ep, zj_peer_last_seen(peer) + 3001);
+    ck_assert_ptr_null(zj_peers_find_name(tc->peers, name));
+    return zj_testcoord_hello(tc, name, 4, 0);
+}
+
+//  Jobs that shared a worker with a job that kills it are lost with it,
+//  one loss each. One loss short of the bound they run alone: the poison
+//  job then takes its worker down by itself and fails, and the jobs that
+//  were lost with it twice run one by one, and succeed. Before, all four
+//  ran together a third time and all failed at the bound.
+START_TEST(test_jobs_lost_beside_a_poison_job_run_alone_and_live)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
+    int64_t poison = zj_testcoord_submit(tc, "echo", 1);
+    for (int index = 0; index < 3; index++)
+        zj_testcoord_submit(tc, "echo", 1);
+    for (int loss = 1; loss < ZJ_MAX_LOSSES; loss++) {
+        ck_assert_uint_eq(s_dispatch(tc), 4);
+        peer = s_lose_and_return(tc, peer, "w1");
+    }
+    ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_QUEUED), 4);
+    //  The poison job (the oldest) first, alone; it kills its worker.
+    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(s_dispatch(tc), 0);
+    zj_future_t *running = zj_peer_first_running(peer);
+    ck_assert_int_eq(running->job.id, poison);
+    peer = s_lose_and_return(tc, peer, "w1");
+    ck_assert_int_eq(zj_testcoord_stored(tc, poison, NULL), ZJ_STATE_FAILED);
+    //  The others, one at a time.
+    for (int index = 0; index < 3; index++) {
+        ck_assert_uint_eq(s_dispatch(tc), 1);
+        ck_assert_uint_eq(s_dispatch(tc), 0);
+        running = zj_peer_first_running(peer);
+        ck_assert(running->alone);
+        ck_assert_int_eq(running->job.losses, ZJ_MAX_LOSSES - 1);
+        int64_t id = running->job.id;
+        zj_msg_t *results = zj_testcoord_results(1, id, running->job.attempts,
+                                                 ZJ_STATE_SUCCEEDED);
+        results->io_credit = 1;
+        zj_testcoord_from_worker(tc, "w1", results);
+        zj_msg_destroy(&results);
+        ck_assert_int_eq(zj_testcoord_stored(tc, id, NULL), ZJ_STATE_SUCCEEDED);
+    }
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
+//  A job that runs alone waits for a worker running nothing. A busy
+//  worker is reserved for it and takes no new job meanwhile; a worker
+//  running nothing takes it, and then no other job beside it, while the
+//  reserved one goes back to taking jobs.
+START_TEST(test_a_job_that_runs_alone_has_a_worker_to_itself)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_peer_t *w1 = zj_testcoord_hello(tc, "w1", 4, 0);
+    zj_testcoord_submit(tc, "echo", 1);
+    int64_t lonely = zj_testcoord_submit(tc, "echo", 1);
+    ck_assert_uint_eq(s_dispatch(tc), 2);
+    zj_future_t *future = zj_futures_find(tc->futures, lonely);
+    for (int loss = 1; loss < ZJ_MAX_LOSSES; loss++) {
+        ck_assert(!future->alone);
+        ck_assert(!zj_lifecycle_lose(&tc->jobs, future, "lost"));
+        if (loss + 1 < ZJ_MAX_LOSSES)
+            ck_assert_uint_eq(s_dispatch(tc), 1);
+    }
+    ck_assert(future->alone);
+    int64_t waiting = zj_testcoord_submit(tc, "echo", 1);
+    ck_assert_uint_eq(s_dispatch(tc), 0);
+    ck_assert(zj_peer_reserved(w1));
+    zj_peer_t *w2 = zj_testcoord_hello(tc, "w2", 4, 0);
+    ck_assert_uint_eq(s_dispatch(tc), 2);
+    ck_assert_ptr_eq(future->peer, w2);
+    ck_assert_ptr_eq(zj_futures_find(tc->futures, waiting)->peer, w1);
+    ck_assert(!zj_peer_reserved(w1));
+    int64_t more = zj_testcoord_submit(tc, "echo", 1);
+    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_ptr_eq(zj_futures_find(tc->futures, more)->peer, w1);
+    ck_assert_uint_eq(zj_peer_running(w2), 1);
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 START_TEST(test_tick_beats_every_worker_once_a_period)
 {
     zj_testcoord_t *tc = zj_testcoord_new();
@@ -587,6 +674,9 @@ test_worker_ep_suite(void)
     tcase_add_test(tcase, test_results_are_acknowledged_by_number);
     tcase_add_test(tcase, test_hello_again_requeues_and_resets_the_ledger);
     tcase_add_test(tcase, test_bye_and_silence_requeue_and_mark_the_worker);
+    tcase_add_test(tcase,
+                   test_jobs_lost_beside_a_poison_job_run_alone_and_live);
+    tcase_add_test(tcase, test_a_job_that_runs_alone_has_a_worker_to_itself);
     tcase_add_test(tcase, test_tick_beats_every_worker_once_a_period);
     tcase_add_test(tcase, test_tick_writes_last_seen_of_workers_heard);
     tcase_add_test(tcase, test_strangers_and_client_messages_get_errors);
