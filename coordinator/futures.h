@@ -44,7 +44,7 @@ typedef struct {
     bool resolved;     //  Final: waiting to be reaped
     bool attempt_done; //  The current attempt's result is recorded
     bool resume;       //  Next dispatch goes on with the current attempt
-    bool alone;        //  Runs only on a worker running nothing else
+    bool last_chance;  //  One loss short of --max-losses: see lifecycle.h
 } zj_future_t;
 
 #define ZJ_FUTURE_TAG 0x7a6a6675u

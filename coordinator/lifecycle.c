@@ -76,11 +76,10 @@ s_loss_bound(const zj_lifecycle_t *self)
     return self->max_losses > 0 ? self->max_losses : ZJ_MAX_LOSSES;
 }
 
-//  A job lost before that one more loss would fail runs alone: if its
-//  worker is lost again, the job is the one to blame, and no job beside
-//  it is charged a loss it did not cause.
+//  A job lost before, that one more loss would fail, is at its last
+//  chance: it never shares a worker with another such job.
 static bool
-s_runs_alone(const zj_lifecycle_t *self, const zj_job_t *job)
+s_last_chance(const zj_lifecycle_t *self, const zj_job_t *job)
 {
     return job->losses >= 1 && job->losses + 1 >= s_loss_bound(self);
 }
@@ -101,7 +100,7 @@ zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job)
     future->attempt_done = job->state != ZJ_STATE_RUNNING;
     future->resume = job->state == ZJ_STATE_RUNNING;
     assert(!future->resume || job->attempts > 0);
-    future->alone = s_runs_alone(self, job);
+    future->last_chance = s_last_chance(self, job);
     zj_scheduler_push(self->scheduler, future, zj_now());
 }
 
@@ -300,7 +299,10 @@ zj_lifecycle_lose(zj_lifecycle_t *self, zj_future_t *future, const char *why)
     assert(job->state == ZJ_STATE_RUNNING);
     job->losses++;
     if (job->losses < s_loss_bound(self)) {
-        future->alone = s_runs_alone(self, job);
+        //  Off its worker, whose count of last chances it leaves as it
+        //  came, before it changes.
+        zj_peer_detach(future);
+        future->last_chance = s_last_chance(self, job);
         //  The jobs of a lost worker go back at random points over one
         //  lease, doubled with each loss, not together: a poison job
         //  among them then takes few of the others down with it on its

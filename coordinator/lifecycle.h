@@ -72,8 +72,10 @@ void zj_lifecycle_requeue(zj_lifecycle_t *self, zj_future_t *future,
 //  job. At max_losses losses the job ends failed instead, with "its worker
 //  was lost N times while running it" on the job and on that attempt's
 //  row. Returns true if the job ended so. A job one loss short of that
-//  bound is queued to run alone (zj_future_t.alone): on a worker running
-//  nothing else, so that a loss then is its own and no other job's.
+//  bound is at its last chance (zj_future_t.last_chance): a worker runs
+//  at most one such job at a time, so that the loss of a worker never
+//  fails two jobs at once, and a poison job's last loss fails no job
+//  lost beside it before.
 bool zj_lifecycle_lose(zj_lifecycle_t *self, zj_future_t *future,
                        const char *why);
 

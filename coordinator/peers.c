@@ -18,7 +18,7 @@ struct zj_peer {
     zj_idmap_t *stopped[2]; //  id -> this peer: cancelled, not reported
     int64_t last_seen_ms;   //  zj_mono_ms() of its last message
     bool draining;          //  Shutting down: gets no more jobs
-    bool reserved;          //  Waits to run none, for a job that runs alone
+    size_t last_chance;     //  Running jobs at their last chance: 0 or 1
 };
 
 struct zj_peers {
@@ -291,17 +291,10 @@ zj_peer_draining(const zj_peer_t *peer)
 }
 
 bool
-zj_peer_reserved(const zj_peer_t *peer)
+zj_peer_runs_last_chance(const zj_peer_t *peer)
 {
     assert(peer && peer->tag == ZJ_PEER_TAG);
-    return peer->reserved;
-}
-
-void
-zj_peer_set_reserved(zj_peer_t *peer, bool reserved)
-{
-    assert(peer && peer->tag == ZJ_PEER_TAG);
-    peer->reserved = reserved;
+    return peer->last_chance > 0;
 }
 
 bool
@@ -323,6 +316,8 @@ zj_peer_attach(zj_peer_t *peer, zj_future_t *future, zj_class_t klass)
     assert(rc == 0);
     (void) rc;
     future->peer = peer;
+    peer->last_chance += future->last_chance;
+    assert(peer->last_chance <= 1);
 }
 
 //  Takes future out of its peer's running jobs; returns its class.
@@ -332,6 +327,8 @@ s_unlink(zj_future_t *future)
     zj_peer_t *peer = future->peer;
     assert(peer && peer->tag == ZJ_PEER_TAG);
     future->peer = NULL;
+    assert(peer->last_chance >= (size_t) future->last_chance);
+    peer->last_chance -= future->last_chance;
     if (zj_idmap_delete(peer->running[ZJ_CLASS_IO], future->job.id))
         return ZJ_CLASS_IO;
     void *running =

@@ -84,10 +84,9 @@ void zj_peer_seen(zj_peer_t *peer, int64_t now_ms);
 bool zj_peer_draining(const zj_peer_t *peer);
 bool zj_peer_mark_draining(zj_peer_t *peer);
 
-//  Reserved: the worker takes no new job until it runs none, and then
-//  one that runs alone (zj_future_t.alone), which waits for it.
-bool zj_peer_reserved(const zj_peer_t *peer);
-void zj_peer_set_reserved(zj_peer_t *peer, bool reserved);
+//  True if the peer runs a job at its last chance (zj_future_t.last_chance):
+//  it takes no second one until that one ends.
+bool zj_peer_runs_last_chance(const zj_peer_t *peer);
 
 //  future (not running anywhere) now runs on peer as a job of klass: it
 //  spends one credit of klass, which must be free. Sets future->peer.

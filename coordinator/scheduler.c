@@ -8,16 +8,17 @@
 
 //  One kind: its ready jobs, and how many connected workers offer it.
 typedef struct {
-    zj_heap_t *heap;  //  Ready futures, owned
-    zj_heap_t *alone; //  Ready futures that run alone, owned
-    size_t offers;    //  Connected workers that offer the kind
+    zj_heap_t *heap;        //  Ready futures, owned
+    zj_heap_t *last_chance; //  Ready futures at their last chance, owned
+    size_t offers;          //  Connected workers that offer the kind
 } s_kind_t;
 
 struct zj_scheduler {
-    zhashx_t *kinds;       //  kind -> s_kind_t *, owned
-    zj_heap_t *delayed;    //  Futures by not_before
-    size_t ready_count;    //  Futures in all ready heaps
-    size_t runnable_count; //  ... in those of kinds offered
+    zhashx_t *kinds;          //  kind -> s_kind_t *, owned
+    zj_heap_t *delayed;       //  Futures by not_before
+    size_t ready_count;       //  Futures in all ready heaps
+    size_t runnable_count;    //  ... in those of kinds offered
+    size_t last_chance_count; //  ... in the last_chance heaps
 };
 
 static void
@@ -54,7 +55,7 @@ s_kind_free(void **item_p)
     if (kind == NULL)
         return;
     zj_heap_destroy(&kind->heap);
-    zj_heap_destroy(&kind->alone);
+    zj_heap_destroy(&kind->last_chance);
     free(kind);
     *item_p = NULL;
 }
@@ -93,7 +94,7 @@ s_kind_require(zj_scheduler_t *self, const char *name)
         kind = calloc(1, sizeof *kind);
         assert(kind);
         kind->heap = zj_heap_new(s_by_priority, s_moved);
-        kind->alone = zj_heap_new(s_by_priority, s_moved);
+        kind->last_chance = zj_heap_new(s_by_priority, s_moved);
         zhashx_insert(self->kinds, name, kind);
     }
     return kind;
@@ -103,13 +104,13 @@ s_kind_require(zj_scheduler_t *self, const char *name)
 static zj_heap_t *
 s_heap_of(s_kind_t *kind, const zj_future_t *future)
 {
-    return future->alone ? kind->alone : kind->heap;
+    return future->last_chance ? kind->last_chance : kind->heap;
 }
 
 static size_t
 s_ready_in(const s_kind_t *kind)
 {
-    return zj_heap_size(kind->heap) + zj_heap_size(kind->alone);
+    return zj_heap_size(kind->heap) + zj_heap_size(kind->last_chance);
 }
 
 static void
@@ -118,6 +119,7 @@ s_make_ready(zj_scheduler_t *self, zj_future_t *future)
     s_kind_t *kind = s_kind_require(self, future->job.kind);
     zj_heap_push(s_heap_of(kind, future), future);
     self->ready_count++;
+    self->last_chance_count += future->last_chance;
     self->runnable_count += kind->offers > 0;
 }
 
@@ -128,6 +130,7 @@ s_take_ready(zj_scheduler_t *self, s_kind_t *kind, zj_heap_t *heap,
 {
     zj_future_t *future = zj_heap_at(heap, position);
     zj_heap_remove(heap, position);
+    self->last_chance_count -= future->last_chance;
     self->ready_count--;
     self->runnable_count -= kind->offers > 0;
     return future;
@@ -144,16 +147,18 @@ zj_scheduler_push(zj_scheduler_t *self, zj_future_t *future, double now)
         s_make_ready(self, future);
 }
 
-//  The best ready job among kinds[0..count), from their alone heaps or
-//  from the others: it stays queued.
+//  The best ready job among kinds[0..count), from their last_chance
+//  heaps or from the others: it stays queued.
 static zj_future_t *
-s_best(const zj_scheduler_t *self, const char **kinds, size_t count, bool alone)
+s_best(const zj_scheduler_t *self, const char **kinds, size_t count,
+       bool last_chance)
 {
     zj_future_t *best = NULL;
     for (size_t index = 0; index < count; index++) {
         s_kind_t *kind = zhashx_lookup(self->kinds, kinds[index]);
         zj_future_t *top =
-            kind ? zj_heap_peek(alone ? kind->alone : kind->heap) : NULL;
+            kind ? zj_heap_peek(last_chance ? kind->last_chance : kind->heap)
+                 : NULL;
         if (top && (best == NULL || s_by_priority(top, best) < 0))
             best = top;
     }
@@ -178,18 +183,20 @@ zj_scheduler_next(zj_scheduler_t *self, const char **kinds, size_t count)
 }
 
 zj_future_t *
-zj_scheduler_next_alone(zj_scheduler_t *self, const char **kinds, size_t count)
+zj_scheduler_next_last_chance(zj_scheduler_t *self, const char **kinds,
+                              size_t count)
 {
     assert(self);
     return s_take(self, s_best(self, kinds, count, true));
 }
 
 bool
-zj_scheduler_has_alone(const zj_scheduler_t *self, const char **kinds,
-                       size_t count)
+zj_scheduler_has_last_chance(const zj_scheduler_t *self, const char **kinds,
+                             size_t count)
 {
     assert(self);
-    return s_best(self, kinds, count, true) != NULL;
+    return self->last_chance_count > 0 &&
+           s_best(self, kinds, count, true) != NULL;
 }
 
 void
@@ -286,11 +293,11 @@ zj_scheduler_ready_of(const zj_scheduler_t *self, const char *kind)
     return entry ? s_ready_in(entry) : 0;
 }
 
-//  Each item of heap knows its place, is queued (of kind, and alone or
-//  not as the heap, unless kind is NULL), and no child comes before its
-//  parent.
+//  Each item of heap knows its place, is queued (of kind, and at its last
+//  chance or not as the heap, unless kind is NULL), and no child comes before
+//  its parent.
 static bool
-s_heap_holds(const zj_heap_t *heap, const char *kind, bool alone,
+s_heap_holds(const zj_heap_t *heap, const char *kind, bool last_chance,
              zj_heap_compare_fn *compare)
 {
     size_t size = zj_heap_size(heap);
@@ -298,8 +305,8 @@ s_heap_holds(const zj_heap_t *heap, const char *kind, bool alone,
         const zj_future_t *future = zj_heap_at(heap, position);
         if (future->tag != ZJ_FUTURE_TAG || future->slot != position ||
             future->job.state != ZJ_STATE_QUEUED ||
-            (kind &&
-             (strcmp(future->job.kind, kind) != 0 || future->alone != alone)))
+            (kind && (strcmp(future->job.kind, kind) != 0 ||
+                      future->last_chance != last_chance)))
             return false;
         if (position > 0 &&
             compare(zj_heap_at(heap, (position - 1) / 2), future) > 0)
@@ -314,16 +321,18 @@ zj_scheduler_invariants_hold(const zj_scheduler_t *self)
     if (self == NULL ||
         !s_heap_holds(self->delayed, NULL, false, s_by_not_before))
         return false;
-    size_t ready = 0, runnable = 0;
+    size_t ready = 0, runnable = 0, last = 0;
     zhashx_t *kinds = self->kinds;
     for (s_kind_t *kind = zhashx_first(kinds); kind;
          kind = zhashx_next(kinds)) {
         const char *name = zhashx_cursor(kinds);
         if (!s_heap_holds(kind->heap, name, false, s_by_priority) ||
-            !s_heap_holds(kind->alone, name, true, s_by_priority))
+            !s_heap_holds(kind->last_chance, name, true, s_by_priority))
             return false;
         ready += s_ready_in(kind);
+        last += zj_heap_size(kind->last_chance);
         runnable += kind->offers > 0 ? s_ready_in(kind) : 0;
     }
-    return ready == self->ready_count && runnable == self->runnable_count;
+    return ready == self->ready_count && runnable == self->runnable_count &&
+           last == self->last_chance_count;
 }

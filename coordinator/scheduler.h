@@ -6,8 +6,9 @@
 //  It also counts, per kind, the connected workers that offer it, and
 //  keeps the number of ready jobs some connected worker can run: jobs of
 //  a kind nobody offers wait in their heap and cost dispatch nothing.
-//  Jobs that must run alone (zj_future_t.alone) wait in a second heap
-//  per kind, which zj_scheduler_next leaves to zj_scheduler_next_alone.
+//  Jobs at their last chance (zj_future_t.last_chance) wait in a second
+//  heap per kind, which zj_scheduler_next leaves to
+//  zj_scheduler_next_last_chance.
 #ifndef ZJ_SCHEDULER_H
 #define ZJ_SCHEDULER_H
 
@@ -31,14 +32,14 @@ void zj_scheduler_push(zj_scheduler_t *self, zj_future_t *future, double now);
 zj_future_t *zj_scheduler_next(zj_scheduler_t *self, const char **kinds,
                                size_t count);
 
-//  Removes and returns the best ready job that runs alone among
+//  Removes and returns the best ready job at its last chance among
 //  kinds[0..count), or NULL.
-zj_future_t *zj_scheduler_next_alone(zj_scheduler_t *self, const char **kinds,
-                                     size_t count);
+zj_future_t *zj_scheduler_next_last_chance(zj_scheduler_t *self,
+                                           const char **kinds, size_t count);
 
-//  True if a ready job that runs alone is of one of kinds[0..count).
-bool zj_scheduler_has_alone(const zj_scheduler_t *self, const char **kinds,
-                            size_t count);
+//  True if a ready job at its last chance is of one of kinds[0..count).
+bool zj_scheduler_has_last_chance(const zj_scheduler_t *self,
+                                  const char **kinds, size_t count);
 
 //  Removes future from whichever heap holds it; no-op if in none.
 void zj_scheduler_remove(zj_scheduler_t *self, zj_future_t *future);
@@ -63,7 +64,7 @@ bool zj_scheduler_is_offered(const zj_scheduler_t *self, const char *kind);
 //  Ready jobs of the kinds some connected worker offers. O(1).
 size_t zj_scheduler_runnable(const zj_scheduler_t *self);
 
-//  Ready jobs of kind (alone or not).
+//  Ready jobs of kind (at their last chance or not).
 size_t zj_scheduler_ready_of(const zj_scheduler_t *self, const char *kind);
 
 //  The scheduler's invariants: every future in a heap knows its position,

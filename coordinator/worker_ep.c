@@ -286,68 +286,27 @@ s_put_back(zj_worker_ep_t *self, zlistx_t **aside_p)
     zlistx_destroy(aside_p);
 }
 
-//  True if the peer runs a job that runs alone: it takes no other.
-static bool
-s_runs_alone(zj_peer_t *peer)
-{
-    return zj_peer_running(peer) == 1 && zj_peer_first_running(peer)->alone;
-}
-
-//  True if a job that runs alone waits for a kind of klass the peer offers.
-static bool
-s_alone_waits(zj_worker_ep_t *self, zj_peer_t *peer, zj_class_t klass)
-{
-    size_t count = 0;
-    const char **kinds = zj_peer_kinds(peer, klass, &count);
-    return zj_scheduler_has_alone(self->jobs->scheduler, kinds, count);
-}
-
-static bool
-s_any_reserved(zj_peers_t *peers)
-{
-    for (zj_peer_t *peer = zj_peers_first(peers); peer;
-         peer = zj_peers_next(peers))
-        if (zj_peer_reserved(peer))
-            return true;
-    return false;
-}
-
-//  Jobs that run alone go to a worker running nothing. While one of the
-//  peer's kinds waits, a worker running nothing takes it, and one worker
-//  (the reserved one) takes no other job until it runs none, so that the
-//  job does not wait for a moment when some worker happens to be idle.
-//  Returns how many jobs it added (0 or 1), or -1 if the peer takes no
-//  other job now.
-static int
-s_fill_alone(zj_worker_ep_t *self, zj_batch_t *batch, zj_class_t klass)
+//  A worker takes a job at its last chance only while it runs no other:
+//  the job goes beside whatever else it runs. Returns how many it took
+//  (0 or 1).
+static size_t
+s_fill_last_chance(zj_worker_ep_t *self, zj_batch_t *batch, zj_class_t klass,
+                   const char **kinds, size_t count)
 {
     zj_peer_t *peer = batch->peer;
     zj_scheduler_t *scheduler = self->jobs->scheduler;
-    if (s_runs_alone(peer))
-        return -1;
-    if (!s_alone_waits(self, peer, ZJ_CLASS_IO) &&
-        !s_alone_waits(self, peer, ZJ_CLASS_CPU)) {
-        zj_peer_set_reserved(peer, false);
+    if (zj_peer_runs_last_chance(peer) ||
+        !zj_scheduler_has_last_chance(scheduler, kinds, count))
+        return 0;
+    zj_future_t *future =
+        zj_scheduler_next_last_chance(scheduler, kinds, count);
+    if (zj_peer_holds_stopped(peer, future->job.id)) {
+        zj_scheduler_push(scheduler, future, zj_now());
         return 0;
     }
-    if (zj_peer_running(peer) == 0 && !zj_peer_draining(peer) &&
-        s_alone_waits(self, peer, klass)) {
-        size_t count = 0;
-        const char **kinds = zj_peer_kinds(peer, klass, &count);
-        zj_future_t *future = zj_scheduler_next_alone(scheduler, kinds, count);
-        if (!zj_peer_holds_stopped(peer, future->job.id)) {
-            zj_peer_set_reserved(peer, false);
-            zj_lifecycle_dispatch(self->jobs, future, peer, klass);
-            s_add_entry(self, batch, &future->job);
-            return 1;
-        }
-        zj_scheduler_push(scheduler, future, zj_now());
-    }
-    if (zj_peer_reserved(peer) || !s_any_reserved(self->jobs->peers)) {
-        zj_peer_set_reserved(peer, true);
-        return -1;
-    }
-    return 0;
+    zj_lifecycle_dispatch(self->jobs, future, peer, klass);
+    s_add_entry(self, batch, &future->job);
+    return 1;
 }
 
 //  Adds up to limit jobs of klass to the batch. Returns how many. A job
@@ -358,11 +317,10 @@ s_fill(zj_worker_ep_t *self, zj_batch_t *batch, zj_class_t klass, size_t limit)
 {
     zj_peer_t *peer = batch->peer;
     size_t count = 0;
-    int alone = s_fill_alone(self, batch, klass);
     const char **kinds = zj_peer_kinds(peer, klass, &count);
-    if (alone != 0)
-        return alone > 0 ? 1 : 0;
     size_t taken = 0;
+    if (!zj_peer_draining(peer) && zj_peer_credit(peer, klass) > 0)
+        taken = s_fill_last_chance(self, batch, klass, kinds, count);
     zlistx_t *aside = NULL;
     while (!zj_peer_draining(peer) && taken < limit &&
            zj_peer_credit(peer, klass) > 0) {

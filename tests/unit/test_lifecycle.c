@@ -19,7 +19,7 @@ s_start(zj_testcoord_t *tc, zj_peer_t *peer)
     const char **kinds = zj_peer_kinds(peer, ZJ_CLASS_IO, &count);
     zj_future_t *future = zj_scheduler_next(tc->scheduler, kinds, count);
     if (future == NULL)
-        future = zj_scheduler_next_alone(tc->scheduler, kinds, count);
+        future = zj_scheduler_next_last_chance(tc->scheduler, kinds, count);
     ck_assert_ptr_nonnull(future);
     zj_lifecycle_dispatch(&tc->jobs, future, peer, ZJ_CLASS_IO);
     ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
@@ -429,8 +429,8 @@ START_TEST(test_losses_fail_the_job_at_the_bound)
         ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
         ck_assert_int_eq(future->job.state, ZJ_STATE_QUEUED);
         ck_assert_int_eq(future->job.losses, loss);
-        //  One loss short of the bound, it runs alone.
-        ck_assert(future->alone == (loss + 1 == ZJ_MAX_LOSSES));
+        //  One loss short of the bound, it is at its last chance.
+        ck_assert(future->last_chance == (loss + 1 == ZJ_MAX_LOSSES));
         ck_assert_int_eq(
             s_stored_int(tc, "SELECT losses FROM jobs WHERE id = %lld", id),
             loss);

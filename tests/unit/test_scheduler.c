@@ -42,23 +42,23 @@ START_TEST(test_scheduler_priority_then_age)
 }
 END_TEST
 
-//  Jobs that run alone wait apart: zj_scheduler_next never gives them,
-//  zj_scheduler_next_alone gives only them; they count as ready and
-//  runnable, are woken into their own heap, and can be removed.
-START_TEST(test_scheduler_keeps_jobs_that_run_alone_apart)
+//  Jobs at their last chance wait apart: zj_scheduler_next never gives
+//  them, zj_scheduler_next_last_chance gives only them; they count as
+//  ready and runnable, are woken into their own heap, and can be removed.
+START_TEST(test_scheduler_keeps_last_chances_apart)
 {
     zj_scheduler_t *scheduler = zj_scheduler_new();
     zj_scheduler_offer(scheduler, "echo", 1);
-    zj_future_t *alone = s_future(0, "echo", 9, 0);
-    alone->alone = true;
-    zj_scheduler_push(scheduler, alone, 100);
+    zj_future_t *last = s_future(0, "echo", 9, 0);
+    last->last_chance = true;
+    zj_scheduler_push(scheduler, last, 100);
     zj_future_t *later = s_future(1, "echo", 0, 150);
-    later->alone = true;
+    later->last_chance = true;
     zj_scheduler_push(scheduler, later, 100);
     zj_scheduler_push(scheduler, s_future(2, "echo", 0, 0), 100);
     const char *echo[] = {"echo"}, *none[] = {"sleep"};
-    ck_assert(zj_scheduler_has_alone(scheduler, echo, 1));
-    ck_assert(!zj_scheduler_has_alone(scheduler, none, 1));
+    ck_assert(zj_scheduler_has_last_chance(scheduler, echo, 1));
+    ck_assert(!zj_scheduler_has_last_chance(scheduler, none, 1));
     ck_assert_uint_eq(zj_scheduler_ready(scheduler), 2);
     ck_assert_uint_eq(zj_scheduler_runnable(scheduler), 2);
     ck_assert_ptr_eq(zj_scheduler_next(scheduler, echo, 1), &s_futures[2]);
@@ -66,9 +66,9 @@ START_TEST(test_scheduler_keeps_jobs_that_run_alone_apart)
     ck_assert_uint_eq(zj_scheduler_wake(scheduler, 200), 1);
     ck_assert(zj_scheduler_invariants_hold(scheduler));
     zj_scheduler_remove(scheduler, later);
-    ck_assert_ptr_eq(zj_scheduler_next_alone(scheduler, echo, 1), alone);
-    ck_assert_ptr_null(zj_scheduler_next_alone(scheduler, echo, 1));
-    ck_assert(!zj_scheduler_has_alone(scheduler, echo, 1));
+    ck_assert_ptr_eq(zj_scheduler_next_last_chance(scheduler, echo, 1), last);
+    ck_assert_ptr_null(zj_scheduler_next_last_chance(scheduler, echo, 1));
+    ck_assert(!zj_scheduler_has_last_chance(scheduler, echo, 1));
     ck_assert_uint_eq(zj_scheduler_ready(scheduler), 0);
     ck_assert(zj_scheduler_invariants_hold(scheduler));
     zj_scheduler_destroy(&scheduler);
@@ -170,7 +170,7 @@ test_scheduler_suite(void)
     tcase_add_test(tcase, test_scheduler_runnable_counts_offered_kinds);
     tcase_add_test(tcase, test_scheduler_delays_until_due);
     tcase_add_test(tcase, test_scheduler_remove_ready_and_delayed);
-    tcase_add_test(tcase, test_scheduler_keeps_jobs_that_run_alone_apart);
+    tcase_add_test(tcase, test_scheduler_keeps_last_chances_apart);
     suite_add_tcase(suite, tcase);
     return suite;
 }

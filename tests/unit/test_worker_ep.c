@@ -145,11 +145,11 @@ s_lose_and_return(zj_testcoord_t *tc, zj_peer_t *peer, const char *name)
 }
 
 //  Jobs that shared a worker with a job that kills it are lost with it,
-//  one loss each. One loss short of the bound they run alone: the poison
-//  job then takes its worker down by itself and fails, and the jobs that
-//  were lost with it twice run one by one, and succeed. Before, all four
-//  ran together a third time and all failed at the bound.
-START_TEST(test_jobs_lost_beside_a_poison_job_run_alone_and_live)
+//  one loss each. One loss short of the bound, no two of them share a
+//  worker: the poison job's last loss is then its own, and it fails,
+//  while the jobs lost beside it run one by one and succeed. Before, all
+//  four ran together a third time and all failed at the bound.
+START_TEST(test_jobs_lost_beside_a_poison_job_run_one_by_one_and_live)
 {
     zj_testcoord_t *tc = zj_testcoord_new();
     zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 4, 0);
@@ -161,7 +161,7 @@ START_TEST(test_jobs_lost_beside_a_poison_job_run_alone_and_live)
         peer = s_lose_and_return(tc, peer, "w1");
     }
     ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_QUEUED), 4);
-    //  The poison job (the oldest) first, alone; it kills its worker.
+    //  The poison job (the oldest) first, by itself; it kills its worker.
     ck_assert_uint_eq(s_dispatch(tc), 1);
     ck_assert_uint_eq(s_dispatch(tc), 0);
     zj_future_t *running = zj_peer_first_running(peer);
@@ -173,7 +173,7 @@ START_TEST(test_jobs_lost_beside_a_poison_job_run_alone_and_live)
         ck_assert_uint_eq(s_dispatch(tc), 1);
         ck_assert_uint_eq(s_dispatch(tc), 0);
         running = zj_peer_first_running(peer);
-        ck_assert(running->alone);
+        ck_assert(running->last_chance);
         ck_assert_int_eq(running->job.losses, ZJ_MAX_LOSSES - 1);
         int64_t id = running->job.id;
         zj_msg_t *results = zj_testcoord_results(1, id, running->job.attempts,
@@ -187,37 +187,39 @@ START_TEST(test_jobs_lost_beside_a_poison_job_run_alone_and_live)
 }
 END_TEST
 
-//  A job that runs alone waits for a worker running nothing. A busy
-//  worker is reserved for it and takes no new job meanwhile; a worker
-//  running nothing takes it, and then no other job beside it, while the
-//  reserved one goes back to taking jobs.
-START_TEST(test_a_job_that_runs_alone_has_a_worker_to_itself)
+//  A worker runs one job at its last chance at a time, beside any other
+//  jobs: a second one waits for another worker, or for the first to end.
+START_TEST(test_a_worker_runs_one_job_at_its_last_chance)
 {
     zj_testcoord_t *tc = zj_testcoord_new();
+    tc->jobs.max_losses = 2;
     zj_peer_t *w1 = zj_testcoord_hello(tc, "w1", 4, 0);
     zj_testcoord_submit(tc, "echo", 1);
-    int64_t lonely = zj_testcoord_submit(tc, "echo", 1);
+    int64_t first = zj_testcoord_submit(tc, "echo", 1);
+    int64_t second = zj_testcoord_submit(tc, "echo", 1);
+    ck_assert_uint_eq(s_dispatch(tc), 3);
+    zj_future_t *one = zj_futures_find(tc->futures, first);
+    zj_future_t *two = zj_futures_find(tc->futures, second);
+    ck_assert(!zj_lifecycle_lose(&tc->jobs, one, "lost"));
+    ck_assert(!zj_lifecycle_lose(&tc->jobs, two, "lost"));
+    ck_assert(one->last_chance && two->last_chance);
+    ck_assert(!zj_peer_runs_last_chance(w1));
+    int64_t other = zj_testcoord_submit(tc, "echo", 1);
     ck_assert_uint_eq(s_dispatch(tc), 2);
-    zj_future_t *future = zj_futures_find(tc->futures, lonely);
-    for (int loss = 1; loss < ZJ_MAX_LOSSES; loss++) {
-        ck_assert(!future->alone);
-        ck_assert(!zj_lifecycle_lose(&tc->jobs, future, "lost"));
-        if (loss + 1 < ZJ_MAX_LOSSES)
-            ck_assert_uint_eq(s_dispatch(tc), 1);
-    }
-    ck_assert(future->alone);
-    int64_t waiting = zj_testcoord_submit(tc, "echo", 1);
-    ck_assert_uint_eq(s_dispatch(tc), 0);
-    ck_assert(zj_peer_reserved(w1));
+    ck_assert_ptr_eq(one->peer, w1);
+    ck_assert_ptr_eq(zj_futures_find(tc->futures, other)->peer, w1);
+    ck_assert_ptr_null(two->peer);
+    ck_assert(zj_peer_runs_last_chance(w1));
     zj_peer_t *w2 = zj_testcoord_hello(tc, "w2", 4, 0);
-    ck_assert_uint_eq(s_dispatch(tc), 2);
-    ck_assert_ptr_eq(future->peer, w2);
-    ck_assert_ptr_eq(zj_futures_find(tc->futures, waiting)->peer, w1);
-    ck_assert(!zj_peer_reserved(w1));
-    int64_t more = zj_testcoord_submit(tc, "echo", 1);
     ck_assert_uint_eq(s_dispatch(tc), 1);
-    ck_assert_ptr_eq(zj_futures_find(tc->futures, more)->peer, w1);
-    ck_assert_uint_eq(zj_peer_running(w2), 1);
+    ck_assert_ptr_eq(two->peer, w2);
+    //  Its end frees w1 for the next one.
+    zj_msg_t *results =
+        zj_testcoord_results(1, first, one->job.attempts, ZJ_STATE_SUCCEEDED);
+    results->io_credit = 1;
+    zj_testcoord_from_worker(tc, "w1", results);
+    zj_msg_destroy(&results);
+    ck_assert(!zj_peer_runs_last_chance(w1));
     zj_testcoord_destroy(&tc);
 }
 END_TEST
@@ -675,8 +677,8 @@ test_worker_ep_suite(void)
     tcase_add_test(tcase, test_hello_again_requeues_and_resets_the_ledger);
     tcase_add_test(tcase, test_bye_and_silence_requeue_and_mark_the_worker);
     tcase_add_test(tcase,
-                   test_jobs_lost_beside_a_poison_job_run_alone_and_live);
-    tcase_add_test(tcase, test_a_job_that_runs_alone_has_a_worker_to_itself);
+                   test_jobs_lost_beside_a_poison_job_run_one_by_one_and_live);
+    tcase_add_test(tcase, test_a_worker_runs_one_job_at_its_last_chance);
     tcase_add_test(tcase, test_tick_beats_every_worker_once_a_period);
     tcase_add_test(tcase, test_tick_writes_last_seen_of_workers_heard);
     tcase_add_test(tcase, test_strangers_and_client_messages_get_errors);
