@@ -50,6 +50,27 @@ s_refuse_submit(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     return true;
 }
 
+//  A SUBMIT whose jobs run after a job that does not exist is refused
+//  whole, before any job is made.
+static bool
+s_refuse_after(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    for (size_t index = 0; index < msg->job_count; index++) {
+        int64_t unknown = 0;
+        if (zj_lifecycle_check_after(self->jobs, &msg->jobs[index], &unknown) ==
+            0)
+            continue;
+        char reason[ZJ_MAX_TEXT];
+        snprintf(reason, sizeof reason,
+                 "job %zu runs after job %" PRId64
+                 ", which does not exist; nothing was queued",
+                 index + 1, unknown);
+        s_error(self, identity, msg->req, ZJ_ENOTFOUND, reason);
+        return true;
+    }
+    return false;
+}
+
 //  A SUBMIT with a token seen before (its reply was lost, and the client
 //  sent it again): answers it with the same ids and returns true, or
 //  refuses a different batch under that token. False for a new token.
@@ -110,7 +131,8 @@ s_on_submit(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
         if (s_answer_token(self, identity, msg, digest))
             return;
     }
-    if (s_refuse_submit(self, identity, msg))
+    if (s_refuse_submit(self, identity, msg) ||
+        s_refuse_after(self, identity, msg))
         return;
     zj_store_mark_t mark = zj_store_mark(self->jobs->store);
     zj_msg_t *reply = zj_msg_new(ZJ_MSG_SUBMITTED);

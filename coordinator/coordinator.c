@@ -40,6 +40,7 @@ struct zj_coordinator {
     zj_scheduler_t *scheduler;      //  Queued jobs
     zj_peers_t *peers;              //  Workers, their credit, the kinds
     zj_deadlines_t *deadlines;      //  When running attempts time out
+    zj_deps_t *deps;                //  Which jobs wait for which
     zj_outbox_t *outbox;            //  Replies waiting for the commit
     zj_lifecycle_t jobs;            //  The state machine over the above
     zj_client_ep_t client_ep;       //  The clients endpoint
@@ -127,8 +128,11 @@ static int
 s_recover(zj_coordinator_t *self)
 {
     int64_t requeued = 0;
-    if (zj_store_recover(self->store, s_recover_one, &self->jobs, &requeued) !=
-            0 ||
+    int rc =
+        zj_store_recover(self->store, s_recover_one, &self->jobs, &requeued);
+    if (rc == 0)
+        zj_lifecycle_recovered(&self->jobs);
+    if (rc != 0 ||
         zj_store_list_workers(self->store, s_remember_kinds, self->peers) !=
             0 ||
         zj_store_forget_workers(self->store) != 0 ||
@@ -200,6 +204,7 @@ s_wire(zj_coordinator_t *self)
         .scheduler = self->scheduler,
         .peers = self->peers,
         .deadlines = self->deadlines,
+        .deps = self->deps,
         .max_losses = self->config.max_losses,
         .loss_spread_ms =
             (int64_t) self->config.heartbeat_ms * self->config.liveness,
@@ -257,6 +262,7 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     self->scheduler = zj_scheduler_new();
     self->peers = zj_peers_new();
     self->deadlines = zj_deadlines_new(s_timeout_grace(config));
+    self->deps = zj_deps_new();
     self->outbox = zj_outbox_new();
     char why[ZJ_WHY_SIZE] = "";
     self->store = zj_store_new(config->db_path, config->sync, why);
@@ -307,6 +313,7 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     zj_scheduler_destroy(&self->scheduler);
     zj_peers_destroy(&self->peers);
     zj_deadlines_destroy(&self->deadlines);
+    zj_deps_destroy(&self->deps);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
     free(self);

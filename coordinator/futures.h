@@ -45,6 +45,7 @@ typedef struct {
     bool attempt_done; //  The current attempt's result is recorded
     bool resume;       //  Next dispatch goes on with the current attempt
     bool last_chance;  //  One loss short of --max-losses: see lifecycle.h
+    uint32_t waiting;  //  Jobs of its after not finished: held while > 0
 } zj_future_t;
 
 #define ZJ_FUTURE_TAG 0x7a6a6675u

@@ -62,10 +62,25 @@ s_put_string(zj_journal_t *self, const char *text)
         s_put(self, text, length);
 }
 
+//  A job's after ids, at an offset aligned for int64_t (data comes from
+//  malloc, aligned for any type), so that reading gives them in place.
+static void
+s_put_after(zj_journal_t *self, const zj_job_t *job)
+{
+    if (job->after_count == 0)
+        return;
+    static const char padding[sizeof(int64_t)] = {0};
+    size_t pad =
+        (sizeof(int64_t) - self->size % sizeof(int64_t)) % sizeof(int64_t);
+    s_put(self, padding, pad);
+    s_put(self, job->after, job->after_count * sizeof(int64_t));
+}
+
 static void
 s_put_job(zj_journal_t *self, const zj_job_t *job)
 {
     s_put(self, job, sizeof *job);
+    s_put_after(self, job);
     s_put_string(self, job->kind);
     s_put_string(self, job->args);
     s_put_string(self, job->worker);
@@ -140,6 +155,7 @@ zj_journal_count(const zj_journal_t *self)
 //  A read position in the journal.
 typedef struct {
     const char *at;
+    const char *data; //  The journal's first byte
 } zj_reader_t;
 
 static void
@@ -163,6 +179,14 @@ static void
 s_get_job(zj_reader_t *reader, zj_job_t *job)
 {
     s_get(reader, job, sizeof *job);
+    job->after = NULL;
+    if (job->after_count) {
+        size_t offset = (size_t) (reader->at - reader->data);
+        reader->at +=
+            (sizeof(int64_t) - offset % sizeof(int64_t)) % sizeof(int64_t);
+        job->after = (int64_t *) (void *) reader->at;
+        reader->at += job->after_count * sizeof(int64_t);
+    }
     job->kind = s_get_string(reader);
     job->args = s_get_string(reader);
     job->worker = s_get_string(reader);
@@ -207,7 +231,7 @@ s_get_entry(zj_reader_t *reader, zj_write_entry_t *entry, zj_kind_t **kinds)
 static size_t
 s_count_to(const zj_journal_t *self, size_t size)
 {
-    zj_reader_t reader = {self->data};
+    zj_reader_t reader = {self->data, self->data};
     size_t count = 0;
     while (reader.at < self->data + size) {
         zj_write_entry_t entry;
@@ -223,7 +247,7 @@ int
 zj_journal_replay(const zj_journal_t *self, zj_journal_fn *fn, void *arg)
 {
     assert(self && fn);
-    zj_reader_t reader = {self->data};
+    zj_reader_t reader = {self->data, self->data};
     int rc = 0;
     while (rc == 0 && reader.at < self->data + self->size) {
         zj_write_entry_t entry;

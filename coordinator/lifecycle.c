@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "common/duration.h"
+#include "common/err.h"
 #include "common/heap.h"
 #include "common/log.h"
 #include "coordinator/lifecycle.h"
@@ -33,6 +34,67 @@ s_record_attempt(zj_lifecycle_t *self, const zj_job_t *attempt)
         s_refused(self, "record attempt");
 }
 
+//  The state job id is in: unfinished ones from their future, final ones
+//  from the store (inside the turn). ZJ_STATE_NONE if there is no such job.
+static zj_state_t
+s_state_of(zj_lifecycle_t *self, int64_t id)
+{
+    zj_future_t *future = zj_futures_find(self->futures, id);
+    if (future)
+        return future->job.state;
+    zj_job_t job = {0};
+    if (zj_store_get_job(self->store, id, &job) != 0)
+        return ZJ_STATE_NONE;
+    zj_state_t state = job.state;
+    zj_job_clear(&job);
+    return state;
+}
+
+int
+zj_lifecycle_check_after(zj_lifecycle_t *self, const zj_job_t *spec,
+                         int64_t *unknown)
+{
+    assert(self && spec && unknown);
+    for (uint32_t index = 0; index < spec->after_count; index++)
+        if (s_state_of(self, spec->after[index]) == ZJ_STATE_NONE) {
+            *unknown = spec->after[index];
+            return ZJ_ENOTFOUND;
+        }
+    return 0;
+}
+
+static bool
+s_is_final(zj_state_t state)
+{
+    return state == ZJ_STATE_SUCCEEDED || state == ZJ_STATE_FAILED ||
+           state == ZJ_STATE_CANCELLED;
+}
+
+static void s_release(zj_lifecycle_t *self);
+
+//  Holds future until the jobs of its after finish: it waits for each
+//  unfinished one, and each finished one is told at once, as if it had
+//  just finished. Returns true if it is held.
+static bool
+s_hold(zj_lifecycle_t *self, zj_future_t *future)
+{
+    const zj_job_t *job = &future->job;
+    for (uint32_t index = 0; index < job->after_count; index++) {
+        int64_t id = job->after[index];
+        bool seen = false;
+        for (uint32_t before = 0; before < index && !seen; before++)
+            seen = job->after[before] == id;
+        zj_state_t state = s_state_of(self, id);
+        if (seen || state == ZJ_STATE_NONE)
+            continue;
+        zj_deps_wait(self->deps, job->id, id);
+        future->waiting++;
+        if (s_is_final(state))
+            zj_deps_finished(self->deps, id, state);
+    }
+    return future->waiting > 0;
+}
+
 int64_t
 zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec)
 {
@@ -47,6 +109,12 @@ zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec)
     job.backoff_ms = spec->backoff_ms;
     job.not_before = spec->delay_ms > 0 ? now + spec->delay_ms / 1000.0 : 0;
     job.created_at = now;
+    if (spec->after_count > 0) {
+        job.after = malloc(spec->after_count * sizeof(int64_t));
+        assert(job.after);
+        memcpy(job.after, spec->after, spec->after_count * sizeof(int64_t));
+        job.after_count = spec->after_count;
+    }
     //  A kind no connected worker offers waits, queued, for one that does.
     job.state = ZJ_STATE_QUEUED;
     if (zj_store_insert_job(self->store, &job) != 0) {
@@ -56,7 +124,9 @@ zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec)
     }
     int64_t id = job.id;
     zj_future_t *future = zj_futures_add(self->futures, &job);
-    zj_scheduler_push(self->scheduler, future, now);
+    if (!s_hold(self, future))
+        zj_scheduler_push(self->scheduler, future, now);
+    s_release(self);
     return id;
 }
 
@@ -65,7 +135,9 @@ zj_lifecycle_unsubmit(zj_lifecycle_t *self, int64_t id)
 {
     assert(self);
     zj_future_t *future = zj_futures_find(self->futures, id);
-    assert(future && future->job.state == ZJ_STATE_QUEUED);
+    if (future == NULL)
+        return; //  Cancelled in this turn by its after: only rows left
+    assert(future->job.state == ZJ_STATE_QUEUED);
     zj_scheduler_remove(self->scheduler, future);
     zj_futures_forget(self->futures, future);
 }
@@ -101,7 +173,17 @@ zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job)
     future->resume = job->state == ZJ_STATE_RUNNING;
     assert(!future->resume || job->attempts > 0);
     future->last_chance = s_last_chance(self, job);
-    zj_scheduler_push(self->scheduler, future, zj_now());
+    //  Jobs of its after that finished are told by
+    //  zj_lifecycle_recovered, once every job is back.
+    if (!s_hold(self, future))
+        zj_scheduler_push(self->scheduler, future, zj_now());
+}
+
+void
+zj_lifecycle_recovered(zj_lifecycle_t *self)
+{
+    assert(self);
+    s_release(self);
 }
 
 //  How long the attempt of job may take on peer before the grace. An I/O
@@ -159,6 +241,56 @@ s_finish(zj_lifecycle_t *self, zj_future_t *future, zj_state_t state)
     zj_scheduler_remove(self->scheduler, future);
     s_write(self, job);
     zj_futures_resolve(self->futures, future);
+    zj_deps_finished(self->deps, job->id, state);
+    s_release(self);
+}
+
+//  Tells waiter (held for the job id, which finished in state) about it:
+//  one wait less after a success, and it is queued when none is left;
+//  after a failure or a cancel it ends cancelled, naming that job.
+static void
+s_tell(zj_lifecycle_t *self, int64_t waiter, int64_t id, zj_state_t state)
+{
+    zj_future_t *future = zj_futures_find(self->futures, waiter);
+    if (future == NULL || future->waiting == 0)
+        return; //  Cancelled meanwhile
+    assert(future->job.state == ZJ_STATE_QUEUED);
+    assert(future->slot == ZJ_HEAP_NONE && future->peer == NULL);
+    if (state == ZJ_STATE_SUCCEEDED) {
+        if (--future->waiting == 0)
+            zj_scheduler_push(self->scheduler, future, zj_now());
+        return;
+    }
+    future->waiting = 0;
+    zj_job_t *job = &future->job;
+    free(job->error);
+    job->error =
+        zsys_sprintf("job %" PRId64 ", which it runs after, %s", id,
+                     state == ZJ_STATE_FAILED ? "failed" : "was cancelled");
+    zj_log_info("job cancelled id=%" PRId64 " reason=\"%s\"", job->id,
+                job->error);
+    s_finish(self, future, ZJ_STATE_CANCELLED);
+}
+
+//  Tells the waiters of every job that finished. A cancel this causes
+//  finishes more jobs, told in the same loop, not by recursion: a chain
+//  of any length is released in constant stack.
+static void
+s_release(zj_lifecycle_t *self)
+{
+    if (self->releasing)
+        return;
+    self->releasing = true;
+    int64_t id;
+    zj_state_t state;
+    int64_t *waiters;
+    size_t count;
+    while (zj_deps_next(self->deps, &id, &state, &waiters, &count)) {
+        for (size_t index = 0; index < count; index++)
+            s_tell(self, waiters[index], id, state);
+        free(waiters);
+    }
+    self->releasing = false;
 }
 
 //  The wait before the retry that follows attempt number attempts: the
@@ -400,7 +532,9 @@ s_job_holds(const zj_future_t *future, const zj_deadlines_t *deadlines)
     bool deadline = zj_deadlines_due(deadlines, job->id) != 0;
     switch (job->state) {
     case ZJ_STATE_QUEUED:
-        return future->peer == NULL && future->slot != ZJ_HEAP_NONE &&
+        //  Held for its after out of the scheduler, or in it.
+        return future->peer == NULL &&
+               (future->slot == ZJ_HEAP_NONE) == (future->waiting > 0) &&
                !deadline;
     case ZJ_STATE_RUNNING:
         return future->peer != NULL && future->slot == ZJ_HEAP_NONE &&
@@ -418,12 +552,13 @@ zj_lifecycle_invariants_hold(const zj_lifecycle_t *self)
         !zj_peers_invariants_hold(self->peers) ||
         !zj_deadlines_invariants_hold(self->deadlines))
         return false;
-    size_t queued = 0, running = 0, timed = 0;
+    size_t queued = 0, running = 0, timed = 0, held = 0;
     for (zj_future_t *future = zj_futures_first(self->futures); future;
          future = zj_futures_next(self->futures)) {
         if (!s_job_holds(future, self->deadlines))
             return false;
         queued += future->job.state == ZJ_STATE_QUEUED;
+        held += future->waiting > 0;
         running += future->job.state == ZJ_STATE_RUNNING;
         timed +=
             future->job.state == ZJ_STATE_RUNNING && future->job.timeout_ms > 0;
@@ -436,5 +571,6 @@ zj_lifecycle_invariants_hold(const zj_lifecycle_t *self)
         on_peers += zj_peer_running(peer);
     size_t scheduled = zj_scheduler_ready(self->scheduler) +
                        zj_scheduler_delayed(self->scheduler);
-    return queued == scheduled && running == on_peers;
+    return queued == scheduled + held && running == on_peers &&
+           zj_deps_pending(self->deps) == 0;
 }

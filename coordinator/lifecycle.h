@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "coordinator/deadlines.h"
+#include "coordinator/deps.h"
 #include "coordinator/futures.h"
 #include "coordinator/peers.h"
 #include "coordinator/scheduler.h"
@@ -30,12 +31,21 @@ typedef struct {
     int max_losses;            //  Losses that fail a job; 0 = ZJ_MAX_LOSSES
     int64_t loss_spread_ms;    //  A lost job waits up to this, at random
     zj_deadlines_t *deadlines; //  When running attempts time out
+    zj_deps_t *deps;           //  Which jobs wait for which (after)
+    bool releasing;            //  Telling waiters that jobs finished
 } zj_lifecycle_t;
 
 //  Creates a job from a SUBMIT entry, inserted queued: a job of a kind no
-//  connected worker offers waits until one does. Returns its id, or 0 if
-//  the store refused the row (logged).
+//  connected worker offers waits until one does. A job with after is held
+//  out of the queue until each of those jobs succeeded; if one failed or
+//  was cancelled, it ends cancelled, naming that job. Returns its id, or
+//  0 if the store refused the row (logged).
 int64_t zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec);
+
+//  Checks that every id in spec's after names a job: returns 0, or
+//  ZJ_ENOTFOUND with the first unknown id in *unknown.
+int zj_lifecycle_check_after(zj_lifecycle_t *self, const zj_job_t *spec,
+                             int64_t *unknown);
 
 //  Takes back a job zj_lifecycle_submit made in this turn whose SUBMIT is
 //  refused after all (no client learned its id): it leaves the scheduler
@@ -45,6 +55,10 @@ void zj_lifecycle_unsubmit(zj_lifecycle_t *self, int64_t id);
 //  Queues a recovered job (read from the store at start, in the state the
 //  last run left it: queued or running). Copies job.
 void zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job);
+
+//  After every job was recovered: releases the recovered jobs whose after
+//  finished in the last run.
+void zj_lifecycle_recovered(zj_lifecycle_t *self);
 
 //  queued -> running on peer as a job of klass: the next attempt starts
 //  and spends one of the peer's credit (which must be free). The future

@@ -1,4 +1,4 @@
-//  store.c - the SQLite record of jobs and workers (schema v6, WAL):
+//  store.c - the SQLite record of jobs and workers (schema v7, WAL):
 //  turns, writes and reads; store_open.c opens and closes it. Every
 //  statement is prepared once and reset after each use; every value is
 //  bound. The first write of a loop turn runs BEGIN IMMEDIATE and
@@ -35,7 +35,8 @@ enum {
     ZJ_COL_RESULT,
     ZJ_COL_ERROR,
     ZJ_COL_BACKOFF_MS,
-    ZJ_COL_LOSSES
+    ZJ_COL_LOSSES,
+    ZJ_COL_AFTER
 };
 
 //  A turn that has not failed holds an open transaction, and a degraded
@@ -144,6 +145,47 @@ s_bind_time(sqlite3_stmt *stmt, int index, double seconds)
         sqlite3_bind_null(stmt, index);
 }
 
+//  A job's after ids as the JSON array the store keeps, or NULL for none.
+//  The caller frees it.
+static char *
+s_after_text(const zj_job_t *job)
+{
+    if (job->after_count == 0)
+        return NULL;
+    size_t size = 2 + (size_t) job->after_count * 21;
+    char *text = malloc(size);
+    assert(text);
+    size_t used = 0;
+    text[used++] = '[';
+    for (uint32_t index = 0; index < job->after_count; index++)
+        used += (size_t) snprintf(text + used, size - used, "%s%" PRId64,
+                                  index ? "," : "", job->after[index]);
+    assert(used + 2 <= size);
+    text[used++] = ']';
+    text[used] = '\0';
+    return text;
+}
+
+//  Reads the after column's ids into self->after (digits between other
+//  characters; at most ZJ_MAX_AFTER, each >= 1).
+static uint32_t
+s_after_ids(zj_store_t *self, const char *text)
+{
+    uint32_t count = 0;
+    while (text && *text && count < ZJ_MAX_AFTER) {
+        if (*text < '0' || *text > '9') {
+            text++;
+            continue;
+        }
+        char *end;
+        long long id = strtoll(text, &end, 10);
+        if (id >= 1)
+            self->after[count++] = id;
+        text = end;
+    }
+    return count;
+}
+
 static int
 s_insert_job_row(zj_store_t *self, const zj_job_t *job)
 {
@@ -165,6 +207,11 @@ s_insert_job_row(zj_store_t *self, const zj_job_t *job)
     sqlite3_bind_int64(stmt, 15, job->backoff_ms);
     sqlite3_bind_int64(stmt, 16, job->id);
     sqlite3_bind_int(stmt, 17, job->losses);
+    char *after = s_after_text(job);
+    if (after)
+        sqlite3_bind_text(stmt, 18, after, -1, free);
+    else
+        sqlite3_bind_null(stmt, 18);
     return s_step_write(self, stmt);
 }
 
@@ -322,7 +369,7 @@ zj_store_update_job(zj_store_t *self, const zj_job_t *job)
 //  Fills *job from the current row. The strings are borrowed from the
 //  statement: valid until its next step or reset.
 static void
-s_job_from_row(sqlite3_stmt *stmt, zj_job_t *job)
+s_job_from_row(zj_store_t *self, sqlite3_stmt *stmt, zj_job_t *job)
 {
     *job = (zj_job_t){
         .id = sqlite3_column_int64(stmt, ZJ_COL_ID),
@@ -344,6 +391,9 @@ s_job_from_row(sqlite3_stmt *stmt, zj_job_t *job)
         .backoff_ms = sqlite3_column_int64(stmt, ZJ_COL_BACKOFF_MS),
         .losses = sqlite3_column_int(stmt, ZJ_COL_LOSSES),
     };
+    const char *after = (const char *) sqlite3_column_text(stmt, ZJ_COL_AFTER);
+    job->after_count = s_after_ids(self, after);
+    job->after = job->after_count ? self->after : NULL;
 }
 
 int
@@ -429,7 +479,7 @@ zj_store_get_job(zj_store_t *self, int64_t id, zj_job_t *job)
     int result = 0;
     if (rc == SQLITE_ROW) {
         zj_job_t row;
-        s_job_from_row(stmt, &row);
+        s_job_from_row(self, stmt, &row);
         zj_job_copy(job, &row);
     } else
         result = rc == SQLITE_DONE ? ZJ_ENOTFOUND : s_failed(self);
@@ -445,7 +495,7 @@ s_each_job(zj_store_t *self, sqlite3_stmt *stmt, zj_store_job_fn *fn, void *arg)
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         zj_job_t job;
-        s_job_from_row(stmt, &job);
+        s_job_from_row(self, stmt, &job);
         fn(arg, &job);
     }
     int result = rc == SQLITE_DONE ? 0 : s_failed(self);

@@ -14,7 +14,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 6          //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 7          //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250       //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100    //  Rows zj_store_list_jobs gives for limit 0
@@ -23,7 +23,7 @@
 #define ZJ_JOB_COLUMNS                                                         \
     "id, kind, args, state, priority, attempts, max_attempts,"                 \
     " timeout_ms, not_before, worker, created_at, started_at,"                 \
-    " finished_at, result, error, backoff_ms, losses"
+    " finished_at, result, error, backoff_ms, losses, after"
 
 //  Every statement the store runs, prepared once.
 #define ZJ_STMT_MAP(XX)                                                        \
@@ -33,9 +33,9 @@
     XX(INSERT_JOB, "INSERT INTO jobs (kind, args, state, priority,"            \
                    " attempts, max_attempts, timeout_ms, not_before,"          \
                    " worker, created_at, started_at, finished_at,"             \
-                   " result, error, backoff_ms, id, losses)"                   \
+                   " result, error, backoff_ms, id, losses, after)"            \
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"         \
-                   " ?11, ?12, ?13, ?14, ?15, ?16, ?17)")                      \
+                   " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")                 \
     XX(NEXT_ID, "SELECT coalesce(max(id), 0) + 1 FROM jobs")                   \
     XX(INSERT_ATTEMPT, "INSERT OR REPLACE INTO attempts (job_id, attempt,"     \
                        " worker, state, started_at, finished_at, error)"       \
@@ -94,6 +94,7 @@ struct zj_store {
     int wal_pages;                     //  WAL pages after the last commit
     int wake_at;                       //  ... at which to wake the thread
     int help_at;                       //  ... past which the loop helps
+    int64_t after[ZJ_MAX_AFTER];       //  A row's after ids, as read
 };
 
 #endif

@@ -69,6 +69,9 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     //  second b-tree per SUBMIT cost one-job submits a page write each.
     "DROP INDEX IF EXISTS submit_tokens_age;"
     "PRAGMA user_version = 6;",
+    //  v7: the jobs a job runs after (--after), a JSON array of ids.
+    "ALTER TABLE jobs ADD COLUMN after TEXT;"
+    "PRAGMA user_version = 7;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {

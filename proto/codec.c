@@ -197,7 +197,8 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(started_at, DBL)                                                        \
     XX(finished_at, DBL)                                                       \
     XX(result, RESULT)                                                         \
-    XX(error, TEXT)
+    XX(error, TEXT)                                                            \
+    XX(after, AFTER)
 
 #define S_WORKER_FIELDS(XX)                                                    \
     XX(name, TEXT)                                                             \
@@ -248,6 +249,7 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_HAS_IDS(o, f) ((o)->id_count > 0)
 #define S_HAS_WORKERS(o, f) ((o)->worker_count > 0)
 #define S_HAS_KINDS(o, f) ((o)->kind_count > 0)
+#define S_HAS_AFTER(o, f) ((o)->after_count > 0)
 
 #define S_PACK_U64(pk, o, f, why) msgpack_pack_uint64(pk, (o)->f)
 #define S_PACK_I64(pk, o, f, why) msgpack_pack_int64(pk, (o)->f)
@@ -264,6 +266,7 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_PACK_IDS(pk, o, f, why) s_pack_ids(pk, o)
 #define S_PACK_WORKERS(pk, o, f, why) s_pack_workers(pk, o, why)
 #define S_PACK_KINDS(pk, o, f, why) s_pack_kinds(pk, o)
+#define S_PACK_AFTER(pk, o, f, why) s_pack_after(pk, o)
 
 #define S_TAKE_U64(v, o, f, why) s_take_u64(v, #f, &(o)->f, why)
 #define S_TAKE_I64(v, o, f, why) s_take_i64(v, #f, &(o)->f, why)
@@ -281,6 +284,7 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_TAKE_IDS(v, o, f, why) s_take_ids(v, o, why)
 #define S_TAKE_WORKERS(v, o, f, why) s_take_workers(v, o, why)
 #define S_TAKE_KINDS(v, o, f, why) s_take_kinds(v, o, why)
+#define S_TAKE_AFTER(v, o, f, why) s_take_after(v, o, why)
 
 //  Encoding: each packer returns 0, -1 when msgpack-c could not grow its
 //  buffer, or a ZJ_E* code with why set.
@@ -289,6 +293,15 @@ static int
 s_pack_text(msgpack_packer *pk, const char *text)
 {
     return msgpack_pack_str_with_body(pk, text, strlen(text));
+}
+
+static int
+s_pack_after(msgpack_packer *pk, const zj_job_t *o)
+{
+    int rc = msgpack_pack_array(pk, o->after_count);
+    for (size_t index = 0; rc == 0 && index < o->after_count; index++)
+        rc = msgpack_pack_int64(pk, o->after[index]);
+    return rc;
 }
 
 #define S_PACK_KEY(pk, key) msgpack_pack_str_with_body(pk, key, sizeof(key) - 1)
@@ -431,6 +444,7 @@ static int s_take_jobs(const msgpack_object *, zj_msg_t *, char *);
 static int s_take_ids(const msgpack_object *, zj_msg_t *, char *);
 static int s_take_workers(const msgpack_object *, zj_msg_t *, char *);
 static int s_take_kinds(const msgpack_object *, zj_worker_info_t *, char *);
+static int s_take_after(const msgpack_object *, zj_job_t *, char *);
 
 static int
 s_take_job(const msgpack_object_map *map, zj_job_t *o, char *why)
@@ -488,6 +502,28 @@ s_take_ids(const msgpack_object *value, zj_msg_t *o, char *why)
     o->id_count = count;
     for (size_t index = 0; rc == 0 && index < count; index++)
         rc = s_take_i64(&value->via.array.ptr[index], "ids", &o->ids[index],
+                        why);
+    return rc;
+}
+
+//  A job's after: up to ZJ_MAX_AFTER job ids (each checked >= 1 later).
+static int
+s_take_after(const msgpack_object *value, zj_job_t *o, char *why)
+{
+    if (value->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (value->type != MSGPACK_OBJECT_ARRAY)
+        return zj_why_fail(ZJ_EPROTO, why, "field 'after' is not an array");
+    size_t count = value->via.array.size;
+    if (count > ZJ_MAX_AFTER)
+        return zj_why_fail(ZJ_ETOOBIG, why,
+                           "after has %zu ids > ZJ_MAX_AFTER %d", count,
+                           ZJ_MAX_AFTER);
+    o->after = count ? s_alloc(count * sizeof(int64_t)) : NULL;
+    o->after_count = (uint32_t) count;
+    int rc = 0;
+    for (size_t index = 0; rc == 0 && index < count; index++)
+        rc = s_take_i64(&value->via.array.ptr[index], "after", &o->after[index],
                         why);
     return rc;
 }

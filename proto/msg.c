@@ -215,6 +215,7 @@ zj_job_clear(zj_job_t *job)
     free(job->worker);
     free(job->result);
     free(job->error);
+    free(job->after);
     memset(job, 0, sizeof(zj_job_t));
 }
 
@@ -229,6 +230,13 @@ zj_job_copy(zj_job_t *dest, const zj_job_t *src)
     dest->worker = s_strdup(src->worker);
     dest->result = s_strdup(src->result);
     dest->error = s_strdup(src->error);
+    dest->after = NULL;
+    if (src->after_count > 0) {
+        size_t size = src->after_count * sizeof(int64_t);
+        dest->after = malloc(size);
+        assert(dest->after);
+        memcpy(dest->after, src->after, size);
+    }
 }
 
 void
@@ -323,6 +331,11 @@ s_check_job(const zj_job_t *job, char *why)
     if (job->state < ZJ_STATE_NONE || job->state > ZJ_STATE_CANCELLED)
         return zj_why_fail(ZJ_EPROTO, why, "unknown state %d",
                            (int) job->state);
+    for (uint32_t index = 0; index < job->after_count; index++)
+        if (job->after[index] < 1)
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "after holds %" PRId64 ": job ids are >= 1",
+                               job->after[index]);
     return 0;
 }
 

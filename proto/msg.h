@@ -106,6 +106,9 @@ typedef struct {
     double finished_at;   //  Unix seconds; 0 = not finished
     char *result;         //  Result JSON text, succeeded only
     char *error;          //  One-line error, failed/cancelled only
+    int64_t *after;       //  Ids of the jobs it runs after, owned (SUBMIT,
+                          //  records); NULL when after_count is 0
+    uint32_t after_count; //  0..ZJ_MAX_AFTER
 } zj_job_t;
 
 //  A kind a worker offers, with its class.

@@ -18,6 +18,7 @@
     XX(scheduler)                                                              \
     XX(futures)                                                                \
     XX(lifecycle)                                                              \
+    XX(deps)                                                                   \
     XX(worker_ep)                                                              \
     XX(client_ep)                                                              \
     XX(outbox)                                                                 \

@@ -41,6 +41,11 @@ s_fill_job(zj_job_t *job, int64_t id)
     job->finished_at = 1700000002.75;
     job->result = strdup("{\"hex\": \"ab\"}");
     job->error = strdup("with \"quotes\" and \ttab");
+    job->after_count = 3;
+    job->after = malloc(3 * sizeof(int64_t));
+    job->after[0] = 1;
+    job->after[1] = INT64_MAX;
+    job->after[2] = 1;
 }
 
 static void
@@ -148,6 +153,9 @@ s_assert_job(const zj_job_t *got, const zj_job_t *want)
     S_SAME_REAL(got->finished_at, want->finished_at);
     S_SAME_TEXT(got->result, want->result);
     S_SAME_TEXT(got->error, want->error);
+    S_SAME_INT(got->after_count, want->after_count);
+    for (uint32_t index = 0; index < want->after_count; index++)
+        S_SAME_INT(got->after[index], want->after[index]);
 }
 
 static void
@@ -542,6 +550,7 @@ START_TEST(test_job_copy_and_clear)
     s_assert_job(&copy, &job);
     ck_assert_ptr_ne(copy.kind, job.kind);
     ck_assert_ptr_ne(copy.result, job.result);
+    ck_assert_ptr_ne(copy.after, job.after);
     zj_job_clear(&job);
     ck_assert_ptr_null(job.kind);
     ck_assert_int_eq(job.id, 0);

@@ -233,6 +233,15 @@ static const s_bad_t s_bad[] = {
          "SUBMIT: field 'jobs' missing"),
     JSON("SUBMIT job without kind", "{'v':1, 't':'SUBMIT', 'req':1, "
          "'jobs':[{'args':'{}'}]}", ZJ_EPROTO, "job 0: field 'kind' missing"),
+    JSON("SUBMIT after not an array", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'after':3}]}", ZJ_EPROTO,
+         "job 0: field 'after' is not an array"),
+    JSON("SUBMIT after id 0", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'after':[2, 0]}]}", ZJ_EPROTO,
+         "after holds 0: job ids are >= 1"),
+    JSON("SUBMIT after a string", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'after':['2']}]}", ZJ_EPROTO,
+         "field 'after' is not an integer"),
     JSON("SUBMITTED without ids", "{'v':1, 't':'SUBMITTED', 'req':1}",
          ZJ_EPROTO, "SUBMITTED: field 'ids' missing"),
     JSON("AWAIT without req", "{'v':1, 't':'AWAIT', 'ids':[1]}", ZJ_EPROTO,
@@ -614,6 +623,17 @@ START_TEST(test_decode_limits)
     ck_assert_int_eq(s_decode_value(s_with_args(ZJ_MAX_ARGS + 1), why),
                      ZJ_ETOOBIG);
     ck_assert_ptr_nonnull(strstr(why, "'args'"));
+
+    for (int extra = 0; extra <= 1; extra++) {
+        json_t *after = json_array();
+        for (int index = 0; index < ZJ_MAX_AFTER + extra; index++)
+            json_array_append_new(after, json_integer(index + 1));
+        json_t *submit = s_submit_json(1);
+        json_object_set_new(json_array_get(json_object_get(submit, "jobs"), 0),
+                            "after", after);
+        ck_assert_int_eq(s_decode_value(submit, why), extra ? ZJ_ETOOBIG : 0);
+    }
+    ck_assert_str_eq(why, "job 0: after has 1001 ids > ZJ_MAX_AFTER 1000");
 
     json_t *frame = json_pack("{s:i, s:s, s:i, s:s}", "v", 1, "t", "ERROR",
                               "code", ZJ_EPROTO, "reason", "");

@@ -60,7 +60,7 @@ s_collect(void *arg, const zj_job_t *job)
     seen->count++;
 }
 
-START_TEST(test_schema_is_design_v6)
+START_TEST(test_schema_is_design_v7)
 {
     zj_store_t *store = zj_testdb_store();
     sqlite3 *db = zj_testdb_raw();
@@ -84,7 +84,8 @@ START_TEST(test_schema_is_design_v6)
                              {"result", "TEXT"},
                              {"error", "TEXT"},
                              {"backoff_ms", "INTEGER"},
-                             {"losses", "INTEGER"}};
+                             {"losses", "INTEGER"},
+                             {"after", "TEXT"}};
     s_assert_columns(db, "jobs", jobs, sizeof(jobs) / sizeof(jobs[0]));
     const char *attempts[][2] = {
         {"job_id", "INTEGER"}, {"attempt", "INTEGER"}, {"worker", "TEXT"},
@@ -136,7 +137,7 @@ END_TEST
     "CREATE INDEX jobs_state ON jobs (state);"                                 \
     "CREATE INDEX jobs_running ON jobs (worker) WHERE state = 'running';"
 
-START_TEST(test_v1_database_migrates_to_v6)
+START_TEST(test_v1_database_migrates_to_v7)
 {
     //  A v1 file with one job in it.
     sqlite3 *db = zj_testdb_raw();
@@ -177,6 +178,7 @@ START_TEST(test_v5_tokens_are_kept_without_their_age_index)
                        " (created_at);"
                        "INSERT INTO submit_tokens VALUES ('t-1', 7, 2,"
                        " '00000000000000ff', 1000.0);"
+                       "ALTER TABLE jobs DROP COLUMN after;"
                        "PRAGMA user_version = 5;");
     sqlite3_close(db);
     store = zj_testdb_store();
@@ -836,8 +838,8 @@ test_store_suite(void)
     TCase *tcase = tcase_create("store");
     tcase_add_checked_fixture(tcase, zj_testdb_setup, zj_testdb_teardown);
     tcase_set_timeout(tcase, 20);
-    tcase_add_test(tcase, test_schema_is_design_v6);
-    tcase_add_test(tcase, test_v1_database_migrates_to_v6);
+    tcase_add_test(tcase, test_schema_is_design_v7);
+    tcase_add_test(tcase, test_v1_database_migrates_to_v7);
     tcase_add_test(tcase, test_v5_tokens_are_kept_without_their_age_index);
     tcase_add_test(tcase, test_v2_attempts_survive_v3);
     tcase_add_test(tcase, test_attempts_are_recorded);

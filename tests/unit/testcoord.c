@@ -21,6 +21,7 @@ zj_testcoord_new(void)
     self->scheduler = zj_scheduler_new();
     self->peers = zj_peers_new();
     self->deadlines = zj_deadlines_new(1000);
+    self->deps = zj_deps_new();
     self->outbox = zj_outbox_new();
     zj_limits_defaults(&self->limits);
     //  No loss spread: a lost job is ready again at once here.
@@ -29,6 +30,7 @@ zj_testcoord_new(void)
                                   .scheduler = self->scheduler,
                                   .peers = self->peers,
                                   .deadlines = self->deadlines,
+                                  .deps = self->deps,
                                   .max_losses = ZJ_MAX_LOSSES};
     self->worker_ep = (zj_worker_ep_t){.jobs = &self->jobs,
                                        .outbox = self->outbox,
@@ -40,6 +42,7 @@ zj_testcoord_new(void)
     ck_assert_int_eq(
         zj_store_recover(self->store, s_recover_one, &self->jobs, &requeued),
         0);
+    zj_lifecycle_recovered(&self->jobs);
     ck_assert_int_eq(zj_store_commit(self->store), 0);
     ck_assert(zj_lifecycle_invariants_hold(&self->jobs));
     return self;
@@ -57,6 +60,7 @@ zj_testcoord_destroy(zj_testcoord_t **self_p)
     zj_peers_destroy(&self->peers);
     zj_scheduler_destroy(&self->scheduler);
     zj_deadlines_destroy(&self->deadlines);
+    zj_deps_destroy(&self->deps);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
     ck_assert_ptr_null(self->outbox);

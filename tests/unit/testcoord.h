@@ -15,6 +15,7 @@ typedef struct {
     zj_scheduler_t *scheduler; //  Queued jobs
     zj_peers_t *peers;         //  Workers
     zj_deadlines_t *deadlines; //  Running attempts' deadlines (1 s grace)
+    zj_deps_t *deps;           //  Which jobs wait for which
     zj_outbox_t *outbox;       //  What would be sent
     zj_limits_t limits;        //  The defaults
     zj_lifecycle_t jobs;       //  The state machine over the above
