@@ -147,9 +147,11 @@ int zj_cli_check_args(const char *args, char *why);
 //  Parses one --batch line (a JSON object; a trailing newline is fine)
 //  into *spec, starting from *defaults (their kind and args are ignored).
 //  On success returns 0; kind and args in *spec are then new strings the
-//  caller frees (args NULL when the line has none). On failure returns -1
+//  caller frees (args NULL when the line has none), and so is after when
+//  the line has one (else it is defaults->after). On failure returns -1
 //  with why[ZJ_WHY_SIZE] saying what is wrong, and *spec owns nothing
-//  (kind and args NULL). Borrows line and defaults; no I/O.
+//  (kind and args NULL, after defaults->after). Borrows line and
+//  defaults; no I/O.
 int zj_cli_batch_line(const char *line, const zjob_spec_t *defaults,
                       zjob_spec_t *spec, char *why);
 

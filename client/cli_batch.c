@@ -87,6 +87,33 @@ s_line_int(json_t *value, int32_t min, int32_t max, int32_t *out)
     return 0;
 }
 
+//  The "after" member of a batch line: an array of job ids (integers >= 1),
+//  into an array spec owns.
+static int
+s_line_after(zjob_spec_t *spec, json_t *value, char *why)
+{
+    size_t count = json_array_size(value);
+    if (!json_is_array(value) || count > ZJ_MAX_AFTER) {
+        zj_why_set(why, "bad \"after\" (an array of up to %d job ids)",
+                   ZJ_MAX_AFTER);
+        return -1;
+    }
+    int64_t *ids = zj_cli_checked(calloc(count ? count : 1, sizeof *ids));
+    for (size_t index = 0; index < count; index++) {
+        json_t *id = json_array_get(value, index);
+        if (!json_is_integer(id) || json_integer_value(id) < 1) {
+            free(ids);
+            zj_why_set(why, "bad \"after\": item %zu is not a job id",
+                       index + 1);
+            return -1;
+        }
+        ids[index] = json_integer_value(id);
+    }
+    spec->after = ids;
+    spec->after_count = count;
+    return 0;
+}
+
 //  Fills spec from one member of a batch line. Returns 0, or -1 with a
 //  reason in why.
 static int
@@ -109,6 +136,8 @@ s_line_member(zjob_spec_t *spec, const char *key, json_t *value, char *why)
         spec->args = args;
         return args && zj_cli_check_args(args, why) == 0 ? 0 : -1;
     }
+    if (strcmp(key, "after") == 0)
+        return s_line_after(spec, value, why);
     int rc = -1;
     if (strcmp(key, "priority") == 0)
         rc = s_line_int(value, INT32_MIN, INT32_MAX, &spec->priority);
@@ -173,8 +202,12 @@ zj_cli_batch_line(const char *line, const zjob_spec_t *defaults,
     if (rc) {
         free((char *) spec->kind);
         free((char *) spec->args);
+        if (spec->after != defaults->after)
+            free((int64_t *) spec->after);
         spec->kind = NULL;
         spec->args = NULL;
+        spec->after = defaults->after;
+        spec->after_count = defaults->after_count;
     }
     return rc;
 }

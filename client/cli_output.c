@@ -76,6 +76,12 @@ zj_cli_job_json(const zjob_job_t *job)
     json_object_set_new(record, "finished_at", s_time(job->finished_at));
     json_object_set_new(record, "result", zj_cli_embed(job->result));
     json_object_set_new(record, "error", s_string(job->error));
+    if (job->after_count > 0) {
+        json_t *after = json_array();
+        for (size_t index = 0; index < job->after_count; index++)
+            json_array_append_new(after, json_integer(job->after[index]));
+        json_object_set_new(record, "after", after);
+    }
     return record;
 }
 

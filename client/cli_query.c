@@ -89,6 +89,12 @@ s_print_block(const zjob_job_t *job)
     printf("timeout:     %s\n", job->timeout_ms > 0 ? span : "none");
     printf("not before:  %s\n", not_before);
     printf("worker:      %s\n", job->worker ? job->worker : "-");
+    if (job->after_count > 0) {
+        printf("after:      ");
+        for (size_t index = 0; index < job->after_count; index++)
+            printf(" %lld", (long long) job->after[index]);
+        printf("\n");
+    }
     printf("created:     %s\n", created);
     printf("started:     %s\n", started);
     printf("finished:    %s\n", finished);

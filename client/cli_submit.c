@@ -15,7 +15,7 @@
 static const char s_usage[] =
     "Usage: zjob [--coordinator EP] submit KIND [ARGS_JSON] [--wait]\n"
     "            [--timeout DUR] [--retries N] [--backoff DUR] [--priority N]\n"
-    "            [--delay DUR]\n"
+    "            [--delay DUR] [--after ID[,ID...]]\n"
     "       zjob [--coordinator EP] submit --batch FILE|- [--batch-size N]\n"
     "\n"
     "Submits a job of KIND with ARGS_JSON (default: null) and prints its\n"
@@ -30,10 +30,12 @@ static const char s_usage[] =
     "                     doubled after each, with jitter, at most 60s\n"
     "  --priority N       higher runs first (default 0)\n"
     "  --delay DUR        run no sooner than DUR from now\n"
+    "  --after ID[,ID...] run only once each of these jobs succeeded; if\n"
+    "                     one fails or is cancelled, this job is cancelled\n"
     "  --batch FILE|-     JSON lines {\"kind\": K, \"args\": A, \"priority\": "
     "N,\n"
     "                     \"retries\": N, \"backoff\": DUR, \"timeout\": DUR,\n"
-    "                     \"delay\": DUR};\n"
+    "                     \"delay\": DUR, \"after\": [ID, ...]};\n"
     "                     the options above give defaults for missing keys\n"
     "  --batch-size N     jobs per message to the coordinator (default 1000,\n"
     "                     1..10000); lower it for a coordinator started\n"
@@ -57,7 +59,8 @@ enum {
     S_PRIORITY,
     S_DELAY,
     S_BATCH,
-    S_BATCH_SIZE
+    S_BATCH_SIZE,
+    S_AFTER
 };
 
 static const struct option s_options[] = {
@@ -69,6 +72,7 @@ static const struct option s_options[] = {
     {"delay", required_argument, NULL, S_DELAY},
     {"batch", required_argument, NULL, S_BATCH},
     {"batch-size", required_argument, NULL, S_BATCH_SIZE},
+    {"after", required_argument, NULL, S_AFTER},
     ZJ_CLI_COMMON_OPTIONS};
 
 typedef struct {
@@ -79,7 +83,38 @@ typedef struct {
     zjob_spec_t *specs;   //  Jobs to submit (kind and args owned)
     size_t count;         //  Entries in specs
     size_t capacity;      //  Entries allocated
+    int64_t *after;       //  --after ids (defaults.after), owned
 } s_submit_t;
+
+//  Parses --after ID[,ID...] into submit->after. Returns 0 or -1.
+static int
+s_parse_after(s_submit_t *submit, const char *text)
+{
+    size_t count = 1;
+    for (const char *cursor = text; *cursor; cursor++)
+        count += *cursor == ',';
+    if (count > ZJ_MAX_AFTER)
+        return -1;
+    int64_t *ids = zj_cli_checked(calloc(count, sizeof *ids));
+    const char *cursor = text;
+    for (size_t index = 0; index < count; index++) {
+        char *end;
+        errno = 0;
+        long long id = strtoll(cursor, &end, 10);
+        if (errno || end == cursor || id < 1 || (*end != ',' && *end != '\0') ||
+            *cursor == '-' || *cursor == '+' || *cursor == ' ') {
+            free(ids);
+            return -1;
+        }
+        ids[index] = id;
+        cursor = end + (*end == ',');
+    }
+    free(submit->after);
+    submit->after = ids;
+    submit->defaults.after = ids;
+    submit->defaults.after_count = count;
+    return 0;
+}
 
 //  Parses a flag's value into the defaults. Returns 0 or an exit code.
 static int
@@ -92,6 +127,13 @@ s_flag(zj_cli_t *cli, s_submit_t *submit, int option)
         return 0;
     case S_BATCH:
         submit->batch = optarg;
+        return 0;
+    case S_AFTER:
+        if (s_parse_after(submit, optarg))
+            return zj_cli_usage_error(cli,
+                                      "--after wants job ids like 12,13 "
+                                      "(at most %d), not '%.40s'",
+                                      ZJ_MAX_AFTER, optarg);
         return 0;
     case S_BATCH_SIZE:
         if (zj_cli_parse_int(optarg, 1, ZJ_MAX_BATCH, &submit->batch_size))
@@ -324,7 +366,10 @@ zj_cli_submit(zj_cli_t *cli, int argc, char **argv)
     for (size_t index = 0; index < submit.count; index++) {
         free((char *) submit.specs[index].kind);
         free((char *) submit.specs[index].args);
+        if (submit.specs[index].after != submit.after)
+            free((int64_t *) submit.specs[index].after);
     }
     free(submit.specs);
+    free(submit.after);
     return rc;
 }

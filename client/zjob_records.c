@@ -39,7 +39,9 @@ zj_client_job_view(const zj_job_t *job, zjob_job_t *view)
                          .started_at = job->started_at,
                          .finished_at = job->finished_at,
                          .result = job->result,
-                         .error = job->error};
+                         .error = job->error,
+                         .after = job->after,
+                         .after_count = job->after_count};
 }
 
 static int

@@ -82,6 +82,15 @@ s_check_spec(zjob_client_t *self, const zjob_spec_t *spec, size_t index)
     if (spec->args &&
         zj_json_check(spec->args, strlen(spec->args), ZJ_MAX_DEPTH, why))
         return zj_client_fail(self, ZJ_EJSON, "job %zu: args: %s", index, why);
+    if (spec->after_count > ZJ_MAX_AFTER || (spec->after_count && !spec->after))
+        return zj_client_fail(self, ZJ_EUSAGE,
+                              "job %zu: after holds 0..%d job ids", index,
+                              ZJ_MAX_AFTER);
+    for (size_t at = 0; at < spec->after_count; at++)
+        if (spec->after[at] < 1)
+            return zj_client_fail(self, ZJ_EUSAGE,
+                                  "job %zu: after holds %lld, not a job id",
+                                  index, (long long) spec->after[at]);
     if (spec->retries < 0 || spec->retries == INT32_MAX ||
         spec->timeout_ms < 0 || spec->delay_ms < 0 || spec->backoff_ms < 0)
         return zj_client_fail(
@@ -107,7 +116,9 @@ s_build_submit(void *arg, size_t batch)
                         .max_attempts = spec->retries + 1,
                         .timeout_ms = spec->timeout_ms,
                         .delay_ms = spec->delay_ms,
-                        .backoff_ms = spec->backoff_ms};
+                        .backoff_ms = spec->backoff_ms,
+                        .after = (int64_t *) spec->after,
+                        .after_count = (uint32_t) spec->after_count};
         zj_job_copy(zj_msg_add_job(msg), &job);
     }
     return msg;

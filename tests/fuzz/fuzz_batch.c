@@ -98,7 +98,7 @@ s_line(const uint8_t *start, size_t length, zjob_spec_t *spec)
 }
 
 //  Moves spec's job into submit as libzjob builds it (client/
-//  zjob_submit.c): the job takes over kind and args.
+//  zjob_submit.c): the job takes over kind, args and after.
 static void
 s_add_job(zj_msg_t *submit, const zjob_spec_t *spec)
 {
@@ -110,6 +110,9 @@ s_add_job(zj_msg_t *submit, const zjob_spec_t *spec)
     job->timeout_ms = spec->timeout_ms;
     job->delay_ms = spec->delay_ms;
     job->backoff_ms = spec->backoff_ms;
+    //  The defaults have no after: one the line gave is the spec's own.
+    job->after = (int64_t *) spec->after;
+    job->after_count = (uint32_t) spec->after_count;
 }
 
 //  A SUBMIT with no jobs yet, as a client would start one.
