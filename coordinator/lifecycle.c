@@ -42,11 +42,9 @@ s_state_of(zj_lifecycle_t *self, int64_t id)
     zj_future_t *future = zj_futures_find(self->futures, id);
     if (future)
         return future->job.state;
-    zj_job_t job = {0};
-    if (zj_store_get_job(self->store, id, &job) != 0)
+    zj_state_t state = ZJ_STATE_NONE;
+    if (zj_store_job_state(self->store, id, &state) != 0)
         return ZJ_STATE_NONE;
-    zj_state_t state = job.state;
-    zj_job_clear(&job);
     return state;
 }
 

@@ -487,6 +487,23 @@ zj_store_get_job(zj_store_t *self, int64_t id, zj_job_t *job)
     return result;
 }
 
+int
+zj_store_job_state(zj_store_t *self, int64_t id, zj_state_t *state)
+{
+    assert(self && state);
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_GET_STATE];
+    sqlite3_bind_int64(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    int result = 0;
+    if (rc == SQLITE_ROW) {
+        const char *name = (const char *) sqlite3_column_text(stmt, 0);
+        *state = name ? zj_state_from_name(name) : ZJ_STATE_NONE;
+    } else
+        result = rc == SQLITE_DONE ? ZJ_ENOTFOUND : s_failed(self);
+    sqlite3_reset(stmt);
+    return result;
+}
+
 //  Steps a read statement whose values are bound, calls fn with each row
 //  as a borrowed job, then resets it.
 static int

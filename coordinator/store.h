@@ -52,6 +52,10 @@ int zj_store_update_job(zj_store_t *self, const zj_job_t *job);
 //  zj_job_clear). Returns 0 or ZJ_ENOTFOUND or ZJ_ESTORE.
 int zj_store_get_job(zj_store_t *self, int64_t id, zj_job_t *job);
 
+//  The state of job id into *state, reading nothing else of its row.
+//  Returns 0, ZJ_ENOTFOUND or ZJ_ESTORE.
+int zj_store_job_state(zj_store_t *self, int64_t id, zj_state_t *state);
+
 typedef void(zj_store_job_fn)(void *arg, const zj_job_t *job);
 
 //  Calls fn for the newest limit jobs (limit 0 = 100) in state (NULL =

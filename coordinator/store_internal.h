@@ -45,6 +45,7 @@
                    " finished_at = ?7, result = ?8, error = ?9,"               \
                    " losses = ?10 WHERE id = ?1")                              \
     XX(GET_JOB, "SELECT " ZJ_JOB_COLUMNS " FROM jobs WHERE id = ?1")           \
+    XX(GET_STATE, "SELECT state FROM jobs WHERE id = ?1")                      \
     XX(LIST_JOBS, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                        \
                   " ORDER BY id DESC LIMIT ?1")                                \
     XX(LIST_JOBS_IN, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                     \
