@@ -192,7 +192,8 @@ START_TEST(test_after_finished_jobs_is_decided_at_once)
     ck_assert_ptr_null(zj_futures_find(tc->futures, never));
     ck_assert_int_eq(zj_testcoord_stored(tc, never, NULL), ZJ_STATE_CANCELLED);
     int64_t unknown = 0;
-    zj_job_t spec = {.kind = "echo", .after = (int64_t[]){done, 999}, .after_count = 2};
+    zj_job_t spec = {
+        .kind = "echo", .after = (int64_t[]){done, 999}, .after_count = 2};
     ck_assert_int_eq(zj_lifecycle_check_after(&tc->jobs, &spec, &unknown),
                      ZJ_ENOTFOUND);
     ck_assert_int_eq(unknown, 999);
@@ -256,8 +257,7 @@ test_deps_suite(void)
                    test_a_job_is_held_until_each_job_of_its_after_succeeded);
     tcase_add_test(tcase, test_a_failure_cancels_the_jobs_after_it);
     tcase_add_test(tcase, test_after_finished_jobs_is_decided_at_once);
-    tcase_add_test(tcase,
-                   test_cancelling_a_held_job_cancels_the_jobs_after_it);
+    tcase_add_test(tcase, test_cancelling_a_held_job_cancels_the_jobs_after_it);
     tcase_add_test(tcase, test_a_held_job_stays_held_across_a_restart);
     suite_add_tcase(suite, tcase);
     return suite;
