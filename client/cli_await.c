@@ -1,7 +1,8 @@
 //  cli_await.c - `zjob wait` and `zjob gather`: await futures and print
 //  one JSON line per job, in the ids' order. gather asks for results as
 //  they complete and puts them in order here, so its progress bar counts
-//  real completions while the lines still come out in order.
+//  real completions while the lines still come out in order; with
+//  --as-completed it prints each line as its job ends.
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@ static const char s_wait_usage[] =
 
 static const char s_gather_usage[] =
     "Usage: zjob [--coordinator EP] gather ID...|- [--timeout DUR]\n"
+    "                                      [--as-completed]\n"
     "\n"
     "Waits for every job ID (read from stdin, one or more per line, with -)\n"
     "and prints one JSON line per ID, in the IDs' order, each as soon as it\n"
@@ -36,6 +38,8 @@ static const char s_gather_usage[] =
     "a terminal, a progress bar shows on stderr while it waits.\n"
     "\n"
     "Options:\n"
+    "  --as-completed     print each line as soon as its job is done, in\n"
+    "                     the order the jobs finish\n"
     "  --timeout DUR      give up after DUR: print the results that came,\n"
     "                     in order, and name the jobs that did not finish\n"
     ZJ_CLI_HELP_COORDINATOR
@@ -45,10 +49,12 @@ static const char s_gather_usage[] =
     "3 coordinator unreachable, 4 --timeout expired first.\n";
 // clang-format on
 
-enum { S_TIMEOUT = 1 };
+enum { S_TIMEOUT = 1, S_AS_COMPLETED };
 
 static const struct option s_options[] = {
-    {"timeout", required_argument, NULL, S_TIMEOUT}, ZJ_CLI_COMMON_OPTIONS};
+    {"timeout", required_argument, NULL, S_TIMEOUT},
+    {"as-completed", no_argument, NULL, S_AS_COMPLETED},
+    ZJ_CLI_COMMON_OPTIONS};
 
 typedef struct {
     int64_t id;   //  Job id
@@ -65,18 +71,25 @@ typedef struct {
     size_t done;             //  Places resolved
     bool failed;             //  A job did not succeed
     int64_t timeout_ms;      //  --timeout, or -1
+    bool as_completed;       //  --as-completed: print lines as jobs end
+    bool *came;              //  Per place: its line came
     zj_progress_t *progress; //  Bar on stderr
 } s_gather_t;
 
-//  Parses the command line: the ids and --timeout. Returns 0 or an exit.
+//  Parses the command line: the ids, --timeout and (gather only)
+//  --as-completed. Returns 0 or an exit.
 static int
 s_parse(zj_cli_t *cli, int argc, char **argv, bool single, int64_t **ids_p,
-        size_t *count_p, int64_t *timeout_ms)
+        size_t *count_p, int64_t *timeout_ms, bool *as_completed)
 {
     *timeout_ms = -1;
     int option;
     optind = 0;
     while ((option = zj_cli_getopt(cli, argc, argv, s_options)) >= 0) {
+        if (option == S_AS_COMPLETED && !single) {
+            *as_completed = true;
+            continue;
+        }
         if (option != S_TIMEOUT)
             return zj_cli_usage_error(cli, "unexpected option");
         if (zj_duration_parse(optarg, timeout_ms))
@@ -139,13 +152,22 @@ s_on_result(void *arg, const zjob_result_t *result)
     for (; place && place < gather->places + gather->count &&
            place->id == result->id;
          place++) {
-        if (gather->lines[place->index] || place->index < gather->printed)
+        if (gather->came[place->index])
             continue;
-        gather->lines[place->index] = strdup(line ? line : "{}");
+        gather->came[place->index] = true;
         gather->done++;
+        if (!gather->as_completed) {
+            gather->lines[place->index] = strdup(line ? line : "{}");
+            continue;
+        }
+        if (gather->cli->out_tty)
+            zj_progress_clear(gather->progress);
+        puts(line ? line : "{}");
+        fflush(stdout);
     }
     free(line);
-    s_flush(gather, false);
+    if (!gather->as_completed)
+        s_flush(gather, false);
     zj_progress_update(gather->progress, gather->done);
 }
 
@@ -183,9 +205,9 @@ s_run(s_gather_t *gather)
     if (rc == ZJOB_ETIMEOUT) {
         bool *pending = calloc(gather->count, sizeof(bool));
         for (size_t index = 0; pending && index < gather->count; index++)
-            pending[index] =
-                index >= gather->printed && gather->lines[index] == NULL;
-        s_flush(gather, true);
+            pending[index] = !gather->came[index];
+        if (!gather->as_completed)
+            s_flush(gather, true);
         if (pending)
             s_report_pending(gather, pending);
         free(pending);
@@ -198,12 +220,15 @@ s_run(s_gather_t *gather)
 
 //  Awaits ids[count] and prints their lines in order. Returns the exit.
 static int
-s_gather(zj_cli_t *cli, const int64_t *ids, size_t count, int64_t timeout_ms)
+s_gather(zj_cli_t *cli, const int64_t *ids, size_t count, int64_t timeout_ms,
+         bool as_completed)
 {
     s_gather_t gather = {.cli = cli,
                          .ids = ids,
                          .count = count,
                          .timeout_ms = timeout_ms,
+                         .as_completed = as_completed,
+                         .came = zj_cli_checked(calloc(count, sizeof(bool))),
                          .lines = zj_cli_checked(calloc(count, sizeof(char *))),
                          .places =
                              zj_cli_checked(calloc(count, sizeof(s_place_t))),
@@ -215,6 +240,7 @@ s_gather(zj_cli_t *cli, const int64_t *ids, size_t count, int64_t timeout_ms)
     for (size_t index = 0; index < count; index++)
         free(gather.lines[index]);
     free(gather.lines);
+    free(gather.came);
     free(gather.places);
     zj_progress_destroy(&gather.progress);
     return exit;
@@ -228,9 +254,11 @@ s_await(zj_cli_t *cli, int argc, char **argv, const char *usage, bool single)
     int64_t *ids = NULL;
     size_t count = 0;
     int64_t timeout_ms = -1;
-    int rc = s_parse(cli, argc, argv, single, &ids, &count, &timeout_ms);
+    bool as_completed = false;
+    int rc = s_parse(cli, argc, argv, single, &ids, &count, &timeout_ms,
+                     &as_completed);
     if (rc == 0)
-        rc = s_gather(cli, ids, count, timeout_ms);
+        rc = s_gather(cli, ids, count, timeout_ms, as_completed);
     free(ids);
     return rc;
 }

@@ -172,3 +172,22 @@ test_batch_args_are_stored_as_written() {
     assert_eq "$(sql "select args from jobs where id=$id")" \
         '{"seconds":0.6,"x":[1.5,0.1,3,1e300]}' "args text in the store"
 }
+
+#  --as-completed prints each line as its job ends: the quick job's
+#  line comes first although its id comes second, and the exit is still
+#  that of the whole gather.
+test_gather_as_completed_prints_in_finish_order() {
+    start_coordinator
+    start_worker w1
+    slow=$(zj submit sleep '{"seconds": 1.5}') || fail "submit slow"
+    quick=$(zj submit echo '{"n": 1}') || fail "submit quick"
+    bad=$(zj submit sleep '{"seconds": "x"}') || fail "submit bad"
+    zj gather --as-completed "$slow" "$quick" "$bad" >out
+    assert_eq "$?" 1 "exit with one failed job"
+    assert_eq "$(wc -l <out)" 3 "lines"
+    assert_eq "$(tail -1 out | grep -o '"id": [0-9]*')" "\"id\": $slow" "the slow job's line last"
+    zj gather "$slow" "$quick" >out || fail "gather in order"
+    assert_eq "$(head -1 out | grep -o '"id": [0-9]*')" "\"id\": $slow" "in order without the flag"
+    zj wait --as-completed "$slow" 2>err
+    assert_eq "$?" 2 "zjob wait takes no --as-completed"
+}
