@@ -115,6 +115,37 @@ START_TEST(test_truncate_forgets_what_came_after_the_mark)
 }
 END_TEST
 
+//  A job's after ids come back whole and aligned for int64_t, whatever
+//  the lengths of the strings written before them.
+START_TEST(test_after_ids_come_back_aligned)
+{
+    zj_journal_t *journal = zj_journal_new();
+    int64_t ids[] = {3, INT64_MAX, 12};
+    const char *kinds[] = {"e",     "ec",     "ech",    "echo",
+                           "echo.", "echo.v", "ech0.v7"};
+    for (size_t index = 0; index < 7; index++) {
+        zj_job_t job = {.id = (int64_t) index + 1,
+                        .kind = (char *) kinds[index],
+                        .after = ids,
+                        .after_count = (uint32_t) (index % 3) + 1};
+        zj_journal_add(journal,
+                       &(zj_write_entry_t){ZJ_WRITE_INSERT_JOB, job, {0}});
+    }
+    zj_seen_t seen = {.count = 0};
+    ck_assert_int_eq(zj_journal_replay(journal, s_collect, &seen), 0);
+    ck_assert_uint_eq(seen.count, 7);
+    for (size_t index = 0; index < 7; index++) {
+        const zj_job_t *job = &seen.entries[index].job;
+        ck_assert_str_eq(job->kind, kinds[index]);
+        ck_assert_uint_eq(job->after_count, (index % 3) + 1);
+        ck_assert_uint_eq((uintptr_t) job->after % sizeof(int64_t), 0);
+        for (uint32_t at = 0; at < job->after_count; at++)
+            ck_assert_int_eq(job->after[at], ids[at]);
+    }
+    zj_journal_destroy(&journal);
+}
+END_TEST
+
 START_TEST(test_large_writes_grow_the_buffer)
 {
     zj_journal_t *journal = zj_journal_new();
@@ -141,6 +172,7 @@ test_journal_suite(void)
     tcase_add_test(tcase, test_replay_stops_at_the_first_failure);
     tcase_add_test(tcase, test_truncate_forgets_what_came_after_the_mark);
     tcase_add_test(tcase, test_large_writes_grow_the_buffer);
+    tcase_add_test(tcase, test_after_ids_come_back_aligned);
     suite_add_tcase(suite, tcase);
     return suite;
 }
