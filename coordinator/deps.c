@@ -77,6 +77,23 @@ zj_deps_wait(zj_deps_t *self, int64_t waiter, int64_t id)
 }
 
 void
+zj_deps_forget(zj_deps_t *self, int64_t waiter, int64_t id)
+{
+    assert(self);
+    s_waiters_t *waiters = zj_idmap_lookup(self->waiters, id);
+    for (size_t index = 0; waiters && index < waiters->count; index++)
+        if (waiters->ids[index] == waiter) {
+            waiters->ids[index] = waiters->ids[--waiters->count];
+            break;
+        }
+    if (waiters && waiters->count == 0) {
+        zj_idmap_delete(self->waiters, id);
+        free(waiters->ids);
+        free(waiters);
+    }
+}
+
+void
 zj_deps_finished(zj_deps_t *self, int64_t id, zj_state_t state)
 {
     assert(self && id > 0);

@@ -23,6 +23,10 @@ void zj_deps_destroy(zj_deps_t **self_p);
 //  Job waiter runs after job id (both > 0).
 void zj_deps_wait(zj_deps_t *self, int64_t waiter, int64_t id);
 
+//  Job waiter no longer waits for job id (it was taken back); no-op if it
+//  did not.
+void zj_deps_forget(zj_deps_t *self, int64_t waiter, int64_t id);
+
 //  Job id finished in state (final): queues it for zj_deps_next.
 void zj_deps_finished(zj_deps_t *self, int64_t id, zj_state_t state);
 

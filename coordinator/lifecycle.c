@@ -136,6 +136,10 @@ zj_lifecycle_unsubmit(zj_lifecycle_t *self, int64_t id)
     if (future == NULL)
         return; //  Cancelled in this turn by its after: only rows left
     assert(future->job.state == ZJ_STATE_QUEUED);
+    //  Its id will be handed out again: it must wait for nothing.
+    for (uint32_t index = 0; future->waiting && index < future->job.after_count;
+         index++)
+        zj_deps_forget(self->deps, id, future->job.after[index]);
     zj_scheduler_remove(self->scheduler, future);
     zj_futures_forget(self->futures, future);
 }

@@ -221,6 +221,32 @@ START_TEST(test_cancelling_a_held_job_cancels_the_jobs_after_it)
 }
 END_TEST
 
+//  A held job taken back with its refused SUBMIT waits for nothing more:
+//  its id is handed out again, and the job that gets it must not be told
+//  about the other's after.
+START_TEST(test_a_job_taken_back_waits_for_nothing)
+{
+    zj_testcoord_t *tc = zj_testcoord_new();
+    zj_testcoord_hello(tc, "w1", 8, 0);
+    int64_t a = zj_testcoord_submit(tc, "echo", 1);
+    int64_t b = zj_testcoord_submit(tc, "echo", 1);
+    zj_store_mark_t mark = zj_store_mark(tc->store);
+    int64_t ab[] = {a, b, a};
+    int64_t taken = s_submit_after(tc, ab, 3);
+    ck_assert_uint_eq(zj_deps_awaited(tc->deps), 2);
+    zj_lifecycle_unsubmit(&tc->jobs, taken);
+    zj_store_undo(tc->store, mark);
+    ck_assert_uint_eq(zj_deps_awaited(tc->deps), 0);
+    int64_t again = s_submit_after(tc, &b, 1);
+    ck_assert_int_eq(again, taken);
+    s_run(tc, a, ZJ_STATE_SUCCEEDED);
+    ck_assert(s_held(tc, again));
+    s_run(tc, b, ZJ_STATE_SUCCEEDED);
+    ck_assert(!s_held(tc, again));
+    zj_testcoord_destroy(&tc);
+}
+END_TEST
+
 //  A restart keeps a job held for the jobs of its after still unfinished,
 //  and counts those that succeeded before it.
 START_TEST(test_a_held_job_stays_held_across_a_restart)
@@ -259,6 +285,7 @@ test_deps_suite(void)
     tcase_add_test(tcase, test_after_finished_jobs_is_decided_at_once);
     tcase_add_test(tcase, test_cancelling_a_held_job_cancels_the_jobs_after_it);
     tcase_add_test(tcase, test_a_held_job_stays_held_across_a_restart);
+    tcase_add_test(tcase, test_a_job_taken_back_waits_for_nothing);
     suite_add_tcase(suite, tcase);
     return suite;
 }
