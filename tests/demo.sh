@@ -126,6 +126,21 @@ expect_line 7 '"state": "failed", "error": "bad args' "sleep with bad args"
 failing=$(sed -n 7p "$dir/jobs.ids")
 echo "All six kinds succeeded; job $failing failed as it was meant to."
 
+step "Jobs that run after others: a diamond from the shell"
+echo "\$ a=\$(zjob submit sleep '{\"seconds\": 0.5}')"
+a=$(zjob submit sleep '{"seconds": 0.5}')
+echo "\$ b=\$(zjob submit sha256 '{\"data\": \"b\"}' --after \$a)"
+b=$(zjob submit sha256 '{"data": "b"}' --after "$a")
+echo "\$ c=\$(zjob submit sha256 '{\"data\": \"c\"}' --after \$a)"
+c=$(zjob submit sha256 '{"data": "c"}' --after "$a")
+echo "\$ zjob submit echo '{\"done\": true}' --after \$b,\$c --wait"
+zjob submit echo '{"done": true}' --after "$b,$c" --wait >"$dir/after.out" ||
+    die "the job after $b and $c did not succeed: $(cat "$dir/after.out")"
+cat "$dir/after.out"
+query "select id, kind, after, round(started_at - (select finished_at from jobs where id = $a), 3) as started_after_a_s from jobs where id > $a order by id"
+[ "$(scalar "select count(*) from jobs where id > $a and started_at < (select finished_at from jobs where id = $a)")" = 0 ] ||
+    die "a job started before job $a, which it runs after, finished"
+
 step "2,000 one-second sleeps and 20 CPU jobs over both workers"
 {
     for _ in $(seq 2000); do echo '{"kind": "sleep", "args": {"seconds": 1}}'; done
