@@ -18,6 +18,7 @@ static const char s_usage[] =
     "  wait ID                   await a job; prints its result line\n"
     "  gather ID...|-            await jobs; result lines in the ids' order\n"
     "  status ID                 a job's record\n"
+    "  tree ID                   a job and the jobs it runs after\n"
     "  jobs                      the newest jobs\n"
     "  workers                   the workers\n"
     "  cancel ID...              cancel jobs\n"
@@ -38,7 +39,8 @@ static const struct {
 } s_commands[] = {{"submit", zj_cli_submit}, {"wait", zj_cli_wait},
                   {"gather", zj_cli_gather}, {"status", zj_cli_status},
                   {"jobs", zj_cli_jobs},     {"workers", zj_cli_workers},
-                  {"cancel", zj_cli_cancel}, {"keygen", zj_cli_keygen}};
+                  {"cancel", zj_cli_cancel}, {"keygen", zj_cli_keygen},
+                  {"tree", zj_cli_tree}};
 
 int
 main(int argc, char **argv)

@@ -81,3 +81,26 @@ test_after_holds_across_a_coordinator_restart() {
     started_after "$a" "$b" || fail "b started before a finished"
     assert_eq "$(sql "select state from jobs where id=$a")" succeeded "a"
 }
+
+#  zjob tree: the job, then what it runs after, each once, with depths
+#  (JSON lines when piped); on a terminal a drawn tree names the job
+#  reached twice.
+test_tree_shows_a_diamond() {
+    start_coordinator
+    start_worker w1
+    a=$(zj submit echo '{"n": "a"}') || fail "submit a"
+    b=$(zj submit echo '{"n": "b"}' --after "$a") || fail "submit b"
+    c=$(zj submit echo '{"n": "c"}' --after "$a") || fail "submit c"
+    d=$(zj submit echo '{"n": "d"}' --after "$b,$c") || fail "submit d"
+    zj wait "$d" >/dev/null || fail "d did not succeed"
+    zj tree "$d" >tree || fail "zjob tree exited $?"
+    assert_eq "$(grep -o '"id": [0-9]*' tree | tr -d '"id: ' | tr '\n' ' ')" "$d $b $a $c " "jobs in tree order"
+    assert_eq "$(grep -o '"depth": [0-9]*' tree | tr -d '"depth: ' | tr '\n' ' ')" "0 1 2 1 " "depths"
+    if command -v script >/dev/null; then
+        script -qec "$ZJ_BIN/zjob tree $d" /dev/null >drawn </dev/null
+        grep -q "└── $a (above)" drawn || fail "no line naming $a again: $(cat drawn)"
+        grep -q "$d  echo  succeeded" drawn || fail "no root line: $(cat drawn)"
+    fi
+    zj tree 999 2>err
+    assert_eq "$?" 2 "exit for an unknown job"
+}
