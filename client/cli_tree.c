@@ -61,7 +61,8 @@ s_want(s_tree_t *tree, int64_t id)
         if (tree->next[index] == id)
             return;
     if (tree->next_count == tree->next_capacity) {
-        tree->next_capacity = tree->next_capacity ? tree->next_capacity * 2 : 16;
+        tree->next_capacity =
+            tree->next_capacity ? tree->next_capacity * 2 : 16;
         tree->next = zj_cli_checked(
             realloc(tree->next, tree->next_capacity * sizeof(int64_t)));
     }
@@ -126,9 +127,9 @@ s_draw(s_tree_t *tree, json_t *drawn, int64_t id, const char *prefix,
     s_key(id, key, sizeof key);
     if (record == NULL || json_object_get(drawn, key) || depth > S_MAX_DEPTH) {
         printf("%s%s%lld%s\n", prefix, branch, (long long) id,
-               record == NULL             ? " (not fetched)"
-               : depth > S_MAX_DEPTH      ? " (deeper levels not shown)"
-                                          : " (above)");
+               record == NULL        ? " (not fetched)"
+               : depth > S_MAX_DEPTH ? " (deeper levels not shown)"
+                                     : " (above)");
         return;
     }
     json_object_set_new(drawn, key, json_true());
@@ -144,7 +145,7 @@ s_draw(s_tree_t *tree, json_t *drawn, int64_t id, const char *prefix,
     size_t count = json_array_size(after);
     char *below = zj_cli_checked(malloc(strlen(prefix) + 8));
     sprintf(below, "%s%s", prefix,
-            depth == 0                   ? ""
+            depth == 0                    ? ""
             : strcmp(branch, "└── ") == 0 ? "    "
                                           : "│   ");
     for (size_t index = 0; index < count; index++)
