@@ -20,19 +20,11 @@
 #include "common/err.h"
 #include "worker/coro.h"
 #include "worker/job_ctx.h"
+#include "worker/wait.h"
 
 #define ZJ_SPAWN_MAX_OUTPUT (16 * 1024 * 1024) //  max_output 0 means this
 #define ZJ_SPAWN_FIRST_CHUNK 4096 //  First output buffer, then doubled
 #define ZJ_SPAWN_DISCARD 65536    //  Read size for output past the cut
-
-//  What every wait has; the first member of each wait's own struct, and
-//  what each of its handles' data points to.
-typedef struct {
-    zjob_ctx_t *ctx; //  The waiting job
-    int open;        //  Handles of this wait not yet closed
-    int status;      //  The outcome, 0 or a ZJ_E* code, once settled
-    bool settled;    //  The outcome is known; later events change nothing
-} s_wait_t;
 
 int64_t
 zjob_ctx_job_id(const zjob_ctx_t *ctx)
@@ -60,80 +52,10 @@ zj_job_ctx_cancel(zjob_ctx_t *ctx)
 
 //  --- What the three waits share
 
-//  Returns 0 if ctx may wait now, else the code the awaitable returns.
-static int
-s_wait_allowed(const zjob_ctx_t *ctx)
-{
-    assert(ctx);
-    if (ctx->loop == NULL || ctx->coro == NULL)
-        return ZJ_EDENIED;
-    if (ctx->cancelled)
-        return ZJ_ECANCELLED;
-    return 0;
-}
-
-//  Counts a handle just initialised; its close callback will find wait.
-static void
-s_wait_opened(s_wait_t *wait, uv_handle_t *handle)
-{
-    handle->data = wait;
-    wait->open++;
-}
-
-static void
-s_wait_closed(uv_handle_t *handle)
-{
-    s_wait_t *wait = handle->data;
-    assert(wait->open > 0);
-    if (--wait->open == 0)
-        zj_coro_resume(wait->ctx->coro);
-}
-
-static void
-s_wait_close(uv_handle_t *handle)
-{
-    if (!uv_is_closing(handle))
-        uv_close(handle, s_wait_closed);
-}
-
-//  Fixes the outcome (the first call wins); from then on the job has no
-//  wait to abandon.
-static void
-s_wait_settle(s_wait_t *wait, int status)
-{
-    if (wait->settled)
-        return;
-    wait->settled = true;
-    wait->status = status;
-    if (wait->ctx->abandon_arg == wait) {
-        wait->ctx->abandon = NULL;
-        wait->ctx->abandon_arg = NULL;
-    }
-}
-
-//  Suspends the job until every handle of wait is closed, with abandon
-//  registered meanwhile. Returns the outcome.
-static int
-s_wait_suspend(s_wait_t *wait, void (*abandon)(zjob_ctx_t *ctx))
-{
-    zjob_ctx_t *ctx = wait->ctx;
-    if (!wait->settled) {
-        ctx->abandon = abandon;
-        ctx->abandon_arg = wait;
-    }
-    while (wait->open > 0)
-        zj_coro_yield(ctx->coro);
-    if (ctx->abandon_arg == wait) {
-        ctx->abandon = NULL;
-        ctx->abandon_arg = NULL;
-    }
-    return wait->status;
-}
-
 //  --- zjob_sleep
 
 typedef struct {
-    s_wait_t wait;    //  First: what the handles point to
+    zj_wait_t wait;   //  First: what the handles point to
     uv_timer_t timer; //  The sleep
 } s_sleep_t;
 
@@ -141,23 +63,23 @@ static void
 s_sleep_fired(uv_timer_t *timer)
 {
     s_sleep_t *sleep = timer->data;
-    s_wait_settle(&sleep->wait, 0);
-    s_wait_close((uv_handle_t *) timer);
+    zj_wait_settle(&sleep->wait, 0);
+    zj_wait_close((uv_handle_t *) timer);
 }
 
 static void
 s_sleep_abandon(zjob_ctx_t *ctx)
 {
     s_sleep_t *sleep = ctx->abandon_arg;
-    s_wait_settle(&sleep->wait, ZJ_ECANCELLED);
+    zj_wait_settle(&sleep->wait, ZJ_ECANCELLED);
     uv_timer_stop(&sleep->timer);
-    s_wait_close((uv_handle_t *) &sleep->timer);
+    zj_wait_close((uv_handle_t *) &sleep->timer);
 }
 
 int
 zjob_sleep(zjob_ctx_t *ctx, int64_t ms)
 {
-    int rc = s_wait_allowed(ctx);
+    int rc = zj_wait_allowed(ctx);
     if (rc != 0)
         return rc;
     s_sleep_t sleep = {.wait = {.ctx = ctx}};
@@ -165,17 +87,17 @@ zjob_sleep(zjob_ctx_t *ctx, int64_t ms)
     //  cannot fail by libuv's contract.
     rc = uv_timer_init(ctx->loop, &sleep.timer);
     assert(rc == 0);
-    s_wait_opened(&sleep.wait, (uv_handle_t *) &sleep.timer);
+    zj_wait_opened(&sleep.wait, (uv_handle_t *) &sleep.timer);
     rc = uv_timer_start(&sleep.timer, s_sleep_fired, ms > 0 ? (uint64_t) ms : 0,
                         0);
     assert(rc == 0);
-    return s_wait_suspend(&sleep.wait, s_sleep_abandon);
+    return zj_wait_suspend(&sleep.wait, s_sleep_abandon);
 }
 
 //  --- zjob_wait_fd
 
 typedef struct {
-    s_wait_t wait;    //  First: what the handles point to
+    zj_wait_t wait;   //  First: what the handles point to
     uv_poll_t poll;   //  Readiness of the fd
     uv_timer_t timer; //  The timeout, if any
     bool timed;       //  timer was opened
@@ -184,10 +106,10 @@ typedef struct {
 static void
 s_fd_wait_end(s_fd_wait_t *fd_wait, int status)
 {
-    s_wait_settle(&fd_wait->wait, status);
-    s_wait_close((uv_handle_t *) &fd_wait->poll);
+    zj_wait_settle(&fd_wait->wait, status);
+    zj_wait_close((uv_handle_t *) &fd_wait->poll);
     if (fd_wait->timed)
-        s_wait_close((uv_handle_t *) &fd_wait->timer);
+        zj_wait_close((uv_handle_t *) &fd_wait->timer);
 }
 
 //  An error condition on the fd (status < 0) ends the wait as ready too:
@@ -217,7 +139,7 @@ s_fd_abandon(zjob_ctx_t *ctx)
 int
 zjob_wait_fd(zjob_ctx_t *ctx, int fd, int events, int64_t timeout_ms)
 {
-    int rc = s_wait_allowed(ctx);
+    int rc = zj_wait_allowed(ctx);
     if (rc != 0)
         return rc;
     int all = ZJOB_READABLE | ZJOB_WRITABLE;
@@ -226,7 +148,7 @@ zjob_wait_fd(zjob_ctx_t *ctx, int fd, int events, int64_t timeout_ms)
     s_fd_wait_t fd_wait = {.wait = {.ctx = ctx}};
     if (uv_poll_init(ctx->loop, &fd_wait.poll, fd) != 0)
         return ZJ_ESYS;
-    s_wait_opened(&fd_wait.wait, (uv_handle_t *) &fd_wait.poll);
+    zj_wait_opened(&fd_wait.wait, (uv_handle_t *) &fd_wait.poll);
     int uv_events = (events & ZJOB_READABLE ? UV_READABLE : 0) |
                     (events & ZJOB_WRITABLE ? UV_WRITABLE : 0);
     if (uv_poll_start(&fd_wait.poll, uv_events, s_fd_ready) != 0)
@@ -235,13 +157,13 @@ zjob_wait_fd(zjob_ctx_t *ctx, int fd, int events, int64_t timeout_ms)
         //  Cannot fail: see zjob_sleep.
         rc = uv_timer_init(ctx->loop, &fd_wait.timer);
         assert(rc == 0);
-        s_wait_opened(&fd_wait.wait, (uv_handle_t *) &fd_wait.timer);
+        zj_wait_opened(&fd_wait.wait, (uv_handle_t *) &fd_wait.timer);
         fd_wait.timed = true;
         rc = uv_timer_start(&fd_wait.timer, s_fd_timed_out,
                             (uint64_t) timeout_ms, 0);
         assert(rc == 0);
     }
-    return s_wait_suspend(&fd_wait.wait, s_fd_abandon);
+    return zj_wait_suspend(&fd_wait.wait, s_fd_abandon);
 }
 
 //  --- zjob_spawn
@@ -255,7 +177,7 @@ typedef struct {
 } s_output_t;
 
 typedef struct {
-    s_wait_t wait;         //  First: what the handles point to
+    zj_wait_t wait;        //  First: what the handles point to
     uv_process_t process;  //  The child
     uv_pipe_t pipes[3];    //  Our ends of its stdin, stdout and stderr
     uv_write_t write;      //  stdin_data going in
@@ -329,14 +251,14 @@ s_spawn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     if (nread > 0 && buf->base != s_discard)
         s_spawn_output(spawn, stream)->size += (size_t) nread;
     else if (nread < 0) //  UV_EOF, or an error: this stream is done
-        s_wait_close((uv_handle_t *) stream);
+        zj_wait_close((uv_handle_t *) stream);
 }
 
 static void
 s_spawn_fed(uv_write_t *write, int status)
 {
     (void) status; //  EPIPE from a child that did not read: not our error
-    s_wait_close((uv_handle_t *) write->handle);
+    zj_wait_close((uv_handle_t *) write->handle);
 }
 
 static void
@@ -345,7 +267,7 @@ s_spawn_exited(uv_process_t *process, int64_t exit_status, int term_signal)
     s_spawn_t *spawn = process->data;
     spawn->exit_status = exit_status;
     spawn->term_signal = term_signal;
-    s_wait_close((uv_handle_t *) process);
+    zj_wait_close((uv_handle_t *) process);
 }
 
 //  Kills the child's process group: the child leads one (it is spawned
@@ -361,10 +283,10 @@ static void
 s_spawn_abandon(zjob_ctx_t *ctx)
 {
     s_spawn_t *spawn = ctx->abandon_arg;
-    s_wait_settle(&spawn->wait, ZJ_ECANCELLED);
+    zj_wait_settle(&spawn->wait, ZJ_ECANCELLED);
     s_spawn_kill(spawn);
     for (int index = 0; index < 3; index++)
-        s_wait_close((uv_handle_t *) &spawn->pipes[index]);
+        zj_wait_close((uv_handle_t *) &spawn->pipes[index]);
     //  The process handle closes in s_spawn_exited, after libuv reaped
     //  the child: closing it before would leave a zombie.
 }
@@ -378,17 +300,17 @@ s_spawn_failed(s_spawn_t *spawn, const char *file, int error)
     if (uv_is_active((uv_handle_t *) &spawn->process)) {
         //  The child runs, but its pipes could not be opened.
         s_spawn_kill(spawn);
-        s_wait_settle(&spawn->wait, ZJ_ESYS);
+        zj_wait_settle(&spawn->wait, ZJ_ESYS);
     } else
-        s_wait_close((uv_handle_t *) &spawn->process);
+        zj_wait_close((uv_handle_t *) &spawn->process);
     for (int index = 0; index < 3; index++)
-        s_wait_close((uv_handle_t *) &spawn->pipes[index]);
+        zj_wait_close((uv_handle_t *) &spawn->pipes[index]);
     if (error == UV_ENOENT)
         spawn->exit_status = 127;
     else if (error == UV_EACCES || error == UV_EPERM || error == -ENOEXEC)
         spawn->exit_status = 126;
     else {
-        s_wait_settle(&spawn->wait, ZJ_ESYS);
+        zj_wait_settle(&spawn->wait, ZJ_ESYS);
         return;
     }
     s_output_t *output = &spawn->outputs[1];
@@ -411,7 +333,7 @@ s_spawn_feed(s_spawn_t *spawn, const char *data, size_t size)
     uv_stream_t *in = (uv_stream_t *) &spawn->pipes[0];
     uv_buf_t buf = {.base = (char *) data, .len = size};
     if (size == 0 || uv_write(&spawn->write, in, &buf, 1, s_spawn_fed) != 0)
-        s_wait_close((uv_handle_t *) in);
+        zj_wait_close((uv_handle_t *) in);
 }
 
 //  Starts the child with its three pipes, feeds its stdin and reads its
@@ -427,7 +349,7 @@ s_spawn_start(s_spawn_t *spawn, char *const argv[], const char *stdin_data,
         int rc = uv_pipe_init(loop, &spawn->pipes[index], 0);
         assert(rc == 0);
         (void) rc;
-        s_wait_opened(&spawn->wait, (uv_handle_t *) &spawn->pipes[index]);
+        zj_wait_opened(&spawn->wait, (uv_handle_t *) &spawn->pipes[index]);
         //  Readable and writable from the child's point of view.
         stdio[index].flags =
             UV_CREATE_PIPE | (index == 0 ? UV_READABLE_PIPE : UV_WRITABLE_PIPE);
@@ -441,7 +363,7 @@ s_spawn_start(s_spawn_t *spawn, char *const argv[], const char *stdin_data,
                                     .flags = UV_PROCESS_DETACHED};
     int error = uv_spawn(loop, &spawn->process, &options);
     //  uv_spawn initialises the handle even when it fails.
-    s_wait_opened(&spawn->wait, (uv_handle_t *) &spawn->process);
+    zj_wait_opened(&spawn->wait, (uv_handle_t *) &spawn->process);
     if (error != 0) {
         s_spawn_failed(spawn, argv[0], error);
         return;
@@ -450,7 +372,7 @@ s_spawn_start(s_spawn_t *spawn, char *const argv[], const char *stdin_data,
     for (int index = 1; index < 3; index++) {
         uv_stream_t *stream = (uv_stream_t *) &spawn->pipes[index];
         if (uv_read_start(stream, s_spawn_alloc, s_spawn_read) != 0)
-            s_wait_close((uv_handle_t *) stream);
+            zj_wait_close((uv_handle_t *) stream);
     }
 }
 
@@ -480,7 +402,7 @@ zjob_spawn(zjob_ctx_t *ctx, char *const argv[], const char *stdin_data,
 {
     if (process)
         memset(process, 0, sizeof *process);
-    int rc = s_wait_allowed(ctx);
+    int rc = zj_wait_allowed(ctx);
     if (rc != 0)
         return rc;
     if (argv == NULL || argv[0] == NULL || process == NULL ||
@@ -491,7 +413,7 @@ zjob_spawn(zjob_ctx_t *ctx, char *const argv[], const char *stdin_data,
     size_t max = max_output ? max_output : ZJ_SPAWN_MAX_OUTPUT;
     spawn.outputs[0].max = spawn.outputs[1].max = max;
     s_spawn_start(&spawn, argv, stdin_data, stdin_size);
-    rc = s_wait_suspend(&spawn.wait, s_spawn_abandon);
+    rc = zj_wait_suspend(&spawn.wait, s_spawn_abandon);
     if (rc == 0 && spawn.out_of_memory)
         rc = ZJ_ENOMEM;
     if (rc == 0)
