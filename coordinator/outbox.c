@@ -415,6 +415,7 @@ s_waits_for_store(const zj_outgoing_t *outgoing)
 {
     switch (outgoing->type) {
     case ZJ_MSG_SUBMITTED:
+    case ZJ_MSG_SPAWNED:
     case ZJ_MSG_RESOLVED:
     case ZJ_MSG_DONE:
     case ZJ_MSG_JOBS:

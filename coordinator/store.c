@@ -36,7 +36,9 @@ enum {
     ZJ_COL_ERROR,
     ZJ_COL_BACKOFF_MS,
     ZJ_COL_LOSSES,
-    ZJ_COL_AFTER
+    ZJ_COL_AFTER,
+    ZJ_COL_PARENT,
+    ZJ_COL_CALL
 };
 
 //  A turn that has not failed holds an open transaction, and a degraded
@@ -212,6 +214,10 @@ s_insert_job_row(zj_store_t *self, const zj_job_t *job)
         sqlite3_bind_text(stmt, 18, after, -1, free);
     else
         sqlite3_bind_null(stmt, 18);
+    if (job->parent > 0) {
+        sqlite3_bind_int64(stmt, 19, job->parent);
+        sqlite3_bind_int(stmt, 20, job->call);
+    }
     return s_step_write(self, stmt);
 }
 
@@ -390,6 +396,8 @@ s_job_from_row(zj_store_t *self, sqlite3_stmt *stmt, zj_job_t *job)
         .error = (char *) sqlite3_column_text(stmt, ZJ_COL_ERROR),
         .backoff_ms = sqlite3_column_int64(stmt, ZJ_COL_BACKOFF_MS),
         .losses = sqlite3_column_int(stmt, ZJ_COL_LOSSES),
+        .parent = sqlite3_column_int64(stmt, ZJ_COL_PARENT),
+        .call = sqlite3_column_int(stmt, ZJ_COL_CALL),
     };
     const char *after = (const char *) sqlite3_column_text(stmt, ZJ_COL_AFTER);
     job->after_count = s_after_ids(self, after);
@@ -427,6 +435,27 @@ zj_store_find_token(zj_store_t *self, const char *token, int64_t *first_id,
         const char *text = (const char *) sqlite3_column_text(stmt, 2);
         snprintf(digest, ZJ_STORE_DIGEST_SIZE, "%s", text ? text : "");
     } else
+        result = rc == SQLITE_DONE ? ZJ_ENOTFOUND : s_failed(self);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return result;
+}
+
+int
+zj_store_find_child(zj_store_t *self, int64_t parent, int32_t call,
+                    int64_t *id_p)
+{
+    assert(self && parent > 0 && call > 0 && id_p);
+    if (!self->degraded && !self->turn_failed && s_begin_turn(self) != 0)
+        return ZJ_ESTORE;
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_FIND_CHILD];
+    sqlite3_bind_int64(stmt, 1, parent);
+    sqlite3_bind_int(stmt, 2, call);
+    int rc = sqlite3_step(stmt);
+    int result = 0;
+    if (rc == SQLITE_ROW)
+        *id_p = sqlite3_column_int64(stmt, 0);
+    else
         result = rc == SQLITE_DONE ? ZJ_ENOTFOUND : s_failed(self);
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);

@@ -101,6 +101,11 @@ int zj_store_save_token(zj_store_t *self, const char *token, int64_t first_id,
 int zj_store_find_token(zj_store_t *self, const char *token, int64_t *first_id,
                         size_t *count, char *digest);
 
+//  The child its parent made with call number call (SPAWN): sets *id_p
+//  and returns 0, or returns ZJ_ENOTFOUND, or ZJ_ESTORE. Inside the turn.
+int zj_store_find_child(zj_store_t *self, int64_t parent, int32_t call,
+                        int64_t *id_p);
+
 //  The digest of a SUBMIT's jobs (each one's kind, args, priority,
 //  max_attempts, timeout_ms, delay_ms and backoff_ms): 16 hex digits of
 //  64-bit FNV-1a, into digest[ZJ_STORE_DIGEST_SIZE].

@@ -14,7 +14,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 7          //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 8          //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250       //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100    //  Rows zj_store_list_jobs gives for limit 0
@@ -23,7 +23,7 @@
 #define ZJ_JOB_COLUMNS                                                         \
     "id, kind, args, state, priority, attempts, max_attempts,"                 \
     " timeout_ms, not_before, worker, created_at, started_at,"                 \
-    " finished_at, result, error, backoff_ms, losses, after"
+    " finished_at, result, error, backoff_ms, losses, after, parent, call"
 
 //  Every statement the store runs, prepared once.
 #define ZJ_STMT_MAP(XX)                                                        \
@@ -33,9 +33,9 @@
     XX(INSERT_JOB, "INSERT INTO jobs (kind, args, state, priority,"            \
                    " attempts, max_attempts, timeout_ms, not_before,"          \
                    " worker, created_at, started_at, finished_at,"             \
-                   " result, error, backoff_ms, id, losses, after)"            \
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"         \
-                   " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")                 \
+                   " result, error, backoff_ms, id, losses, after, parent,"    \
+                   " call) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"   \
+                   " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")       \
     XX(NEXT_ID, "SELECT coalesce(max(id), 0) + 1 FROM jobs")                   \
     XX(INSERT_ATTEMPT, "INSERT OR REPLACE INTO attempts (job_id, attempt,"     \
                        " worker, state, started_at, finished_at, error)"       \
@@ -67,6 +67,7 @@
     XX(UNDO_JOBS, "DELETE FROM jobs WHERE id >= ?1 AND id < ?2")               \
     XX(FIND_TOKEN, "SELECT first_id, count, digest FROM submit_tokens"         \
                    " WHERE token = ?1")                                        \
+    XX(FIND_CHILD, "SELECT id FROM jobs WHERE parent = ?1 AND call = ?2")      \
     XX(SAVE_TOKEN, "INSERT OR REPLACE INTO submit_tokens (token, first_id,"    \
                    " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
 

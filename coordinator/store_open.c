@@ -72,6 +72,13 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     //  v7: the jobs a job runs after (--after), a JSON array of ids.
     "ALTER TABLE jobs ADD COLUMN after TEXT;"
     "PRAGMA user_version = 7;",
+    //  v8: sub-jobs. A child names its parent and the parent's call that
+    //  made it, so a parent that runs again gets the same children back.
+    "ALTER TABLE jobs ADD COLUMN parent INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN call INTEGER;"
+    "CREATE UNIQUE INDEX jobs_children ON jobs (parent, call)"
+    " WHERE parent IS NOT NULL;"
+    "PRAGMA user_version = 8;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {

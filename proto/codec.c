@@ -198,7 +198,9 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(finished_at, DBL)                                                       \
     XX(result, RESULT)                                                         \
     XX(error, TEXT)                                                            \
-    XX(after, AFTER)
+    XX(after, AFTER)                                                           \
+    XX(parent, I64)                                                            \
+    XX(call, I32)
 
 #define S_WORKER_FIELDS(XX)                                                    \
     XX(name, TEXT)                                                             \
@@ -206,6 +208,8 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(pid, I64)                                                               \
     XX(io_slots, I32)                                                          \
     XX(cpu_slots, I32)                                                         \
+    XX(max_suspended, I32)                                                     \
+    XX(suspended, I32)                                                         \
     XX(kinds, KINDS)                                                           \
     XX(state, TEXT)                                                            \
     XX(running, I32)                                                           \
@@ -232,7 +236,9 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(cpu_credit, I32)                                                        \
     XX(code, I32)                                                              \
     XX(reason, TEXT)                                                           \
-    XX(token, TOKEN)
+    XX(token, TOKEN)                                                           \
+    XX(parent, I64)                                                            \
+    XX(hold, BOOL)
 
 #define S_HAS_U64(o, f) ((o)->f != 0)
 #define S_HAS_I64(o, f) ((o)->f != 0)

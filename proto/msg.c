@@ -323,6 +323,8 @@ s_check_job(const zj_job_t *job, char *why)
         (rc = s_check_min(job->timeout_ms, "timeout_ms", why)) ||
         (rc = s_check_min(job->delay_ms, "delay_ms", why)) ||
         (rc = s_check_min(job->backoff_ms, "backoff_ms", why)) ||
+        (rc = s_check_min(job->parent, "parent", why)) ||
+        (rc = s_check_min(job->call, "call", why)) ||
         (rc = s_check_time(job->not_before, "not_before", why)) ||
         (rc = s_check_time(job->created_at, "created_at", why)) ||
         (rc = s_check_time(job->started_at, "started_at", why)) ||
@@ -374,6 +376,8 @@ s_check_worker(const zj_worker_info_t *info, char *why)
         (rc = s_check_min(info->io_slots, "io_slots", why)) ||
         (rc = s_check_min(info->cpu_slots, "cpu_slots", why)) ||
         (rc = s_check_min(info->running, "running", why)) ||
+        (rc = s_check_min(info->max_suspended, "max_suspended", why)) ||
+        (rc = s_check_min(info->suspended, "suspended", why)) ||
         (rc = s_check_time(info->connected_at, "connected_at", why)) ||
         (rc = s_check_time(info->last_seen, "last_seen", why)))
         return rc;
@@ -423,6 +427,7 @@ s_check_fields(const zj_msg_t *msg, char *why)
         (rc = s_check_min(msg->max_result, "max_result", why)) ||
         (rc = s_check_min(msg->io_credit, "io_credit", why)) ||
         (rc = s_check_min(msg->cpu_credit, "cpu_credit", why)) ||
+        (rc = s_check_min(msg->parent, "parent", why)) ||
         (rc = s_check_text(msg->reason, "reason", ZJ_MAX_TEXT, why)) ||
         (rc = s_check_token(msg->token, why)))
         return rc;
@@ -449,6 +454,7 @@ s_check_fields(const zj_msg_t *msg, char *why)
 #define S_NEED_ID 1
 #define S_NEED_KIND 2
 #define S_NEED_FINAL 4
+#define S_NEED_CHILD 8 //  parent and call, one parent for all
 
 static int
 s_need_jobs(const zj_msg_t *msg, size_t min, int needs, char *why)
@@ -469,6 +475,12 @@ s_need_jobs(const zj_msg_t *msg, size_t min, int needs, char *why)
             return zj_why_fail(ZJ_EPROTO, why,
                                "%s: job %zu: state '%s' is not final", type,
                                index, zj_state_name(job->state));
+        if ((needs & S_NEED_CHILD) && (job->parent <= 0 || job->call <= 0 ||
+                                       job->parent != msg->jobs[0].parent))
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "%s: job %zu: needs 'parent' and 'call' >= 1, "
+                               "one parent for all jobs",
+                               type, index);
     }
     return 0;
 }
@@ -503,7 +515,12 @@ s_check_type(const zj_msg_t *msg, char *why)
         if (!(rc = s_need(req, msg, "req", why)))
             rc = s_need_jobs(msg, 1, S_NEED_KIND, why);
         return rc;
+    case ZJ_MSG_SPAWN:
+        if (!(rc = s_need(req, msg, "req", why)))
+            rc = s_need_jobs(msg, 1, S_NEED_KIND | S_NEED_CHILD, why);
+        return rc;
     case ZJ_MSG_SUBMITTED:
+    case ZJ_MSG_SPAWNED:
     case ZJ_MSG_AWAIT:
         if (!(rc = s_need(req, msg, "req", why)))
             rc = s_need(msg->id_count > 0, msg, "ids", why);

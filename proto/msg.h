@@ -39,6 +39,11 @@
 //    BYE        both  (nothing)
 //    ERROR      both  req (0 if none), code (ZJ_E*), reason
 //    ACK        C->w  ids[] (the req of RESULTS batches committed)
+//    SPAWN      w->C  req, jobs[] (children of one running parent: kind,
+//                     args, options, parent, call)
+//    SPAWNED    C->w  req, ids[]
+//    AWAIT      w->C  req, parent, ids[], in_order, hold: a parent awaits
+//                     (RESOLVED... then DONE, as for a client)
 #define ZJ_MSG_TYPE_MAP(XX)                                                    \
     XX(SUBMIT)                                                                 \
     XX(SUBMITTED)                                                              \
@@ -56,7 +61,9 @@
     XX(HEARTBEAT)                                                              \
     XX(BYE)                                                                    \
     XX(ERROR)                                                                  \
-    XX(ACK)
+    XX(ACK)                                                                    \
+    XX(SPAWN)                                                                  \
+    XX(SPAWNED)
 
 typedef enum {
     ZJ_MSG_NONE = 0,
@@ -109,6 +116,8 @@ typedef struct {
     int64_t *after;       //  Ids of the jobs it runs after, owned (SUBMIT,
                           //  records); NULL when after_count is 0
     uint32_t after_count; //  0..ZJ_MAX_AFTER
+    int64_t parent;       //  The job that submitted it (SPAWN), 0 at the top
+    int32_t call;         //  Its parent's call number, 1.. (0 at the top)
 } zj_job_t;
 
 //  A kind a worker offers, with its class.
@@ -119,17 +128,19 @@ typedef struct {
 
 //  A worker as it introduces itself (HELLO) and as WORKERS lists it.
 typedef struct {
-    char *name;          //  Unique worker name
-    char *host;          //  Host name
-    int64_t pid;         //  Process id on that host
-    int32_t io_slots;    //  Coroutine slots
-    int32_t cpu_slots;   //  CPU processes
-    zj_kind_t *kinds;    //  Kinds offered
-    size_t kind_count;   //  Entries in kinds
-    char *state;         //  WORKERS only: "connected" | "lost" | "gone"
-    int32_t running;     //  WORKERS only: jobs running on it now
-    double connected_at; //  WORKERS only: unix seconds
-    double last_seen;    //  WORKERS only: unix seconds
+    char *name;            //  Unique worker name
+    char *host;            //  Host name
+    int64_t pid;           //  Process id on that host
+    int32_t io_slots;      //  Coroutine slots
+    int32_t cpu_slots;     //  CPU processes
+    int32_t max_suspended; //  Parents that may await at once, slot-free
+    int32_t suspended;     //  WORKERS only: parents awaiting now
+    zj_kind_t *kinds;      //  Kinds offered
+    size_t kind_count;     //  Entries in kinds
+    char *state;           //  WORKERS only: "connected" | "lost" | "gone"
+    int32_t running;       //  WORKERS only: jobs running on it now
+    double connected_at;   //  WORKERS only: unix seconds
+    double last_seen;      //  WORKERS only: unix seconds
 } zj_worker_info_t;
 
 typedef struct {
@@ -159,6 +170,8 @@ typedef struct {
     int32_t code;              //  ERROR: a ZJ_E* code
     char *reason;              //  ERROR: one-line reason
     char *token;               //  SUBMIT: the request's token, or NULL
+    int64_t parent;            //  AWAIT w->C: the running job that awaits
+    bool hold;                 //  AWAIT w->C: the parent keeps its slot
 } zj_msg_t;
 
 #define ZJ_MSG_TAG 0x7a6a6d73u

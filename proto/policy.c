@@ -60,10 +60,11 @@ s_check_submit(const zj_limits_t *limits, const zj_msg_t *msg, char *why)
 {
     if ((int64_t) msg->job_count > limits->max_batch)
         return zj_why_fail(ZJ_ETOOBIG, why,
-                           "SUBMIT of %zu jobs is over this coordinator's "
+                           "%s of %zu jobs is over this coordinator's "
                            "limit of %lld per message (--max-batch); "
                            "nothing was queued",
-                           msg->job_count, (long long) limits->max_batch);
+                           zj_msg_type_name(msg->type), msg->job_count,
+                           (long long) limits->max_batch);
     for (size_t index = 0; index < msg->job_count; index++) {
         const char *args = msg->jobs[index].args;
         size_t size = args ? strlen(args) : 0;
@@ -86,7 +87,7 @@ zj_limits_check(const zj_limits_t *limits, size_t size, const zj_msg_t *msg,
                            "message of %zu bytes is over this coordinator's "
                            "limit of %lld (--max-message)",
                            size, (long long) limits->max_message);
-    if (msg->type == ZJ_MSG_SUBMIT)
+    if (msg->type == ZJ_MSG_SUBMIT || msg->type == ZJ_MSG_SPAWN)
         return s_check_submit(limits, msg, why);
     return 0;
 }

@@ -46,6 +46,8 @@ s_fill_job(zj_job_t *job, int64_t id)
     job->after[0] = 1;
     job->after[1] = INT64_MAX;
     job->after[2] = 1;
+    job->parent = 41;
+    job->call = 9;
 }
 
 static void
@@ -56,6 +58,8 @@ s_fill_worker(zj_worker_info_t *info)
     info->pid = 4242;
     info->io_slots = 1000;
     info->cpu_slots = 2;
+    info->max_suspended = 1000;
+    info->suspended = 12;
     const char *names[] = {"echo", "sha256", "my.ns:kind-1"};
     info->kind_count = 3;
     info->kinds = calloc(3, sizeof(zj_kind_t));
@@ -95,6 +99,8 @@ s_full_msg(zj_msg_type_t type)
     msg->cpu_credit = 1;
     msg->code = ZJ_EKIND;
     msg->reason = strdup("no handler for kind 'x'");
+    msg->parent = 41;
+    msg->hold = true;
     return msg;
 }
 
@@ -156,6 +162,8 @@ s_assert_job(const zj_job_t *got, const zj_job_t *want)
     S_SAME_INT(got->after_count, want->after_count);
     for (uint32_t index = 0; index < want->after_count; index++)
         S_SAME_INT(got->after[index], want->after[index]);
+    S_SAME_INT(got->parent, want->parent);
+    S_SAME_INT(got->call, want->call);
 }
 
 static void
@@ -166,6 +174,8 @@ s_assert_worker(const zj_worker_info_t *got, const zj_worker_info_t *want)
     S_SAME_INT(got->pid, want->pid);
     S_SAME_INT(got->io_slots, want->io_slots);
     S_SAME_INT(got->cpu_slots, want->cpu_slots);
+    S_SAME_INT(got->max_suspended, want->max_suspended);
+    S_SAME_INT(got->suspended, want->suspended);
     S_SAME_UINT(got->kind_count, want->kind_count);
     for (size_t index = 0; index < want->kind_count; index++) {
         S_SAME_TEXT(got->kinds[index].name, want->kinds[index].name);
@@ -252,19 +262,23 @@ s_minimal_msg(zj_msg_type_t type)
 {
     zj_msg_t *msg = zj_msg_new(type);
     bool client = type <= ZJ_MSG_CANCEL;
-    msg->req = client ? 9 : 0;
+    bool call = type == ZJ_MSG_SPAWN || type == ZJ_MSG_SPAWNED;
+    msg->req = client || call ? 9 : 0;
     zj_job_t *job = NULL;
-    if (type == ZJ_MSG_SUBMIT || type == ZJ_MSG_JOBS) {
+    if (type == ZJ_MSG_SUBMIT || type == ZJ_MSG_JOBS || type == ZJ_MSG_SPAWN) {
         job = zj_msg_add_job(msg);
         job->kind = strdup("echo");
         job->id = type == ZJ_MSG_JOBS ? 12 : 0;
+        job->parent = type == ZJ_MSG_SPAWN ? 3 : 0;
+        job->call = type == ZJ_MSG_SPAWN ? 1 : 0;
     }
     if (type == ZJ_MSG_RESOLVED || type == ZJ_MSG_RESULTS) {
         job = zj_msg_add_job(msg);
         job->id = 5;
         job->state = ZJ_STATE_FAILED;
     }
-    if (type == ZJ_MSG_SUBMITTED || type == ZJ_MSG_AWAIT || type == ZJ_MSG_ACK)
+    if (type == ZJ_MSG_SUBMITTED || type == ZJ_MSG_AWAIT ||
+        type == ZJ_MSG_ACK || type == ZJ_MSG_SPAWNED)
         zj_msg_add_id(msg, 77);
     if (type == ZJ_MSG_HELLO)
         zj_msg_add_worker(msg)->name = strdup("w");
@@ -501,10 +515,12 @@ START_TEST(test_names)
     for (int type = ZJ_MSG_NONE + 1; type < ZJ_MSG_COUNT; type++)
         ck_assert_int_eq(zj_msg_type_from_name(zj_msg_type_name(type)), type);
     ck_assert_str_eq(zj_msg_type_name(ZJ_MSG_SUBMIT), "SUBMIT");
-    //  ACK came last, so the numbers of the types before it did not move.
+    //  New types come last, so the numbers of the types before them do
+    //  not move.
     ck_assert_str_eq(zj_msg_type_name(ZJ_MSG_ACK), "ACK");
     ck_assert_int_eq(ZJ_MSG_ACK, ZJ_MSG_ERROR + 1);
-    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_ACK + 1);
+    ck_assert_int_eq(ZJ_MSG_SPAWN, ZJ_MSG_ACK + 1);
+    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_SPAWNED + 1);
     ck_assert_str_eq(zj_msg_type_name(ZJ_MSG_COUNT), "UNKNOWN");
     ck_assert_int_eq(zj_msg_type_from_name("UNKNOWN"), ZJ_MSG_NONE);
     ck_assert_int_eq(zj_msg_type_from_name(NULL), ZJ_MSG_NONE);

@@ -60,7 +60,7 @@ s_collect(void *arg, const zj_job_t *job)
     seen->count++;
 }
 
-START_TEST(test_schema_is_design_v7)
+START_TEST(test_schema_is_design_v8)
 {
     zj_store_t *store = zj_testdb_store();
     sqlite3 *db = zj_testdb_raw();
@@ -85,7 +85,9 @@ START_TEST(test_schema_is_design_v7)
                              {"error", "TEXT"},
                              {"backoff_ms", "INTEGER"},
                              {"losses", "INTEGER"},
-                             {"after", "TEXT"}};
+                             {"after", "TEXT"},
+                             {"parent", "INTEGER"},
+                             {"call", "INTEGER"}};
     s_assert_columns(db, "jobs", jobs, sizeof(jobs) / sizeof(jobs[0]));
     const char *attempts[][2] = {
         {"job_id", "INTEGER"}, {"attempt", "INTEGER"}, {"worker", "TEXT"},
@@ -137,7 +139,7 @@ END_TEST
     "CREATE INDEX jobs_state ON jobs (state);"                                 \
     "CREATE INDEX jobs_running ON jobs (worker) WHERE state = 'running';"
 
-START_TEST(test_v1_database_migrates_to_v7)
+START_TEST(test_v1_database_migrates_to_v8)
 {
     //  A v1 file with one job in it.
     sqlite3 *db = zj_testdb_raw();
@@ -178,6 +180,9 @@ START_TEST(test_v5_tokens_are_kept_without_their_age_index)
                        " (created_at);"
                        "INSERT INTO submit_tokens VALUES ('t-1', 7, 2,"
                        " '00000000000000ff', 1000.0);"
+                       "DROP INDEX jobs_children;"
+                       "ALTER TABLE jobs DROP COLUMN call;"
+                       "ALTER TABLE jobs DROP COLUMN parent;"
                        "ALTER TABLE jobs DROP COLUMN after;"
                        "PRAGMA user_version = 5;");
     sqlite3_close(db);
@@ -261,6 +266,45 @@ START_TEST(test_attempts_are_recorded)
     ck_assert_int_eq(zj_testdb_int(db, "SELECT backoff_ms FROM jobs"), 750);
     sqlite3_close(db);
     zj_store_destroy(&store);
+}
+END_TEST
+
+//  A child is found by its parent and call number, in the turn that made
+//  it and after; a top-level job's parent and call are NULL columns.
+START_TEST(test_children_are_found_by_parent_and_call)
+{
+    zj_store_t *store = zj_testdb_store();
+    zj_job_t parent = zj_testdb_job("map", ZJ_STATE_RUNNING);
+    ck_assert_int_eq(zj_store_insert_job(store, &parent), 0);
+    zj_job_t child = zj_testdb_job("echo", ZJ_STATE_QUEUED);
+    child.parent = parent.id;
+    child.call = 2;
+    ck_assert_int_eq(zj_store_insert_job(store, &child), 0);
+    int64_t id = 0;
+    ck_assert_int_eq(zj_store_find_child(store, parent.id, 2, &id), 0);
+    ck_assert_int_eq(id, child.id);
+    ck_assert_int_eq(zj_store_find_child(store, parent.id, 1, &id),
+                     ZJ_ENOTFOUND);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    ck_assert_int_eq(zj_store_find_child(store, parent.id, 2, &id), 0);
+    ck_assert_int_eq(id, child.id);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    zj_job_t got = {0};
+    ck_assert_int_eq(zj_store_get_job(store, child.id, &got), 0);
+    ck_assert_int_eq(got.parent, parent.id);
+    ck_assert_int_eq(got.call, 2);
+    zj_job_clear(&got);
+    //  The same call of the same parent cannot make a second child.
+    zj_job_t twin = zj_testdb_job("echo", ZJ_STATE_QUEUED);
+    twin.parent = parent.id;
+    twin.call = 2;
+    ck_assert_int_ne(zj_store_insert_job(store, &twin), 0);
+    zj_store_destroy(&store);
+    sqlite3 *db = zj_testdb_raw();
+    ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM jobs WHERE"
+                                       " parent IS NULL AND call IS NULL"),
+                     1);
+    sqlite3_close(db);
 }
 END_TEST
 
@@ -838,12 +882,13 @@ test_store_suite(void)
     TCase *tcase = tcase_create("store");
     tcase_add_checked_fixture(tcase, zj_testdb_setup, zj_testdb_teardown);
     tcase_set_timeout(tcase, 20);
-    tcase_add_test(tcase, test_schema_is_design_v7);
-    tcase_add_test(tcase, test_v1_database_migrates_to_v7);
+    tcase_add_test(tcase, test_schema_is_design_v8);
+    tcase_add_test(tcase, test_v1_database_migrates_to_v8);
     tcase_add_test(tcase, test_v5_tokens_are_kept_without_their_age_index);
     tcase_add_test(tcase, test_v2_attempts_survive_v3);
     tcase_add_test(tcase, test_attempts_are_recorded);
     tcase_add_test(tcase, test_insert_commit_get);
+    tcase_add_test(tcase, test_children_are_found_by_parent_and_call);
     tcase_add_test(tcase, test_destroy_rolls_back_open_turn);
     tcase_add_test(tcase, test_update_running_then_final);
     tcase_add_test(tcase, test_list_by_state_with_limit);
