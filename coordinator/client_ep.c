@@ -355,6 +355,8 @@ s_add_worker(void *arg, const zj_worker_info_t *info)
     if (peer) {
         int64_t silent_ms = zj_mono_ms() - zj_peer_last_seen(peer);
         entry->running = (int32_t) zj_peer_running(peer);
+        entry->suspended = zj_peer_suspended(peer);
+        entry->max_suspended = zj_peer_info(peer)->max_suspended;
         entry->last_seen = zj_now() - silent_ms / 1000.0;
     }
     entry->kind_count = info->kind_count;

@@ -11,6 +11,7 @@
 #include "coordinator/admission.h"
 #include "coordinator/client_ep.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/parents.h"
 #include "coordinator/worker_ep.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
@@ -41,6 +42,8 @@ struct zj_coordinator {
     zj_peers_t *peers;              //  Workers, their credit, the kinds
     zj_deadlines_t *deadlines;      //  When running attempts time out
     zj_deps_t *deps;                //  Which jobs wait for which
+    zj_deps_t *kids;                //  Which jobs parents made
+    zlistx_t *stops;                //  Attempts cancelled by a parent's end
     zj_outbox_t *outbox;            //  Replies waiting for the commit
     zj_lifecycle_t jobs;            //  The state machine over the above
     zj_client_ep_t client_ep;       //  The clients endpoint
@@ -205,6 +208,8 @@ s_wire(zj_coordinator_t *self)
         .peers = self->peers,
         .deadlines = self->deadlines,
         .deps = self->deps,
+        .kids = self->kids,
+        .stops = self->stops,
         .max_losses = self->config.max_losses,
         .loss_spread_ms =
             (int64_t) self->config.heartbeat_ms * self->config.liveness,
@@ -263,6 +268,8 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     self->peers = zj_peers_new();
     self->deadlines = zj_deadlines_new(s_timeout_grace(config));
     self->deps = zj_deps_new();
+    self->kids = zj_deps_new();
+    self->stops = zlistx_new();
     self->outbox = zj_outbox_new();
     char why[ZJ_WHY_SIZE] = "";
     self->store = zj_store_new(config->db_path, config->sync, why);
@@ -314,6 +321,11 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     zj_peers_destroy(&self->peers);
     zj_deadlines_destroy(&self->deadlines);
     zj_deps_destroy(&self->deps);
+    zj_deps_destroy(&self->kids);
+    zj_stop_t *stop;
+    while (self->stops && (stop = zlistx_detach(self->stops, NULL)))
+        zj_stop_destroy(&stop);
+    zlistx_destroy(&self->stops);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
     free(self);
@@ -627,10 +639,12 @@ zj_coordinator_run(zj_coordinator_t *self)
         //  Between beats too, so a short timeout is enforced on time.
         zj_worker_ep_expire(&self->worker_ep, now_ms);
         zj_scheduler_wake(self->scheduler, zj_now());
+        zj_worker_ep_tell_stops(&self->worker_ep);
         if (zj_store_is_writable(self->store))
             zj_worker_ep_dispatch(&self->worker_ep);
         s_commit(self, now_ms);
         zj_futures_flush(self->futures, now_ms, self->outbox);
+        zj_parents_wake(&self->jobs);
         s_flush_outbox(self);
         zj_store_bound_wal(self->store);
         if (self->degraded_since_ms == 0)

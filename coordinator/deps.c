@@ -99,6 +99,8 @@ zj_deps_finished(zj_deps_t *self, int64_t id, zj_state_t state)
     assert(self && id > 0);
     assert(state == ZJ_STATE_SUCCEEDED || state == ZJ_STATE_FAILED ||
            state == ZJ_STATE_CANCELLED);
+    if (zj_idmap_lookup(self->waiters, id) == NULL)
+        return; //  Nobody to tell: most jobs
     if (self->head == self->count)
         self->head = self->count = 0;
     if (self->count == self->capacity) {

@@ -27,7 +27,8 @@ void zj_deps_wait(zj_deps_t *self, int64_t waiter, int64_t id);
 //  did not.
 void zj_deps_forget(zj_deps_t *self, int64_t waiter, int64_t id);
 
-//  Job id finished in state (final): queues it for zj_deps_next.
+//  Job id finished in state (final): queues it for zj_deps_next, if any
+//  job waits for it (else nothing is left to do).
 void zj_deps_finished(zj_deps_t *self, int64_t id, zj_state_t state);
 
 //  Takes the oldest finished job not told yet: writes its id and state,

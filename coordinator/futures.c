@@ -42,21 +42,27 @@ struct zj_await {
     size_t copied;       //  Bytes of the records slots hold
     bool paused;         //  Its client had no room at the last flush
     bool expired;        //  Past its deadline: waits for no more jobs
+    zj_side_t side;      //  A client's, or a worker's for a parent
+    int64_t parent;      //  A worker's: the running job that awaits
     void *handle;        //  Entry in zj_futures_t.awaits
     void *dirty_handle;  //  Entry in zj_futures_t.dirty, or NULL
     zj_futures_t *owner; //  The table it belongs to
 };
 
 struct zj_futures {
-    zj_idmap_t *by_id;   //  id -> zj_future_t *, until reaped (the
-                         //  unresolved ones owned and freed by hand)
-    zlistx_t *resolved;  //  zj_future_t * resolved, owned, until reaped
-    zlistx_t *awaits;    //  zj_await_t *, owned
-    zlistx_t *dirty;     //  zj_await_t * with something to send
-    zhashx_t *kinds;     //  kind name -> the one copy its futures share
-    zj_final_fn *loader; //  Reads a final record again, or NULL
-    void *loader_arg;    //  Its argument
-    size_t paused;       //  Awaits with paused set
+    zj_idmap_t *by_id;     //  id -> zj_future_t *, until reaped (the
+                           //  unresolved ones owned and freed by hand)
+    zlistx_t *resolved;    //  zj_future_t * resolved, owned, until reaped
+    zlistx_t *awaits;      //  zj_await_t *, owned
+    zlistx_t *dirty;       //  zj_await_t * with something to send
+    zhashx_t *kinds;       //  kind name -> the one copy its futures share
+    zj_final_fn *loader;   //  Reads a final record again, or NULL
+    void *loader_arg;      //  Its argument
+    size_t paused;         //  Awaits with paused set
+    zj_idmap_t *by_parent; //  parent id -> its worker's zj_await_t *
+    int64_t *woken;        //  Parents whose await ended, not yet taken
+    size_t woken_count;    //  Entries in woken
+    size_t woken_size;     //  Room in woken
 };
 
 static void s_future_destroy(zj_future_t **future_p);
@@ -85,6 +91,7 @@ zj_futures_new(void)
     self->awaits = zlistx_new();
     zlistx_set_destructor(self->awaits, s_await_free);
     self->dirty = zlistx_new();
+    self->by_parent = zj_idmap_new();
     self->kinds = zhashx_new();
     zhashx_set_destructor(self->kinds, (zhashx_destructor_fn *) zstr_free);
     return self;
@@ -103,6 +110,8 @@ zj_futures_destroy(zj_futures_t **self_p)
         await->dirty_handle = NULL;
     zlistx_destroy(&self->dirty);
     zlistx_destroy(&self->awaits);
+    zj_idmap_destroy(&self->by_parent);
+    free(self->woken);
     zj_future_t *future = zj_idmap_first(self->by_id);
     while (future) {
         if (!future->resolved) //  The resolved list frees the others
@@ -324,7 +333,59 @@ zj_futures_await(zj_futures_t *self, zframe_t *identity, uint64_t req,
         await->slots[index].id = ids[index];
     }
     await->handle = zlistx_add_end(self->awaits, await);
+    await->side = ZJ_TO_CLIENT;
     return await;
+}
+
+zj_await_t *
+zj_futures_await_parent(zj_futures_t *self, zframe_t *identity, uint64_t req,
+                        const int64_t *ids, size_t count, bool in_order,
+                        int64_t parent)
+{
+    assert(parent > 0);
+    zj_futures_release_parent(self, parent);
+    zj_await_t *await =
+        zj_futures_await(self, identity, req, ids, count, in_order, 0);
+    await->side = ZJ_TO_WORKER;
+    await->parent = parent;
+    int rc = zj_idmap_insert(self->by_parent, parent, await);
+    assert(rc == 0);
+    (void) rc;
+    return await;
+}
+
+bool
+zj_futures_release_parent(zj_futures_t *self, int64_t parent)
+{
+    assert(self);
+    zj_await_t *await = zj_idmap_lookup(self->by_parent, parent);
+    if (await == NULL)
+        return false;
+    zlistx_delete(self->awaits, await->handle);
+    return true;
+}
+
+bool
+zj_futures_next_woken(zj_futures_t *self, int64_t *parent_p)
+{
+    assert(self && parent_p);
+    if (self->woken_count == 0)
+        return false;
+    *parent_p = self->woken[--self->woken_count];
+    return true;
+}
+
+//  A parent's await ended: its worker resumes it once DONE arrives.
+static void
+s_wake(zj_futures_t *self, int64_t parent)
+{
+    if (self->woken_count == self->woken_size) {
+        self->woken_size = self->woken_size ? self->woken_size * 2 : 16;
+        self->woken =
+            realloc(self->woken, self->woken_size * sizeof *self->woken);
+        assert(self->woken);
+    }
+    self->woken[self->woken_count++] = parent;
 }
 
 static void
@@ -347,6 +408,8 @@ s_await_destroy(zj_await_t **await_p)
         zlistx_delete(await->owner->dirty, await->dirty_handle);
     if (await->paused)
         await->owner->paused--;
+    if (await->parent)
+        zj_idmap_delete(await->owner->by_parent, await->parent);
     zframe_destroy(&await->identity);
     free(await->slots);
     free(await->ready);
@@ -471,7 +534,8 @@ s_send_ready(zj_await_t *await, zj_outbox_t *outbox)
     bool drained = true;
     zj_slot_t *slot;
     while ((slot = s_peek(await, taken))) {
-        if ((msg == NULL && zj_outbox_room(outbox, await->identity) == 0) ||
+        if ((msg == NULL && await->side == ZJ_TO_CLIENT &&
+             zj_outbox_room(outbox, await->identity) == 0) ||
             s_load(await, slot) != 0) {
             drained = false;
             break;
@@ -479,7 +543,7 @@ s_send_ready(zj_await_t *await, zj_outbox_t *outbox)
         size_t size = s_record_bytes(slot->record);
         if (msg && (msg->job_count == ZJ_MAX_BATCH ||
                     bytes + size > ZJ_RESOLVED_BYTES)) {
-            zj_outbox_send(outbox, ZJ_TO_CLIENT, await->identity, &msg);
+            zj_outbox_send(outbox, await->side, await->identity, &msg);
             bytes = 0;
             continue; //  Room is asked again before the next batch
         }
@@ -495,7 +559,7 @@ s_send_ready(zj_await_t *await, zj_outbox_t *outbox)
         await->sent++;
     }
     if (msg)
-        zj_outbox_send(outbox, ZJ_TO_CLIENT, await->identity, &msg);
+        zj_outbox_send(outbox, await->side, await->identity, &msg);
     if (taken > 0) {
         await->ready_count -= taken;
         memmove(await->ready, await->ready + taken,
@@ -510,7 +574,7 @@ s_send_done(zj_await_t *await, bool timed_out, zj_outbox_t *outbox)
     zj_msg_t *msg = zj_msg_new(ZJ_MSG_DONE);
     msg->req = await->req;
     msg->timed_out = timed_out;
-    zj_outbox_send(outbox, ZJ_TO_CLIENT, await->identity, &msg);
+    zj_outbox_send(outbox, await->side, await->identity, &msg);
 }
 
 static void
@@ -530,6 +594,8 @@ s_flush_one(zj_futures_t *self, zj_await_t *await, zj_outbox_t *outbox)
     bool complete = await->sent == await->count;
     if (drained && (complete || await->expired)) {
         s_send_done(await, !complete, outbox);
+        if (await->parent)
+            s_wake(self, await->parent);
         zlistx_delete(self->awaits, await->handle);
         return;
     }
@@ -591,7 +657,7 @@ zj_futures_release_if(zj_futures_t *self, zj_futures_doomed_fn *doomed,
     zj_await_t *await = zlistx_first(self->awaits);
     while (await) {
         zj_await_t *following = zlistx_next(self->awaits);
-        if (doomed(arg, await->identity)) {
+        if (await->side == ZJ_TO_CLIENT && doomed(arg, await->identity)) {
             zj_outbox_error(outbox, ZJ_TO_CLIENT, await->identity, await->req,
                             code, reason);
             zlistx_delete(self->awaits, await->handle);
@@ -626,7 +692,8 @@ zj_futures_release(zj_futures_t *self, zframe_t *identity)
     zj_await_t *await = zlistx_first(self->awaits);
     while (await) {
         zj_await_t *following = zlistx_next(self->awaits);
-        if (zframe_eq(await->identity, identity)) {
+        if (await->side == ZJ_TO_CLIENT &&
+            zframe_eq(await->identity, identity)) {
             zlistx_delete(self->awaits, await->handle);
             released++;
         }

@@ -21,12 +21,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "coordinator/outbox.h"
 #include "proto/msg.h"
 
 typedef struct zj_peer zj_peer_t;
 typedef struct zj_await zj_await_t;
 typedef struct zj_futures zj_futures_t;
-typedef struct zj_outbox zj_outbox_t;
 
 //  Bytes of final records one await keeps copies of; more are references.
 #define ZJ_AWAIT_COPY_BYTES (1024 * 1024)
@@ -45,6 +45,7 @@ typedef struct {
     bool attempt_done; //  The current attempt's result is recorded
     bool resume;       //  Next dispatch goes on with the current attempt
     bool last_chance;  //  One loss short of --max-losses: see lifecycle.h
+    bool suspended;    //  Awaits jobs on its peer, holding no slot (peers.h)
     uint32_t waiting;  //  Jobs of its after not finished: held while > 0
 } zj_future_t;
 
@@ -95,6 +96,23 @@ zj_await_t *zj_futures_await(zj_futures_t *self, zframe_t *identity,
                              uint64_t req, const int64_t *ids, size_t count,
                              bool in_order, int64_t deadline_ms);
 
+//  The same for a worker's running job parent (an io job that awaits its
+//  children): no deadline, and the worker's own pace (no room is asked).
+//  A parent has one await at a time: an earlier one is released. When
+//  its DONE is queued, parent is handed out by zj_futures_next_woken.
+zj_await_t *zj_futures_await_parent(zj_futures_t *self, zframe_t *identity,
+                                    uint64_t req, const int64_t *ids,
+                                    size_t count, bool in_order,
+                                    int64_t parent);
+
+//  Frees parent's await, if it has one (its attempt ended). Returns true
+//  if it had one.
+bool zj_futures_release_parent(zj_futures_t *self, int64_t parent);
+
+//  Takes a parent whose await ended at a flush: true with *parent_p set,
+//  or false when none is left.
+bool zj_futures_next_woken(zj_futures_t *self, int64_t *parent_p);
+
 //  Parks await's index-th id on future.
 void zj_await_park(zj_await_t *await, zj_future_t *future, size_t index);
 
@@ -114,7 +132,7 @@ void zj_await_settle(zj_await_t *await, size_t index, const zj_job_t *job);
 void zj_futures_flush(zj_futures_t *self, int64_t now_ms, zj_outbox_t *outbox);
 
 //  Frees every await of the client identity (it is gone). Returns how
-//  many. O(awaits).
+//  many. O(awaits). Parents' awaits are released by zj_futures_release_parent.
 size_t zj_futures_release(zj_futures_t *self, zframe_t *identity);
 
 //  Awaits paused because their client had no room.

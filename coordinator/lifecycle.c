@@ -93,6 +93,16 @@ s_hold(zj_lifecycle_t *self, zj_future_t *future)
     return future->waiting > 0;
 }
 
+//  A child is listed under its parent while both run: if the parent ends
+//  failed or cancelled, the child is cancelled (s_release).
+static void
+s_adopt(zj_lifecycle_t *self, const zj_future_t *future)
+{
+    int64_t parent = future->job.parent;
+    if (self->kids && parent > 0 && zj_futures_find(self->futures, parent))
+        zj_deps_wait(self->kids, future->job.id, parent);
+}
+
 int64_t
 zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec)
 {
@@ -113,6 +123,8 @@ zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec)
         memcpy(job.after, spec->after, spec->after_count * sizeof(int64_t));
         job.after_count = spec->after_count;
     }
+    job.parent = spec->parent;
+    job.call = spec->call;
     //  A kind no connected worker offers waits, queued, for one that does.
     job.state = ZJ_STATE_QUEUED;
     if (zj_store_insert_job(self->store, &job) != 0) {
@@ -122,10 +134,36 @@ zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec)
     }
     int64_t id = job.id;
     zj_future_t *future = zj_futures_add(self->futures, &job);
+    s_adopt(self, future);
     if (!s_hold(self, future))
         zj_scheduler_push(self->scheduler, future, now);
     s_release(self);
     return id;
+}
+
+int
+zj_lifecycle_spawn(zj_lifecycle_t *self, const zj_job_t *spec, int64_t *id_p)
+{
+    assert(self && spec && spec->kind && id_p);
+    assert(spec->parent > 0 && spec->call > 0);
+    int64_t id = 0;
+    int rc = zj_store_find_child(self->store, spec->parent, spec->call, &id);
+    if (rc == ZJ_ENOTFOUND) {
+        id = zj_lifecycle_submit(self, spec);
+        rc = id > 0 ? 0 : ZJ_ESTORE;
+    } else if (rc == 0) {
+        //  The parent runs again and makes its call again: the child is
+        //  the one its first run made, whatever it asks for this time.
+        zj_future_t *child = zj_futures_find(self->futures, id);
+        if (child && strcmp(child->job.kind, spec->kind) != 0)
+            zj_log_warning(
+                "child differs parent=%" PRId64 " call=%d id=%" PRId64
+                " kind=%s asked=%s reason=\"the handler is not "
+                "deterministic: its first child stands\"",
+                spec->parent, spec->call, id, child->job.kind, spec->kind);
+    }
+    *id_p = rc == 0 ? id : 0;
+    return rc;
 }
 
 void
@@ -140,6 +178,8 @@ zj_lifecycle_unsubmit(zj_lifecycle_t *self, int64_t id)
     for (uint32_t index = 0; future->waiting && index < future->job.after_count;
          index++)
         zj_deps_forget(self->deps, id, future->job.after[index]);
+    if (self->kids && future->job.parent > 0)
+        zj_deps_forget(self->kids, id, future->job.parent);
     zj_scheduler_remove(self->scheduler, future);
     zj_futures_forget(self->futures, future);
 }
@@ -175,6 +215,7 @@ zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job)
     future->resume = job->state == ZJ_STATE_RUNNING;
     assert(!future->resume || job->attempts > 0);
     future->last_chance = s_last_chance(self, job);
+    s_adopt(self, future);
     //  Jobs of its after that finished are told by
     //  zj_lifecycle_recovered, once every job is back.
     if (!s_hold(self, future))
@@ -231,6 +272,25 @@ zj_lifecycle_dispatch(zj_lifecycle_t *self, zj_future_t *future,
     s_write(self, job);
 }
 
+//  future's attempt no longer runs on its peer: its slot is free, and
+//  the await of a parent goes with the attempt.
+static void
+s_unseat(zj_lifecycle_t *self, zj_future_t *future)
+{
+    if (future->peer)
+        zj_futures_release_parent(self->futures, future->job.id);
+    zj_peer_detach(future);
+}
+
+//  The same for an attempt the worker must be told to stop: its slot
+//  stays taken until the worker reports it (peers.h).
+static void
+s_stop(zj_lifecycle_t *self, zj_future_t *future)
+{
+    zj_futures_release_parent(self->futures, future->job.id);
+    zj_peer_stop(future);
+}
+
 static void
 s_finish(zj_lifecycle_t *self, zj_future_t *future, zj_state_t state)
 {
@@ -239,11 +299,13 @@ s_finish(zj_lifecycle_t *self, zj_future_t *future, zj_state_t state)
     if (job->finished_at == 0)
         job->finished_at = zj_now();
     zj_deadlines_drop(self->deadlines, job->id);
-    zj_peer_detach(future);
+    s_unseat(self, future);
     zj_scheduler_remove(self->scheduler, future);
     s_write(self, job);
     zj_futures_resolve(self->futures, future);
     zj_deps_finished(self->deps, job->id, state);
+    if (self->kids)
+        zj_deps_finished(self->kids, job->id, state);
     s_release(self);
 }
 
@@ -274,9 +336,13 @@ s_tell(zj_lifecycle_t *self, int64_t waiter, int64_t id, zj_state_t state)
     s_finish(self, future, ZJ_STATE_CANCELLED);
 }
 
-//  Tells the waiters of every job that finished. A cancel this causes
-//  finishes more jobs, told in the same loop, not by recursion: a chain
-//  of any length is released in constant stack.
+static void s_cancel_child(zj_lifecycle_t *self, int64_t child, int64_t id,
+                           zj_state_t state);
+
+//  Tells the waiters of every job that finished, and cancels the
+//  unfinished children of every parent that ended failed or cancelled. A
+//  cancel this causes finishes more jobs, told in the same loop, not by
+//  recursion: a chain or a tree of any depth ends in constant stack.
 static void
 s_release(zj_lifecycle_t *self)
 {
@@ -287,9 +353,17 @@ s_release(zj_lifecycle_t *self)
     zj_state_t state;
     int64_t *waiters;
     size_t count;
-    while (zj_deps_next(self->deps, &id, &state, &waiters, &count)) {
-        for (size_t index = 0; index < count; index++)
-            s_tell(self, waiters[index], id, state);
+    for (;;) {
+        if (zj_deps_next(self->deps, &id, &state, &waiters, &count)) {
+            for (size_t index = 0; index < count; index++)
+                s_tell(self, waiters[index], id, state);
+        } else if (self->kids &&
+                   zj_deps_next(self->kids, &id, &state, &waiters, &count)) {
+            for (size_t index = 0; state != ZJ_STATE_SUCCEEDED && index < count;
+                 index++)
+                s_cancel_child(self, waiters[index], id, state);
+        } else
+            break;
         free(waiters);
     }
     self->releasing = false;
@@ -314,7 +388,7 @@ s_retry(zj_lifecycle_t *self, zj_future_t *future)
 {
     zj_job_t *job = &future->job;
     zj_deadlines_drop(self->deadlines, job->id);
-    zj_peer_detach(future);
+    s_unseat(self, future);
     job->state = ZJ_STATE_QUEUED;
     double now = zj_now();
     job->not_before = now + s_backoff_ms(job) / 1000.0;
@@ -396,7 +470,7 @@ s_requeue(zj_lifecycle_t *self, zj_future_t *future, const char *why,
     zj_job_t *job = &future->job;
     assert(job->state == ZJ_STATE_RUNNING);
     zj_deadlines_drop(self->deadlines, job->id);
-    zj_peer_detach(future);
+    s_unseat(self, future);
     s_take_string(&job->error, why);
     //  The attempts table records this attempt as failed; the job itself
     //  goes back to the queue.
@@ -435,7 +509,7 @@ zj_lifecycle_lose(zj_lifecycle_t *self, zj_future_t *future, const char *why)
     if (job->losses < s_loss_bound(self)) {
         //  Off its worker, whose count of last chances it leaves as it
         //  came, before it changes.
-        zj_peer_detach(future);
+        s_unseat(self, future);
         future->last_chance = s_last_chance(self, job);
         //  The jobs of a lost worker go back at random points over one
         //  lease, doubled with each loss, not together: a poison job
@@ -465,15 +539,16 @@ zj_lifecycle_lose(zj_lifecycle_t *self, zj_future_t *future, const char *why)
     return true;
 }
 
-zj_peer_t *
-zj_lifecycle_cancel(zj_lifecycle_t *self, zj_future_t *future)
+//  queued | running -> cancelled, with why as its error. Returns the peer
+//  that was running it, or NULL.
+static zj_peer_t *
+s_cancel(zj_lifecycle_t *self, zj_future_t *future, const char *why)
 {
-    assert(self && future && !future->resolved);
     zj_job_t *job = &future->job;
     zj_peer_t *peer = future->peer;
     if (peer)
-        zj_peer_stop(future);
-    s_take_string(&job->error, "cancelled");
+        s_stop(self, future);
+    s_take_string(&job->error, why);
     free(job->result);
     job->result = NULL;
     if (peer) {
@@ -489,6 +564,55 @@ zj_lifecycle_cancel(zj_lifecycle_t *self, zj_future_t *future)
 }
 
 zj_peer_t *
+zj_lifecycle_cancel(zj_lifecycle_t *self, zj_future_t *future)
+{
+    assert(self && future && !future->resolved);
+    return s_cancel(self, future, "cancelled");
+}
+
+zj_stop_t *
+zj_lifecycle_next_stop(zj_lifecycle_t *self)
+{
+    assert(self);
+    return zlistx_detach(self->stops, NULL);
+}
+
+void
+zj_stop_destroy(zj_stop_t **stop_p)
+{
+    assert(stop_p);
+    if (*stop_p == NULL)
+        return;
+    zframe_destroy(&(*stop_p)->identity);
+    free(*stop_p);
+    *stop_p = NULL;
+}
+
+//  The parent id ended in state (not succeeded): its child, if it has not
+//  finished, is cancelled, and its worker will be told.
+static void
+s_cancel_child(zj_lifecycle_t *self, int64_t child, int64_t id,
+               zj_state_t state)
+{
+    zj_future_t *future = zj_futures_find(self->futures, child);
+    if (future == NULL)
+        return; //  Finished before its parent
+    char *why =
+        zsys_sprintf("its parent job %" PRId64 " %s", id,
+                     state == ZJ_STATE_FAILED ? "failed" : "was cancelled");
+    zj_peer_t *peer = s_cancel(self, future, why);
+    zj_log_info("job cancelled id=%" PRId64 " reason=\"%s\"", child, why);
+    free(why);
+    if (peer) {
+        zj_stop_t *stop = calloc(1, sizeof *stop);
+        assert(stop);
+        stop->identity = zframe_dup(zj_peer_identity(peer));
+        stop->id = child;
+        zlistx_add_end(self->stops, stop);
+    }
+}
+
+zj_peer_t *
 zj_lifecycle_expire(zj_lifecycle_t *self, zj_future_t *future, int64_t now_ms)
 {
     assert(self && future);
@@ -501,7 +625,7 @@ zj_lifecycle_expire(zj_lifecycle_t *self, zj_future_t *future, int64_t now_ms)
     int64_t past =
         due - zj_deadlines_started(self->deadlines, job->id) - job->timeout_ms;
     zj_peer_t *peer = future->peer;
-    zj_peer_stop(future);
+    s_stop(self, future);
     free(job->error);
     job->error = zsys_sprintf("timed out: no result from worker %s %g s "
                               "after its %g s timeout",

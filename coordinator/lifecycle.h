@@ -22,6 +22,13 @@
 
 #define ZJ_MAX_LOSSES 3 //  Lost workers after which a job fails, by default
 
+//  A running attempt cancelled by the state machine itself (a child of a
+//  parent that failed): its worker must be told to stop it.
+typedef struct {
+    zframe_t *identity; //  The worker's routing id, owned
+    int64_t id;         //  The job
+} zj_stop_t;
+
 //  What the state machine acts on, all borrowed from its owner.
 typedef struct {
     zj_store_t *store;         //  The record
@@ -32,6 +39,8 @@ typedef struct {
     int64_t loss_spread_ms;    //  A lost job waits up to this, at random
     zj_deadlines_t *deadlines; //  When running attempts time out
     zj_deps_t *deps;           //  Which jobs wait for which (after)
+    zj_deps_t *kids;           //  Which unfinished jobs a parent made
+    zlistx_t *stops;           //  zj_stop_t *: attempts workers must end
     bool releasing;            //  Telling waiters that jobs finished
 } zj_lifecycle_t;
 
@@ -41,6 +50,19 @@ typedef struct {
 //  was cancelled, it ends cancelled, naming that job. Returns its id, or
 //  0 if the store refused the row (logged).
 int64_t zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec);
+
+//  Makes the child spec->call of the running job spec->parent (SPAWN), or
+//  finds the one that call made in an earlier attempt of the parent: a
+//  parent that runs again gets the same children back. Sets *id_p and
+//  returns 0, or returns ZJ_ESTORE (logged).
+int zj_lifecycle_spawn(zj_lifecycle_t *self, const zj_job_t *spec,
+                       int64_t *id_p);
+
+//  Takes the oldest attempt the state machine cancelled on its own, whose
+//  worker must be told (CANCEL): the caller owns it and frees it with
+//  zj_stop_destroy. NULL when none is left.
+zj_stop_t *zj_lifecycle_next_stop(zj_lifecycle_t *self);
+void zj_stop_destroy(zj_stop_t **stop_p);
 
 //  Checks that every id in spec's after names a job: returns 0, or
 //  ZJ_ENOTFOUND with the first unknown id in *unknown.
@@ -94,7 +116,10 @@ bool zj_lifecycle_lose(zj_lifecycle_t *self, zj_future_t *future,
                        const char *why);
 
 //  queued | running -> cancelled; a running attempt is recorded as
-//  cancelled. Returns the peer that was running it,
+//  cancelled. A job that ends failed or cancelled cancels the children it
+//  made that have not finished (and theirs), each with a reason naming
+//  it; their workers are told through zj_lifecycle_next_stop. Returns the
+//  peer that was running it,
 //  which the caller must tell to stop (its slot stays taken until that
 //  worker reports the job), or NULL if it was queued.
 zj_peer_t *zj_lifecycle_cancel(zj_lifecycle_t *self, zj_future_t *future);

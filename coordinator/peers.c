@@ -19,6 +19,8 @@ struct zj_peer {
     int64_t last_seen_ms;   //  zj_mono_ms() of its last message
     bool draining;          //  Shutting down: gets no more jobs
     size_t last_chance;     //  Running jobs at their last chance: 0 or 1
+    int32_t suspended;      //  Running io jobs that await, holding no slot
+    int32_t over[2];        //  Jobs held past its slots by resumed parents
 };
 
 struct zj_peers {
@@ -241,8 +243,28 @@ zj_peer_kinds(const zj_peer_t *peer, zj_class_t klass, size_t *count)
 static int32_t
 s_held(const zj_peer_t *peer, zj_class_t klass)
 {
+    int32_t suspended = klass == ZJ_CLASS_IO ? peer->suspended : 0;
     return (int32_t) (zj_idmap_size(peer->running[klass]) +
-                      zj_idmap_size(peer->stopped[klass]));
+                      zj_idmap_size(peer->stopped[klass])) -
+           suspended;
+}
+
+//  A job took a slot of klass back without asking for credit (a parent
+//  resumed): past its slots, the peer is over until jobs leave.
+static void
+s_taken(zj_peer_t *peer, zj_class_t klass)
+{
+    int32_t past = s_held(peer, klass) - peer->slots[klass];
+    if (past > peer->over[klass])
+        peer->over[klass] = past;
+}
+
+//  A slot of klass was freed: it pays back what the peer is over first.
+static void
+s_freed(zj_peer_t *peer, zj_class_t klass)
+{
+    if (peer->over[klass] > 0)
+        peer->over[klass]--;
 }
 
 int32_t
@@ -329,13 +351,27 @@ s_unlink(zj_future_t *future)
     future->peer = NULL;
     assert(peer->last_chance >= (size_t) future->last_chance);
     peer->last_chance -= future->last_chance;
-    if (zj_idmap_delete(peer->running[ZJ_CLASS_IO], future->job.id))
+    if (future->suspended) {
+        //  It held no slot: it frees none.
+        assert(peer->suspended > 0);
+        future->suspended = false;
+        peer->suspended--;
+        void *running =
+            zj_idmap_delete(peer->running[ZJ_CLASS_IO], future->job.id);
+        assert(running == future);
+        (void) running;
         return ZJ_CLASS_IO;
-    void *running =
-        zj_idmap_delete(peer->running[ZJ_CLASS_CPU], future->job.id);
-    assert(running == future);
-    (void) running;
-    return ZJ_CLASS_CPU;
+    }
+    zj_class_t klass = ZJ_CLASS_IO;
+    if (!zj_idmap_delete(peer->running[ZJ_CLASS_IO], future->job.id)) {
+        void *running =
+            zj_idmap_delete(peer->running[ZJ_CLASS_CPU], future->job.id);
+        assert(running == future);
+        (void) running;
+        klass = ZJ_CLASS_CPU;
+    }
+    s_freed(peer, klass);
+    return klass;
 }
 
 void
@@ -357,14 +393,58 @@ zj_peer_stop(zj_future_t *future)
     int rc = zj_idmap_insert(peer->stopped[klass], future->job.id, peer);
     assert(rc == 0);
     (void) rc;
+    //  It may still run there, so it holds a slot: the one s_unlink
+    //  freed, or (a suspended parent) one it takes back.
+    s_taken(peer, klass);
 }
 
 bool
 zj_peer_settle(zj_peer_t *peer, int64_t id)
 {
     assert(peer && peer->tag == ZJ_PEER_TAG);
-    return zj_idmap_delete(peer->stopped[ZJ_CLASS_IO], id) ||
-           zj_idmap_delete(peer->stopped[ZJ_CLASS_CPU], id);
+    for (int klass = 0; klass < 2; klass++)
+        if (zj_idmap_delete(peer->stopped[klass], id)) {
+            s_freed(peer, (zj_class_t) klass);
+            return true;
+        }
+    return false;
+}
+
+void
+zj_peer_suspend(zj_future_t *future)
+{
+    assert(future && !future->suspended);
+    zj_peer_t *peer = future->peer;
+    assert(peer && peer->tag == ZJ_PEER_TAG);
+    assert(zj_idmap_lookup(peer->running[ZJ_CLASS_IO], future->job.id));
+    future->suspended = true;
+    peer->suspended++;
+    s_freed(peer, ZJ_CLASS_IO);
+}
+
+void
+zj_peer_resume(zj_future_t *future)
+{
+    assert(future && future->suspended);
+    zj_peer_t *peer = future->peer;
+    assert(peer && peer->tag == ZJ_PEER_TAG && peer->suspended > 0);
+    future->suspended = false;
+    peer->suspended--;
+    s_taken(peer, ZJ_CLASS_IO);
+}
+
+int32_t
+zj_peer_suspended(const zj_peer_t *peer)
+{
+    assert(peer && peer->tag == ZJ_PEER_TAG);
+    return peer->suspended;
+}
+
+bool
+zj_peer_runs(const zj_peer_t *peer, int64_t id, zj_class_t klass)
+{
+    assert(peer && peer->tag == ZJ_PEER_TAG);
+    return zj_idmap_lookup(peer->running[klass], id) != NULL;
 }
 
 bool
@@ -381,8 +461,10 @@ s_peer_holds(const zj_peer_t *peer)
     if (peer->tag != ZJ_PEER_TAG)
         return false;
     for (int klass = 0; klass < 2; klass++) {
-        //  Never more jobs of a class than its slots.
-        if (s_held(peer, klass) > peer->slots[klass])
+        //  Never more jobs of a class than its slots, but for the parents
+        //  that resumed while they were all taken.
+        if (s_held(peer, klass) > peer->slots[klass] + peer->over[klass] ||
+            peer->over[klass] < 0 || peer->suspended < 0)
             return false;
         zj_idmap_t *running = peer->running[klass];
         for (zj_future_t *future = zj_idmap_first(running); future;

@@ -101,9 +101,25 @@ void zj_peer_detach(zj_future_t *future);
 //  (zj_peer_settle). Clears future->peer.
 void zj_peer_stop(zj_future_t *future);
 
+//  future, an io job running on its peer, awaits other jobs (AWAIT with no
+//  hold): it holds no slot until zj_peer_resume, so the peer can run the
+//  jobs it awaits. Sets future->suspended.
+void zj_peer_suspend(zj_future_t *future);
+
+//  The await of future ended (its DONE is sent): it takes its slot back,
+//  even when none is free; the peer then gets no job until it is under its
+//  slots again. Clears future->suspended.
+void zj_peer_resume(zj_future_t *future);
+
+//  Jobs suspended on the peer now.
+int32_t zj_peer_suspended(const zj_peer_t *peer);
+
 //  A result for job id came from peer: if id was stopped there, its slot
 //  is free again. Returns true if it freed one.
 bool zj_peer_settle(zj_peer_t *peer, int64_t id);
+
+//  True if job id runs on peer as a job of klass.
+bool zj_peer_runs(const zj_peer_t *peer, int64_t id, zj_class_t klass);
 
 //  True if job id was stopped on peer and the worker has not reported it
 //  yet: it may still run there, so it must not be sent there again.

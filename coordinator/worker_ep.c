@@ -3,6 +3,7 @@
 #include "common/duration.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "coordinator/parents.h"
 #include "coordinator/worker_ep.h"
 #include "proto/limits.h"
 
@@ -217,6 +218,8 @@ zj_worker_ep_handle(zj_worker_ep_t *self, zframe_t *identity, const char *key,
     case ZJ_MSG_RESULTS:
     case ZJ_MSG_HEARTBEAT:
     case ZJ_MSG_BYE:
+    case ZJ_MSG_SPAWN:
+    case ZJ_MSG_AWAIT:
         break;
     case ZJ_MSG_ERROR:
         zj_log_warning("worker error name=%s code=%s reason=\"%s\"",
@@ -242,10 +245,27 @@ zj_worker_ep_handle(zj_worker_ep_t *self, zframe_t *identity, const char *key,
     zj_peer_seen(peer, zj_mono_ms());
     if (msg->type == ZJ_MSG_RESULTS)
         s_on_results(self, identity, peer, msg);
+    else if (msg->type == ZJ_MSG_SPAWN)
+        zj_parents_spawn(self->jobs, self->outbox, identity, peer, msg);
+    else if (msg->type == ZJ_MSG_AWAIT)
+        zj_parents_await(self->jobs, self->outbox, identity, peer, msg);
     else if (msg->type == ZJ_MSG_HEARTBEAT)
         s_on_heartbeat(peer, msg);
     else
         s_peer_remove(self, peer, "gone", "worker left");
+}
+
+void
+zj_worker_ep_tell_stops(zj_worker_ep_t *self)
+{
+    assert(self);
+    zj_stop_t *stop;
+    while ((stop = zj_lifecycle_next_stop(self->jobs))) {
+        zj_msg_t *cancel = zj_msg_new(ZJ_MSG_CANCEL);
+        zj_msg_add_id(cancel, stop->id);
+        s_send(self, stop->identity, &cancel);
+        zj_stop_destroy(&stop);
+    }
 }
 
 //  One worker's JOBS message while dispatch fills it.

@@ -34,6 +34,10 @@ typedef struct {
 void zj_worker_ep_handle(zj_worker_ep_t *self, zframe_t *identity,
                          const char *key, zj_msg_t *msg);
 
+//  Tells workers to stop the attempts the state machine cancelled on its
+//  own (zj_lifecycle_next_stop): one CANCEL per attempt.
+void zj_worker_ep_tell_stops(zj_worker_ep_t *self);
+
 //  Hands ready jobs to workers with free credit (one JOBS per worker).
 void zj_worker_ep_dispatch(zj_worker_ep_t *self);
 

@@ -7,9 +7,10 @@
 #  2. inside each folder, modules (a .c with its .h and its _internal.h,
 #     by name) include each other without a cycle;
 #  3. in coordinator/: the loop (coordinator.c, main.c) above the
-#     endpoints (client_ep, worker_ep), above the job state machine
-#     (lifecycle), above the leaf modules; the endpoints never include
-#     each other.
+#     endpoints (client_ep, worker_ep), above what running jobs ask
+#     through their worker (parents, the workers endpoint's part), above
+#     the job state machine (lifecycle), above the leaf modules; the
+#     endpoints never include each other.
 #  Prints each breach and exits 1 if there is one.
 cd "$(dirname "$0")/.." || exit 2
 status=0
@@ -30,9 +31,10 @@ edges() {
 #  or, among the leaves (1), another leaf.
 rank() {
     case $1 in
-    main) echo 5 ;;
-    coordinator) echo 4 ;;
-    client_ep | worker_ep) echo 3 ;;
+    main) echo 6 ;;
+    coordinator) echo 5 ;;
+    client_ep | worker_ep) echo 4 ;;
+    parents) echo 3 ;;
     lifecycle) echo 2 ;;
     *) echo 1 ;;
     esac

@@ -22,6 +22,8 @@ zj_testcoord_new(void)
     self->peers = zj_peers_new();
     self->deadlines = zj_deadlines_new(1000);
     self->deps = zj_deps_new();
+    self->kids = zj_deps_new();
+    self->stops = zlistx_new();
     self->outbox = zj_outbox_new();
     zj_limits_defaults(&self->limits);
     //  No loss spread: a lost job is ready again at once here.
@@ -31,6 +33,8 @@ zj_testcoord_new(void)
                                   .peers = self->peers,
                                   .deadlines = self->deadlines,
                                   .deps = self->deps,
+                                  .kids = self->kids,
+                                  .stops = self->stops,
                                   .max_losses = ZJ_MAX_LOSSES};
     self->worker_ep = (zj_worker_ep_t){.jobs = &self->jobs,
                                        .outbox = self->outbox,
@@ -61,6 +65,11 @@ zj_testcoord_destroy(zj_testcoord_t **self_p)
     zj_scheduler_destroy(&self->scheduler);
     zj_deadlines_destroy(&self->deadlines);
     zj_deps_destroy(&self->deps);
+    zj_deps_destroy(&self->kids);
+    zj_stop_t *stop;
+    while ((stop = zlistx_detach(self->stops, NULL)))
+        zj_stop_destroy(&stop);
+    zlistx_destroy(&self->stops);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
     ck_assert_ptr_null(self->outbox);

@@ -16,6 +16,8 @@ typedef struct {
     zj_peers_t *peers;         //  Workers
     zj_deadlines_t *deadlines; //  Running attempts' deadlines (1 s grace)
     zj_deps_t *deps;           //  Which jobs wait for which
+    zj_deps_t *kids;           //  Which jobs parents made
+    zlistx_t *stops;           //  Attempts cancelled by a parent's end
     zj_outbox_t *outbox;       //  What would be sent
     zj_limits_t limits;        //  The defaults
     zj_lifecycle_t jobs;       //  The state machine over the above
