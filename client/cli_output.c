@@ -76,6 +76,8 @@ zj_cli_job_json(const zjob_job_t *job)
     json_object_set_new(record, "finished_at", s_time(job->finished_at));
     json_object_set_new(record, "result", zj_cli_embed(job->result));
     json_object_set_new(record, "error", s_string(job->error));
+    if (job->parent > 0)
+        json_object_set_new(record, "parent", json_integer(job->parent));
     if (job->after_count > 0) {
         json_t *after = json_array();
         for (size_t index = 0; index < job->after_count; index++)
@@ -100,6 +102,12 @@ zj_cli_worker_json(const zjob_worker_t *worker)
     json_object_set_new(record, "running", json_integer(worker->running));
     json_object_set_new(record, "io_slots", json_integer(worker->io_slots));
     json_object_set_new(record, "cpu_slots", json_integer(worker->cpu_slots));
+    if (worker->state && strcmp(worker->state, "connected") == 0) {
+        json_object_set_new(record, "suspended",
+                            json_integer(worker->suspended));
+        json_object_set_new(record, "max_suspended",
+                            json_integer(worker->max_suspended));
+    }
     json_object_set_new(record, "kinds", kinds);
     json_object_set_new(record, "connected_at", s_time(worker->connected_at));
     json_object_set_new(record, "last_seen", s_time(worker->last_seen));

@@ -260,8 +260,12 @@ s_on_worker(void *arg, const zjob_worker_t *worker)
         return;
     }
     char pid[24], running[16], io[16], cpu[16], seen[32], kinds[512] = "";
+    char awaiting[32] = "";
     snprintf(pid, sizeof pid, "%lld", (long long) worker->pid);
     snprintf(running, sizeof running, "%d", worker->running);
+    if (worker->state && strcmp(worker->state, "connected") == 0)
+        snprintf(awaiting, sizeof awaiting, "%d/%d", worker->suspended,
+                 worker->max_suspended);
     snprintf(io, sizeof io, "%d", worker->io_slots);
     snprintf(cpu, sizeof cpu, "%d", worker->cpu_slots);
     zj_cli_format_time(worker->last_seen, seen, sizeof seen);
@@ -271,9 +275,9 @@ s_on_worker(void *arg, const zjob_worker_t *worker)
         used += (size_t) snprintf(kinds + used, sizeof kinds - used, "%s%s/%s",
                                   index ? "," : "", worker->kinds[index].name,
                                   worker->kinds[index].klass);
-    const char *cells[] = {worker->name,  worker->host, pid,
-                           worker->state, running,      io,
-                           cpu,           seen,         kinds};
+    const char *cells[] = {worker->name, worker->host, pid, worker->state,
+                           running,      awaiting,     io,  cpu,
+                           seen,         kinds};
     zj_table_add(arg, cells);
 }
 
@@ -285,9 +289,9 @@ zj_cli_workers(zj_cli_t *cli, int argc, char **argv)
     zjob_client_t *client = s_list_client(cli, argc, argv);
     if (client == NULL)
         return ZJ_EXIT_USAGE;
-    const char *headers[] = {"NAME", "HOST", "PID",       "STATE", "RUNNING",
-                             "IO",   "CPU",  "LAST SEEN", "KINDS"};
-    zj_table_t *table = s_table_new(cli, headers, 9);
+    const char *headers[] = {"NAME",     "HOST", "PID", "STATE",     "RUNNING",
+                             "AWAITING", "IO",   "CPU", "LAST SEEN", "KINDS"};
+    zj_table_t *table = s_table_new(cli, headers, 10);
     int rc = zjob_client_workers(client, s_on_worker, table);
     return s_listed(cli, rc, table);
 }

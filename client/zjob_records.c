@@ -41,7 +41,8 @@ zj_client_job_view(const zj_job_t *job, zjob_job_t *view)
                          .result = job->result,
                          .error = job->error,
                          .after = job->after,
-                         .after_count = job->after_count};
+                         .after_count = job->after_count,
+                         .parent = job->parent};
 }
 
 static int
@@ -60,6 +61,8 @@ s_worker_view(const zj_worker_info_t *info, s_query_t *query)
                           .running = info->running,
                           .io_slots = info->io_slots,
                           .cpu_slots = info->cpu_slots,
+                          .suspended = info->suspended,
+                          .max_suspended = info->max_suspended,
                           .kinds = kinds,
                           .kind_count = info->kind_count,
                           .connected_at = info->connected_at,

@@ -21,6 +21,9 @@ zjob_handler_fn zj_handler_exec;
 //  {"status", "headers", "body"}; a status >= 400 fails the job (the
 //  result kept; final unless 408, 425, 429 or 5xx) unless "check" is false.
 zjob_handler_fn zj_handler_http;
+//  io: {"kind": K, "items": [...], "concurrency": N, "collect_errors":
+//  false} -> {"results": [...]}: one child per item (handlers_map.c).
+zjob_handler_fn zj_handler_map;
 //  cpu: {"data": "...", "rounds": N} -> {"hex": "..."}.
 zjob_handler_fn zj_handler_sha256;
 //  cpu: {"limit": N} -> {"count": C}, the primes <= N.

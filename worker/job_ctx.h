@@ -13,6 +13,15 @@
 
 typedef struct zj_coro zj_coro_t;
 typedef struct zj_http zj_http_t;
+typedef struct zj_calls zj_calls_t;
+typedef struct zj_idmap zj_idmap_t;
+
+//  A child the job submitted, for the "never awaited" warning.
+typedef struct {
+    int64_t id;   //  The child
+    char *kind;   //  Its kind, owned
+    bool awaited; //  The job awaited it (gather, await, as-completed)
+} zj_child_note_t;
 
 struct zjob_ctx {
     int64_t job_id;   //  The job
@@ -26,7 +35,14 @@ struct zjob_ctx {
     //  its handles, kills its child); the coroutine resumes once that is
     //  done and the awaitable returns ZJ_ECANCELLED. NULL when idle.
     void (*abandon)(zjob_ctx_t *ctx);
-    void *abandon_arg; //  The awaitable's own state, for abandon
+    void *abandon_arg;  //  The awaitable's own state, for abandon
+    zj_calls_t *calls;  //  Requests to the coordinator; NULL: no sub-jobs
+    int32_t calls_made; //  Children asked for so far (SPAWN call numbers)
+    char why[256];      //  Why the last sub-job call failed, or ""
+    zj_child_note_t *children; //  What it submitted, in order, owned
+    size_t child_count;        //  Entries in children
+    size_t child_size;         //  Room in children
+    zj_idmap_t *child_index;   //  child id -> its entry + 1, owned
 };
 
 //  Marks ctx cancelled and abandons its pending wait, if any. Safe to call
@@ -34,5 +50,11 @@ struct zjob_ctx {
 //  the wait's handles are closed (and its child reaped); the awaitable then
 //  returns ZJ_ECANCELLED.
 void zj_job_ctx_cancel(zjob_ctx_t *ctx);
+
+//  The job ended: logs "never awaited" for each child it submitted and
+//  never awaited (the first ZJ_NEVER_AWAITED_LINES, then a count), and
+//  frees what ctx holds of its children. Implemented in subjobs.c.
+#define ZJ_NEVER_AWAITED_LINES 10
+void zj_job_ctx_end_children(zjob_ctx_t *ctx);
 
 #endif

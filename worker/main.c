@@ -11,7 +11,8 @@
 
 static const char *s_usage =
     "usage: zjob-worker [--connect EP] [--name NAME] [--io-slots N]\n"
-    "                   [--cpu-procs N] [--cpu-prefetch N] [--allow-exec]\n"
+    "                   [--max-suspended N] [--cpu-procs N] [--cpu-prefetch N] "
+    "[--allow-exec]\n"
     "                   [--plugin PATH]...\n"
     "                   [--block-threshold DUR] [--grace DUR]\n"
     "                   [--watchdog DUR]\n"
@@ -21,6 +22,9 @@ static const char *s_usage =
     "  --name NAME        unique worker name (default HOST-PID); a name\n"
     "                     another live worker holds is refused: exit 4\n"
     "  --io-slots N       I/O jobs at once, as coroutines (default 1024)\n"
+    "  --max-suspended N  jobs awaiting their sub-jobs that give their I/O\n"
+    "                     slot back meanwhile (default 1000); past it, a\n"
+    "                     job that awaits keeps its slot\n"
     "  --cpu-procs N      CPU pool processes (default: one per core)\n"
     "  --cpu-prefetch N   CPU jobs each process holds ready, so that it\n"
     "                     never waits for the coordinator between jobs\n"
@@ -70,6 +74,7 @@ s_parse(int argc, char **argv, zj_worker_config_t *config, const char **plugins)
         {"connect", required_argument, 0, 'c'},
         {"name", required_argument, 0, 'n'},
         {"io-slots", required_argument, 0, 'i'},
+        {"max-suspended", required_argument, 0, 'S'},
         {"cpu-procs", required_argument, 0, 'p'},
         {"cpu-prefetch", required_argument, 0, 'P'},
         {"allow-exec", no_argument, 0, 'x'},
@@ -103,6 +108,10 @@ s_parse(int argc, char **argv, zj_worker_config_t *config, const char **plugins)
         case 'i':
             if (s_count(optarg, 0, 1000000, &config->io_slots))
                 return s_usage_error("--io-slots takes 0..1000000");
+            break;
+        case 'S':
+            if (s_count(optarg, 0, 1000000, &config->max_suspended))
+                return s_usage_error("--max-suspended takes 0..1000000");
             break;
         case 'p':
             if (s_count(optarg, 0, 1024, &config->cpu_procs))

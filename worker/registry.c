@@ -107,6 +107,7 @@ zj_registry_add_builtins(zj_registry_t *self, bool allow_exec)
     zjob_registry_add(self, "echo", ZJOB_CLASS_IO, zj_handler_echo);
     zjob_registry_add(self, "sleep", ZJOB_CLASS_IO, zj_handler_sleep);
     zjob_registry_add(self, "http", ZJOB_CLASS_IO, zj_handler_http);
+    zjob_registry_add(self, "map", ZJOB_CLASS_IO, zj_handler_map);
     zjob_registry_add(self, "sha256", ZJOB_CLASS_CPU, zj_handler_sha256);
     zjob_registry_add(self, "primes", ZJOB_CLASS_CPU, zj_handler_primes);
     if (allow_exec)

@@ -277,6 +277,7 @@ s_io_epilogue(void *arg)
     free(held->result);
     free(held->error);
     held->result = held->error = NULL;
+    zj_job_ctx_end_children(&held->ctx);
     held->runner->io_running--;
 }
 
@@ -290,6 +291,16 @@ s_on_timeout(uv_timer_t *timer)
     zj_job_ctx_cancel(&held->ctx);
 }
 
+//  True if an I/O slot is free: coroutines alive, less the parents that
+//  await without their slot, are under io_slots.
+static bool
+s_io_free(const zj_runner_t *self)
+{
+    int suspended =
+        self->config.calls ? zj_calls_suspended(self->config.calls) : 0;
+    return self->io_running - suspended < self->config.io_slots;
+}
+
 static void
 s_start_io(zj_runner_t *self, zj_held_t *held)
 {
@@ -300,6 +311,7 @@ s_start_io(zj_runner_t *self, zj_held_t *held)
     held->ctx.kind = held->job.kind;
     held->ctx.loop = self->config.loop;
     held->ctx.http = self->http;
+    held->ctx.calls = self->config.calls;
     //  A timer's init on a live loop, and its start with a callback,
     //  cannot fail by libuv's contract.
     int rc = uv_timer_init(self->config.loop, &held->timer);
@@ -393,7 +405,7 @@ zj_runner_start(zj_runner_t *self, const zj_job_t *job)
                      zj_now());
         return;
     }
-    if (self->io_running < self->config.io_slots)
+    if (s_io_free(self))
         s_start_io(self, held);
     else
         zlistx_add_end(self->io_waiting, held);
@@ -436,7 +448,6 @@ s_reap(uv_check_t *handle)
     zj_held_t *held;
     while ((held = zlistx_detach(self->finished, NULL)))
         s_release(held);
-    while (self->io_running < self->config.io_slots &&
-           (held = zlistx_detach(self->io_waiting, NULL)))
+    while (s_io_free(self) && (held = zlistx_detach(self->io_waiting, NULL)))
         s_start_io(self, held);
 }

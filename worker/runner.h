@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "proto/msg.h"
+#include "worker/calls.h"
 #include "worker/registry.h"
 #include "worker/watchdog.h"
 
@@ -20,6 +21,8 @@ typedef struct {
     int cpu_procs;                 //  Pool processes (0 = one per core)
     int64_t block_ms;              //  Report a coroutine holding longer
     zj_watchdog_t *watchdog;       //  Told which job holds the loop, or NULL
+    zj_calls_t *calls;             //  Sub-job calls of I/O jobs, or NULL:
+                                   //  its suspended parents hold no slot
 } zj_runner_config_t;
 
 //  Reports one finished job: outcome holds id, attempts, state

@@ -11,6 +11,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "proto/codec.h"
+#include "worker/calls.h"
 #include "worker/registry.h"
 #include "worker/results.h"
 #include "worker/runner.h"
@@ -32,6 +33,7 @@ struct zj_worker {
     zj_runner_t *runner;       //  Runs them
     zj_watchdog_t *watchdog;   //  Ends us if a job never yields, or NULL
     zj_results_t *results;     //  Outcomes batched, RESULTS held to ACK
+    zj_calls_t *calls;         //  Jobs' SPAWN and AWAIT, held to their end
     bool curve;                //  Connect with CURVE, with these keys:
     zj_keypair_t keys;         //  Ours
     zj_keypair_t coordinator;  //  The coordinator's public key
@@ -62,6 +64,7 @@ zj_worker_config_defaults(zj_worker_config_t *config)
     memset(config, 0, sizeof *config);
     config->endpoint = ZJ_WORKER_ENDPOINT;
     config->io_slots = ZJ_IO_SLOTS;
+    config->max_suspended = ZJ_MAX_SUSPENDED;
     config->cpu_prefetch = ZJ_CPU_PREFETCH;
     config->block_ms = ZJ_BLOCK_MS;
     config->grace_ms = ZJ_GRACE_MS;
@@ -152,6 +155,31 @@ s_send_results(zj_worker_t *self)
         s_send_frame(self, data, size, ZJ_MSG_RESULTS);
 }
 
+//  Sends every call of a job that is due. One whose send fails goes
+//  again after the next WELCOME.
+static void
+s_send_calls(zj_worker_t *self)
+{
+    char *data = NULL;
+    size_t size = 0;
+    while (self->welcomed && zj_calls_next_due(self->calls, &data, &size)) {
+        s_send_frame(self, data, size, ZJ_MSG_SPAWN);
+        free(data);
+    }
+}
+
+//  A job made a call: it goes out in the check phase of this turn, and
+//  an active idle handle keeps the poll before it from sleeping (as for
+//  results, see s_on_done).
+static void
+s_on_call_due(void *arg)
+{
+    zj_worker_t *self = arg;
+    int rc = uv_idle_start(&self->results_due, s_on_results_due);
+    assert(rc == 0);
+    (void) rc;
+}
+
 static void
 s_hello(zj_worker_t *self)
 {
@@ -164,6 +192,7 @@ s_hello(zj_worker_t *self)
     info->host = strdup(self->host);
     info->pid = getpid();
     info->io_slots = self->config.io_slots;
+    info->max_suspended = self->config.max_suspended;
     //  A process that finishes a job starts the next one it holds at
     //  once, instead of waiting a round trip to the coordinator for it.
     info->cpu_slots = self->config.cpu_procs * (1 + self->config.cpu_prefetch);
@@ -300,6 +329,11 @@ s_on_name_held(zj_worker_t *self, const zj_msg_t *msg)
 static void
 s_on_message(zj_worker_t *self, zj_msg_t *msg)
 {
+    //  Replies to a job's calls have a req of theirs.
+    if ((msg->type == ZJ_MSG_SPAWNED || msg->type == ZJ_MSG_RESOLVED ||
+         msg->type == ZJ_MSG_DONE || msg->type == ZJ_MSG_ERROR) &&
+        zj_calls_reply(self->calls, msg))
+        return;
     switch (msg->type) {
     case ZJ_MSG_WELCOME:
         self->welcomed = true;
@@ -311,6 +345,8 @@ s_on_message(zj_worker_t *self, zj_msg_t *msg)
                     self->config.endpoint, self->name, self->heartbeat_ms);
         zj_results_resend_all(self->results, zj_mono_ms());
         s_send_results(self);
+        zj_calls_resend_all(self->calls);
+        s_send_calls(self);
         break;
     case ZJ_MSG_ACK:
         for (size_t index = 0; index < msg->id_count; index++)
@@ -396,6 +432,7 @@ s_on_check(uv_check_t *handle)
     uv_idle_stop(&self->results_due);
     zj_results_seal(self->results, self->welcomed, zj_mono_ms());
     s_send_results(self);
+    s_send_calls(self);
     s_drain(self);
 }
 
@@ -565,9 +602,10 @@ zj_worker_new(const zj_worker_config_t *config)
         goto failed;
     //  The pool forks before any ZeroMQ thread exists (the watchdog's
     //  thread stays behind in the parent: children run no coroutine).
-    zj_runner_config_t runner = {&self->loop,      self->registry,
-                                 config->io_slots, config->cpu_procs,
-                                 config->block_ms, self->watchdog};
+    self->calls = zj_calls_new(config->max_suspended, s_on_call_due, self);
+    zj_runner_config_t runner = {
+        &self->loop,      self->registry, config->io_slots, config->cpu_procs,
+        config->block_ms, self->watchdog, self->calls};
     self->runner = zj_runner_new(&runner, s_on_done, self);
     if (self->runner == NULL)
         goto failed;
@@ -654,6 +692,7 @@ zj_worker_destroy(zj_worker_t **self_p)
     zj_watchdog_destroy(&self->watchdog); //  After the last coroutine
     zsock_destroy(&self->dealer);
     zj_results_destroy(&self->results);
+    zj_calls_destroy(&self->calls); //  After the runner: jobs end their calls
     memset(&self->keys, 0, sizeof self->keys);
     zj_registry_destroy(&self->registry);
     free(self->name);

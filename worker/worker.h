@@ -9,6 +9,7 @@
 
 #define ZJ_WORKER_ENDPOINT "tcp://127.0.0.1:7701"
 #define ZJ_IO_SLOTS 1024            //  Coroutine slots by default
+#define ZJ_MAX_SUSPENDED 1000       //  Parents awaiting without a slot
 #define ZJ_BLOCK_MS 100             //  Report a coroutine holding longer
 #define ZJ_WORKER_HEARTBEAT_MS 1000 //  Until WELCOME says otherwise
 #define ZJ_WORKER_LIVENESS 3        //  Silent periods before reconnecting
@@ -24,6 +25,7 @@ typedef struct {
     const char *endpoint;             //  Coordinator's workers endpoint
     const char *name;                 //  Unique worker name (NULL: host-pid)
     int io_slots;                     //  Coroutines at once
+    int max_suspended;                //  Parents awaiting without a slot
     int cpu_procs;                    //  Pool processes (0: one per core)
     int cpu_prefetch;                 //  CPU jobs each process holds ready
     bool allow_exec;                  //  Offer the exec kind

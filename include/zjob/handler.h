@@ -109,4 +109,71 @@ int zjob_http(zjob_ctx_t *ctx, const zjob_http_request_t *request,
               zjob_http_response_t *response);
 void zjob_http_response_clear(zjob_http_response_t *response);
 
+//  --- Sub-jobs: I/O handlers only. A handler submits children of any
+//  kind and class, and awaits them; while it awaits, its I/O slot goes
+//  back to the worker (up to the worker's --max-suspended parents), so
+//  parents waiting for children never hold the slots those need. The
+//  children of a job are keyed by the order of its calls: when the job
+//  runs again (its worker was lost, or it is retried), its first call to
+//  zjob_submit gets back the child the first call made before, and so
+//  on. A handler that makes the same calls in the same order (a
+//  deterministic one) so makes each child exactly once; one that does
+//  not gets the children of its earlier run, whatever it asks for now
+//  (and the coordinator logs "child differs").
+
+//  A child, with the options of `zjob submit`.
+typedef struct {
+    const char *kind;     //  Its kind (required)
+    const char *args;     //  JSON text, or NULL for none
+    int32_t priority;     //  Higher runs first
+    int32_t max_attempts; //  1 + retries; 0 = 1
+    int64_t timeout_ms;   //  Per attempt; 0 = none
+    int64_t delay_ms;     //  Run no sooner than this from now
+    int64_t backoff_ms;   //  First retry's wait; 0 = the default
+    const int64_t *after; //  Jobs it runs after (--after), or NULL
+    size_t after_count;   //  Entries in after
+} zjob_child_t;
+
+//  What an awaited job ended with.
+typedef struct {
+    int64_t id;        //  The job
+    bool succeeded;    //  Its state is succeeded
+    const char *state; //  "succeeded", "failed" or "cancelled" (static)
+    char *result;      //  Its result JSON, or NULL (owned)
+    char *error;       //  Its one-line error, or NULL (owned)
+} zjob_outcome_t;
+
+//  Frees what outcome owns and zeroes it.
+void zjob_outcome_clear(zjob_outcome_t *outcome);
+
+//  Submits one child and suspends until the coordinator has stored it.
+//  Sets *id_p. Returns 0 or a negative code (zjob_ctx_error says why).
+int zjob_submit(zjob_ctx_t *ctx, const zjob_child_t *child, int64_t *id_p);
+
+//  The same for count children at once (fewer round trips); ids gets
+//  their ids in order. Each child takes the next call number.
+int zjob_submit_many(zjob_ctx_t *ctx, const zjob_child_t *children,
+                     size_t count, int64_t *ids);
+
+//  Suspends until job id ends, and fills *outcome. Returns 0 when it
+//  ended (whatever its state), or a negative code.
+int zjob_await(zjob_ctx_t *ctx, int64_t id, zjob_outcome_t *outcome);
+
+//  Suspends until every job of ids ends; outcomes[i] is that of ids[i].
+//  Returns 0 or a negative code (then outcomes hold nothing).
+int zjob_gather(zjob_ctx_t *ctx, const int64_t *ids, size_t count,
+                zjob_outcome_t *outcomes);
+
+//  Called with each outcome as its job ends, in the order they end;
+//  borrowed for the call. A non-zero return stops the wait.
+typedef int(zjob_completed_fn)(void *arg, const zjob_outcome_t *outcome);
+
+//  Calls fn for each job of ids as it ends. Returns 0 once all ended,
+//  what fn returned if it stopped the wait, or a negative code.
+int zjob_as_completed(zjob_ctx_t *ctx, const int64_t *ids, size_t count,
+                      zjob_completed_fn *fn, void *arg);
+
+//  Why the last sub-job call of this job failed, or "".
+const char *zjob_ctx_error(const zjob_ctx_t *ctx);
+
 #endif

@@ -89,6 +89,8 @@ typedef struct {
     const char *error;    //  One-line error (failed, cancelled), or NULL
     const int64_t *after; //  Ids of the jobs it runs after (status, list)
     size_t after_count;   //  Ids in after
+    int64_t parent;       //  The job that submitted it from its handler,
+                          //  or 0 (status, list)
 } zjob_job_t;
 
 //  Await delivers job records holding what RESOLVED carries: id, state,
@@ -111,6 +113,8 @@ typedef struct {
     int32_t running;          //  Jobs running on it now
     int32_t io_slots;         //  Coroutine slots
     int32_t cpu_slots;        //  CPU processes
+    int32_t suspended;        //  Jobs awaiting sub-jobs without a slot
+    int32_t max_suspended;    //  ... at most (--max-suspended)
     const zjob_kind_t *kinds; //  Kinds offered
     size_t kind_count;        //  Entries in kinds
     double connected_at;      //  Unix seconds

@@ -3,7 +3,9 @@
 //  (io) holds the loop without yielding, crash (cpu) dies of SIGSEGV,
 //  flaky (io) fails the first time it sees a path and succeeds after;
 //  poison jobs: segv (io) kills the worker itself with SIGSEGV, spin (io)
-//  never yields and never returns.
+//  never yields and never returns; sub-jobs: child (io) submits an echo
+//  child and awaits it, orphan (io) submits one and never awaits it,
+//  self (io) awaits itself, cpuparent (cpu) tries to submit one.
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +93,67 @@ s_flaky(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
     return 0;
 }
 
+//  Fails with why the last sub-job call failed.
+static int
+s_call_failed(zjob_ctx_t *ctx, char **error_p)
+{
+    char text[512];
+    snprintf(text, sizeof text, "sub-job call failed: %s", zjob_ctx_error(ctx));
+    *error_p = strdup(text);
+    return ZJOB_FAILED_FINAL;
+}
+
+//  Submits echo with args as a child and awaits it: {"child": id,
+//  "state": S, "result": R}.
+static int
+s_child(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
+{
+    zjob_child_t child = {.kind = "echo", .args = args};
+    int64_t id = 0;
+    zjob_outcome_t outcome = {0};
+    if (zjob_submit(ctx, &child, &id) != 0 ||
+        zjob_await(ctx, id, &outcome) != 0)
+        return s_call_failed(ctx, error_p);
+    size_t size = 128 + (outcome.result ? strlen(outcome.result) : 4);
+    *result_p = malloc(size);
+    snprintf(*result_p, size,
+             "{\"child\": %lld, \"state\": \"%s\", "
+             "\"result\": %s}",
+             (long long) id, outcome.state,
+             outcome.result ? outcome.result : "null");
+    zjob_outcome_clear(&outcome);
+    return 0;
+}
+
+//  Submits a sleep child of 0.2 s and returns at once: never awaited.
+static int
+s_orphan(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
+{
+    (void) args;
+    zjob_child_t child = {.kind = "sleep", .args = "{\"seconds\": 0.2}"};
+    int64_t id = 0;
+    if (zjob_submit(ctx, &child, &id) != 0)
+        return s_call_failed(ctx, error_p);
+    char text[64];
+    snprintf(text, sizeof text, "{\"child\": %lld}", (long long) id);
+    *result_p = strdup(text);
+    return 0;
+}
+
+//  Awaits its own id: refused, it would wait for ever.
+static int
+s_self(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
+{
+    (void) args;
+    (void) result_p;
+    zjob_outcome_t outcome = {0};
+    if (zjob_await(ctx, zjob_ctx_job_id(ctx), &outcome) != 0)
+        return s_call_failed(ctx, error_p);
+    zjob_outcome_clear(&outcome);
+    *error_p = strdup("awaited itself");
+    return ZJOB_FAILED_FINAL;
+}
+
 int
 zjob_plugin_init(zjob_registry_t *registry)
 {
@@ -99,7 +162,11 @@ zjob_plugin_init(zjob_registry_t *registry)
         zjob_registry_add(registry, "crash", ZJOB_CLASS_CPU, s_crash) ||
         zjob_registry_add(registry, "flaky", ZJOB_CLASS_IO, s_flaky) ||
         zjob_registry_add(registry, "segv", ZJOB_CLASS_IO, s_crash) ||
-        zjob_registry_add(registry, "spin", ZJOB_CLASS_IO, s_spin))
+        zjob_registry_add(registry, "spin", ZJOB_CLASS_IO, s_spin) ||
+        zjob_registry_add(registry, "child", ZJOB_CLASS_IO, s_child) ||
+        zjob_registry_add(registry, "orphan", ZJOB_CLASS_IO, s_orphan) ||
+        zjob_registry_add(registry, "self", ZJOB_CLASS_IO, s_self) ||
+        zjob_registry_add(registry, "cpuparent", ZJOB_CLASS_CPU, s_orphan))
         return 1;
     return 0;
 }

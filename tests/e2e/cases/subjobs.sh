@@ -1,0 +1,151 @@
+#  subjobs.sh - jobs that submit and await jobs from their handler: the
+#  built-in map kind, the handler API through the test plugin, parents
+#  that give their slot back while they wait, and children cancelled with
+#  a parent that fails or is cancelled.
+
+PLUGIN_FLAGS=(--plugin "$ZJ_BIN/test_plugin.so")
+
+#  items N: a JSON array of N echo args {"n": 0}..{"n": N-1}.
+items() {
+    local n=$1 sep="" i
+    printf '['
+    for ((i = 0; i < n; i++)); do printf '%s{"n": %d}' "$sep" "$i"; sep=", "; done
+    printf ']'
+}
+
+#  map returns its children's results in item order, each child records
+#  its parent and its call number, and the parent holds no slot while it
+#  waits.
+test_subjobs_map_returns_results_in_item_order() {
+    start_coordinator
+    start_worker w1
+    id=$(zj submit map '{"kind": "echo", "items": [3, "two", {"one": 1}, null]}') \
+        || fail "submit map"
+    zj wait "$id" >out || fail "wait exited $?: $(cat out)"
+    grep -q '"result": {"results": \[3, "two", {"one": 1}, null\]}' out \
+        || fail "map result: $(cat out)"
+    assert_eq "$(sql "select group_concat(call, ',') from (select call from jobs where parent=$id order by id)")" \
+        "1,2,3,4" "children's call numbers"
+    assert_eq "$(sql "select count(*) from jobs where parent=$id and state='succeeded'")" 4 \
+        "children succeeded"
+    assert_eq "$(sql "select count(*) from jobs where parent is null")" 1 "top-level jobs"
+    zj status --json "$(sql "select min(id) from jobs where parent=$id")" >status
+    grep -q "\"parent\": $id" status || fail "status lacks the parent: $(cat status)"
+}
+
+#  1,000 parents of 10 children each on one worker with 100 I/O slots:
+#  parents that await give their slots back, so their children run and
+#  nothing deadlocks.
+test_subjobs_many_parents_on_few_slots_do_not_deadlock() {
+    start_coordinator
+    start_worker w1 --io-slots 100
+    args="{\"kind\": \"echo\", \"items\": $(items 10)}"
+    for i in $(seq 1000); do echo "{\"kind\": \"map\", \"args\": $args}"; done >batch.jsonl
+    zj submit --batch batch.jsonl >ids || fail "submit"
+    timeout 60 "$ZJ_BIN/zjob" gather - <ids >results || fail "gather exited $?"
+    assert_eq "$(grep -c '"succeeded"' results)" 1000 "parents succeeded"
+    assert_eq "$(sql "select count(*) from jobs where parent is not null and state='succeeded'")" \
+        10000 "children succeeded"
+    grep -q '"results": \[{"n": 0}, {"n": 1}, {"n": 2}' results || fail "a parent's result: $(head -n 1 results)"
+}
+
+#  concurrency bounds how many children of one map run at once.
+test_subjobs_map_bounds_its_children_at_once() {
+    start_coordinator
+    start_worker w1 --io-slots 50
+    id=$(zj submit map '{"kind": "sleep", "concurrency": 2, "items": [{"seconds": 0.3}, {"seconds": 0.3}, {"seconds": 0.3}, {"seconds": 0.3}, {"seconds": 0.3}]}') \
+        || fail "submit"
+    zj wait "$id" >out || fail "wait exited $?: $(cat out)"
+    #  No child started before two others had finished but one.
+    overlap=$(sql "select max(n) from (select a.id, (select count(*) from jobs b where b.parent=$id and b.started_at < a.started_at and b.finished_at > a.started_at) as n from jobs a where a.parent=$id)")
+    assert_eq "$overlap" 1 "children running beside one that starts"
+}
+
+#  The first child that fails fails the map, naming it; the children
+#  still running are cancelled with a reason naming the parent. With
+#  collect_errors the failure takes the child's place instead.
+test_subjobs_a_failed_child_fails_the_map_and_cancels_the_rest() {
+    start_coordinator
+    start_worker w1
+    id=$(zj submit map '{"kind": "sleep", "items": [{"seconds": 5}, {"seconds": "x"}, {"seconds": 5}]}') \
+        || fail "submit"
+    zj wait "$id" >out
+    assert_eq "$?" 1 "wait's exit on a failed map"
+    grep -q '"error": "item 1 (job [0-9]*) failed: bad args' out || fail "map's error: $(cat out)"
+    wait_until 10 value_is = 2 sql "select count(*) from jobs where parent=$id and state='cancelled'"
+    assert_eq "$(sql "select distinct error from jobs where parent=$id and state='cancelled'")" \
+        "its parent job $id failed" "the cancelled children's error"
+    wait_until 10 value_is = 0 sql "select count(*) from attempts where job_id in (select id from jobs where parent=$id) and finished_at is null"
+    id=$(zj submit map '{"kind": "sleep", "collect_errors": true, "items": [{"seconds": 0}, {"seconds": "x"}]}') \
+        || fail "submit collecting"
+    zj wait "$id" >out || fail "wait on a collecting map exited $?: $(cat out)"
+    grep -q '"results": \[{"slept": 0.0}, {"error": "bad args: sleep takes' out \
+        || grep -q '"results": \[{"slept": 0}, {"error": "bad args: sleep takes' out \
+        || fail "collected error: $(cat out)"
+}
+
+#  A child that times out is a failed child: the map says so.
+test_subjobs_a_child_that_times_out_fails_the_map() {
+    start_coordinator
+    start_worker w1
+    id=$(zj submit map '{"kind": "sleep", "timeout_ms": 200, "items": [{"seconds": 5}]}') \
+        || fail "submit"
+    zj wait "$id" >out
+    assert_eq "$?" 1 "wait's exit"
+    grep -q 'item 0 (job [0-9]*) failed: timeout after 200 ms' out || fail "map's error: $(cat out)"
+}
+
+#  Cancelling a parent cancels its children that have not finished, and
+#  theirs, down the tree.
+test_subjobs_a_cancelled_parent_cancels_its_children() {
+    start_coordinator
+    start_worker w1
+    inner='{"kind": "sleep", "items": [{"seconds": 30}, {"seconds": 30}]}'
+    id=$(zj submit map "{\"kind\": \"map\", \"items\": [$inner, $inner]}") || fail "submit"
+    wait_until 10 value_is = 4 sql "select count(*) from jobs where kind='sleep' and state='running'"
+    zj cancel "$id" >out || fail "cancel exited $?"
+    wait_until 10 value_is = 7 sql "select count(*) from jobs where state='cancelled'"
+    assert_eq "$(sql "select count(*) from jobs where kind='map' and parent=$id and error='its parent job $id was cancelled'")" \
+        2 "the inner maps, cancelled with their parent"
+    assert_eq "$(sql "select count(*) from jobs where kind='sleep' and error like 'its parent job % was cancelled'")" \
+        4 "the sleeps, cancelled with theirs"
+    wait_until 10 value_is = 0 sql "select count(*) from attempts where finished_at is null"
+}
+
+#  The handler API from a plugin: submit and await one child; a child
+#  never awaited runs to its end and is named in the worker's log; a job
+#  cannot await itself; a CPU handler cannot submit.
+test_subjobs_the_handler_api_from_a_plugin() {
+    start_coordinator
+    start_worker w1 "${PLUGIN_FLAGS[@]}"
+    id=$(zj submit child '{"x": 1}') || fail "submit child"
+    zj wait "$id" >out || fail "wait exited $?: $(cat out)"
+    child=$(sql "select id from jobs where parent=$id")
+    grep -q "\"result\": {\"child\": $child, \"state\": \"succeeded\", \"result\": {\"x\": 1}}" out \
+        || fail "child's result: $(cat out)"
+    id=$(zj submit orphan) || fail "submit orphan"
+    zj wait "$id" >out || fail "orphan exited $?: $(cat out)"
+    child=$(sql "select id from jobs where parent=$id")
+    grep -q "never awaited parent=$id child=$child kind=sleep" "$T/w1.log" \
+        || fail "no never-awaited line: $(grep -i await "$T/w1.log")"
+    wait_until 10 value_is = succeeded sql "select state from jobs where id=$child"
+    id=$(zj submit self) || fail "submit self"
+    zj wait "$id" >out
+    grep -q "awaits job $id, itself or a job that awaits it: it would wait for ever" out \
+        || fail "self await: $(cat out)"
+    id=$(zj submit cpuparent) || fail "submit cpuparent"
+    zj wait "$id" >out
+    grep -q "only I/O handlers may submit and await jobs" out || fail "cpu parent: $(cat out)"
+}
+
+#  zjob workers shows how many jobs await without a slot, and the bound.
+test_subjobs_workers_shows_suspended_parents() {
+    start_coordinator
+    start_worker w1 --max-suspended 7
+    id=$(zj submit map '{"kind": "sleep", "items": [{"seconds": 30}]}') || fail "submit"
+    wait_until 10 value_is = running sql "select state from jobs where parent=$id"
+    wait_until 10 grep_workers '"suspended": 1, "max_suspended": 7'
+    zj cancel "$id" >/dev/null
+}
+
+grep_workers() { zj workers >workers.out && grep -q "$1" workers.out; }
