@@ -19,6 +19,7 @@
     XX(futures)                                                                \
     XX(lifecycle)                                                              \
     XX(deps)                                                                   \
+    XX(parents)                                                                \
     XX(worker_ep)                                                              \
     XX(client_ep)                                                              \
     XX(outbox)                                                                 \
