@@ -26,7 +26,8 @@ static const char s_status_usage[] =
     "unreachable.\n";
 
 static const char s_jobs_usage[] =
-    "Usage: zjob [--coordinator EP] jobs [--state S] [--limit N] [--json]\n"
+    "Usage: zjob [--coordinator EP] jobs [--state S] [--parent ID]\n"
+    "                                      [--limit N] [--json]\n"
     "\n"
     "Lists the newest jobs, newest first: a table on a terminal, else (or\n"
     "with --json) one JSON record per line, as `zjob status --json`.\n"
@@ -34,6 +35,8 @@ static const char s_jobs_usage[] =
     "Options:\n"
     "  --state S          only jobs in state S: queued, running, succeeded,\n"
     "                     failed or cancelled\n"
+    "  --parent ID        only the jobs job ID submitted from its handler\n"
+    "                     (a map's children), in the order it made them\n"
     "  --limit N          at most N jobs (default 100)\n"
     "  --json             JSON lines\n"
     ZJ_CLI_HELP_COORDINATOR
@@ -55,11 +58,12 @@ static const char s_workers_usage[] =
     "Exit: 0 listed, 2 usage error, 3 coordinator unreachable.\n";
 // clang-format on
 
-enum { S_STATE = 1, S_LIMIT };
+enum { S_STATE = 1, S_LIMIT, S_PARENT };
 
 static const struct option s_jobs_options[] = {
     {"state", required_argument, NULL, S_STATE},
     {"limit", required_argument, NULL, S_LIMIT},
+    {"parent", required_argument, NULL, S_PARENT},
     ZJ_CLI_COMMON_OPTIONS};
 
 //  --- status
@@ -222,9 +226,18 @@ zj_cli_jobs(zj_cli_t *cli, int argc, char **argv)
     cli->usage = s_jobs_usage;
     const char *state = NULL;
     int32_t limit = 0;
+    int64_t parent = 0;
     int option;
     optind = 0;
     while ((option = zj_cli_getopt(cli, argc, argv, s_jobs_options)) >= 0) {
+        if (option == S_PARENT) {
+            if (zj_cli_parse_id(optarg, &parent) != 0)
+                return zj_cli_usage_error(cli,
+                                          "--parent wants a job id, not "
+                                          "'%s'",
+                                          optarg);
+            continue;
+        }
         if (option == S_STATE && zj_state_from_name(optarg) == ZJ_STATE_NONE)
             return zj_cli_usage_error(cli,
                                       "unknown state '%s' (queued, "
@@ -247,7 +260,10 @@ zj_cli_jobs(zj_cli_t *cli, int argc, char **argv)
     const char *headers[] = {"ID",     "KIND",    "STATE", "ATTEMPTS",
                              "WORKER", "CREATED", "RAN"};
     zj_table_t *table = s_table_new(cli, headers, 7);
-    int rc = zjob_client_list(client, state, limit, s_on_job, table);
+    int rc = parent > 0
+                 ? zjob_client_children(client, parent, state, limit, s_on_job,
+                                        table)
+                 : zjob_client_list(client, state, limit, s_on_job, table);
     return s_listed(cli, rc, table);
 }
 

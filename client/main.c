@@ -18,7 +18,7 @@ static const char s_usage[] =
     "  wait ID                   await a job; prints its result line\n"
     "  gather ID...|-            await jobs; result lines in the ids' order\n"
     "  status ID                 a job's record\n"
-    "  tree ID                   a job and the jobs it runs after\n"
+    "  tree ID                   a job, its children, what it runs after\n"
     "  jobs                      the newest jobs\n"
     "  workers                   the workers\n"
     "  cancel ID...              cancel jobs\n"

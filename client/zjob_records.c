@@ -17,6 +17,7 @@ typedef struct {
     zj_msg_type_t type;        //  Request type
     const char *state;         //  LIST: state filter or NULL
     int32_t limit;             //  LIST: most rows
+    int64_t parent;            //  LIST: only this job's children, or 0
     zjob_job_fn *job_fn;       //  Called per job record
     zjob_worker_fn *worker_fn; //  Called per worker
     void *arg;                 //  The caller's pointer
@@ -86,6 +87,7 @@ s_build_query(void *arg, size_t batch)
     if (query->state)
         msg->state = strdup(query->state);
     msg->limit = query->limit;
+    msg->parent = query->parent;
     return msg;
 }
 
@@ -156,6 +158,27 @@ zjob_client_list(zjob_client_t *self, const char *state, int32_t limit,
     if (limit < 0)
         return zj_client_fail(self, ZJ_EUSAGE, "limit must be >= 0");
     s_query_t query = {.type = ZJ_MSG_LIST,
+                       .state = state,
+                       .limit = limit,
+                       .job_fn = fn,
+                       .arg = arg};
+    return s_query(self, &query);
+}
+
+int
+zjob_client_children(zjob_client_t *self, int64_t parent, const char *state,
+                     int32_t limit, zjob_job_fn *fn, void *arg)
+{
+    assert(self);
+    assert(fn);
+    if (parent < 1)
+        return zj_client_fail(self, ZJ_EUSAGE, "parent must be a job id >= 1");
+    if (state && zj_state_from_name(state) == ZJ_STATE_NONE)
+        return zj_client_fail(self, ZJ_EUSAGE, "unknown state '%.40s'", state);
+    if (limit < 0)
+        return zj_client_fail(self, ZJ_EUSAGE, "limit must be >= 0");
+    s_query_t query = {.type = ZJ_MSG_LIST,
+                       .parent = parent,
                        .state = state,
                        .limit = limit,
                        .job_fn = fn,

@@ -328,8 +328,13 @@ s_on_list(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     if (limit > ZJ_LIST_MAX)
         limit = ZJ_LIST_MAX;
     s_parts_t parts = s_parts_new(self, identity, msg);
-    if (zj_store_list_jobs(self->jobs->store, msg->state, limit, s_add_listed,
-                           &parts) != 0) {
+    zj_store_t *store = self->jobs->store;
+    int rc = msg->parent > 0
+                 ? zj_store_list_children(store, msg->parent, msg->state, limit,
+                                          s_add_listed, &parts)
+                 : zj_store_list_jobs(store, msg->state, limit, s_add_listed,
+                                      &parts);
+    if (rc != 0) {
         zj_msg_destroy(&parts.part);
         s_store_error(self, identity, msg->req);
         return;

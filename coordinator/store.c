@@ -565,6 +565,19 @@ zj_store_list_jobs(zj_store_t *self, const char *state, int limit,
 }
 
 int
+zj_store_list_children(zj_store_t *self, int64_t parent, const char *state,
+                       int limit, zj_store_job_fn *fn, void *arg)
+{
+    assert(self && parent > 0 && fn);
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_LIST_CHILDREN];
+    sqlite3_bind_int(stmt, 1, limit > 0 ? limit : ZJ_STORE_LIST_LIMIT);
+    sqlite3_bind_int64(stmt, 2, parent);
+    if (state)
+        sqlite3_bind_text(stmt, 3, state, -1, SQLITE_STATIC);
+    return s_each_job(self, stmt, fn, arg);
+}
+
+int
 zj_store_recover(zj_store_t *self, zj_store_job_fn *fn, void *arg,
                  int64_t *requeued)
 {

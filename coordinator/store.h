@@ -63,6 +63,11 @@ typedef void(zj_store_job_fn)(void *arg, const zj_job_t *job);
 int zj_store_list_jobs(zj_store_t *self, const char *state, int limit,
                        zj_store_job_fn *fn, void *arg);
 
+//  The same for the children of job parent (SPAWN), in the order of their
+//  parent's calls, in state if not NULL.
+int zj_store_list_children(zj_store_t *self, int64_t parent, const char *state,
+                           int limit, zj_store_job_fn *fn, void *arg);
+
 //  Recovery at start: calls fn for every queued or running job, oldest
 //  first, with the state the store held, then turns every running job
 //  back to queued (inside the current turn). Writes the number turned back

@@ -50,6 +50,9 @@
                   " ORDER BY id DESC LIMIT ?1")                                \
     XX(LIST_JOBS_IN, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                     \
                      " WHERE state = ?2 ORDER BY id DESC LIMIT ?1")            \
+    XX(LIST_CHILDREN, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                    \
+                      " WHERE parent = ?2 AND (?3 IS NULL OR state = ?3)"      \
+                      " ORDER BY call LIMIT ?1")                               \
     XX(REQUEUE, "UPDATE jobs SET state = ?1 WHERE state = ?2")                 \
     XX(LIST_UNFINISHED, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                  \
                         " WHERE state IN (?1, ?2) ORDER BY id")                \

@@ -211,6 +211,13 @@ int zjob_client_status(zjob_client_t *self, const int64_t *ids, size_t count,
 int zjob_client_list(zjob_client_t *self, const char *state, int32_t limit,
                      zjob_job_fn *fn, void *arg);
 
+//  Calls fn with the records of the children job parent submitted from its
+//  handler, in the order of its calls: those in state (NULL = any), at
+//  most limit of them (0 = the coordinator's default, 100). Returns 0 or a
+//  negative code.
+int zjob_client_children(zjob_client_t *self, int64_t parent, const char *state,
+                         int32_t limit, zjob_job_fn *fn, void *arg);
+
 //  Calls fn for every worker the coordinator knows. Returns 0 or a
 //  negative code.
 int zjob_client_workers(zjob_client_t *self, zjob_worker_fn *fn, void *arg);

@@ -149,3 +149,31 @@ test_subjobs_workers_shows_suspended_parents() {
 }
 
 grep_workers() { zj workers >workers.out && grep -q "$1" workers.out; }
+
+#  zjob tree shows a map's children under it, then what it runs after;
+#  zjob jobs --parent lists them in the order they were made.
+test_subjobs_tree_and_jobs_show_children() {
+    start_coordinator
+    start_worker w1
+    a=$(zj submit echo '{"a": 1}') || fail "submit a"
+    inner='{"kind": "echo", "items": [1, 2]}'
+    id=$(zj submit map "{\"kind\": \"map\", \"items\": [$inner, $inner]}" --after "$a") \
+        || fail "submit map"
+    zj wait "$id" >/dev/null || fail "map did not succeed"
+    zj tree "$id" >tree || fail "tree exited $?"
+    assert_eq "$(grep -o '"depth": [0-9]*' tree | tr -d '"depth: ' | tr '\n' ' ')" \
+        "0 1 2 2 1 2 2 1 " "depths"
+    assert_eq "$(grep -o '"relation": "[a-z]*"' tree | cut -d'"' -f4 | tr '\n' ' ')" \
+        "child child child child child child after " "relations"
+    assert_eq "$(tail -n 1 tree | grep -o '"id": [0-9]*')" "\"id\": $a" "the job it runs after, last"
+    if command -v script >/dev/null; then
+        script -qec "$ZJ_BIN/zjob tree $id" /dev/null >drawn </dev/null
+        grep -q "├── child $((id + 1))  map  succeeded" drawn || fail "no child line: $(cat drawn)"
+        grep -q "└── $a  echo  succeeded" drawn || fail "no after line: $(cat drawn)"
+    fi
+    zj jobs --parent "$id" --json >children || fail "jobs --parent exited $?"
+    assert_eq "$(grep -o '"id": [0-9]*' children | tr -d '"id: ' | tr '\n' ' ')" \
+        "$((id + 1)) $((id + 2)) " "children of the map, in call order"
+    zj jobs --parent x 2>err
+    assert_eq "$?" 2 "exit of jobs --parent x"
+}
