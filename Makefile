@@ -40,7 +40,7 @@ CLIENT := $(call objs,$(wildcard client/zjob*.c))
 CLI    := $(call objs,$(filter-out client/zjob%,$(wildcard client/*.c)))
 UNIT   := $(call objs,$(wildcard tests/unit/*.c))
 HELPERS:= $(patsubst tests/e2e/%.c,$(BIN)/%,$(wildcard tests/e2e/*.c)) \
-          $(BIN)/test_plugin.so
+          $(BIN)/test_plugin.so $(BIN)/lesson.so
 
 PROGRAMS := $(BIN)/zjob-coordinator $(BIN)/zjob-worker $(BIN)/zjob \
             $(BIN)/libzjob.a $(BIN)/libzjob.so
@@ -67,6 +67,8 @@ $(BIN)/gearman-bench: $(B)/bench/gearman.o
 $(BIN)/%: $(B)/tests/e2e/%.o $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/test_plugin.so: tests/plugins/test_plugin.c
+	@mkdir -p $(@D) && $(CC) $(CFLAGS) -shared -o $@ $<
+$(BIN)/lesson.so: docs/examples/lesson.c
 	@mkdir -p $(@D) && $(CC) $(CFLAGS) -shared -o $@ $<
 $(B)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(@D) && $(CC) $(CFLAGS) $(shell pkg-config --cflags check) -c -o $@ $<

@@ -262,6 +262,50 @@ s_io(const s_options_t *options)
     zjob_client_destroy(&client);
 }
 
+//  The args of one map over count echo items: {"kind": "echo", "items":
+//  ["job-00000000", ...]}.
+static char *
+s_map_args(long count)
+{
+    size_t size = 64 + (size_t) count * 16;
+    char *args = malloc(size);
+    size_t used = (size_t) snprintf(args, size,
+                                    "{\"kind\": \"echo\", "
+                                    "\"items\": [");
+    for (long index = 0; index < count; index++)
+        used += (size_t) snprintf(args + used, size - used, "%s\"job-%08ld\"",
+                                  index ? "," : "", index);
+    snprintf(args + used, size - used, "]}");
+    return args;
+}
+
+//  Fan-out two ways: count echo jobs submitted and gathered by this
+//  client, then one map over count echo items, its children submitted
+//  and gathered by the worker that runs it.
+static void
+s_fanout(const s_options_t *options)
+{
+    zjob_client_t *client = s_connect(options);
+    zjob_spec_t *specs = s_specs(options->count, "echo", "\"job-%08ld\"", 0);
+    double client_wall = s_submit_gather(client, specs, options->count, NULL);
+    s_specs_free(specs, options->count);
+    zjob_spec_t map = {.kind = "map", .args = s_map_args(options->count)};
+    int64_t start = zj_mono_us();
+    int64_t id = 0;
+    s_tally_t tally = {.start_us = start};
+    int rc = zjob_client_submit(client, &map, 1, &id);
+    if (rc == 0)
+        rc = zjob_client_await(client, &id, 1, true, -1, s_count, &tally);
+    if (rc || tally.succeeded != 1)
+        s_die("map", client, rc);
+    double map_wall = (double) (zj_mono_us() - start) / 1e6;
+    free((char *) map.args);
+    s_result("client_wall", client_wall, "s");
+    s_result("map_wall", map_wall, "s");
+    s_result("map_over_client", map_wall / client_wall, "x");
+    zjob_client_destroy(&client);
+}
+
 //  The same sha256 code the pool runs, called here in one process.
 static double
 s_serial_sha256(zjob_spec_t *specs, long count)
@@ -346,7 +390,7 @@ s_recovery(const s_options_t *options, char **argv)
 
 static const char s_usage[] =
     "usage: zjbench -c ENDPOINT [-n JOBS] [-r ROUNDS] [-p COORDINATOR_PID]\n"
-    "               throughput|latency|io|cpu|queue\n"
+    "               throughput|latency|io|cpu|queue|fanout\n"
     "       zjbench [-n TRIPS] floor\n"
     "       zjbench -c ENDPOINT recovery COORDINATOR_PATH ARGS...\n";
 
@@ -394,6 +438,8 @@ main(int argc, char **argv)
         s_cpu(&options);
     else if (strcmp(workload, "queue") == 0)
         s_queue(&options);
+    else if (strcmp(workload, "fanout") == 0)
+        s_fanout(&options);
     else if (strcmp(workload, "recovery") == 0 && optind + 1 < argc)
         s_recovery(&options, argv + optind + 1);
     else {
