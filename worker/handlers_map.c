@@ -2,8 +2,8 @@
 //  {"kind": K, "items": [a0, a1, ...]} submits one child of kind K per
 //  item (the item is its args), awaits them all and returns
 //  {"results": [r0, r1, ...]} in item order. Options:
-//    "concurrency": N   children running at once (default 0: all; at
-//                       most ZJ_MAP_WINDOW_MAX)
+//    "concurrency": N   children running at once (default 0: all, up to
+//                       ZJ_MAP_WINDOW_MAX, what one await takes)
 //    "collect_errors"   false (default): the first child that fails fails
 //                       the map (for good: a retry would find the same
 //                       children), and the coordinator cancels the
@@ -25,13 +25,15 @@
 #include "worker/handlers.h"
 
 #define ZJ_MAP_ITEMS_MAX 100000 //  Items of one map
-#define ZJ_MAP_WINDOW_MAX 1000  //  Most children one await takes
+#define ZJ_MAP_WINDOW_MAX ZJ_MAX_BATCH //  Most children one await takes
 
 typedef struct {
     json_t *items;        //  The items (borrowed from the args)
     size_t count;         //  Entries in items
     zjob_child_t child;   //  Options every child shares
     size_t window;        //  Children running at once
+    size_t refill;        //  Finished children that call for more
+    size_t since;         //  Finished since the last refill
     bool collect_errors;  //  A failed child does not fail the map
     char **results;       //  Per item: its result JSON, once known
     int64_t *ids;         //  Per item: its child, once submitted
@@ -86,6 +88,9 @@ s_read_options(json_t *root, s_map_t *map, char **error_p)
     if (rc == 0)
         rc = s_read_count(root, "priority", INT32_MAX, &priority, error_p);
     map->window = window > 0 ? (size_t) window : ZJ_MAP_WINDOW_MAX;
+    //  Each refill is a new await of what runs: wait for an eighth of
+    //  the window to finish first, not for each child.
+    map->refill = map->window / 8 > 0 ? map->window / 8 : 1;
     map->child.timeout_ms = timeout_ms;
     map->child.max_attempts = (int32_t) attempts;
     map->child.priority = (int32_t) priority;
@@ -180,7 +185,10 @@ s_on_completed(void *arg, const zjob_outcome_t *outcome)
         return 1;
     }
     map->finished++;
-    return map->submitted < map->count ? 1 : 0;
+    if (map->submitted == map->count || ++map->since < map->refill)
+        return 0;
+    map->since = 0;
+    return 1; //  Stop to submit more
 }
 
 //  The children submitted that have not finished.
