@@ -6,6 +6,7 @@
 //  held until a retry of the store (once per tick) writes them all.
 #include "common/duration.h"
 #include "common/err.h"
+#include "common/idmap.h"
 #include "common/keys.h"
 #include "common/log.h"
 #include "coordinator/admission.h"
@@ -44,6 +45,7 @@ struct zj_coordinator {
     zj_deps_t *deps;                //  Which jobs wait for which
     zj_deps_t *kids;                //  Which jobs parents made
     zlistx_t *stops;                //  Attempts cancelled by a parent's end
+    zj_idmap_t *progressed;         //  Jobs whose progress waits to be stored
     zj_outbox_t *outbox;            //  Replies waiting for the commit
     zj_lifecycle_t jobs;            //  The state machine over the above
     zj_client_ep_t client_ep;       //  The clients endpoint
@@ -210,6 +212,7 @@ s_wire(zj_coordinator_t *self)
         .deps = self->deps,
         .kids = self->kids,
         .stops = self->stops,
+        .progressed = self->progressed,
         .max_losses = self->config.max_losses,
         .loss_spread_ms =
             (int64_t) self->config.heartbeat_ms * self->config.liveness,
@@ -270,6 +273,7 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     self->deps = zj_deps_new();
     self->kids = zj_deps_new();
     self->stops = zlistx_new();
+    self->progressed = zj_idmap_new();
     self->outbox = zj_outbox_new();
     char why[ZJ_WHY_SIZE] = "";
     self->store = zj_store_new(config->db_path, config->sync, why);
@@ -326,6 +330,7 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     while (self->stops && (stop = zlistx_detach(self->stops, NULL)))
         zj_stop_destroy(&stop);
     zlistx_destroy(&self->stops);
+    zj_idmap_destroy(&self->progressed);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
     free(self);

@@ -36,17 +36,19 @@ typedef struct zj_futures zj_futures_t;
 typedef int(zj_final_fn)(void *arg, int64_t id, zj_job_t *job);
 
 typedef struct {
-    uint32_t tag;      //  ZJ_FUTURE_TAG while alive
-    zj_job_t job;      //  The job's record, owned
-    size_t slot;       //  Position in a scheduler heap, or ZJ_HEAP_NONE
-    zj_peer_t *peer;   //  Worker running it, NULL unless running
-    zlistx_t *waiters; //  zj_waiter_t *, NULL until someone awaits it
-    bool resolved;     //  Final: waiting to be reaped
-    bool attempt_done; //  The current attempt's result is recorded
-    bool resume;       //  Next dispatch goes on with the current attempt
-    bool last_chance;  //  One loss short of --max-losses: see lifecycle.h
-    bool suspended;    //  Awaits jobs on its peer, holding no slot (peers.h)
-    uint32_t waiting;  //  Jobs of its after not finished: held while > 0
+    uint32_t tag;        //  ZJ_FUTURE_TAG while alive
+    zj_job_t job;        //  The job's record, owned
+    size_t slot;         //  Position in a scheduler heap, or ZJ_HEAP_NONE
+    zj_peer_t *peer;     //  Worker running it, NULL unless running
+    zlistx_t *waiters;   //  zj_waiter_t *, NULL until someone awaits it
+    bool resolved;       //  Final: waiting to be reaped
+    bool attempt_done;   //  The current attempt's result is recorded
+    bool resume;         //  Next dispatch goes on with the current attempt
+    bool last_chance;    //  One loss short of --max-losses: see lifecycle.h
+    bool suspended;      //  Awaits jobs on its peer, holding no slot (peers.h)
+    bool progress_dirty; //  Progress newer than the store's
+    int64_t progress_stored_ms; //  zj_mono_ms() it was last written
+    uint32_t waiting; //  Jobs of its after not finished: held while > 0
 } zj_future_t;
 
 #define ZJ_FUTURE_TAG 0x7a6a6675u

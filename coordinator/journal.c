@@ -86,6 +86,7 @@ s_put_job(zj_journal_t *self, const zj_job_t *job)
     s_put_string(self, job->worker);
     s_put_string(self, job->result);
     s_put_string(self, job->error);
+    s_put_string(self, job->progress_text);
 }
 
 static void
@@ -192,6 +193,7 @@ s_get_job(zj_reader_t *reader, zj_job_t *job)
     job->worker = s_get_string(reader);
     job->result = s_get_string(reader);
     job->error = s_get_string(reader);
+    job->progress_text = s_get_string(reader);
 }
 
 //  Reads a worker; its kinds go into kinds, which the caller frees.

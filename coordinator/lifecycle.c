@@ -4,6 +4,7 @@
 #include "common/duration.h"
 #include "common/err.h"
 #include "common/heap.h"
+#include "common/idmap.h"
 #include "common/log.h"
 #include "coordinator/lifecycle.h"
 
@@ -264,12 +265,73 @@ zj_lifecycle_dispatch(zj_lifecycle_t *self, zj_future_t *future,
     job->finished_at = 0;
     free(job->worker);
     job->worker = strdup(zj_peer_info(peer)->name);
+    //  Progress is the attempt's: a new one starts from none.
+    free(job->progress_text);
+    job->progress_text = NULL;
+    job->progress_done = job->progress_total = 0;
+    job->progress_at = 0;
     future->attempt_done = false;
     if (job->timeout_ms > 0)
         zj_deadlines_start(self->deadlines, job->id,
                            s_allowance_ms(peer, job, klass), zj_mono_ms());
     zj_peer_attach(peer, future, klass);
     s_write(self, job);
+}
+
+bool
+zj_lifecycle_progress(zj_lifecycle_t *self, const zj_job_t *update,
+                      const zj_peer_t *peer, int64_t now_ms)
+{
+    assert(self && update && peer);
+    zj_future_t *future = zj_futures_find(self->futures, update->id);
+    if (future == NULL || future->peer != peer || future->attempt_done ||
+        future->job.attempts != update->attempts)
+        return false;
+    zj_job_t *job = &future->job;
+    job->progress_done = update->progress_done;
+    job->progress_total = update->progress_total;
+    free(job->progress_text);
+    job->progress_text =
+        update->progress_text ? strdup(update->progress_text) : NULL;
+    job->progress_at = zj_now();
+    if (now_ms - future->progress_stored_ms >= ZJ_PROGRESS_STORE_MS) {
+        future->progress_stored_ms = now_ms;
+        s_write(self, job);
+    } else if (!future->progress_dirty && self->progressed) {
+        future->progress_dirty = true;
+        zj_idmap_insert(self->progressed, job->id, (void *) (intptr_t) job->id);
+    }
+    return true;
+}
+
+void
+zj_lifecycle_store_progress(zj_lifecycle_t *self, int64_t now_ms)
+{
+    assert(self);
+    size_t count = self->progressed ? zj_idmap_size(self->progressed) : 0;
+    if (count == 0)
+        return;
+    //  Each entry is its own id (a future may be gone by now); collected
+    //  first, as the map changes below.
+    int64_t *ids = malloc(count * sizeof *ids);
+    assert(ids);
+    size_t index = 0;
+    for (void *item = zj_idmap_first(self->progressed); item;
+         item = zj_idmap_next(self->progressed))
+        ids[index++] = (int64_t) (intptr_t) item;
+    for (index = 0; index < count; index++) {
+        zj_future_t *future = zj_futures_find(self->futures, ids[index]);
+        if (future && future->progress_dirty &&
+            now_ms - future->progress_stored_ms < ZJ_PROGRESS_STORE_MS)
+            continue; //  Its turn comes at a later tick
+        zj_idmap_delete(self->progressed, ids[index]);
+        if (future == NULL || !future->progress_dirty)
+            continue; //  Finished: its final write stored it
+        future->progress_dirty = false;
+        future->progress_stored_ms = now_ms;
+        s_write(self, &future->job);
+    }
+    free(ids);
 }
 
 //  future's attempt no longer runs on its peer: its slot is free, and

@@ -20,6 +20,8 @@
 #include "coordinator/scheduler.h"
 #include "coordinator/store.h"
 
+typedef struct zj_idmap zj_idmap_t;
+
 #define ZJ_MAX_LOSSES 3 //  Lost workers after which a job fails, by default
 
 //  A running attempt cancelled by the state machine itself (a child of a
@@ -41,6 +43,7 @@ typedef struct {
     zj_deps_t *deps;           //  Which jobs wait for which (after)
     zj_deps_t *kids;           //  Which unfinished jobs a parent made
     zlistx_t *stops;           //  zj_stop_t *: attempts workers must end
+    zj_idmap_t *progressed;    //  ids whose progress waits to be stored
     bool releasing;            //  Telling waiters that jobs finished
 } zj_lifecycle_t;
 
@@ -81,6 +84,19 @@ void zj_lifecycle_recover(zj_lifecycle_t *self, const zj_job_t *job);
 //  After every job was recovered: releases the recovered jobs whose after
 //  finished in the last run.
 void zj_lifecycle_recovered(zj_lifecycle_t *self);
+
+#define ZJ_PROGRESS_STORE_MS 1000 //  A job's progress stored this often
+
+//  The running attempt of update->id on peer reports its progress
+//  (PROGRESS): the job's record holds it at once; the store gets it at
+//  most every ZJ_PROGRESS_STORE_MS per job (zj_lifecycle_store_progress
+//  writes what waited). A report for another attempt, or from another
+//  worker, is dropped. Returns true if it was taken.
+bool zj_lifecycle_progress(zj_lifecycle_t *self, const zj_job_t *update,
+                           const zj_peer_t *peer, int64_t now_ms);
+
+//  Stores the progress that waited for its job's ZJ_PROGRESS_STORE_MS.
+void zj_lifecycle_store_progress(zj_lifecycle_t *self, int64_t now_ms);
 
 //  queued -> running on peer as a job of klass: the next attempt starts
 //  and spends one of the peer's credit (which must be free). The future

@@ -38,7 +38,11 @@ enum {
     ZJ_COL_LOSSES,
     ZJ_COL_AFTER,
     ZJ_COL_PARENT,
-    ZJ_COL_CALL
+    ZJ_COL_CALL,
+    ZJ_COL_PROGRESS_DONE,
+    ZJ_COL_PROGRESS_TOTAL,
+    ZJ_COL_PROGRESS_TEXT,
+    ZJ_COL_PROGRESS_AT
 };
 
 //  A turn that has not failed holds an open transaction, and a degraded
@@ -250,6 +254,12 @@ s_update_job_row(zj_store_t *self, const zj_job_t *job)
     s_bind_time(stmt, 7, job->finished_at);
     s_bind_text(stmt, 8, job->result);
     s_bind_text(stmt, 9, job->error);
+    if (job->progress_at > 0) {
+        sqlite3_bind_int64(stmt, 11, job->progress_done);
+        sqlite3_bind_int64(stmt, 12, job->progress_total);
+        s_bind_text(stmt, 13, job->progress_text);
+        s_bind_time(stmt, 14, job->progress_at);
+    }
     sqlite3_bind_int(stmt, 10, job->losses);
     return s_step_write(self, stmt);
 }
@@ -398,6 +408,11 @@ s_job_from_row(zj_store_t *self, sqlite3_stmt *stmt, zj_job_t *job)
         .losses = sqlite3_column_int(stmt, ZJ_COL_LOSSES),
         .parent = sqlite3_column_int64(stmt, ZJ_COL_PARENT),
         .call = sqlite3_column_int(stmt, ZJ_COL_CALL),
+        .progress_done = sqlite3_column_int64(stmt, ZJ_COL_PROGRESS_DONE),
+        .progress_total = sqlite3_column_int64(stmt, ZJ_COL_PROGRESS_TOTAL),
+        .progress_text =
+            (char *) sqlite3_column_text(stmt, ZJ_COL_PROGRESS_TEXT),
+        .progress_at = sqlite3_column_double(stmt, ZJ_COL_PROGRESS_AT),
     };
     const char *after = (const char *) sqlite3_column_text(stmt, ZJ_COL_AFTER);
     job->after_count = s_after_ids(self, after);

@@ -14,7 +14,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 8          //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 9          //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250       //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100    //  Rows zj_store_list_jobs gives for limit 0
@@ -23,7 +23,8 @@
 #define ZJ_JOB_COLUMNS                                                         \
     "id, kind, args, state, priority, attempts, max_attempts,"                 \
     " timeout_ms, not_before, worker, created_at, started_at,"                 \
-    " finished_at, result, error, backoff_ms, losses, after, parent, call"
+    " finished_at, result, error, backoff_ms, losses, after, parent, call,"    \
+    " progress_done, progress_total, progress_text, progress_at"
 
 //  Every statement the store runs, prepared once.
 #define ZJ_STMT_MAP(XX)                                                        \
@@ -43,7 +44,9 @@
     XX(UPDATE_JOB, "UPDATE jobs SET state = ?2, attempts = ?3,"                \
                    " not_before = ?4, worker = ?5, started_at = ?6,"           \
                    " finished_at = ?7, result = ?8, error = ?9,"               \
-                   " losses = ?10 WHERE id = ?1")                              \
+                   " losses = ?10, progress_done = ?11,"                       \
+                   " progress_total = ?12, progress_text = ?13,"               \
+                   " progress_at = ?14 WHERE id = ?1")                         \
     XX(GET_JOB, "SELECT " ZJ_JOB_COLUMNS " FROM jobs WHERE id = ?1")           \
     XX(GET_STATE, "SELECT state FROM jobs WHERE id = ?1")                      \
     XX(LIST_JOBS, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                        \

@@ -79,6 +79,12 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     "CREATE UNIQUE INDEX jobs_children ON jobs (parent, call)"
     " WHERE parent IS NOT NULL;"
     "PRAGMA user_version = 8;",
+    //  v9: the latest progress a running job reported (zjob_progress).
+    "ALTER TABLE jobs ADD COLUMN progress_done INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN progress_total INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN progress_text TEXT;"
+    "ALTER TABLE jobs ADD COLUMN progress_at REAL;"
+    "PRAGMA user_version = 9;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {

@@ -220,6 +220,7 @@ zj_worker_ep_handle(zj_worker_ep_t *self, zframe_t *identity, const char *key,
     case ZJ_MSG_BYE:
     case ZJ_MSG_SPAWN:
     case ZJ_MSG_AWAIT:
+    case ZJ_MSG_PROGRESS:
         break;
     case ZJ_MSG_ERROR:
         zj_log_warning("worker error name=%s code=%s reason=\"%s\"",
@@ -249,6 +250,10 @@ zj_worker_ep_handle(zj_worker_ep_t *self, zframe_t *identity, const char *key,
         zj_parents_spawn(self->jobs, self->outbox, identity, peer, msg);
     else if (msg->type == ZJ_MSG_AWAIT)
         zj_parents_await(self->jobs, self->outbox, identity, peer, msg);
+    else if (msg->type == ZJ_MSG_PROGRESS)
+        for (size_t index = 0; index < msg->job_count; index++)
+            zj_lifecycle_progress(self->jobs, &msg->jobs[index], peer,
+                                  zj_mono_ms());
     else if (msg->type == ZJ_MSG_HEARTBEAT)
         s_on_heartbeat(peer, msg);
     else
@@ -502,6 +507,7 @@ zj_worker_ep_tick(zj_worker_ep_t *self, int64_t now_ms)
     assert(self);
     s_lose_silent(self, now_ms);
     zj_worker_ep_expire(self, now_ms);
+    zj_lifecycle_store_progress(self->jobs, now_ms);
     if (now_ms >= self->next_heartbeat_ms) {
         s_write_seen(self, now_ms);
         zj_peers_t *peers = self->jobs->peers;

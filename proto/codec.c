@@ -200,7 +200,11 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(error, TEXT)                                                            \
     XX(after, AFTER)                                                           \
     XX(parent, I64)                                                            \
-    XX(call, I32)
+    XX(call, I32)                                                              \
+    XX(progress_done, I64)                                                     \
+    XX(progress_total, I64)                                                    \
+    XX(progress_text, TEXT)                                                    \
+    XX(progress_at, DBL)
 
 #define S_WORKER_FIELDS(XX)                                                    \
     XX(name, TEXT)                                                             \

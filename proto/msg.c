@@ -216,6 +216,7 @@ zj_job_clear(zj_job_t *job)
     free(job->result);
     free(job->error);
     free(job->after);
+    free(job->progress_text);
     memset(job, 0, sizeof(zj_job_t));
 }
 
@@ -230,6 +231,7 @@ zj_job_copy(zj_job_t *dest, const zj_job_t *src)
     dest->worker = s_strdup(src->worker);
     dest->result = s_strdup(src->result);
     dest->error = s_strdup(src->error);
+    dest->progress_text = s_strdup(src->progress_text);
     dest->after = NULL;
     if (src->after_count > 0) {
         size_t size = src->after_count * sizeof(int64_t);
@@ -325,6 +327,11 @@ s_check_job(const zj_job_t *job, char *why)
         (rc = s_check_min(job->backoff_ms, "backoff_ms", why)) ||
         (rc = s_check_min(job->parent, "parent", why)) ||
         (rc = s_check_min(job->call, "call", why)) ||
+        (rc = s_check_min(job->progress_done, "progress_done", why)) ||
+        (rc = s_check_min(job->progress_total, "progress_total", why)) ||
+        (rc = s_check_text(job->progress_text, "progress_text",
+                           ZJ_MAX_PROGRESS_TEXT, why)) ||
+        (rc = s_check_time(job->progress_at, "progress_at", why)) ||
         (rc = s_check_time(job->not_before, "not_before", why)) ||
         (rc = s_check_time(job->created_at, "created_at", why)) ||
         (rc = s_check_time(job->started_at, "started_at", why)) ||
@@ -549,6 +556,8 @@ s_check_type(const zj_msg_t *msg, char *why)
         return s_need_jobs(msg, 1, S_NEED_ID | S_NEED_KIND, why);
     case ZJ_MSG_RESULTS:
         return s_need_jobs(msg, 0, S_NEED_ID | S_NEED_FINAL, why);
+    case ZJ_MSG_PROGRESS:
+        return s_need_jobs(msg, 1, S_NEED_ID, why);
     case ZJ_MSG_HEARTBEAT:
     case ZJ_MSG_BYE:
         return 0;

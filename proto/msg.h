@@ -44,6 +44,8 @@
 //    SPAWNED    C->w  req, ids[]
 //    AWAIT      w->C  req, parent, ids[], in_order, hold: a parent awaits
 //                     (RESOLVED... then DONE, as for a client)
+//    PROGRESS   w->C  jobs[] (id, attempts, progress_done, progress_total,
+//                     progress_text): the latest of running jobs
 #define ZJ_MSG_TYPE_MAP(XX)                                                    \
     XX(SUBMIT)                                                                 \
     XX(SUBMITTED)                                                              \
@@ -63,7 +65,8 @@
     XX(ERROR)                                                                  \
     XX(ACK)                                                                    \
     XX(SPAWN)                                                                  \
-    XX(SPAWNED)
+    XX(SPAWNED)                                                                \
+    XX(PROGRESS)
 
 typedef enum {
     ZJ_MSG_NONE = 0,
@@ -118,6 +121,10 @@ typedef struct {
     uint32_t after_count; //  0..ZJ_MAX_AFTER
     int64_t parent;       //  The job that submitted it (SPAWN), 0 at the top
     int32_t call;         //  Its parent's call number, 1.. (0 at the top)
+    int64_t progress_done;  //  PROGRESS, records: units done (handler's)
+    int64_t progress_total; //  ... of this many; 0 = unknown
+    char *progress_text;    //  ... and what it is doing, or NULL
+    double progress_at;     //  Records: when the coordinator heard it
 } zj_job_t;
 
 //  A kind a worker offers, with its class.

@@ -60,7 +60,7 @@ s_collect(void *arg, const zj_job_t *job)
     seen->count++;
 }
 
-START_TEST(test_schema_is_design_v8)
+START_TEST(test_schema_is_design_v9)
 {
     zj_store_t *store = zj_testdb_store();
     sqlite3 *db = zj_testdb_raw();
@@ -87,7 +87,11 @@ START_TEST(test_schema_is_design_v8)
                              {"losses", "INTEGER"},
                              {"after", "TEXT"},
                              {"parent", "INTEGER"},
-                             {"call", "INTEGER"}};
+                             {"call", "INTEGER"},
+                             {"progress_done", "INTEGER"},
+                             {"progress_total", "INTEGER"},
+                             {"progress_text", "TEXT"},
+                             {"progress_at", "REAL"}};
     s_assert_columns(db, "jobs", jobs, sizeof(jobs) / sizeof(jobs[0]));
     const char *attempts[][2] = {
         {"job_id", "INTEGER"}, {"attempt", "INTEGER"}, {"worker", "TEXT"},
@@ -180,6 +184,10 @@ START_TEST(test_v5_tokens_are_kept_without_their_age_index)
                        " (created_at);"
                        "INSERT INTO submit_tokens VALUES ('t-1', 7, 2,"
                        " '00000000000000ff', 1000.0);"
+                       "ALTER TABLE jobs DROP COLUMN progress_at;"
+                       "ALTER TABLE jobs DROP COLUMN progress_text;"
+                       "ALTER TABLE jobs DROP COLUMN progress_total;"
+                       "ALTER TABLE jobs DROP COLUMN progress_done;"
                        "DROP INDEX jobs_children;"
                        "ALTER TABLE jobs DROP COLUMN call;"
                        "ALTER TABLE jobs DROP COLUMN parent;"
@@ -882,7 +890,7 @@ test_store_suite(void)
     TCase *tcase = tcase_create("store");
     tcase_add_checked_fixture(tcase, zj_testdb_setup, zj_testdb_teardown);
     tcase_set_timeout(tcase, 20);
-    tcase_add_test(tcase, test_schema_is_design_v8);
+    tcase_add_test(tcase, test_schema_is_design_v9);
     tcase_add_test(tcase, test_v1_database_migrates_to_v8);
     tcase_add_test(tcase, test_v5_tokens_are_kept_without_their_age_index);
     tcase_add_test(tcase, test_v2_attempts_survive_v3);

@@ -2,6 +2,7 @@
 //  testcoord.h).
 #include <check.h>
 
+#include "common/idmap.h"
 #include "tests/unit/testcoord.h"
 #include "tests/unit/testdb.h"
 
@@ -24,6 +25,7 @@ zj_testcoord_new(void)
     self->deps = zj_deps_new();
     self->kids = zj_deps_new();
     self->stops = zlistx_new();
+    self->progressed = zj_idmap_new();
     self->outbox = zj_outbox_new();
     zj_limits_defaults(&self->limits);
     //  No loss spread: a lost job is ready again at once here.
@@ -35,6 +37,7 @@ zj_testcoord_new(void)
                                   .deps = self->deps,
                                   .kids = self->kids,
                                   .stops = self->stops,
+                                  .progressed = self->progressed,
                                   .max_losses = ZJ_MAX_LOSSES};
     self->worker_ep = (zj_worker_ep_t){.jobs = &self->jobs,
                                        .outbox = self->outbox,
@@ -70,6 +73,7 @@ zj_testcoord_destroy(zj_testcoord_t **self_p)
     while ((stop = zlistx_detach(self->stops, NULL)))
         zj_stop_destroy(&stop);
     zlistx_destroy(&self->stops);
+    zj_idmap_destroy(&self->progressed);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
     ck_assert_ptr_null(self->outbox);

@@ -18,6 +18,7 @@ typedef struct {
     zj_deps_t *deps;           //  Which jobs wait for which
     zj_deps_t *kids;           //  Which jobs parents made
     zlistx_t *stops;           //  Attempts cancelled by a parent's end
+    zj_idmap_t *progressed;    //  Jobs whose progress waits to be stored
     zj_outbox_t *outbox;       //  What would be sent
     zj_limits_t limits;        //  The defaults
     zj_lifecycle_t jobs;       //  The state machine over the above
