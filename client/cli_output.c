@@ -78,6 +78,13 @@ zj_cli_job_json(const zjob_job_t *job)
     json_object_set_new(record, "error", s_string(job->error));
     if (job->parent > 0)
         json_object_set_new(record, "parent", json_integer(job->parent));
+    if (job->progress_at > 0)
+        json_object_set_new(record, "progress",
+                            json_pack("{s:I,s:I,s:o,s:o}", "done",
+                                      (json_int_t) job->progress_done, "total",
+                                      (json_int_t) job->progress_total, "text",
+                                      s_string(job->progress_text), "at",
+                                      s_time(job->progress_at)));
     if (job->after_count > 0) {
         json_t *after = json_array();
         for (size_t index = 0; index < job->after_count; index++)

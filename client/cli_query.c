@@ -93,6 +93,17 @@ s_print_block(const zjob_job_t *job)
     printf("timeout:     %s\n", job->timeout_ms > 0 ? span : "none");
     printf("not before:  %s\n", not_before);
     printf("worker:      %s\n", job->worker ? job->worker : "-");
+    if (job->parent > 0)
+        printf("parent:      %lld\n", (long long) job->parent);
+    if (job->progress_at > 0) {
+        if (job->progress_total > 0)
+            printf("progress:    %lld of %lld", (long long) job->progress_done,
+                   (long long) job->progress_total);
+        else
+            printf("progress:    %lld", (long long) job->progress_done);
+        printf("%s%s\n", job->progress_text ? ", " : "",
+               job->progress_text ? job->progress_text : "");
+    }
     if (job->after_count > 0) {
         printf("after:      ");
         for (size_t index = 0; index < job->after_count; index++)

@@ -43,7 +43,11 @@ zj_client_job_view(const zj_job_t *job, zjob_job_t *view)
                          .error = job->error,
                          .after = job->after,
                          .after_count = job->after_count,
-                         .parent = job->parent};
+                         .parent = job->parent,
+                         .progress_done = job->progress_done,
+                         .progress_total = job->progress_total,
+                         .progress_text = job->progress_text,
+                         .progress_at = job->progress_at};
 }
 
 static int

@@ -40,6 +40,17 @@ zjob_ctx_kind(const zjob_ctx_t *ctx)
     return ctx->kind;
 }
 
+int
+zjob_progress(zjob_ctx_t *ctx, int64_t done, int64_t total, const char *text)
+{
+    assert(ctx);
+    if (done < 0 || total < 0 || (total > 0 && done > total))
+        return ZJ_EUSAGE;
+    if (ctx->on_progress)
+        ctx->on_progress(ctx, done, total, text);
+    return 0;
+}
+
 void
 zj_job_ctx_cancel(zjob_ctx_t *ctx)
 {

@@ -90,6 +90,41 @@ s_write_all(int fd, const void *buffer, size_t size)
     }
 }
 
+#define ZJ_CPU_PROGRESS_MS 100 //  A process reports a job at most this often
+
+//  Where a job's zjob_progress goes in a pool process.
+typedef struct {
+    int fd;         //  The socketpair to the worker
+    double sent_at; //  When the last report went, unix seconds
+} s_progress_t;
+
+//  zjob_progress in a pool process: one frame to the worker, at most
+//  every ZJ_CPU_PROGRESS_MS (and always the one that says done).
+static void
+s_on_progress(zjob_ctx_t *ctx, int64_t done, int64_t total, const char *text)
+{
+    s_progress_t *progress = ctx->progress_arg;
+    double now = zj_now();
+    bool complete = total > 0 && done == total;
+    if (!complete && now - progress->sent_at < ZJ_CPU_PROGRESS_MS / 1000.0)
+        return;
+    progress->sent_at = now;
+    zj_cpu_reply_t frame = {.magic = ZJ_CPU_MAGIC,
+                            .job_id = ctx->job_id,
+                            .progress = 1,
+                            .done = done,
+                            .total = total};
+    size_t size = text ? strlen(text) : 0;
+    if (size > ZJ_MAX_PROGRESS_TEXT) {
+        size = ZJ_MAX_PROGRESS_TEXT;
+        while (size > 0 && ((unsigned char) text[size] & 0xc0) == 0x80)
+            size--;
+    }
+    frame.text_size = (uint32_t) size;
+    s_write_all(progress->fd, &frame, sizeof frame);
+    s_write_all(progress->fd, text ? text : "", size);
+}
+
 //  Runs one job from body (kind then args) and writes its reply.
 static void
 s_run_job(int fd, const zj_registry_t *registry,
@@ -102,8 +137,12 @@ s_run_job(int fd, const zj_registry_t *registry,
     args[request->args_size] = '\0';
 
     zj_cpu_reply_t reply = {.magic = ZJ_CPU_MAGIC, .job_id = request->job_id};
-    zjob_ctx_t ctx = {
-        .job_id = request->job_id, .attempt = request->attempt, .kind = kind};
+    s_progress_t progress = {.fd = fd};
+    zjob_ctx_t ctx = {.job_id = request->job_id,
+                      .attempt = request->attempt,
+                      .kind = kind,
+                      .on_progress = s_on_progress,
+                      .progress_arg = &progress};
     char *result = NULL, *error = NULL;
     char line[ZJ_WHY_SIZE];
     reply.started_at = zj_now();

@@ -61,6 +61,8 @@ struct zj_cpu_pool {
     const zj_registry_t *registry; //  Handlers, inherited by the processes
     zj_cpu_done_fn *done;          //  Called for every finished job
     void *arg;                     //  done's first argument
+    zj_cpu_progress_fn *progress;  //  Called for each progress report
+    void *progress_arg;            //  Its first argument
     pid_t parent;                  //  Our pid, for the children's check
     int size;                      //  Slots in procs
     zj_cpu_proc_t **procs;         //  One per slot; NULL if fork failed
@@ -399,6 +401,26 @@ s_dispatch(zj_cpu_pool_t *self)
     }
 }
 
+void
+zj_cpu_pool_set_progress(zj_cpu_pool_t *self, zj_cpu_progress_fn *fn, void *arg)
+{
+    assert(self);
+    self->progress = fn;
+    self->progress_arg = arg;
+}
+
+//  A complete progress report: handed on; the job goes on.
+static void
+s_proc_progress(zj_cpu_proc_t *proc, const zj_cpu_reply_t *reply)
+{
+    zj_cpu_pool_t *self = proc->pool;
+    proc->reply[proc->reply_size] = '\0';
+    proc->reply_size = 0;
+    if (self->progress)
+        self->progress(self->progress_arg, proc->job->job_id, reply->done,
+                       reply->total, proc->reply + sizeof *reply);
+}
+
 //  A complete, valid reply: the job is done and the process idle again.
 static void
 s_proc_complete(zj_cpu_proc_t *proc, const zj_cpu_reply_t *reply)
@@ -470,6 +492,10 @@ s_proc_read(zj_cpu_proc_t *proc)
         }
         if (proc->reply_size == sizeof reply + reply.text_size &&
             proc->reply_size >= sizeof reply) {
+            if (reply.progress) {
+                s_proc_progress(proc, &reply);
+                continue; //  The reply, or more reports, follow
+            }
             s_proc_complete(proc, &reply);
             return;
         }

@@ -37,6 +37,15 @@ zj_cpu_pool_t *zj_cpu_pool_new(uv_loop_t *loop, int procs,
                                const zj_registry_t *registry,
                                zj_cpu_done_fn *done, void *arg);
 
+//  A running job reported its progress (zjob_progress in a pool process);
+//  text is borrowed for the call.
+typedef void(zj_cpu_progress_fn)(void *arg, int64_t job_id, int64_t done,
+                                 int64_t total, const char *text);
+
+//  Sets where the jobs' progress goes (NULL: nowhere).
+void zj_cpu_pool_set_progress(zj_cpu_pool_t *self, zj_cpu_progress_fn *fn,
+                              void *arg);
+
 //  Kills and reaps every process; jobs in flight get no callback. Closes
 //  its libuv handles (run the loop once after to finish closing).
 void zj_cpu_pool_destroy(zj_cpu_pool_t **self_p);

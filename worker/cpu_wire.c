@@ -46,7 +46,9 @@ bool
 zj_cpu_wire_reply_is_valid(const zj_cpu_reply_t *reply, int64_t job_id)
 {
     assert(reply);
-    size_t limit = reply->ok ? ZJ_MAX_RESULT : ZJ_MAX_TEXT;
+    size_t limit = reply->progress ? ZJ_MAX_PROGRESS_TEXT
+                   : reply->ok     ? ZJ_MAX_RESULT
+                                   : ZJ_MAX_TEXT;
     return reply->magic == ZJ_CPU_MAGIC && reply->job_id == job_id &&
-           reply->text_size <= limit;
+           reply->text_size <= limit && reply->done >= 0 && reply->total >= 0;
 }

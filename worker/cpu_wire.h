@@ -20,7 +20,9 @@ typedef struct {
     int64_t job_id;     //  The job
 } zj_cpu_request_t;
 
-//  Child -> parent: this header, then text_size bytes of result or error.
+//  Child -> parent: this header, then text_size bytes of result or error;
+//  or, with progress set, of the job's progress text (zjob_progress), any
+//  number of times before the reply.
 typedef struct {
     uint32_t magic;     //  ZJ_CPU_MAGIC
     uint32_t ok;        //  1 if text is a result, 0 if an error
@@ -29,6 +31,10 @@ typedef struct {
     int64_t job_id;     //  Echoes the request
     double started_at;  //  Unix seconds, before the handler ran
     double finished_at; //  Unix seconds, after it returned
+    uint32_t progress;  //  1: a progress report, not the reply
+    uint32_t reserved;  //  0
+    int64_t done;       //  Progress: units done
+    int64_t total;      //  Progress: of this many, 0 = unknown
 } zj_cpu_reply_t;
 
 //  Encodes the request frame of one job: header, kind, then args (no NULs).
@@ -44,7 +50,8 @@ char *zj_cpu_wire_encode_request(int64_t job_id, int32_t attempt,
 bool zj_cpu_wire_request_is_valid(const zj_cpu_request_t *request);
 
 //  True if reply starts with ZJ_CPU_MAGIC, answers job_id, and its text
-//  is within ZJ_MAX_RESULT (a result) or ZJ_MAX_TEXT (an error).
+//  is within ZJ_MAX_RESULT (a result), ZJ_MAX_TEXT (an error) or
+//  ZJ_MAX_PROGRESS_TEXT (a progress report, whose counts are >= 0).
 bool zj_cpu_wire_reply_is_valid(const zj_cpu_reply_t *reply, int64_t job_id);
 
 #endif

@@ -12,6 +12,7 @@
 //                       {"error": "...", "state": "failed"} and the map
 //                       succeeds
 //    "timeout_ms", "max_attempts", "priority": each child's options
+//  It reports its progress as its children done of all.
 #include <assert.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -24,10 +25,11 @@
 #include "proto/limits.h"
 #include "worker/handlers.h"
 
-#define ZJ_MAP_ITEMS_MAX 100000 //  Items of one map
+#define ZJ_MAP_ITEMS_MAX 100000        //  Items of one map
 #define ZJ_MAP_WINDOW_MAX ZJ_MAX_BATCH //  Most children one await takes
 
 typedef struct {
+    zjob_ctx_t *ctx;      //  The map's job
     json_t *items;        //  The items (borrowed from the args)
     size_t count;         //  Entries in items
     zjob_child_t child;   //  Options every child shares
@@ -185,6 +187,8 @@ s_on_completed(void *arg, const zjob_outcome_t *outcome)
         return 1;
     }
     map->finished++;
+    zjob_progress(map->ctx, (int64_t) map->finished, (int64_t) map->count,
+                  "children done");
     if (map->submitted == map->count || ++map->since < map->refill)
         return 0;
     map->since = 0;
@@ -256,7 +260,7 @@ zj_handler_map(zjob_ctx_t *ctx, const char *args, char **result_p,
                char **error_p)
 {
     json_t *root = json_loads(args, JSON_DECODE_ANY, NULL);
-    s_map_t map = {0};
+    s_map_t map = {.ctx = ctx};
     int rc = s_read_args(root, &map, error_p);
     if (rc == 0) {
         map.results = calloc(map.count + 1, sizeof *map.results);

@@ -43,6 +43,11 @@ struct zjob_ctx {
     size_t child_count;        //  Entries in children
     size_t child_size;         //  Room in children
     zj_idmap_t *child_index;   //  child id -> its entry + 1, owned
+    //  Where zjob_progress goes: set by the runner (I/O jobs) or the pool
+    //  process (CPU jobs); NULL: nowhere.
+    void (*on_progress)(zjob_ctx_t *ctx, int64_t done, int64_t total,
+                        const char *text);
+    void *progress_arg; //  Its state
 };
 
 //  Marks ctx cancelled and abandons its pending wait, if any. Safe to call

@@ -54,6 +54,8 @@ struct zj_runner {
 };
 
 static void s_reap(uv_check_t *handle);
+static void s_cpu_progress(void *arg, int64_t job_id, int64_t done,
+                           int64_t total, const char *text);
 static void s_on_cpu_done(void *arg, const zj_cpu_outcome_t *outcome);
 
 static void
@@ -110,6 +112,7 @@ zj_runner_new(const zj_runner_config_t *config, zj_runner_done_fn *done,
         return NULL;
     }
     zj_coro_rt_set_blocked(self->coro_rt, config->block_ms, s_on_blocked);
+    zj_cpu_pool_set_progress(self->pool, s_cpu_progress, self);
     if (config->watchdog)
         zj_coro_rt_set_switch(self->coro_rt, s_on_switch, self);
     return self;
@@ -291,6 +294,26 @@ s_on_timeout(uv_timer_t *timer)
     zj_job_ctx_cancel(&held->ctx);
 }
 
+//  zjob_progress from an I/O job: into the worker's table.
+static void
+s_io_progress(zjob_ctx_t *ctx, int64_t done, int64_t total, const char *text)
+{
+    zj_progress_note(ctx->progress_arg, ctx->job_id, ctx->attempt, done, total,
+                     text);
+}
+
+//  zjob_progress from a CPU job, through its pool process.
+static void
+s_cpu_progress(void *arg, int64_t job_id, int64_t done, int64_t total,
+               const char *text)
+{
+    zj_runner_t *self = arg;
+    zj_held_t *held = zj_idmap_lookup(self->held, job_id);
+    if (held && !held->finished && self->config.progress)
+        zj_progress_note(self->config.progress, job_id, held->job.attempts,
+                         done, total, text);
+}
+
 //  True if an I/O slot is free: coroutines alive, less the parents that
 //  await without their slot, are under io_slots.
 static bool
@@ -312,6 +335,10 @@ s_start_io(zj_runner_t *self, zj_held_t *held)
     held->ctx.loop = self->config.loop;
     held->ctx.http = self->http;
     held->ctx.calls = self->config.calls;
+    if (self->config.progress) {
+        held->ctx.on_progress = s_io_progress;
+        held->ctx.progress_arg = self->config.progress;
+    }
     //  A timer's init on a live loop, and its start with a callback,
     //  cannot fail by libuv's contract.
     int rc = uv_timer_init(self->config.loop, &held->timer);

@@ -34,6 +34,8 @@ struct zj_worker {
     zj_watchdog_t *watchdog;   //  Ends us if a job never yields, or NULL
     zj_results_t *results;     //  Outcomes batched, RESULTS held to ACK
     zj_calls_t *calls;         //  Jobs' SPAWN and AWAIT, held to their end
+    zj_progress_t *progress;   //  Jobs' latest progress, sent when due
+    uv_timer_t progress_due;   //  Sends it
     bool curve;                //  Connect with CURVE, with these keys:
     zj_keypair_t keys;         //  Ours
     zj_keypair_t coordinator;  //  The coordinator's public key
@@ -176,6 +178,31 @@ s_on_call_due(void *arg)
 {
     zj_worker_t *self = arg;
     int rc = uv_idle_start(&self->results_due, s_on_results_due);
+    assert(rc == 0);
+    (void) rc;
+}
+
+//  Sends the jobs' progress now due (dropped while not welcomed: a job's
+//  next report makes it good).
+static void
+s_on_progress_timer(uv_timer_t *handle)
+{
+    zj_worker_t *self = handle->data;
+    zj_msg_t *msg = zj_progress_take(self->progress, zj_mono_ms());
+    if (msg && self->welcomed)
+        s_send(self, &msg);
+    zj_msg_destroy(&msg);
+}
+
+//  A job reported progress with none waiting: send it in delay_ms.
+static void
+s_on_progress_due(void *arg, int64_t delay_ms)
+{
+    zj_worker_t *self = arg;
+    if (uv_is_active((uv_handle_t *) &self->progress_due))
+        return;
+    int rc = uv_timer_start(&self->progress_due, s_on_progress_timer,
+                            (uint64_t) delay_ms, 0);
     assert(rc == 0);
     (void) rc;
 }
@@ -414,6 +441,12 @@ static void
 s_on_done(void *arg, const zj_job_t *outcome, zj_class_t klass)
 {
     zj_worker_t *self = arg;
+    //  A job's last report goes before its result, which the coordinator
+    //  would take first and then drop the report.
+    if (zj_progress_has(self->progress, outcome->id)) {
+        uv_timer_stop(&self->progress_due);
+        s_on_progress_timer(&self->progress_due);
+    }
     zj_results_add(self->results, outcome, klass);
     //  Results go out in the check phase, after the poll. An outcome made
     //  after the check (a coroutine that a close callback resumed, as
@@ -603,9 +636,14 @@ zj_worker_new(const zj_worker_config_t *config)
     //  The pool forks before any ZeroMQ thread exists (the watchdog's
     //  thread stays behind in the parent: children run no coroutine).
     self->calls = zj_calls_new(config->max_suspended, s_on_call_due, self);
+    self->progress = zj_progress_new(s_on_progress_due, self);
+    int started = uv_timer_init(&self->loop, &self->progress_due);
+    assert(started == 0);
+    (void) started;
+    self->progress_due.data = self;
     zj_runner_config_t runner = {
         &self->loop,      self->registry, config->io_slots, config->cpu_procs,
-        config->block_ms, self->watchdog, self->calls};
+        config->block_ms, self->watchdog, self->calls,      self->progress};
     self->runner = zj_runner_new(&runner, s_on_done, self);
     if (self->runner == NULL)
         goto failed;
@@ -685,6 +723,8 @@ zj_worker_destroy(zj_worker_t **self_p)
     uv_check_stop(&self->flusher);
     uv_idle_stop(&self->kick);
     uv_idle_stop(&self->results_due);
+    if (self->progress)
+        uv_timer_stop(&self->progress_due);
     zj_runner_destroy(&self->runner);
     uv_walk(&self->loop, s_close_any, NULL);
     uv_run(&self->loop, UV_RUN_DEFAULT);
@@ -693,6 +733,7 @@ zj_worker_destroy(zj_worker_t **self_p)
     zsock_destroy(&self->dealer);
     zj_results_destroy(&self->results);
     zj_calls_destroy(&self->calls); //  After the runner: jobs end their calls
+    zj_progress_destroy(&self->progress);
     memset(&self->keys, 0, sizeof self->keys);
     zj_registry_destroy(&self->registry);
     free(self->name);

@@ -42,6 +42,16 @@ int zjob_registry_add(zjob_registry_t *registry, const char *kind,
 int64_t zjob_ctx_job_id(const zjob_ctx_t *ctx);
 const char *zjob_ctx_kind(const zjob_ctx_t *ctx);
 
+//  Reports how far the job is: done of total units (total 0: unknown) and
+//  what it is doing (text, NULL for nothing; cut past 256 bytes). From I/O
+//  and CPU handlers alike; it never waits. Only the latest report counts:
+//  the worker sends at most five a second per worker, the coordinator
+//  keeps the latest in the job's record (`zjob status`, `zjob watch`) and
+//  stores it at most once a second per job. Returns 0, or ZJ_EUSAGE for
+//  done or total below 0, or done above a total that is not 0.
+int zjob_progress(zjob_ctx_t *ctx, int64_t done, int64_t total,
+                  const char *text);
+
 //  --- Awaitables: I/O handlers only. Each returns 0 on success, or a
 //  negative code: -1000 + n style ZJ_E* values (ZJ_ECANCELLED when the job
 //  was cancelled or timed out while waiting, ZJ_EDENIED when called from a

@@ -71,26 +71,30 @@ typedef struct {
 //  and valid only during the callback that receives the record (or, for a
 //  future, until the future is destroyed).
 typedef struct {
-    int64_t id;           //  Job id
-    const char *kind;     //  Kind name, or NULL
-    const char *args;     //  Args JSON text, or NULL
-    const char *state;    //  "queued" | "running" | "succeeded" | "failed"
-                          //  | "cancelled" (| "unknown"); never NULL
-    int32_t priority;     //  Higher runs first
-    int32_t attempts;     //  Attempts started so far
-    int32_t max_attempts; //  1 + retries
-    int64_t timeout_ms;   //  Limit per attempt; 0 = none
-    double not_before;    //  Unix seconds; 0 = at once
-    const char *worker;   //  Worker that ran the last attempt, or NULL
-    double created_at;    //  Unix seconds; 0 = unknown
-    double started_at;    //  Unix seconds; 0 = not started
-    double finished_at;   //  Unix seconds; 0 = not finished
-    const char *result;   //  Result JSON text (succeeded), or NULL
-    const char *error;    //  One-line error (failed, cancelled), or NULL
-    const int64_t *after; //  Ids of the jobs it runs after (status, list)
-    size_t after_count;   //  Ids in after
-    int64_t parent;       //  The job that submitted it from its handler,
-                          //  or 0 (status, list)
+    int64_t id;                //  Job id
+    const char *kind;          //  Kind name, or NULL
+    const char *args;          //  Args JSON text, or NULL
+    const char *state;         //  "queued" | "running" | "succeeded" | "failed"
+                               //  | "cancelled" (| "unknown"); never NULL
+    int32_t priority;          //  Higher runs first
+    int32_t attempts;          //  Attempts started so far
+    int32_t max_attempts;      //  1 + retries
+    int64_t timeout_ms;        //  Limit per attempt; 0 = none
+    double not_before;         //  Unix seconds; 0 = at once
+    const char *worker;        //  Worker that ran the last attempt, or NULL
+    double created_at;         //  Unix seconds; 0 = unknown
+    double started_at;         //  Unix seconds; 0 = not started
+    double finished_at;        //  Unix seconds; 0 = not finished
+    const char *result;        //  Result JSON text (succeeded), or NULL
+    const char *error;         //  One-line error (failed, cancelled), or NULL
+    const int64_t *after;      //  Ids of the jobs it runs after (status, list)
+    size_t after_count;        //  Ids in after
+    int64_t parent;            //  The job that submitted it from its handler,
+                               //  or 0 (status, list)
+    int64_t progress_done;     //  Its latest progress (zjob_progress): done
+    int64_t progress_total;    //  ... of total (0 = unknown)
+    const char *progress_text; //  ... doing this, or NULL
+    double progress_at;        //  ... reported then; 0 = never
 } zjob_job_t;
 
 //  Await delivers job records holding what RESOLVED carries: id, state,

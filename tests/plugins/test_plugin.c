@@ -5,7 +5,8 @@
 //  poison jobs: segv (io) kills the worker itself with SIGSEGV, spin (io)
 //  never yields and never returns; sub-jobs: child (io) submits an echo
 //  child and awaits it, orphan (io) submits one and never awaits it,
-//  self (io) awaits itself, cpuparent (cpu) tries to submit one.
+//  self (io) awaits itself, cpuparent (cpu) tries to submit one;
+//  progress: steps (cpu) reports each of its steps.
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +155,32 @@ s_self(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
     return ZJOB_FAILED_FINAL;
 }
 
+//  {"steps": N, "ms": M}: N steps of M ms each, in a pool process, each
+//  reported (and a burst of 10,000 reports at once first, of which the
+//  worker sends a few).
+static int
+s_steps(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
+{
+    int steps = 0, ms = 0;
+    if (sscanf(args, "{\"steps\": %d, \"ms\": %d}", &steps, &ms) != 2 ||
+        steps < 1 || ms < 0) {
+        *error_p = strdup("bad args: steps takes {\"steps\": N, \"ms\": M}");
+        return ZJOB_FAILED_FINAL;
+    }
+    for (int burst = 0; burst < 10000; burst++)
+        zjob_progress(ctx, 0, steps, "starting");
+    for (int step = 1; step <= steps; step++) {
+        usleep((useconds_t) ms * 1000);
+        char text[32];
+        snprintf(text, sizeof text, "step %d", step);
+        zjob_progress(ctx, step, steps, text);
+    }
+    char text[32];
+    snprintf(text, sizeof text, "{\"steps\": %d}", steps);
+    *result_p = strdup(text);
+    return 0;
+}
+
 int
 zjob_plugin_init(zjob_registry_t *registry)
 {
@@ -166,7 +193,8 @@ zjob_plugin_init(zjob_registry_t *registry)
         zjob_registry_add(registry, "child", ZJOB_CLASS_IO, s_child) ||
         zjob_registry_add(registry, "orphan", ZJOB_CLASS_IO, s_orphan) ||
         zjob_registry_add(registry, "self", ZJOB_CLASS_IO, s_self) ||
-        zjob_registry_add(registry, "cpuparent", ZJOB_CLASS_CPU, s_orphan))
+        zjob_registry_add(registry, "cpuparent", ZJOB_CLASS_CPU, s_orphan) ||
+        zjob_registry_add(registry, "steps", ZJOB_CLASS_CPU, s_steps))
         return 1;
     return 0;
 }

@@ -20,6 +20,7 @@
     XX(lifecycle)                                                              \
     XX(deps)                                                                   \
     XX(parents)                                                                \
+    XX(progress)                                                               \
     XX(worker_ep)                                                              \
     XX(client_ep)                                                              \
     XX(outbox)                                                                 \

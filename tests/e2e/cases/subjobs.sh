@@ -177,3 +177,29 @@ test_subjobs_tree_and_jobs_show_children() {
     zj jobs --parent x 2>err
     assert_eq "$?" 2 "exit of jobs --parent x"
 }
+
+#  Progress: a CPU job's steps through its pool process, and a map's
+#  children done; zjob watch shows them as they change, and the store
+#  holds the last. A burst of 10,000 reports at the start is coalesced.
+test_progress_of_a_cpu_job_and_a_map() {
+    start_coordinator
+    start_worker w1 --cpu-procs 1 "${PLUGIN_FLAGS[@]}"
+    id=$(zj submit steps '{"steps": 5, "ms": 300}') || fail "submit steps"
+    zj watch "$id" >lines || fail "watch exited $?: $(cat lines)"
+    grep -q "\"id\": $id, \"state\": \"running\", \"done\": [1-4], \"total\": 5, \"text\": \"step [1-4]\"" lines \
+        || fail "no step while it ran: $(cat lines)"
+    tail -n 1 lines | grep -q '"state": "succeeded", "done": 5, "total": 5, "text": "step 5"' \
+        || fail "last line: $(tail -n 1 lines)"
+    assert_eq "$(sql "select progress_done || '/' || progress_total || ' ' || progress_text from jobs where id=$id")" \
+        "5/5 step 5" "stored progress"
+    zj status "$id" >status
+    grep -q "progress:    5 of 5, step 5" status || fail "status: $(cat status)"
+    id=$(zj submit map '{"kind": "sleep", "concurrency": 1, "items": [{"seconds": 0.2}, {"seconds": 0.2}, {"seconds": 0.2}]}') \
+        || fail "submit map"
+    zj watch "$id" >lines || fail "watch map exited $?"
+    grep -q '"done": [12], "total": 3, "text": "children done"' lines || fail "map lines: $(cat lines)"
+    assert_eq "$(sql "select progress_done || '/' || progress_total from jobs where id=$id")" "3/3" \
+        "map's stored progress"
+    zj watch 999 2>err
+    assert_eq "$?" 2 "watch of an unknown job"
+}
