@@ -141,6 +141,20 @@ query "select id, kind, after, round(started_at - (select finished_at from jobs 
 [ "$(scalar "select count(*) from jobs where id > $a and started_at < (select finished_at from jobs where id = $a)")" = 0 ] ||
     die "a job started before job $a, which it runs after, finished"
 
+step "Jobs that await jobs: a map of five sleeps, two at a time, watched"
+echo "\$ m=\$(zjob submit map '{\"kind\": \"sleep\", \"concurrency\": 2, \"items\": [five sleeps of 0.4 s]}')"
+m=$(zjob submit map '{"kind": "sleep", "concurrency": 2, "items": [{"seconds": 0.4}, {"seconds": 0.4}, {"seconds": 0.4}, {"seconds": 0.4}, {"seconds": 0.4}]}')
+echo "\$ zjob watch \$m"
+zjob watch "$m" >"$dir/watch.out" || die "zjob watch $m exited $?: $(cat "$dir/watch.out")"
+cat "$dir/watch.out"
+tail -n 1 "$dir/watch.out" | grep -q '"state": "succeeded", "done": 5, "total": 5' ||
+    die "the map did not end with its 5 children done: $(tail -n 1 "$dir/watch.out")"
+echo "Its children, with the parent and the call that made each (zjob tree \$m"
+echo "draws them on a terminal):"
+query "select id, kind, state, parent, call from jobs where parent = $m order by call"
+[ "$(scalar "select count(*) from jobs where parent = $m and state = 'succeeded'")" = 5 ] ||
+    die "the map's 5 children did not all succeed"
+
 step "2,000 one-second sleeps and 20 CPU jobs over both workers"
 {
     for _ in $(seq 2000); do echo '{"kind": "sleep", "args": {"seconds": 1}}'; done
