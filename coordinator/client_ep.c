@@ -428,10 +428,42 @@ s_on_cancel(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     s_reply(self, identity, &reply);
 }
 
+static void
+s_on_logs(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    if (msg->id_count != 1) {
+        s_error(self, identity, msg->req, ZJ_EPROTO, "LOGS names one job");
+        return;
+    }
+    zj_state_t state = ZJ_STATE_NONE;
+    char *log = NULL;
+    int rc = zj_store_get_log(self->jobs->store, msg->ids[0], &state, &log);
+    if (rc != 0) {
+        char reason[64];
+        snprintf(reason, sizeof reason, "no such job %" PRId64, msg->ids[0]);
+        if (rc == ZJ_ENOTFOUND)
+            s_error(self, identity, msg->req, rc, reason);
+        else
+            s_store_error(self, identity, msg->req);
+        return;
+    }
+    //  The store lags memory while it cannot be written: the state of an
+    //  unfinished job comes from its future.
+    zj_future_t *future = zj_futures_find(self->jobs->futures, msg->ids[0]);
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_LOGS);
+    reply->req = msg->req;
+    zj_job_t *entry = zj_msg_add_job(reply);
+    entry->id = msg->ids[0];
+    entry->state = future ? future->job.state : state;
+    entry->log = log;
+    s_reply(self, identity, &reply);
+}
+
 static zj_request_fn *const s_handlers[ZJ_MSG_COUNT] = {
     [ZJ_MSG_SUBMIT] = s_on_submit,   [ZJ_MSG_AWAIT] = s_on_await,
     [ZJ_MSG_STATUS] = s_on_status,   [ZJ_MSG_LIST] = s_on_list,
     [ZJ_MSG_WORKERS] = s_on_workers, [ZJ_MSG_CANCEL] = s_on_cancel,
+    [ZJ_MSG_LOGS] = s_on_logs,
 };
 
 void
@@ -446,7 +478,7 @@ zj_client_ep_handle(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
                        zj_msg_type_name(msg->type), msg->req);
         s_error(self, identity, msg->req, ZJ_ETYPE,
                 "not a client request (SUBMIT, AWAIT, STATUS, LIST, "
-                "WORKERS with req, or CANCEL)");
+                "WORKERS, LOGS with req, or CANCEL)");
         return;
     }
     handler(self, identity, msg);

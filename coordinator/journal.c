@@ -87,6 +87,7 @@ s_put_job(zj_journal_t *self, const zj_job_t *job)
     s_put_string(self, job->result);
     s_put_string(self, job->error);
     s_put_string(self, job->progress_text);
+    s_put_string(self, job->log);
 }
 
 static void
@@ -194,6 +195,7 @@ s_get_job(zj_reader_t *reader, zj_job_t *job)
     job->result = s_get_string(reader);
     job->error = s_get_string(reader);
     job->progress_text = s_get_string(reader);
+    job->log = s_get_string(reader);
 }
 
 //  Reads a worker; its kinds go into kinds, which the caller frees.

@@ -16,9 +16,10 @@ typedef enum {
     ZJ_WRITE_RECORD_ATTEMPT, //  job as its attempt ended
     ZJ_WRITE_SAVE_WORKER,    //  worker row, whole
     ZJ_WRITE_WORKER_STATE,   //  worker's name, state and last_seen
-    ZJ_WRITE_SAVE_TOKEN      //  a SUBMIT's token, in a job: kind = token,
+    ZJ_WRITE_SAVE_TOKEN,     //  a SUBMIT's token, in a job: kind = token,
                              //  id = first id, attempts = count of ids,
                              //  result = digest, created_at
+    ZJ_WRITE_APPEND_LOG      //  text added to a job's log: id, log
 } zj_write_t;
 
 //  One write as replay sees it. Strings point into the journal; kinds is

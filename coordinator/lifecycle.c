@@ -304,6 +304,22 @@ zj_lifecycle_progress(zj_lifecycle_t *self, const zj_job_t *update,
     return true;
 }
 
+bool
+zj_lifecycle_log(zj_lifecycle_t *self, const zj_job_t *update,
+                 const zj_peer_t *peer)
+{
+    assert(self && update && peer);
+    zj_future_t *future = zj_futures_find(self->futures, update->id);
+    if (future == NULL || future->peer != peer || future->attempt_done ||
+        future->job.attempts != update->attempts || update->log == NULL)
+        return false;
+    if (zj_store_append_log(self->store, update->id, update->log) != 0) {
+        s_refused(self, "append log");
+        return false;
+    }
+    return true;
+}
+
 void
 zj_lifecycle_store_progress(zj_lifecycle_t *self, int64_t now_ms)
 {

@@ -95,6 +95,12 @@ void zj_lifecycle_recovered(zj_lifecycle_t *self);
 bool zj_lifecycle_progress(zj_lifecycle_t *self, const zj_job_t *update,
                            const zj_peer_t *peer, int64_t now_ms);
 
+//  The running attempt of update->id on peer wrote update->log (LOG): it
+//  is added to the job's log in the store. A LOG for another attempt, or
+//  from another worker, is dropped. Returns true if it was taken.
+bool zj_lifecycle_log(zj_lifecycle_t *self, const zj_job_t *update,
+                      const zj_peer_t *peer);
+
 //  Stores the progress that waited for its job's ZJ_PROGRESS_STORE_MS.
 void zj_lifecycle_store_progress(zj_lifecycle_t *self, int64_t now_ms);
 

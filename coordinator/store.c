@@ -277,6 +277,19 @@ s_token_row(zj_store_t *self, const zj_job_t *entry)
     return s_step_write(self, stmt);
 }
 
+//  Adds job->log to job->id's log, up to ZJ_MAX_LOG bytes; past it, the
+//  log ends with ZJ_STORE_LOG_FULL once.
+static int
+s_log_row(zj_store_t *self, const zj_job_t *job)
+{
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_APPEND_LOG];
+    sqlite3_bind_int64(stmt, 1, job->id);
+    s_bind_text(stmt, 2, job->log);
+    sqlite3_bind_int64(stmt, 3, ZJ_MAX_LOG);
+    sqlite3_bind_text(stmt, 4, ZJ_STORE_LOG_FULL, -1, SQLITE_STATIC);
+    return s_step_write(self, stmt);
+}
+
 static int s_worker_row(zj_store_t *self, const zj_worker_info_t *info);
 static int s_worker_state_row(zj_store_t *self, const zj_worker_info_t *info);
 
@@ -297,6 +310,8 @@ s_execute(zj_store_t *self, const zj_write_entry_t *entry)
         return s_worker_state_row(self, &entry->worker);
     case ZJ_WRITE_SAVE_TOKEN:
         return s_token_row(self, &entry->job);
+    case ZJ_WRITE_APPEND_LOG:
+        return s_log_row(self, &entry->job);
     }
     assert(!"unknown write");
     return ZJ_ESTORE;
@@ -449,6 +464,35 @@ zj_store_find_token(zj_store_t *self, const char *token, int64_t *first_id,
         *count = stored > 0 ? (size_t) stored : 0;
         const char *text = (const char *) sqlite3_column_text(stmt, 2);
         snprintf(digest, ZJ_STORE_DIGEST_SIZE, "%s", text ? text : "");
+    } else
+        result = rc == SQLITE_DONE ? ZJ_ENOTFOUND : s_failed(self);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return result;
+}
+
+int
+zj_store_append_log(zj_store_t *self, int64_t id, const char *text)
+{
+    assert(self && id > 0 && text);
+    zj_job_t entry = {.id = id, .log = (char *) text};
+    return s_write(self, &(zj_write_entry_t){ZJ_WRITE_APPEND_LOG, entry, {0}});
+}
+
+int
+zj_store_get_log(zj_store_t *self, int64_t id, zj_state_t *state, char **log_p)
+{
+    assert(self && state && log_p);
+    *log_p = NULL;
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_GET_LOG];
+    sqlite3_bind_int64(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    int result = 0;
+    if (rc == SQLITE_ROW) {
+        *state =
+            zj_state_from_name((const char *) sqlite3_column_text(stmt, 0));
+        const char *log = (const char *) sqlite3_column_text(stmt, 1);
+        *log_p = log ? strdup(log) : NULL;
     } else
         result = rc == SQLITE_DONE ? ZJ_ENOTFOUND : s_failed(self);
     sqlite3_reset(stmt);

@@ -106,6 +106,18 @@ int zj_store_save_token(zj_store_t *self, const char *token, int64_t first_id,
 int zj_store_find_token(zj_store_t *self, const char *token, int64_t *first_id,
                         size_t *count, char *digest);
 
+#define ZJ_STORE_LOG_FULL "\n[zjob: the log is full; later lines dropped]\n"
+
+//  Adds text to job id's log (LOG), inside the turn. The log holds at
+//  most ZJ_MAX_LOG bytes: what does not fit is dropped, and the log ends
+//  with ZJ_STORE_LOG_FULL. Returns 0 or ZJ_ESTORE.
+int zj_store_append_log(zj_store_t *self, int64_t id, const char *text);
+
+//  Reads job id's state and log (*log_p malloc'd, NULL when it has none).
+//  Returns 0, ZJ_ENOTFOUND or ZJ_ESTORE.
+int zj_store_get_log(zj_store_t *self, int64_t id, zj_state_t *state,
+                     char **log_p);
+
 //  The child its parent made with call number call (SPAWN): sets *id_p
 //  and returns 0, or returns ZJ_ENOTFOUND, or ZJ_ESTORE. Inside the turn.
 int zj_store_find_child(zj_store_t *self, int64_t parent, int32_t call,

@@ -14,7 +14,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 9          //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 10         //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250       //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100    //  Rows zj_store_list_jobs gives for limit 0
@@ -74,6 +74,14 @@
     XX(FIND_TOKEN, "SELECT first_id, count, digest FROM submit_tokens"         \
                    " WHERE token = ?1")                                        \
     XX(FIND_CHILD, "SELECT id FROM jobs WHERE parent = ?1 AND call = ?2")      \
+    XX(APPEND_LOG,                                                             \
+       "UPDATE jobs SET log = CASE"                                            \
+       " WHEN log IS NULL THEN ?2"                                             \
+       " WHEN length(CAST(log AS BLOB)) + length(CAST(?2 AS BLOB))"            \
+       " <= ?3 THEN log || ?2"                                                 \
+       " WHEN substr(log, -length(?4)) = ?4 THEN log"                          \
+       " ELSE log || ?4 END WHERE id = ?1")                                    \
+    XX(GET_LOG, "SELECT state, log FROM jobs WHERE id = ?1")                   \
     XX(SAVE_TOKEN, "INSERT OR REPLACE INTO submit_tokens (token, first_id,"    \
                    " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
 

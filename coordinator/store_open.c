@@ -85,6 +85,10 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     "ALTER TABLE jobs ADD COLUMN progress_text TEXT;"
     "ALTER TABLE jobs ADD COLUMN progress_at REAL;"
     "PRAGMA user_version = 9;",
+    //  v10: what a job's attempts wrote (zjob_log, exec's output, a CPU
+    //  handler's stdout and stderr).
+    "ALTER TABLE jobs ADD COLUMN log TEXT;"
+    "PRAGMA user_version = 10;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {

@@ -221,6 +221,7 @@ zj_worker_ep_handle(zj_worker_ep_t *self, zframe_t *identity, const char *key,
     case ZJ_MSG_SPAWN:
     case ZJ_MSG_AWAIT:
     case ZJ_MSG_PROGRESS:
+    case ZJ_MSG_LOG:
         break;
     case ZJ_MSG_ERROR:
         zj_log_warning("worker error name=%s code=%s reason=\"%s\"",
@@ -254,6 +255,9 @@ zj_worker_ep_handle(zj_worker_ep_t *self, zframe_t *identity, const char *key,
         for (size_t index = 0; index < msg->job_count; index++)
             zj_lifecycle_progress(self->jobs, &msg->jobs[index], peer,
                                   zj_mono_ms());
+    else if (msg->type == ZJ_MSG_LOG)
+        for (size_t index = 0; index < msg->job_count; index++)
+            zj_lifecycle_log(self->jobs, &msg->jobs[index], peer);
     else if (msg->type == ZJ_MSG_HEARTBEAT)
         s_on_heartbeat(peer, msg);
     else

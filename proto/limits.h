@@ -17,6 +17,7 @@
 #define ZJ_MAX_DEPTH 32                 //  Nesting of args/result JSON
 #define ZJ_MAX_TOKEN 64                 //  Bytes in a SUBMIT's token
 #define ZJ_MAX_PROGRESS_TEXT 256        //  Bytes of a job's progress text
+#define ZJ_MAX_LOG (4 * 1024 * 1024)    //  Bytes of a job's log, all attempts
 #define ZJ_MAX_AFTER 1000               //  Ids in one job's after
 
 #endif

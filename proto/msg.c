@@ -217,6 +217,7 @@ zj_job_clear(zj_job_t *job)
     free(job->error);
     free(job->after);
     free(job->progress_text);
+    free(job->log);
     memset(job, 0, sizeof(zj_job_t));
 }
 
@@ -232,6 +233,7 @@ zj_job_copy(zj_job_t *dest, const zj_job_t *src)
     dest->result = s_strdup(src->result);
     dest->error = s_strdup(src->error);
     dest->progress_text = s_strdup(src->progress_text);
+    dest->log = s_strdup(src->log);
     dest->after = NULL;
     if (src->after_count > 0) {
         size_t size = src->after_count * sizeof(int64_t);
@@ -557,7 +559,14 @@ s_check_type(const zj_msg_t *msg, char *why)
     case ZJ_MSG_RESULTS:
         return s_need_jobs(msg, 0, S_NEED_ID | S_NEED_FINAL, why);
     case ZJ_MSG_PROGRESS:
+    case ZJ_MSG_LOG:
         return s_need_jobs(msg, 1, S_NEED_ID, why);
+    case ZJ_MSG_LOGS:
+        //  A request names its job; a reply carries it.
+        if (!(rc = s_need(req, msg, "req", why)))
+            rc = s_need(msg->id_count > 0 || msg->job_count > 0, msg, "ids",
+                        why);
+        return rc;
     case ZJ_MSG_HEARTBEAT:
     case ZJ_MSG_BYE:
         return 0;

@@ -46,6 +46,9 @@
 //                     (RESOLVED... then DONE, as for a client)
 //    PROGRESS   w->C  jobs[] (id, attempts, progress_done, progress_total,
 //                     progress_text): the latest of running jobs
+//    LOG        w->C  jobs[] (id, attempts, log): what running jobs wrote
+//    LOGS       c->C  req, ids[] (one job);  C->c  req, jobs[] (id, state,
+//                     log)
 #define ZJ_MSG_TYPE_MAP(XX)                                                    \
     XX(SUBMIT)                                                                 \
     XX(SUBMITTED)                                                              \
@@ -66,7 +69,9 @@
     XX(ACK)                                                                    \
     XX(SPAWN)                                                                  \
     XX(SPAWNED)                                                                \
-    XX(PROGRESS)
+    XX(PROGRESS)                                                               \
+    XX(LOG)                                                                    \
+    XX(LOGS)
 
 typedef enum {
     ZJ_MSG_NONE = 0,
@@ -125,6 +130,8 @@ typedef struct {
     int64_t progress_total; //  ... of this many; 0 = unknown
     char *progress_text;    //  ... and what it is doing, or NULL
     double progress_at;     //  Records: when the coordinator heard it
+    char *log;              //  LOG: text its attempt adds to its log;
+                            //  LOGS reply: the whole log, or NULL
 } zj_job_t;
 
 //  A kind a worker offers, with its class.

@@ -52,6 +52,7 @@ s_fill_job(zj_job_t *job, int64_t id)
     job->progress_total = 10;
     job->progress_text = strdup("fetching page 3");
     job->progress_at = 1700000001.75;
+    job->log = strdup("line 1\nline 2\n");
 }
 
 static void
@@ -172,6 +173,7 @@ s_assert_job(const zj_job_t *got, const zj_job_t *want)
     S_SAME_INT(got->progress_total, want->progress_total);
     S_SAME_TEXT(got->progress_text, want->progress_text);
     S_SAME_REAL(got->progress_at, want->progress_at);
+    S_SAME_TEXT(got->log, want->log);
 }
 
 static void
@@ -280,8 +282,12 @@ s_minimal_msg(zj_msg_type_t type)
         job->parent = type == ZJ_MSG_SPAWN ? 3 : 0;
         job->call = type == ZJ_MSG_SPAWN ? 1 : 0;
     }
-    if (type == ZJ_MSG_PROGRESS)
+    if (type == ZJ_MSG_PROGRESS || type == ZJ_MSG_LOG)
         zj_msg_add_job(msg)->id = 6;
+    if (type == ZJ_MSG_LOGS) {
+        msg->req = 9;
+        zj_msg_add_id(msg, 6);
+    }
     if (type == ZJ_MSG_RESOLVED || type == ZJ_MSG_RESULTS) {
         job = zj_msg_add_job(msg);
         job->id = 5;
@@ -531,7 +537,8 @@ START_TEST(test_names)
     ck_assert_int_eq(ZJ_MSG_ACK, ZJ_MSG_ERROR + 1);
     ck_assert_int_eq(ZJ_MSG_SPAWN, ZJ_MSG_ACK + 1);
     ck_assert_int_eq(ZJ_MSG_PROGRESS, ZJ_MSG_SPAWNED + 1);
-    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_PROGRESS + 1);
+    ck_assert_int_eq(ZJ_MSG_LOGS, ZJ_MSG_PROGRESS + 2);
+    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_LOGS + 1);
     ck_assert_str_eq(zj_msg_type_name(ZJ_MSG_COUNT), "UNKNOWN");
     ck_assert_int_eq(zj_msg_type_from_name("UNKNOWN"), ZJ_MSG_NONE);
     ck_assert_int_eq(zj_msg_type_from_name(NULL), ZJ_MSG_NONE);

@@ -60,7 +60,7 @@ s_collect(void *arg, const zj_job_t *job)
     seen->count++;
 }
 
-START_TEST(test_schema_is_design_v9)
+START_TEST(test_schema_is_design_v10)
 {
     zj_store_t *store = zj_testdb_store();
     sqlite3 *db = zj_testdb_raw();
@@ -91,7 +91,8 @@ START_TEST(test_schema_is_design_v9)
                              {"progress_done", "INTEGER"},
                              {"progress_total", "INTEGER"},
                              {"progress_text", "TEXT"},
-                             {"progress_at", "REAL"}};
+                             {"progress_at", "REAL"},
+                             {"log", "TEXT"}};
     s_assert_columns(db, "jobs", jobs, sizeof(jobs) / sizeof(jobs[0]));
     const char *attempts[][2] = {
         {"job_id", "INTEGER"}, {"attempt", "INTEGER"}, {"worker", "TEXT"},
@@ -184,6 +185,7 @@ START_TEST(test_v5_tokens_are_kept_without_their_age_index)
                        " (created_at);"
                        "INSERT INTO submit_tokens VALUES ('t-1', 7, 2,"
                        " '00000000000000ff', 1000.0);"
+                       "ALTER TABLE jobs DROP COLUMN log;"
                        "ALTER TABLE jobs DROP COLUMN progress_at;"
                        "ALTER TABLE jobs DROP COLUMN progress_text;"
                        "ALTER TABLE jobs DROP COLUMN progress_total;"
@@ -890,7 +892,7 @@ test_store_suite(void)
     TCase *tcase = tcase_create("store");
     tcase_add_checked_fixture(tcase, zj_testdb_setup, zj_testdb_teardown);
     tcase_set_timeout(tcase, 20);
-    tcase_add_test(tcase, test_schema_is_design_v9);
+    tcase_add_test(tcase, test_schema_is_design_v10);
     tcase_add_test(tcase, test_v1_database_migrates_to_v8);
     tcase_add_test(tcase, test_v5_tokens_are_kept_without_their_age_index);
     tcase_add_test(tcase, test_v2_attempts_survive_v3);
