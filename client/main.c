@@ -20,6 +20,7 @@ static const char s_usage[] =
     "  status ID                 a job's record\n"
     "  tree ID                   a job, its children, what it runs after\n"
     "  watch ID...|-             jobs' state and progress, live\n"
+    "  logs ID [--follow]        what a job wrote\n"
     "  jobs                      the newest jobs\n"
     "  workers                   the workers\n"
     "  cancel ID...              cancel jobs\n"
@@ -41,7 +42,8 @@ static const struct {
                   {"gather", zj_cli_gather}, {"status", zj_cli_status},
                   {"jobs", zj_cli_jobs},     {"workers", zj_cli_workers},
                   {"cancel", zj_cli_cancel}, {"keygen", zj_cli_keygen},
-                  {"tree", zj_cli_tree},     {"watch", zj_cli_watch}};
+                  {"tree", zj_cli_tree},     {"watch", zj_cli_watch},
+                  {"logs", zj_cli_logs}};
 
 int
 main(int argc, char **argv)

@@ -47,7 +47,8 @@ zj_client_job_view(const zj_job_t *job, zjob_job_t *view)
                          .progress_done = job->progress_done,
                          .progress_total = job->progress_total,
                          .progress_text = job->progress_text,
-                         .progress_at = job->progress_at};
+                         .progress_at = job->progress_at,
+                         .log = job->log};
 }
 
 static int
@@ -188,6 +189,14 @@ zjob_client_children(zjob_client_t *self, int64_t parent, const char *state,
                        .job_fn = fn,
                        .arg = arg};
     return s_query(self, &query);
+}
+
+int
+zjob_client_log(zjob_client_t *self, int64_t id, zjob_job_fn *fn, void *arg)
+{
+    assert(self);
+    assert(fn);
+    return s_query_ids(self, ZJ_MSG_LOGS, &id, 1, fn, arg);
 }
 
 int

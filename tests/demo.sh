@@ -126,6 +126,14 @@ expect_line 7 '"state": "failed", "error": "bad args' "sleep with bad args"
 failing=$(sed -n 7p "$dir/jobs.ids")
 echo "All six kinds succeeded; job $failing failed as it was meant to."
 
+step "What a job wrote: the exec job's log"
+exec_id=$(sed -n 3p "$dir/jobs.ids")
+echo "\$ zjob logs $exec_id"
+zjob logs "$exec_id" >"$dir/logs.out" || die "zjob logs $exec_id exited $?"
+cat "$dir/logs.out"
+[ "$(cat "$dir/logs.out")" = "$(uname -s)" ] ||
+    die "the exec job's log is not what uname -s printed: $(cat "$dir/logs.out")"
+
 step "Jobs that run after others: a diamond from the shell"
 echo "\$ a=\$(zjob submit sleep '{\"seconds\": 0.5}')"
 a=$(zjob submit sleep '{"seconds": 0.5}')

@@ -12,6 +12,7 @@
 //  zj_job_ctx_cancel.
 #include <assert.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,35 @@ zjob_progress(zjob_ctx_t *ctx, int64_t done, int64_t total, const char *text)
     if (ctx->on_progress)
         ctx->on_progress(ctx, done, total, text);
     return 0;
+}
+
+void
+zjob_log(zjob_ctx_t *ctx, const char *format, ...)
+{
+    assert(ctx && format);
+    va_list args, again;
+    va_start(args, format);
+    va_copy(again, args);
+    int size = vsnprintf(NULL, 0, format, args);
+    va_end(args);
+    char *line = size >= 0 ? malloc((size_t) size + 1) : NULL;
+    if (line)
+        vsnprintf(line, (size_t) size + 1, format, again);
+    va_end(again);
+    if (line == NULL)
+        return;
+    bool ended = size > 0 && line[size - 1] == '\n';
+    if (ctx->on_log) {
+        ctx->on_log(ctx, line, (size_t) size);
+        if (!ended)
+            ctx->on_log(ctx, "\n", 1);
+    } else {
+        //  In a pool process stdout is the job's log.
+        fputs(line, stdout);
+        if (!ended)
+            fputc('\n', stdout);
+    }
+    free(line);
 }
 
 void

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -111,7 +112,7 @@ s_on_progress(zjob_ctx_t *ctx, int64_t done, int64_t total, const char *text)
     progress->sent_at = now;
     zj_cpu_reply_t frame = {.magic = ZJ_CPU_MAGIC,
                             .job_id = ctx->job_id,
-                            .progress = 1,
+                            .what = ZJ_CPU_FRAME_PROGRESS,
                             .done = done,
                             .total = total};
     size_t size = text ? strlen(text) : 0;
@@ -125,10 +126,74 @@ s_on_progress(zjob_ctx_t *ctx, int64_t done, int64_t total, const char *text)
     s_write_all(progress->fd, text ? text : "", size);
 }
 
+//  stdout and stderr of a pool process while a job runs: an in-memory file,
+//  sent as the job's log after it.
+typedef struct {
+    int memfd;    //  Where fds 1 and 2 point while a job runs; -1: none
+    int saved[2]; //  The process's own fds 1 and 2 meanwhile, or -1
+} s_capture_t;
+
+static void
+s_capture_start(s_capture_t *capture)
+{
+    capture->saved[0] = capture->saved[1] = -1;
+    if (capture->memfd < 0)
+        capture->memfd = memfd_create("zjob-job-log", MFD_CLOEXEC);
+    if (capture->memfd < 0)
+        return; //  No log then; the job still runs
+    fflush(stdout);
+    fflush(stderr);
+    if (ftruncate(capture->memfd, 0) != 0 ||
+        lseek(capture->memfd, 0, SEEK_SET) != 0)
+        return;
+    capture->saved[0] = dup(STDOUT_FILENO);
+    capture->saved[1] = dup(STDERR_FILENO);
+    if (capture->saved[0] < 0 || capture->saved[1] < 0) {
+        close(capture->saved[0]);
+        close(capture->saved[1]);
+        capture->saved[0] = capture->saved[1] = -1;
+        return;
+    }
+    dup2(capture->memfd, STDOUT_FILENO);
+    dup2(capture->memfd, STDERR_FILENO);
+}
+
+//  Puts fds 1 and 2 back and sends what the job wrote as a log frame.
+static void
+s_capture_end(s_capture_t *capture, int fd, int64_t job_id)
+{
+    if (capture->saved[0] < 0)
+        return;
+    fflush(stdout);
+    fflush(stderr);
+    dup2(capture->saved[0], STDOUT_FILENO);
+    dup2(capture->saved[1], STDERR_FILENO);
+    close(capture->saved[0]);
+    close(capture->saved[1]);
+    capture->saved[0] = capture->saved[1] = -1;
+    off_t size = lseek(capture->memfd, 0, SEEK_END);
+    if (size <= 0)
+        return;
+    size_t take = (size_t) size < ZJ_MAX_LOG ? (size_t) size : ZJ_MAX_LOG;
+    char *text = malloc(take);
+    if (text == NULL)
+        return;
+    ssize_t got = pread(capture->memfd, text, take, 0);
+    if (got > 0) {
+        zj_cpu_reply_t frame = {.magic = ZJ_CPU_MAGIC,
+                                .job_id = job_id,
+                                .what = ZJ_CPU_FRAME_LOG,
+                                .text_size = (uint32_t) got};
+        s_write_all(fd, &frame, sizeof frame);
+        s_write_all(fd, text, (size_t) got);
+    }
+    free(text);
+}
+
 //  Runs one job from body (kind then args) and writes its reply.
 static void
 s_run_job(int fd, const zj_registry_t *registry,
-          const zj_cpu_request_t *request, char *body)
+          const zj_cpu_request_t *request, char *body, s_capture_t *capture)
 {
     char *kind = body;
     char *args = body + request->kind_size + 1;
@@ -151,8 +216,11 @@ s_run_job(int fd, const zj_registry_t *registry,
     if (handler == NULL) {
         snprintf(line, sizeof line, "unknown job kind '%s'", kind);
         reply.no_retry = 1;
-    } else
+    } else {
+        s_capture_start(capture);
         rc = handler->handler(&ctx, args, &result, &error);
+        s_capture_end(capture, fd, request->job_id);
+    }
     reply.finished_at = zj_now();
 
     const char *text = line;
@@ -192,6 +260,7 @@ s_run(int fd, pid_t parent, const zj_registry_t *registry)
     if (getppid() != parent)
         _exit(EXIT_FAILURE);
     s_close_fds(fd);
+    s_capture_t capture = {.memfd = -1, .saved = {-1, -1}};
 
     while (true) {
         zj_cpu_request_t request;
@@ -205,7 +274,7 @@ s_run(int fd, pid_t parent, const zj_registry_t *registry)
         char *body = malloc(size + 2);
         if (body == NULL || s_read_exactly(fd, body, size) != 0)
             _exit(EXIT_FAILURE);
-        s_run_job(fd, registry, &request, body);
+        s_run_job(fd, registry, &request, body, &capture);
         free(body);
     }
 }

@@ -62,7 +62,8 @@ struct zj_cpu_pool {
     zj_cpu_done_fn *done;          //  Called for every finished job
     void *arg;                     //  done's first argument
     zj_cpu_progress_fn *progress;  //  Called for each progress report
-    void *progress_arg;            //  Its first argument
+    zj_cpu_log_fn *log;            //  Called for each log frame
+    void *progress_arg;            //  Their first argument
     pid_t parent;                  //  Our pid, for the children's check
     int size;                      //  Slots in procs
     zj_cpu_proc_t **procs;         //  One per slot; NULL if fork failed
@@ -402,23 +403,29 @@ s_dispatch(zj_cpu_pool_t *self)
 }
 
 void
-zj_cpu_pool_set_progress(zj_cpu_pool_t *self, zj_cpu_progress_fn *fn, void *arg)
+zj_cpu_pool_set_progress(zj_cpu_pool_t *self, zj_cpu_progress_fn *fn,
+                         zj_cpu_log_fn *log, void *arg)
 {
     assert(self);
     self->progress = fn;
+    self->log = log;
     self->progress_arg = arg;
 }
 
-//  A complete progress report: handed on; the job goes on.
+//  A complete progress report or log: handed on; the job goes on.
 static void
-s_proc_progress(zj_cpu_proc_t *proc, const zj_cpu_reply_t *reply)
+s_proc_report(zj_cpu_proc_t *proc, const zj_cpu_reply_t *reply)
 {
     zj_cpu_pool_t *self = proc->pool;
     proc->reply[proc->reply_size] = '\0';
     proc->reply_size = 0;
-    if (self->progress)
+    const char *text = proc->reply + sizeof *reply;
+    if (reply->what == ZJ_CPU_FRAME_PROGRESS && self->progress)
         self->progress(self->progress_arg, proc->job->job_id, reply->done,
-                       reply->total, proc->reply + sizeof *reply);
+                       reply->total, text);
+    if (reply->what == ZJ_CPU_FRAME_LOG && self->log)
+        self->log(self->progress_arg, proc->job->job_id, text,
+                  reply->text_size);
 }
 
 //  A complete, valid reply: the job is done and the process idle again.
@@ -492,8 +499,8 @@ s_proc_read(zj_cpu_proc_t *proc)
         }
         if (proc->reply_size == sizeof reply + reply.text_size &&
             proc->reply_size >= sizeof reply) {
-            if (reply.progress) {
-                s_proc_progress(proc, &reply);
+            if (reply.what != ZJ_CPU_FRAME_REPLY) {
+                s_proc_report(proc, &reply);
                 continue; //  The reply, or more reports, follow
             }
             s_proc_complete(proc, &reply);

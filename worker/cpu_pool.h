@@ -42,9 +42,15 @@ zj_cpu_pool_t *zj_cpu_pool_new(uv_loop_t *loop, int procs,
 typedef void(zj_cpu_progress_fn)(void *arg, int64_t job_id, int64_t done,
                                  int64_t total, const char *text);
 
-//  Sets where the jobs' progress goes (NULL: nowhere).
+//  A running job wrote to its log (stdout and stderr in a pool process):
+//  size bytes of text, borrowed for the call.
+typedef void(zj_cpu_log_fn)(void *arg, int64_t job_id, const char *text,
+                            size_t size);
+
+//  Sets where the jobs' progress and logs go (NULL: nowhere); arg is
+//  passed to both.
 void zj_cpu_pool_set_progress(zj_cpu_pool_t *self, zj_cpu_progress_fn *fn,
-                              void *arg);
+                              zj_cpu_log_fn *log, void *arg);
 
 //  Kills and reaps every process; jobs in flight get no callback. Closes
 //  its libuv handles (run the loop once after to finish closing).

@@ -46,9 +46,11 @@ bool
 zj_cpu_wire_reply_is_valid(const zj_cpu_reply_t *reply, int64_t job_id)
 {
     assert(reply);
-    size_t limit = reply->progress ? ZJ_MAX_PROGRESS_TEXT
-                   : reply->ok     ? ZJ_MAX_RESULT
-                                   : ZJ_MAX_TEXT;
+    size_t limit = reply->what == ZJ_CPU_FRAME_PROGRESS ? ZJ_MAX_PROGRESS_TEXT
+                   : reply->what == ZJ_CPU_FRAME_LOG    ? ZJ_MAX_LOG
+                   : reply->ok                          ? ZJ_MAX_RESULT
+                                                        : ZJ_MAX_TEXT;
     return reply->magic == ZJ_CPU_MAGIC && reply->job_id == job_id &&
-           reply->text_size <= limit && reply->done >= 0 && reply->total >= 0;
+           reply->what <= ZJ_CPU_FRAME_LOG && reply->text_size <= limit &&
+           reply->done >= 0 && reply->total >= 0;
 }

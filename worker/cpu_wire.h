@@ -20,9 +20,14 @@ typedef struct {
     int64_t job_id;     //  The job
 } zj_cpu_request_t;
 
+//  What a child -> parent frame is.
+#define ZJ_CPU_FRAME_REPLY 0    //  The job's result or error: it is done
+#define ZJ_CPU_FRAME_PROGRESS 1 //  Its progress (zjob_progress): goes on
+#define ZJ_CPU_FRAME_LOG 2      //  What it wrote to stdout and stderr
+
 //  Child -> parent: this header, then text_size bytes of result or error;
-//  or, with progress set, of the job's progress text (zjob_progress), any
-//  number of times before the reply.
+//  or (what) of the job's progress text or log, any number of times
+//  before the reply.
 typedef struct {
     uint32_t magic;     //  ZJ_CPU_MAGIC
     uint32_t ok;        //  1 if text is a result, 0 if an error
@@ -31,7 +36,7 @@ typedef struct {
     int64_t job_id;     //  Echoes the request
     double started_at;  //  Unix seconds, before the handler ran
     double finished_at; //  Unix seconds, after it returned
-    uint32_t progress;  //  1: a progress report, not the reply
+    uint32_t what;      //  ZJ_CPU_FRAME_*
     uint32_t reserved;  //  0
     int64_t done;       //  Progress: units done
     int64_t total;      //  Progress: of this many, 0 = unknown
@@ -51,7 +56,8 @@ bool zj_cpu_wire_request_is_valid(const zj_cpu_request_t *request);
 
 //  True if reply starts with ZJ_CPU_MAGIC, answers job_id, and its text
 //  is within ZJ_MAX_RESULT (a result), ZJ_MAX_TEXT (an error) or
-//  ZJ_MAX_PROGRESS_TEXT (a progress report, whose counts are >= 0).
+//  ZJ_MAX_PROGRESS_TEXT (a progress report, whose counts are >= 0) or
+//  ZJ_MAX_LOG (a log), and what is one of the ZJ_CPU_FRAME_*.
 bool zj_cpu_wire_reply_is_valid(const zj_cpu_reply_t *reply, int64_t job_id);
 
 #endif

@@ -205,6 +205,11 @@ zj_handler_exec(zjob_ctx_t *ctx, const char *args, char **result_p,
         free(process.err);
         return s_await_failed(error_p, "exec: cannot run the program", rc);
     }
+    //  What the program wrote goes to the job's log as well.
+    if (process.out_size > 0)
+        zjob_log(ctx, "%s", process.out);
+    if (process.err_size > 0)
+        zjob_log(ctx, "%s", process.err);
     *result_p = s_exec_result(&process);
     bool failed =
         check && (process.exit_status != 0 || process.term_signal != 0);

@@ -48,6 +48,10 @@ struct zjob_ctx {
     void (*on_progress)(zjob_ctx_t *ctx, int64_t done, int64_t total,
                         const char *text);
     void *progress_arg; //  Its state
+    //  Where zjob_log goes: set by the runner for I/O jobs; NULL in a pool
+    //  process, whose stdout is the job's log.
+    void (*on_log)(zjob_ctx_t *ctx, const char *text, size_t size);
+    void *log_arg; //  Its state
 };
 
 //  Marks ctx cancelled and abandons its pending wait, if any. Safe to call

@@ -5,13 +5,15 @@
 #include "common/duration.h"
 #include "common/flags.h"
 #include "common/log.h"
+#include "proto/limits.h"
 #include "worker/worker.h"
 
 #define ZJ_MAX_PLUGINS 64
 
 static const char *s_usage =
     "usage: zjob-worker [--connect EP] [--name NAME] [--io-slots N]\n"
-    "                   [--max-suspended N] [--cpu-procs N] [--cpu-prefetch N] "
+    "                   [--max-suspended N] [--max-log SIZE] [--cpu-procs N] "
+    "[--cpu-prefetch N] "
     "[--allow-exec]\n"
     "                   [--plugin PATH]...\n"
     "                   [--block-threshold DUR] [--grace DUR]\n"
@@ -22,6 +24,10 @@ static const char *s_usage =
     "  --name NAME        unique worker name (default HOST-PID); a name\n"
     "                     another live worker holds is refused: exit 4\n"
     "  --io-slots N       I/O jobs at once, as coroutines (default 1024)\n"
+    "  --max-log SIZE     bytes of log each attempt of a job may write\n"
+    "                     (zjob_log, exec's output, a CPU handler's stdout\n"
+    "                     and stderr; default 1M, 1K..4M): past it, the rest\n"
+    "                     is dropped and the log says so\n"
     "  --max-suspended N  jobs awaiting their sub-jobs that give their I/O\n"
     "                     slot back meanwhile (default 1000); past it, a\n"
     "                     job that awaits keeps its slot\n"
@@ -75,6 +81,7 @@ s_parse(int argc, char **argv, zj_worker_config_t *config, const char **plugins)
         {"name", required_argument, 0, 'n'},
         {"io-slots", required_argument, 0, 'i'},
         {"max-suspended", required_argument, 0, 'S'},
+        {"max-log", required_argument, 0, 'L'},
         {"cpu-procs", required_argument, 0, 'p'},
         {"cpu-prefetch", required_argument, 0, 'P'},
         {"allow-exec", no_argument, 0, 'x'},
@@ -108,6 +115,11 @@ s_parse(int argc, char **argv, zj_worker_config_t *config, const char **plugins)
         case 'i':
             if (s_count(optarg, 0, 1000000, &config->io_slots))
                 return s_usage_error("--io-slots takes 0..1000000");
+            break;
+        case 'L':
+            if (zj_size_parse(optarg, &config->max_log) != 0 ||
+                config->max_log < 1024 || config->max_log > ZJ_MAX_LOG)
+                return s_usage_error("--max-log takes a size, 1K..4M");
             break;
         case 'S':
             if (s_count(optarg, 0, 1000000, &config->max_suspended))

@@ -56,6 +56,7 @@ struct zj_runner {
 static void s_reap(uv_check_t *handle);
 static void s_cpu_progress(void *arg, int64_t job_id, int64_t done,
                            int64_t total, const char *text);
+static void s_cpu_log(void *arg, int64_t job_id, const char *text, size_t size);
 static void s_on_cpu_done(void *arg, const zj_cpu_outcome_t *outcome);
 
 static void
@@ -112,7 +113,7 @@ zj_runner_new(const zj_runner_config_t *config, zj_runner_done_fn *done,
         return NULL;
     }
     zj_coro_rt_set_blocked(self->coro_rt, config->block_ms, s_on_blocked);
-    zj_cpu_pool_set_progress(self->pool, s_cpu_progress, self);
+    zj_cpu_pool_set_progress(self->pool, s_cpu_progress, s_cpu_log, self);
     if (config->watchdog)
         zj_coro_rt_set_switch(self->coro_rt, s_on_switch, self);
     return self;
@@ -302,6 +303,24 @@ s_io_progress(zjob_ctx_t *ctx, int64_t done, int64_t total, const char *text)
                      text);
 }
 
+//  zjob_log from an I/O job: into the worker's logs.
+static void
+s_io_log(zjob_ctx_t *ctx, const char *text, size_t size)
+{
+    zj_joblogs_write(ctx->log_arg, ctx->job_id, ctx->attempt, text, size);
+}
+
+//  What a CPU job wrote, through its pool process.
+static void
+s_cpu_log(void *arg, int64_t job_id, const char *text, size_t size)
+{
+    zj_runner_t *self = arg;
+    zj_held_t *held = zj_idmap_lookup(self->held, job_id);
+    if (held && !held->finished && self->config.logs)
+        zj_joblogs_write(self->config.logs, job_id, held->job.attempts, text,
+                         size);
+}
+
 //  zjob_progress from a CPU job, through its pool process.
 static void
 s_cpu_progress(void *arg, int64_t job_id, int64_t done, int64_t total,
@@ -338,6 +357,10 @@ s_start_io(zj_runner_t *self, zj_held_t *held)
     if (self->config.progress) {
         held->ctx.on_progress = s_io_progress;
         held->ctx.progress_arg = self->config.progress;
+    }
+    if (self->config.logs) {
+        held->ctx.on_log = s_io_log;
+        held->ctx.log_arg = self->config.logs;
     }
     //  A timer's init on a live loop, and its start with a callback,
     //  cannot fail by libuv's contract.

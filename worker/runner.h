@@ -9,6 +9,7 @@
 
 #include "proto/msg.h"
 #include "worker/calls.h"
+#include "worker/joblogs.h"
 #include "worker/progress.h"
 #include "worker/registry.h"
 #include "worker/watchdog.h"
@@ -25,6 +26,7 @@ typedef struct {
     zj_calls_t *calls;             //  Sub-job calls of I/O jobs, or NULL:
                                    //  its suspended parents hold no slot
     zj_progress_t *progress;       //  Where jobs' progress goes, or NULL
+    zj_joblogs_t *logs;            //  Where jobs' logs go, or NULL
 } zj_runner_config_t;
 
 //  Reports one finished job: outcome holds id, attempts, state

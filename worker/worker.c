@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "proto/codec.h"
 #include "worker/calls.h"
+#include "worker/joblogs.h"
 #include "worker/registry.h"
 #include "worker/results.h"
 #include "worker/runner.h"
@@ -35,6 +36,7 @@ struct zj_worker {
     zj_results_t *results;     //  Outcomes batched, RESULTS held to ACK
     zj_calls_t *calls;         //  Jobs' SPAWN and AWAIT, held to their end
     zj_progress_t *progress;   //  Jobs' latest progress, sent when due
+    zj_joblogs_t *logs;        //  What jobs wrote, sent each turn
     uv_timer_t progress_due;   //  Sends it
     bool curve;                //  Connect with CURVE, with these keys:
     zj_keypair_t keys;         //  Ours
@@ -67,6 +69,7 @@ zj_worker_config_defaults(zj_worker_config_t *config)
     config->endpoint = ZJ_WORKER_ENDPOINT;
     config->io_slots = ZJ_IO_SLOTS;
     config->max_suspended = ZJ_MAX_SUSPENDED;
+    config->max_log = ZJ_MAX_LOG_DEFAULT;
     config->cpu_prefetch = ZJ_CPU_PREFETCH;
     config->block_ms = ZJ_BLOCK_MS;
     config->grace_ms = ZJ_GRACE_MS;
@@ -180,6 +183,19 @@ s_on_call_due(void *arg)
     int rc = uv_idle_start(&self->results_due, s_on_results_due);
     assert(rc == 0);
     (void) rc;
+}
+
+//  Sends what jobs wrote in this turn, before their results (dropped while
+//  not welcomed).
+static void
+s_send_logs(zj_worker_t *self)
+{
+    zj_msg_t *msg;
+    while ((msg = zj_joblogs_take(self->logs))) {
+        if (self->welcomed)
+            s_send(self, &msg);
+        zj_msg_destroy(&msg);
+    }
 }
 
 //  Sends the jobs' progress now due (dropped while not welcomed: a job's
@@ -447,6 +463,7 @@ s_on_done(void *arg, const zj_job_t *outcome, zj_class_t klass)
         uv_timer_stop(&self->progress_due);
         s_on_progress_timer(&self->progress_due);
     }
+    zj_joblogs_end(self->logs, outcome->id);
     zj_results_add(self->results, outcome, klass);
     //  Results go out in the check phase, after the poll. An outcome made
     //  after the check (a coroutine that a close callback resumed, as
@@ -463,6 +480,7 @@ s_on_check(uv_check_t *handle)
 {
     zj_worker_t *self = handle->data;
     uv_idle_stop(&self->results_due);
+    s_send_logs(self);
     zj_results_seal(self->results, self->welcomed, zj_mono_ms());
     s_send_results(self);
     s_send_calls(self);
@@ -637,13 +655,15 @@ zj_worker_new(const zj_worker_config_t *config)
     //  thread stays behind in the parent: children run no coroutine).
     self->calls = zj_calls_new(config->max_suspended, s_on_call_due, self);
     self->progress = zj_progress_new(s_on_progress_due, self);
+    self->logs = zj_joblogs_new((size_t) config->max_log);
     int started = uv_timer_init(&self->loop, &self->progress_due);
     assert(started == 0);
     (void) started;
     self->progress_due.data = self;
     zj_runner_config_t runner = {
-        &self->loop,      self->registry, config->io_slots, config->cpu_procs,
-        config->block_ms, self->watchdog, self->calls,      self->progress};
+        &self->loop,       self->registry,   config->io_slots,
+        config->cpu_procs, config->block_ms, self->watchdog,
+        self->calls,       self->progress,   self->logs};
     self->runner = zj_runner_new(&runner, s_on_done, self);
     if (self->runner == NULL)
         goto failed;
@@ -734,6 +754,7 @@ zj_worker_destroy(zj_worker_t **self_p)
     zj_results_destroy(&self->results);
     zj_calls_destroy(&self->calls); //  After the runner: jobs end their calls
     zj_progress_destroy(&self->progress);
+    zj_joblogs_destroy(&self->logs);
     memset(&self->keys, 0, sizeof self->keys);
     zj_registry_destroy(&self->registry);
     free(self->name);

@@ -26,6 +26,7 @@ typedef struct {
     const char *name;                 //  Unique worker name (NULL: host-pid)
     int io_slots;                     //  Coroutines at once
     int max_suspended;                //  Parents awaiting without a slot
+    int64_t max_log;                  //  Bytes of log per attempt
     int cpu_procs;                    //  Pool processes (0: one per core)
     int cpu_prefetch;                 //  CPU jobs each process holds ready
     bool allow_exec;                  //  Offer the exec kind

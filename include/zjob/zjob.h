@@ -95,6 +95,7 @@ typedef struct {
     int64_t progress_total;    //  ... of total (0 = unknown)
     const char *progress_text; //  ... doing this, or NULL
     double progress_at;        //  ... reported then; 0 = never
+    const char *log;           //  Its log (zjob_client_log only), or NULL
 } zjob_job_t;
 
 //  Await delivers job records holding what RESOLVED carries: id, state,
@@ -221,6 +222,13 @@ int zjob_client_list(zjob_client_t *self, const char *state, int32_t limit,
 //  negative code.
 int zjob_client_children(zjob_client_t *self, int64_t parent, const char *state,
                          int32_t limit, zjob_job_fn *fn, void *arg);
+
+//  Calls fn once with job id's state and its whole log (job->log; NULL
+//  when it wrote none): what its attempts wrote with zjob_log, an exec
+//  job's output, a CPU handler's stdout and stderr. Returns 0 or a
+//  negative code (ZJ_ENOTFOUND for an unknown id).
+int zjob_client_log(zjob_client_t *self, int64_t id, zjob_job_fn *fn,
+                    void *arg);
 
 //  Calls fn for every worker the coordinator knows. Returns 0 or a
 //  negative code.

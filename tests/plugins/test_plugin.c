@@ -6,7 +6,8 @@
 //  never yields and never returns; sub-jobs: child (io) submits an echo
 //  child and awaits it, orphan (io) submits one and never awaits it,
 //  self (io) awaits itself, cpuparent (cpu) tries to submit one;
-//  progress: steps (cpu) reports each of its steps.
+//  progress and logs: steps (cpu) reports and prints each of its steps,
+//  chatty (io) logs lines of 100 bytes up to its bytes.
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,10 +175,31 @@ s_steps(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
         char text[32];
         snprintf(text, sizeof text, "step %d", step);
         zjob_progress(ctx, step, steps, text);
+        printf("printed %d of %d\n", step, steps);
+        fprintf(stderr, "warned %d\n", step);
     }
     char text[32];
     snprintf(text, sizeof text, "{\"steps\": %d}", steps);
     *result_p = strdup(text);
+    return 0;
+}
+
+//  {"bytes": N}: zjob_log lines of 100 bytes (a number and dots) until
+//  N bytes.
+static int
+s_chatty(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
+{
+    long bytes = 0;
+    if (sscanf(args, "{\"bytes\": %ld}", &bytes) != 1 || bytes < 0) {
+        *error_p = strdup("bad args: chatty takes {\"bytes\": N}");
+        return ZJOB_FAILED_FINAL;
+    }
+    for (long line = 0; line * 100 < bytes; line++)
+        zjob_log(
+            ctx, "%08ld%s", line,
+            ".............................................................."
+            ".............................");
+    *result_p = strdup("{\"chatty\": true}");
     return 0;
 }
 
@@ -194,7 +216,8 @@ zjob_plugin_init(zjob_registry_t *registry)
         zjob_registry_add(registry, "orphan", ZJOB_CLASS_IO, s_orphan) ||
         zjob_registry_add(registry, "self", ZJOB_CLASS_IO, s_self) ||
         zjob_registry_add(registry, "cpuparent", ZJOB_CLASS_CPU, s_orphan) ||
-        zjob_registry_add(registry, "steps", ZJOB_CLASS_CPU, s_steps))
+        zjob_registry_add(registry, "steps", ZJOB_CLASS_CPU, s_steps) ||
+        zjob_registry_add(registry, "chatty", ZJOB_CLASS_IO, s_chatty))
         return 1;
     return 0;
 }

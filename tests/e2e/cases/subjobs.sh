@@ -203,3 +203,34 @@ test_progress_of_a_cpu_job_and_a_map() {
     zj watch 999 2>err
     assert_eq "$?" 2 "watch of an unknown job"
 }
+
+#  Logs: an exec job's output, a CPU handler's stdout and stderr, zjob_log
+#  from an I/O handler past --max-log, and a retried job's attempts.
+test_logs_of_exec_cpu_io_and_retried_jobs() {
+    start_coordinator
+    start_worker w1 --allow-exec --max-log 10K --cpu-procs 1 "${PLUGIN_FLAGS[@]}"
+    id=$(zj submit exec '{"argv": ["sh", "-c", "echo out1; echo err1 >&2; sleep 0.3; echo out2"]}') \
+        || fail "submit exec"
+    zj logs "$id" --follow >log || fail "logs --follow exited $?: $(cat log)"
+    assert_eq "$(cat log)" "$(printf 'out1\nout2\nerr1')" "exec's log"
+    id=$(zj submit steps '{"steps": 2, "ms": 10}') || fail "submit steps"
+    zj wait "$id" >/dev/null || fail "steps failed"
+    zj logs "$id" >log || fail "logs exited $?"
+    grep -q "^printed 2 of 2$" log || fail "no stdout line: $(cat log)"
+    grep -q "^warned 1$" log || fail "no stderr line: $(cat log)"
+    id=$(zj submit chatty '{"bytes": 100000}') || fail "submit chatty"
+    zj wait "$id" >/dev/null || fail "chatty failed"
+    zj logs "$id" >log || fail "logs of chatty exited $?"
+    size=$(wc -c <log)
+    [ "$size" -gt 10000 ] && [ "$size" -lt 10400 ] || fail "chatty's log is $size bytes"
+    tail -n 1 log | grep -q "zjob: --max-log reached" || fail "no cut line: $(tail -n 2 log)"
+    head -n 1 log | grep -q "^00000000\.\.\." || fail "first line: $(head -n 1 log)"
+    #  Fail the first attempt only: the job's second run finds the mark.
+    id=$(zj submit exec "{\"argv\": [\"sh\", \"-c\", \"echo try; test -e $T/mark || { touch $T/mark; exit 1; }\"]}" --retries 1 --backoff 10ms) \
+        || fail "submit retried"
+    zj wait "$id" >/dev/null || fail "the retried job failed"
+    assert_eq "$(zj logs "$id")" "$(printf 'try\n--- attempt 2 ---\ntry')" "retried job's log"
+    zj logs 999 2>err
+    assert_eq "$?" 2 "logs of an unknown job"
+    assert_eq "$(sql "select length(log) > 0 from jobs where id=$id")" 1 "jobs.log in the store"
+}
