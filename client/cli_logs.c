@@ -14,8 +14,8 @@
 static const char s_usage[] =
     "Usage: zjob [--coordinator EP] logs ID [--follow]\n"
     "\n"
-    "Prints job ID's log: what its handler wrote with zjob_log, what an\n"
-    "exec job's program wrote, what a CPU handler printed; each attempt\n"
+    "Prints job ID's log: what its handler wrote with zjob_log or printed,\n"
+    "what an exec job's program wrote; each attempt\n"
     "after the first starts with a line naming it. At most 4 MiB per job\n"
     "(and the worker's --max-log per attempt).\n"
     "\n"

@@ -16,6 +16,7 @@
 #include "worker/http.h"
 #include "worker/job_ctx.h"
 #include "worker/runner.h"
+#include "worker/stdout.h"
 
 #define ZJ_HELD_TAG 0x7a6a686cu
 
@@ -68,12 +69,16 @@ s_on_blocked(void *arg, int64_t held_ms)
 }
 
 //  The coroutine runtime hands the loop to a job, or takes it back: the
-//  watchdog must know which job to name if it never comes back.
+//  watchdog must know which job to name if it never comes back, and what
+//  is printed meanwhile is that job's.
 static void
 s_on_switch(void *context, void *arg)
 {
     zj_runner_t *self = context;
     zj_held_t *held = arg;
+    zj_stdout_job(held ? held->job.id : 0, held ? held->job.attempts : 0);
+    if (self->config.watchdog == NULL)
+        return;
     if (held)
         zj_watchdog_enter(self->config.watchdog, held->job.id, held->job.kind);
     else
@@ -114,8 +119,7 @@ zj_runner_new(const zj_runner_config_t *config, zj_runner_done_fn *done,
     }
     zj_coro_rt_set_blocked(self->coro_rt, config->block_ms, s_on_blocked);
     zj_cpu_pool_set_progress(self->pool, s_cpu_progress, s_cpu_log, self);
-    if (config->watchdog)
-        zj_coro_rt_set_switch(self->coro_rt, s_on_switch, self);
+    zj_coro_rt_set_switch(self->coro_rt, s_on_switch, self);
     return self;
 }
 

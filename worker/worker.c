@@ -16,6 +16,7 @@
 #include "worker/registry.h"
 #include "worker/results.h"
 #include "worker/runner.h"
+#include "worker/stdout.h"
 #include "worker/worker.h"
 
 struct zj_worker {
@@ -183,6 +184,15 @@ s_on_call_due(void *arg)
     int rc = uv_idle_start(&self->results_due, s_on_results_due);
     assert(rc == 0);
     (void) rc;
+}
+
+//  An I/O job printed to stdout: into its log.
+static void
+s_on_stdout(void *arg, int64_t job_id, int32_t attempt, const char *text,
+            size_t size)
+{
+    zj_worker_t *self = arg;
+    zj_joblogs_write(self->logs, job_id, attempt, text, size);
 }
 
 //  Sends what jobs wrote in this turn, before their results (dropped while
@@ -667,6 +677,10 @@ zj_worker_new(const zj_worker_config_t *config)
     self->runner = zj_runner_new(&runner, s_on_done, self);
     if (self->runner == NULL)
         goto failed;
+    //  After the pool forked: its processes keep their own stdout.
+    if (zj_stdout_capture(s_on_stdout, self) != 0)
+        zj_log_warning("cannot capture stdout: I/O handlers' prints go to "
+                       "the worker's stdout");
     if (self->config.cpu_procs <= 0)
         self->config.cpu_procs = (int) sysconf(_SC_NPROCESSORS_ONLN);
     zsys_init();
@@ -746,6 +760,7 @@ zj_worker_destroy(zj_worker_t **self_p)
     if (self->progress)
         uv_timer_stop(&self->progress_due);
     zj_runner_destroy(&self->runner);
+    zj_stdout_release();
     uv_walk(&self->loop, s_close_any, NULL);
     uv_run(&self->loop, UV_RUN_DEFAULT);
     uv_loop_close(&self->loop);

@@ -54,10 +54,11 @@ int zjob_progress(zjob_ctx_t *ctx, int64_t done, int64_t total,
 
 //  Adds a line to the job's log (printf-style; a newline is added if the
 //  text has none), kept in the store and shown by `zjob logs ID`. From I/O
-//  and CPU handlers alike; it never waits. What a CPU handler writes to
-//  stdout or stderr goes to its log too, and what an `exec` job's program
-//  writes. Each attempt logs at most the worker's --max-log bytes (1 MiB
-//  by default); a job's log holds at most 4 MiB over all its attempts.
+//  and CPU handlers alike; it never waits. What a handler prints goes to
+//  its log too: an I/O handler's stdout (through stdio: printf, puts), a
+//  CPU handler's stdout and stderr; and so does what an `exec` job's
+//  program writes. Each attempt logs at most the worker's --max-log bytes (1
+//  MiB by default); a job's log holds at most 4 MiB over all its attempts.
 void zjob_log(zjob_ctx_t *ctx, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -7,7 +7,8 @@
 //  child and awaits it, orphan (io) submits one and never awaits it,
 //  self (io) awaits itself, cpuparent (cpu) tries to submit one;
 //  progress and logs: steps (cpu) reports and prints each of its steps,
-//  chatty (io) logs lines of 100 bytes up to its bytes.
+//  chatty (io) logs lines of 100 bytes up to its bytes, printer (io)
+//  prints to stdout around a sleep.
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +204,21 @@ s_chatty(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
     return 0;
 }
 
+//  Prints a line, sleeps 100 ms (other jobs print meanwhile), prints
+//  another: each goes to this job's log.
+static int
+s_printer(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
+{
+    (void) args;
+    (void) error_p;
+    printf("before %lld\n", (long long) zjob_ctx_job_id(ctx));
+    zjob_sleep(ctx, 100);
+    fputs("after ", stdout);
+    printf("%lld\n", (long long) zjob_ctx_job_id(ctx));
+    *result_p = strdup("{\"printed\": true}");
+    return 0;
+}
+
 int
 zjob_plugin_init(zjob_registry_t *registry)
 {
@@ -217,7 +233,8 @@ zjob_plugin_init(zjob_registry_t *registry)
         zjob_registry_add(registry, "self", ZJOB_CLASS_IO, s_self) ||
         zjob_registry_add(registry, "cpuparent", ZJOB_CLASS_CPU, s_orphan) ||
         zjob_registry_add(registry, "steps", ZJOB_CLASS_CPU, s_steps) ||
-        zjob_registry_add(registry, "chatty", ZJOB_CLASS_IO, s_chatty))
+        zjob_registry_add(registry, "chatty", ZJOB_CLASS_IO, s_chatty) ||
+        zjob_registry_add(registry, "printer", ZJOB_CLASS_IO, s_printer))
         return 1;
     return 0;
 }

@@ -230,6 +230,12 @@ test_logs_of_exec_cpu_io_and_retried_jobs() {
         || fail "submit retried"
     zj wait "$id" >/dev/null || fail "the retried job failed"
     assert_eq "$(zj logs "$id")" "$(printf 'try\n--- attempt 2 ---\ntry')" "retried job's log"
+    #  Two I/O jobs print around a sleep at the same time: each line goes
+    #  to the job that printed it.
+    a=$(zj submit printer) && b=$(zj submit printer) || fail "submit printers"
+    zj gather "$a" "$b" >/dev/null || fail "printers failed"
+    assert_eq "$(zj logs "$a")" "$(printf 'before %s\nafter %s' "$a" "$a")" "first printer's log"
+    assert_eq "$(zj logs "$b")" "$(printf 'before %s\nafter %s' "$b" "$b")" "second printer's log"
     zj logs 999 2>err
     assert_eq "$?" 2 "logs of an unknown job"
     assert_eq "$(sql "select length(log) > 0 from jobs where id=$id")" 1 "jobs.log in the store"
