@@ -12,27 +12,12 @@
 
 #define ZJ_CALL_REQ (UINT64_C(1) << 62) //  A worker numbers its calls so
 
-//  Dispatches; returns how many jobs went out.
-static size_t
-s_dispatch(zj_testcoord_t *tc)
-{
-    zj_worker_ep_dispatch(&tc->worker_ep);
-    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
-    size_t jobs = 0;
-    zj_msg_t *msg;
-    while ((msg = zj_testcoord_take(tc, ZJ_TO_WORKER, ZJ_MSG_JOBS))) {
-        jobs += msg->job_count;
-        zj_msg_destroy(&msg);
-    }
-    return jobs;
-}
-
 //  A running echo job on worker w1 (which has io_slots), its id.
 static int64_t
 s_running_parent(zj_testcoord_t *tc, int32_t max_attempts)
 {
     int64_t id = zj_testcoord_submit(tc, "echo", max_attempts);
-    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     return id;
 }
 
@@ -139,7 +124,7 @@ START_TEST(test_calls_for_a_job_not_running_there_are_refused)
     int64_t queued = zj_testcoord_submit(tc, "sha256", 1); //  No cpu slot
     ck_assert_int_eq(s_spawn(tc, "w1", queued, 1), ZJ_ESTATE);
     int64_t parent = zj_testcoord_submit(tc, "echo", 1);
-    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     zj_future_t *future = zj_futures_find(tc->futures, parent);
     const char *holder = zj_peer_info(future->peer)->name;
     const char *other = strcmp(holder, "w1") == 0 ? "w2" : "w1";
@@ -160,11 +145,12 @@ START_TEST(test_await_gives_the_slot_back_until_done)
     zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 1, 0);
     int64_t parent = s_running_parent(tc, 1);
     int64_t child = s_spawn(tc, "w1", parent, 1);
-    ck_assert_uint_eq(s_dispatch(tc), 0); //  Its one slot is the parent's
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc),
+                      0); //  Its one slot is the parent's
     ck_assert_int_eq(s_await(tc, "w1", parent, child, false), 0);
     ck_assert_int_eq(zj_peer_suspended(peer), 1);
     ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_IO), 1);
-    ck_assert_uint_eq(s_dispatch(tc), 1); //  The child
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1); //  The child
     ck_assert_uint_eq(s_flush(tc), 0);
     s_result(tc, child, ZJ_STATE_SUCCEEDED);
     ck_assert_uint_eq(s_flush(tc), 1);
@@ -193,19 +179,20 @@ START_TEST(test_a_parent_resumes_over_the_slots)
     int64_t parent = s_running_parent(tc, 1);
     int64_t child = s_spawn(tc, "w1", parent, 1);
     ck_assert_int_eq(s_await(tc, "w1", parent, child, false), 0);
-    ck_assert_uint_eq(s_dispatch(tc), 1); //  The child
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1); //  The child
     s_result(tc, child, ZJ_STATE_SUCCEEDED);
     int64_t other = zj_testcoord_submit(tc, "echo", 1);
-    ck_assert_uint_eq(s_dispatch(tc), 1); //  Before the flush wakes it
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc),
+                      1); //  Before the flush wakes it
     ck_assert_uint_eq(s_flush(tc), 1);
     ck_assert_uint_eq(zj_peer_running(peer), 2);
     ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_IO), 0);
     zj_testcoord_submit(tc, "echo", 1);
     s_result(tc, other, ZJ_STATE_SUCCEEDED);
     ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_IO), 0); //  Still over
-    ck_assert_uint_eq(s_dispatch(tc), 0);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 0);
     s_result(tc, parent, ZJ_STATE_SUCCEEDED);
-    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     zj_testcoord_destroy(&tc);
 }
 END_TEST
@@ -219,7 +206,7 @@ START_TEST(test_await_with_hold_keeps_the_slot)
     int64_t child = s_spawn(tc, "w1", parent, 1);
     ck_assert_int_eq(s_await(tc, "w1", parent, child, true), 0);
     ck_assert_int_eq(zj_peer_suspended(peer), 0);
-    ck_assert_uint_eq(s_dispatch(tc), 0);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 0);
     zj_testcoord_destroy(&tc);
 }
 END_TEST
@@ -232,7 +219,7 @@ START_TEST(test_awaiting_itself_or_an_ancestor_is_refused)
     zj_testcoord_hello(tc, "w1", 4, 0);
     int64_t parent = s_running_parent(tc, 1);
     int64_t child = s_spawn(tc, "w1", parent, 1);
-    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     ck_assert_int_eq(s_await(tc, "w1", parent, parent, false), ZJ_EUSAGE);
     ck_assert_int_eq(s_await(tc, "w1", child, parent, false), ZJ_EUSAGE);
     ck_assert_int_eq(s_await(tc, "w1", parent, child, false), 0);
@@ -249,10 +236,10 @@ START_TEST(test_a_failed_parent_cancels_its_children_down_the_tree)
     zj_testcoord_hello(tc, "w1", 4, 0);
     int64_t parent = s_running_parent(tc, 2);
     int64_t running = s_spawn(tc, "w1", parent, 1);
-    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     int64_t grandchild = s_spawn(tc, "w1", running, 1);
     int64_t done = s_spawn(tc, "w1", parent, 2);
-    ck_assert_uint_eq(s_dispatch(tc), 2);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 2);
     s_result(tc, done, ZJ_STATE_SUCCEEDED);
     //  Attempt 1 fails and is retried: the children stay.
     s_result(tc, parent, ZJ_STATE_FAILED);
@@ -260,7 +247,7 @@ START_TEST(test_a_failed_parent_cancels_its_children_down_the_tree)
     ck_assert_ptr_null(zj_lifecycle_next_stop(&tc->jobs));
     //  Attempt 2 fails for good.
     zj_scheduler_wake(tc->scheduler, 1e12); //  Its backoff is over
-    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     zj_msg_t *results = zj_testcoord_results(0, parent, 2, ZJ_STATE_FAILED);
     zj_testcoord_from_worker(tc, "w1", results);
     zj_msg_destroy(&results);

@@ -9,21 +9,6 @@
 #include "tests/unit/testcoord.h"
 #include "tests/unit/testdb.h"
 
-//  Dispatches and returns how many jobs the JOBS messages carried.
-static size_t
-s_dispatch(zj_testcoord_t *tc)
-{
-    zj_worker_ep_dispatch(&tc->worker_ep);
-    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
-    size_t jobs = 0;
-    zj_msg_t *msg;
-    while ((msg = zj_testcoord_take(tc, ZJ_TO_WORKER, ZJ_MSG_JOBS))) {
-        jobs += msg->job_count;
-        zj_msg_destroy(&msg);
-    }
-    return jobs;
-}
-
 START_TEST(test_dispatch_stays_within_each_class_of_credit)
 {
     zj_testcoord_t *tc = zj_testcoord_new();
@@ -32,10 +17,10 @@ START_TEST(test_dispatch_stays_within_each_class_of_credit)
         zj_testcoord_submit(tc, "echo", 1);
         zj_testcoord_submit(tc, "sha256", 1);
     }
-    ck_assert_uint_eq(s_dispatch(tc), 5);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 5);
     ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_IO), 0);
     ck_assert_int_eq(zj_peer_credit(peer, ZJ_CLASS_CPU), 0);
-    ck_assert_uint_eq(s_dispatch(tc), 0);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 0);
     ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_RUNNING), 5);
     zj_testcoord_destroy(&tc);
 }
@@ -51,13 +36,13 @@ START_TEST(test_results_sent_twice_free_their_slots_once)
     int64_t first = zj_testcoord_submit(tc, "echo", 1);
     for (int index = 0; index < 7; index++)
         zj_testcoord_submit(tc, "echo", 1);
-    ck_assert_uint_eq(s_dispatch(tc), 4);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 4);
     zj_msg_t *results = zj_testcoord_results(1, first, 1, ZJ_STATE_SUCCEEDED);
     results->io_credit = 1;
     zj_testcoord_from_worker(tc, "w1", results);
     zj_testcoord_from_worker(tc, "w1", results);
     zj_msg_destroy(&results);
-    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_RUNNING), 4);
     zj_testcoord_destroy(&tc);
 }
@@ -68,7 +53,7 @@ START_TEST(test_results_are_acknowledged_by_number)
     zj_testcoord_t *tc = zj_testcoord_new();
     zj_testcoord_hello(tc, "w1", 4, 0);
     int64_t id = zj_testcoord_submit(tc, "echo", 1);
-    s_dispatch(tc);
+    zj_testcoord_dispatch(tc);
     zj_msg_t *results = zj_testcoord_results(42, id, 1, ZJ_STATE_SUCCEEDED);
     zj_testcoord_from_worker(tc, "w1", results);
     zj_msg_destroy(&results);
@@ -95,7 +80,7 @@ START_TEST(test_hello_again_requeues_and_resets_the_ledger)
     zj_testcoord_hello(tc, "w1", 2, 0);
     zj_testcoord_submit(tc, "echo", 1);
     zj_testcoord_submit(tc, "echo", 1);
-    ck_assert_uint_eq(s_dispatch(tc), 2);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 2);
     zj_peer_t *again = zj_testcoord_hello(tc, "w1", 2, 0);
     ck_assert_uint_eq(zj_peers_size(tc->peers), 1);
     ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_QUEUED), 2);
@@ -112,7 +97,7 @@ START_TEST(test_bye_and_silence_requeue_and_mark_the_worker)
     zj_peer_t *quiet = zj_testcoord_hello(tc, "w2", 1, 0);
     zj_testcoord_submit(tc, "echo", 1);
     zj_testcoord_submit(tc, "echo", 1);
-    ck_assert_uint_eq(s_dispatch(tc), 2);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 2);
     zj_msg_t *bye = zj_msg_new(ZJ_MSG_BYE);
     zj_testcoord_from_worker(tc, "w1", bye);
     zj_msg_destroy(&bye);
@@ -157,21 +142,21 @@ START_TEST(test_jobs_lost_beside_a_poison_job_run_one_by_one_and_live)
     for (int index = 0; index < 3; index++)
         zj_testcoord_submit(tc, "echo", 1);
     for (int loss = 1; loss < ZJ_MAX_LOSSES; loss++) {
-        ck_assert_uint_eq(s_dispatch(tc), 4);
+        ck_assert_uint_eq(zj_testcoord_dispatch(tc), 4);
         peer = s_lose_and_return(tc, peer, "w1");
     }
     ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_QUEUED), 4);
     //  The poison job (the oldest) first, by itself; it kills its worker.
-    ck_assert_uint_eq(s_dispatch(tc), 1);
-    ck_assert_uint_eq(s_dispatch(tc), 0);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 0);
     zj_future_t *running = zj_peer_first_running(peer);
     ck_assert_int_eq(running->job.id, poison);
     peer = s_lose_and_return(tc, peer, "w1");
     ck_assert_int_eq(zj_testcoord_stored(tc, poison, NULL), ZJ_STATE_FAILED);
     //  The others, one at a time.
     for (int index = 0; index < 3; index++) {
-        ck_assert_uint_eq(s_dispatch(tc), 1);
-        ck_assert_uint_eq(s_dispatch(tc), 0);
+        ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
+        ck_assert_uint_eq(zj_testcoord_dispatch(tc), 0);
         running = zj_peer_first_running(peer);
         ck_assert(running->last_chance);
         ck_assert_int_eq(running->job.losses, ZJ_MAX_LOSSES - 1);
@@ -197,7 +182,7 @@ START_TEST(test_a_worker_runs_one_job_at_its_last_chance)
     zj_testcoord_submit(tc, "echo", 1);
     int64_t first = zj_testcoord_submit(tc, "echo", 1);
     int64_t second = zj_testcoord_submit(tc, "echo", 1);
-    ck_assert_uint_eq(s_dispatch(tc), 3);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 3);
     zj_future_t *one = zj_futures_find(tc->futures, first);
     zj_future_t *two = zj_futures_find(tc->futures, second);
     ck_assert(!zj_lifecycle_lose(&tc->jobs, one, "lost"));
@@ -205,13 +190,13 @@ START_TEST(test_a_worker_runs_one_job_at_its_last_chance)
     ck_assert(one->last_chance && two->last_chance);
     ck_assert(!zj_peer_runs_last_chance(w1));
     int64_t other = zj_testcoord_submit(tc, "echo", 1);
-    ck_assert_uint_eq(s_dispatch(tc), 2);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 2);
     ck_assert_ptr_eq(one->peer, w1);
     ck_assert_ptr_eq(zj_futures_find(tc->futures, other)->peer, w1);
     ck_assert_ptr_null(two->peer);
     ck_assert(zj_peer_runs_last_chance(w1));
     zj_peer_t *w2 = zj_testcoord_hello(tc, "w2", 4, 0);
-    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     ck_assert_ptr_eq(two->peer, w2);
     //  Its end frees w1 for the next one.
     zj_msg_t *results =
@@ -311,10 +296,10 @@ START_TEST(test_a_quiet_worker_gets_no_jobs)
         zj_testcoord_submit(tc, "echo", 1);
     int64_t beat = tc->worker_ep.heartbeat_ms;
     zj_peer_seen(quiet, zj_mono_ms() - beat * 3 / 2 - 50);
-    ck_assert_uint_eq(s_dispatch(tc), 0);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 0);
     ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_QUEUED), 4);
     zj_peer_seen(quiet, zj_mono_ms() - beat);
-    ck_assert_uint_eq(s_dispatch(tc), 4);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 4);
     zj_testcoord_destroy(&tc);
 }
 END_TEST
@@ -329,7 +314,7 @@ START_TEST(test_a_draining_worker_gets_no_jobs)
     zj_msg_destroy(&beat);
     ck_assert(zj_peer_draining(peer));
     zj_testcoord_submit(tc, "echo", 1);
-    ck_assert_uint_eq(s_dispatch(tc), 0);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 0);
     zj_testcoord_destroy(&tc);
 }
 END_TEST
@@ -380,7 +365,7 @@ START_TEST(test_a_job_past_its_deadline_fails_and_its_worker_is_told)
     zj_peer_t *peer = zj_testcoord_hello(tc, "w1", 2, 0);
     int64_t id = s_submit_timed(tc, 1000, 1);
     int64_t untimed = zj_testcoord_submit(tc, "echo", 1);
-    ck_assert_uint_eq(s_dispatch(tc), 2);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 2);
     zj_worker_ep_tick(&tc->worker_ep, zj_mono_ms() + 999);
     ck_assert_uint_eq(zj_testcoord_count(tc, ZJ_STATE_RUNNING), 2);
 
@@ -423,17 +408,17 @@ START_TEST(test_a_job_retried_after_its_deadline_runs_elsewhere)
     zj_testcoord_t *tc = zj_testcoord_new();
     zj_peer_t *mute = zj_testcoord_hello(tc, "mute", 4, 0);
     int64_t id = s_submit_timed(tc, 50, 2);
-    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     zj_worker_ep_tick(&tc->worker_ep, s_much_later(mute));
     s_assert_told_to_cancel(tc, id);
     int32_t attempts = 0;
     ck_assert_int_eq(zj_testcoord_stored(tc, id, &attempts), ZJ_STATE_QUEUED);
     ck_assert_int_eq(attempts, 1);
     zj_scheduler_wake(tc->scheduler, zj_now() + 60);
-    ck_assert_uint_eq(s_dispatch(tc), 0);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 0);
 
     zj_peer_t *honest = zj_testcoord_hello(tc, "honest", 1, 0);
-    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     zj_future_t *future = zj_futures_find(tc->futures, id);
     ck_assert_ptr_eq(future->peer, honest);
     zj_msg_t *results = zj_testcoord_results(1, id, 2, ZJ_STATE_SUCCEEDED);
@@ -496,7 +481,7 @@ START_TEST(test_a_name_held_by_a_live_worker_is_refused)
     ck_assert_int_eq(s_hello_from(tc, "first", "w1", 100, NULL),
                      ZJ_MSG_WELCOME);
     int64_t id = zj_testcoord_submit(tc, "echo", 1);
-    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     zj_msg_t *error = NULL;
     ck_assert_int_eq(s_hello_from(tc, "second", "w1", 200, &error),
                      ZJ_MSG_ERROR);
@@ -527,7 +512,7 @@ START_TEST(test_a_silent_holder_gives_its_name_up)
     zj_testcoord_t *tc = zj_testcoord_new();
     ck_assert_int_eq(s_hello_from(tc, "old", "w1", 100, NULL), ZJ_MSG_WELCOME);
     zj_testcoord_submit(tc, "echo", 1);
-    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     zj_peer_t *old = zj_peers_find_name(tc->peers, "w1");
     zj_peer_seen(old, zj_peer_last_seen(old) - 3001);
     ck_assert_int_eq(s_hello_from(tc, "new", "w1", 200, NULL), ZJ_MSG_WELCOME);
@@ -567,7 +552,7 @@ START_TEST(test_results_before_hello_are_refused)
     zj_testcoord_t *tc = zj_testcoord_new();
     zj_testcoord_hello(tc, "w1", 1, 0);
     int64_t id = zj_testcoord_submit(tc, "echo", 1);
-    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     zj_msg_t *results = zj_testcoord_results(7, id, 1, ZJ_STATE_SUCCEEDED);
     zj_testcoord_from_worker(tc, "stranger", results);
     zj_msg_destroy(&results);
@@ -600,7 +585,7 @@ START_TEST(test_results_from_a_non_holder_are_dropped)
     zj_testcoord_t *tc = zj_testcoord_new();
     zj_peer_t *w1 = zj_testcoord_hello(tc, "w1", 1, 0);
     int64_t id = zj_testcoord_submit(tc, "echo", 1);
-    ck_assert_uint_eq(s_dispatch(tc), 1);
+    ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     zj_testcoord_hello(tc, "w2", 1, 0);
     zj_msg_t *results = zj_testcoord_results(1, id, 1, ZJ_STATE_SUCCEEDED);
     zj_testcoord_from_worker(tc, "w2", results);

@@ -187,3 +187,17 @@ zj_testcoord_stored(zj_testcoord_t *self, int64_t id, int32_t *attempts)
     zj_job_clear(&job);
     return state;
 }
+
+size_t
+zj_testcoord_dispatch(zj_testcoord_t *self)
+{
+    zj_worker_ep_dispatch(&self->worker_ep);
+    ck_assert(zj_lifecycle_invariants_hold(&self->jobs));
+    size_t jobs = 0;
+    zj_msg_t *msg;
+    while ((msg = zj_testcoord_take(self, ZJ_TO_WORKER, ZJ_MSG_JOBS))) {
+        jobs += msg->job_count;
+        zj_msg_destroy(&msg);
+    }
+    return jobs;
+}

@@ -56,6 +56,11 @@ zj_msg_t *zj_testcoord_results(uint64_t req, int64_t id, int32_t attempt,
 zj_msg_t *zj_testcoord_take(zj_testcoord_t *self, zj_side_t side,
                             zj_msg_type_t type);
 
+//  Dispatches through the workers endpoint, checks the state machine's
+//  invariants, drops the JOBS messages and returns how many jobs they
+//  carried.
+size_t zj_testcoord_dispatch(zj_testcoord_t *self);
+
 //  Jobs in state among the unfinished ones.
 size_t zj_testcoord_count(zj_testcoord_t *self, zj_state_t state);
 

@@ -84,6 +84,22 @@ test_subjobs_a_failed_child_fails_the_map_and_cancels_the_rest() {
         || fail "collected error: $(cat out)"
 }
 
+#  A child cancelled by a client fails the map that awaits it, naming it;
+#  the map's other children are cancelled with it.
+test_subjobs_a_cancelled_child_fails_the_map() {
+    start_coordinator
+    start_worker w1
+    id=$(zj submit map '{"kind": "sleep", "items": [{"seconds": 30}, {"seconds": 30}, {"seconds": 30}]}') \
+        || fail "submit"
+    wait_until 10 value_is = 3 sql "select count(*) from jobs where parent=$id and state='running'"
+    child=$(sql "select id from jobs where parent=$id and call=2")
+    zj cancel "$child" >/dev/null || fail "cancel the child"
+    zj wait "$id" >out
+    assert_eq "$?" 1 "wait's exit"
+    grep -q "item 1 (job $child) cancelled: cancelled" out || fail "map's error: $(cat out)"
+    wait_until 10 value_is = 2 sql "select count(*) from jobs where parent=$id and error='its parent job $id failed'"
+}
+
 #  A child that times out is a failed child: the map says so.
 test_subjobs_a_child_that_times_out_fails_the_map() {
     start_coordinator
