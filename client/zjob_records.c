@@ -152,32 +152,13 @@ zjob_client_status(zjob_client_t *self, const int64_t *ids, size_t count,
     return s_query_ids(self, ZJ_MSG_STATUS, ids, count, fn, arg);
 }
 
-int
-zjob_client_list(zjob_client_t *self, const char *state, int32_t limit,
-                 zjob_job_fn *fn, void *arg)
+//  LIST: jobs in state (NULL: any), the children of parent (0: all jobs).
+static int
+s_list(zjob_client_t *self, int64_t parent, const char *state, int32_t limit,
+       zjob_job_fn *fn, void *arg)
 {
     assert(self);
     assert(fn);
-    if (state && zj_state_from_name(state) == ZJ_STATE_NONE)
-        return zj_client_fail(self, ZJ_EUSAGE, "unknown state '%.40s'", state);
-    if (limit < 0)
-        return zj_client_fail(self, ZJ_EUSAGE, "limit must be >= 0");
-    s_query_t query = {.type = ZJ_MSG_LIST,
-                       .state = state,
-                       .limit = limit,
-                       .job_fn = fn,
-                       .arg = arg};
-    return s_query(self, &query);
-}
-
-int
-zjob_client_children(zjob_client_t *self, int64_t parent, const char *state,
-                     int32_t limit, zjob_job_fn *fn, void *arg)
-{
-    assert(self);
-    assert(fn);
-    if (parent < 1)
-        return zj_client_fail(self, ZJ_EUSAGE, "parent must be a job id >= 1");
     if (state && zj_state_from_name(state) == ZJ_STATE_NONE)
         return zj_client_fail(self, ZJ_EUSAGE, "unknown state '%.40s'", state);
     if (limit < 0)
@@ -189,6 +170,22 @@ zjob_client_children(zjob_client_t *self, int64_t parent, const char *state,
                        .job_fn = fn,
                        .arg = arg};
     return s_query(self, &query);
+}
+
+int
+zjob_client_list(zjob_client_t *self, const char *state, int32_t limit,
+                 zjob_job_fn *fn, void *arg)
+{
+    return s_list(self, 0, state, limit, fn, arg);
+}
+
+int
+zjob_client_children(zjob_client_t *self, int64_t parent, const char *state,
+                     int32_t limit, zjob_job_fn *fn, void *arg)
+{
+    if (parent < 1)
+        return zj_client_fail(self, ZJ_EUSAGE, "parent must be a job id >= 1");
+    return s_list(self, parent, state, limit, fn, arg);
 }
 
 int
