@@ -100,6 +100,19 @@ test_subjobs_a_cancelled_child_fails_the_map() {
     wait_until 10 value_is = 2 sql "select count(*) from jobs where parent=$id and error='its parent job $id failed'"
 }
 
+#  A parent's timeout ends it failed, and its unfinished children with it.
+test_subjobs_a_parent_that_times_out_cancels_its_children() {
+    start_coordinator
+    start_worker w1
+    id=$(zj submit map '{"kind": "sleep", "items": [{"seconds": 30}, {"seconds": 30}]}' --timeout 500ms) \
+        || fail "submit"
+    zj wait "$id" >out
+    assert_eq "$?" 1 "wait's exit"
+    grep -q '"error": "timeout after 500 ms"' out || fail "map's error: $(cat out)"
+    wait_until 10 value_is = 2 sql "select count(*) from jobs where parent=$id and state='cancelled' and error='its parent job $id failed'"
+    wait_until 10 value_is = 0 sql "select count(*) from attempts where finished_at is null"
+}
+
 #  A child that times out is a failed child: the map says so.
 test_subjobs_a_child_that_times_out_fails_the_map() {
     start_coordinator
