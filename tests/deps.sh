@@ -11,7 +11,8 @@ set -e
 
 #  One line per package: the groups that need it, its Debian name, and
 #  how to tell it is there (pc: a pkg-config module, cmd: a command on
-#  PATH, lib: a library the compiler can link).
+#  PATH, lib: a library the compiler can link, py: a module Debian's
+#  /usr/bin/python3 can import).
 TABLE="build           gcc                  cmd:${CC:-cc}
 build           make                 cmd:make
 build           pkg-config           cmd:pkg-config
@@ -28,6 +29,9 @@ test            check                pc:check
 test,demo       sqlite3              cmd:sqlite3
 test            iproute2             cmd:ip
 test            procps               cmd:pgrep
+test,demo       python3              cmd:/usr/bin/python3
+test,demo       python3-zmq          py:zmq
+test,demo       python3-msgpack      py:msgpack
 format          clang-format         cmd:${CLANG_FORMAT:-clang-format}"
 
 #  Whether the thing a probe names is there.
@@ -36,6 +40,7 @@ present() {
     case $1 in
     pc:*) pkg-config --exists "$what" 2>/dev/null ;;
     cmd:*) set -- $what && command -v "$1" >/dev/null 2>&1 ;;
+    py:*) /usr/bin/python3 -c "import $what" >/dev/null 2>&1 ;;
     lib:*)
         set -- ${CC:-cc}
         case $("$1" -print-file-name="lib$what.so" 2>/dev/null) in
