@@ -422,15 +422,19 @@ class Worker:
                         "on this worker", no_retry=True, klass="io")
             return
         self.running[run.id] = run
-        timed = job.get("timeout_ms", 0) > 0
         if kind.klass == "io":
-            if timed:
+            if job.get("timeout_ms", 0) > 0:
                 self.arm_timeout(run)
             run.task = self.loop.create_task(self.run_io(run), name=f"zjob job {run.id} {kind.name}")
             return
-        #  A CPU job's time counts once a process takes it.
-        run.cpu = CpuRun(job, kind.name, (lambda: self.arm_timeout(run)) if timed else None)
+        run.cpu = CpuRun(job, kind.name, lambda: self.cpu_started(run))
         self.pool.start(run.cpu)
+
+    def cpu_started(self, run):
+        """A CPU job's time counts once a process takes it."""
+        run.started_at = time.time()
+        if run.job.get("timeout_ms", 0) > 0:
+            self.arm_timeout(run)
 
     def arm_timeout(self, run):
         timeout_ms = run.job["timeout_ms"]
