@@ -83,6 +83,7 @@ check:
 	tests/layers.sh
 	$(BIN)/test-unit
 	BIN=$(BIN) tests/e2e/run
+	BIN=$(BIN) tests/python/run
 
 # check-asan: the same tests under ASan and UBSan, with the coordinator's
 # invariants asserted after every turn. Check's per-test timeouts are

@@ -17,8 +17,10 @@ import collections
 import concurrent.futures
 import multiprocessing
 import os
+import select
 import signal
 import sys
+import threading
 import time
 import traceback
 
@@ -68,7 +70,7 @@ class _Slot:
             max_workers=1,
             mp_context=self.pool.context,
             initializer=_child_init,
-            initargs=(self.pool.endpoint, self.pool.modules),
+            initargs=(self.pool.endpoint, self.pool.modules, os.getpid()),
         )
         self.process = None
 
@@ -242,16 +244,30 @@ def _crash_text(process):
 _push = None
 
 
-def _child_init(endpoint, modules):
-    """Each process: the report socket, and the job modules imported."""
+def _child_init(endpoint, modules, worker_pid):
+    """Each process: the report socket, the job modules imported, and a
+    watch on the worker that ends this process when the worker ends."""
     global _push
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(worker_pid,), daemon=True).start()
     for module in modules:
         __import__(module)
     context = zmq.Context()
     _push = context.socket(zmq.PUSH)
     _push.setsockopt(zmq.LINGER, 1000)
     _push.connect(endpoint)
+
+
+def _exit_with(pid):
+    """Waits for process pid to end, then exits: a worker killed by
+    SIGKILL leaves no pool process behind (each holds the pipes that
+    would tell the others and the fork server)."""
+    try:
+        handle = os.pidfd_open(pid)
+        select.select([handle], [], [])
+    except OSError:
+        pass
+    os._exit(0)
 
 
 def _child_ready():
@@ -318,7 +334,7 @@ def _child_run(kind_name, args_text, job_id, attempt):
     try:
         if kind is None:
             return "final", f"unknown job kind '{kind_name}' on this worker"
-        value = jobs.call(kind.function, _wire.from_json(args_text))
+        value = jobs.call(kind, _wire.from_json(args_text))
     except FailedFinal as error:
         return "final", jobs.describe(error)
     except Exception as error:  # noqa: BLE001 - the job's own failure

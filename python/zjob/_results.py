@@ -11,8 +11,6 @@ max_result becomes the failure the coordinator would make of it.
 import collections
 import time
 
-import msgpack
-
 from zjob import _wire
 
 _MAX_BACKOFF = 32
@@ -44,12 +42,16 @@ class Results:
     def add(self, outcome, klass):
         """A job's outcome (a RESULTS job map) for the next batch."""
         result = outcome.get("result")
-        if result is not None and len(result.encode("utf-8")) > self.max_result:
-            size = len(result.encode("utf-8"))
-            outcome = dict(outcome, state="failed", result=None, no_retry=True,
+        size = len(result.encode("utf-8")) if result is not None else 0
+        if size > self.max_result:
+            outcome = dict(outcome, state="failed", no_retry=True,
                            error=f"result of {size} bytes is over the "
                            f"coordinator's limit of {self.max_result} (--max-result)")
-        self.pending.append(outcome)
+            del outcome["result"]
+            size = 0
+        #  Its result, its error and a bound on the rest of its map.
+        weight = size + len(outcome.get("error", "")) * 4 + 128
+        self.pending.append((outcome, weight))
         if klass == "io":
             self.io_credit += 1
         else:
@@ -61,8 +63,7 @@ class Results:
             return []
         limit = self.max_message // 2
         batches, current, size = [], [], 0
-        for outcome in self.pending:
-            weight = len(msgpack.packb(outcome, use_bin_type=True))
+        for outcome, weight in self.pending:
             if current and size + weight > limit:
                 batches.append(current)
                 current, size = [], 0

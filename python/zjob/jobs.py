@@ -28,6 +28,10 @@ class Kind:
         self.name = name
         self.function = function
         self.klass = "io" if inspect.iscoroutinefunction(function) else "cpu"
+        try:
+            self.signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            self.signature = None  #  Nothing to check args against
 
     def __repr__(self):
         return f"<zjob kind {self.name} {self.klass}>"
@@ -68,8 +72,8 @@ def kinds():
     return dict(_registry)
 
 
-def call(function, args):
-    """Calls function with a job's args as Celery users expect.
+def call(kind, args):
+    """Calls a kind's function with a job's args as Celery users expect.
 
     A JSON object gives keyword arguments, an array positional ones, null
     (or no args) none, and any other value the one argument. Args that do
@@ -84,13 +88,12 @@ def call(function, args):
         positional, named = args, {}
     else:
         positional, named = (args,), {}
-    try:
-        inspect.signature(function).bind(*positional, **named)
-    except TypeError as error:
-        raise FailedFinal(f"bad args for {function.__name__}: {error}") from None
-    except ValueError:
-        pass  #  No signature to check against (a builtin)
-    return function(*positional, **named)
+    if kind.signature is not None:
+        try:
+            kind.signature.bind(*positional, **named)
+        except TypeError as error:
+            raise FailedFinal(f"bad args for {kind.name}: {error}") from None
+    return kind.function(*positional, **named)
 
 
 def describe(error):

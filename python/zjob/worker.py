@@ -445,7 +445,7 @@ class Worker:
         context = IoJob(self, run)
         jobs._current.set(context)
         try:
-            value = await jobs.call(run.kind.function, _wire.from_json(run.job.get("args")))
+            value = await jobs.call(run.kind, _wire.from_json(run.job.get("args")))
         except asyncio.CancelledError:
             if not run.ended:
                 raise
@@ -501,8 +501,13 @@ class Worker:
         self.running.pop(run.id, None)
         self.logs.end(run.id)
         outcome = {"id": run.id, "attempts": run.attempt, "state": state,
-                   "result": result, "error": error, "no_retry": no_retry,
                    "started_at": run.started_at, "finished_at": time.time()}
+        if result is not None:
+            outcome["result"] = result
+        if error is not None:
+            outcome["error"] = error
+        if no_retry:
+            outcome["no_retry"] = True
         self.results.add(outcome, klass or run.kind.klass)
         self.schedule_flush(force_progress=run.id in self.progress)
 
@@ -560,12 +565,15 @@ class Worker:
         """asyncio's own slow-callback hook, naming the job that held the
         loop: its debug mode times every callback and logs those over
         slow_callback_duration. The costly parts of debug mode (a stack
-        captured for every handle and future, coroutine origins) stay off.
+        captured for every handle and future, coroutine origins, checks of
+        every callback and of the calling thread) stay off.
         """
         loop = self.loop
         loop.slow_callback_duration = self.config.block_threshold
         loop.set_debug(True)
         loop.get_debug = lambda: False
+        loop._check_callback = lambda callback, method: None
+        loop._check_thread = lambda: None
         sys.set_coroutine_origin_tracking_depth(0)
         loop._set_coroutine_origin_tracking = lambda enabled: None
         import logging

@@ -62,6 +62,15 @@ def wait_for(predicate, timeout, what):
         time.sleep(0.05)
 
 
+def _signal_group(proc, sig):
+    """Sends sig to the process group proc leads (each program started
+    here leads its own), so that its children go with it."""
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 class Cluster:
     """A coordinator and workers in a temporary folder, ended on close.
 
@@ -101,6 +110,7 @@ class Cluster:
             stderr=subprocess.STDOUT,
             env=env if env is not None else os.environ.copy(),
             cwd=self.dir,
+            start_new_session=True,  # Its group: close() ends its children too
         )
         self.procs[f"{name}#{proc.pid}"] = proc
         return proc
@@ -280,19 +290,18 @@ class Cluster:
         if self._closed:
             return
         self._closed = True
-        running = [proc for proc in self.procs.values() if proc.poll() is None]
-        for proc in running:
-            try:
-                proc.terminate()
-            except ProcessLookupError:
-                pass
+        procs = list(self.procs.values())
+        for proc in procs:
+            _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + 3
-        for proc in running:
+        for proc in procs:
             try:
                 proc.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+        for proc in procs:  # What its children left (a CPU pool, say)
+            _signal_group(proc, signal.SIGKILL)
         for log in self._logs:
             log.close()
         if os.environ.get("KEEP_TMP"):

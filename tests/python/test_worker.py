@@ -19,6 +19,19 @@ def _json(process):
     return json.loads(process.stdout)
 
 
+def _descendants(pid):
+    """The processes under pid, from /proc, children first."""
+    found, queue = [], [pid]
+    while queue:
+        parent = queue.pop()
+        for task in os.listdir(f"/proc/{parent}/task"):
+            with open(f"/proc/{parent}/task/{task}/children") as file:
+                children = [int(child) for child in file.read().split()]
+            found.extend(children)
+            queue.extend(children)
+    return found
+
+
 class SharedCluster(unittest.TestCase):
     """One coordinator, a Python worker py1 (2 CPU processes) and a C
     worker c1, for the tests that leave them as they found them."""
@@ -217,6 +230,19 @@ class OwnCluster(unittest.TestCase):
         self.assertEqual((outcome["state"], outcome["result"]), ("succeeded", 1))
         self.assertEqual(self.cluster.sql(f"SELECT attempts FROM jobs WHERE id = {job_id}"),
                          [(1,)], "the held result counted: no second attempt")
+
+    def test_a_worker_killed_leaves_no_pool_process_behind(self):
+        worker = self.cluster.start_py_worker("py1", "pyjobs", flags=("--cpu-procs", "2"))
+        self.assertEqual(self.run_job_id("crunch", "[1]"), "succeeded")
+        descendants = _descendants(worker.pid)
+        self.assertGreaterEqual(len(descendants), 3, "a fork server and two processes")
+        self.cluster.kill(worker, signal.SIGKILL)
+        wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in descendants), 10,
+                 f"the pool's processes {descendants} to end with their worker")
+
+    def run_job_id(self, kind, args):
+        job_id = self.cluster.zjob("submit", kind, args).stdout.strip()
+        return _json(self.cluster.zjob("wait", job_id, timeout=20))["state"]
 
     def test_a_name_held_by_a_live_worker_is_refused(self):
         self.cluster.start_py_worker("same", "pyjobs")
