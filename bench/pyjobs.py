@@ -6,9 +6,10 @@ import time
 import zjob
 
 
-@zjob.job
-async def nap(seconds):
-    """An I/O job: a coroutine that sleeps."""
+@zjob.job("sleep")
+async def sleep(seconds):
+    """An I/O job: a coroutine that sleeps; zjob-worker's sleep kind's
+    args ({"seconds": 1}), so zjbench's io workload runs on it as is."""
     await asyncio.sleep(seconds)
 
 

@@ -144,17 +144,24 @@ def _type_ok(value, kind):
     return isinstance(value, bool)
 
 
+_TYPES = {_INT: (int,), _FLOAT: (int, float), _STR: (str,), _BOOL: (bool,)}
+
+
 def _check_map(where, fields, table):
     """Drops nil values and checks the known keys' types, in place."""
-    for key in [key for key, value in fields.items() if value is None]:
-        del fields[key]
+    if None in fields.values():
+        for key in [key for key, value in fields.items() if value is None]:
+            del fields[key]
     for key, value in fields.items():
         kind = table.get(key)
-        if kind and not _type_ok(value, kind):
+        if kind is None:
+            continue
+        #  type(), not isinstance(): a bool is no integer here.
+        if type(value) not in _TYPES[kind]:
             raise ProtocolError(
                 CODES["EPROTO"], f"{where}field '{key}' is not {_ARTICLE[kind]}"
             )
-        if kind == _FLOAT and not math.isfinite(value):
+        if type(value) is float and not math.isfinite(value):
             raise ProtocolError(CODES["EPROTO"], f"{where}field '{key}' is not finite")
 
 
@@ -209,18 +216,21 @@ def decode(data):
     return frame
 
 
-def _pruned(value):
-    """A copy without the fields that are zero, false, empty or None."""
-    if isinstance(value, dict):
-        return {
-            key: _pruned(item)
-            for key, item in value.items()
-            if item is not None and item is not False and item != 0 and item != []
-            and item != {}
-        }
-    if isinstance(value, list):
-        return [_pruned(item) for item in value]
-    return value
+def _absent(value):
+    return value is None or value is False or value == 0 or value == [] or value == {}
+
+
+def _pruned(fields):
+    """A copy without the fields that are zero, false, empty or None, and
+    so for each map in a list of maps (jobs, workers)."""
+    kept = {}
+    for key, value in fields.items():
+        if type(value) is list and value and type(value[0]) is dict:
+            value = [_pruned(item) for item in value]
+        elif type(value) is not str and _absent(value):
+            continue
+        kept[key] = value
+    return kept
 
 
 def encode(type_, **fields):
@@ -274,6 +284,8 @@ def to_json(value, limit):
 
     Raises ValueError (or TypeError) with a one-line reason otherwise.
     """
+    if value is None:
+        return "null"
     _check_value(value, 1)
     text = json.dumps(value, ensure_ascii=False, allow_nan=False,
                       separators=(",", ":"))

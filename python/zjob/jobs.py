@@ -88,12 +88,17 @@ def call(kind, args):
         positional, named = args, {}
     else:
         positional, named = (args,), {}
-    if kind.signature is not None:
+    try:
+        return kind.function(*positional, **named)
+    except TypeError:
+        #  The args, or the function's own code? Its signature tells.
+        if kind.signature is None:
+            raise
         try:
             kind.signature.bind(*positional, **named)
         except TypeError as error:
             raise FailedFinal(f"bad args for {kind.name}: {error}") from None
-    return kind.function(*positional, **named)
+        raise
 
 
 def describe(error):

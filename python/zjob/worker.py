@@ -570,12 +570,12 @@ class Worker:
         """
         loop = self.loop
         loop.slow_callback_duration = self.config.block_threshold
-        loop.set_debug(True)
-        loop.get_debug = lambda: False
+        #  Before set_debug, which schedules the origin tracking's start.
+        loop._set_coroutine_origin_tracking = lambda enabled: None
         loop._check_callback = lambda callback, method: None
         loop._check_thread = lambda: None
-        sys.set_coroutine_origin_tracking_depth(0)
-        loop._set_coroutine_origin_tracking = lambda enabled: None
+        loop.set_debug(True)
+        loop.get_debug = lambda: False
         import logging
 
         logging.getLogger("asyncio").addFilter(self.on_slow_callback)
