@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 #  demo.sh - make demo: a coordinator and two workers on loopback, a batch
-#  of jobs of every built-in kind, their results, and the store as the
-#  sqlite3 shell sees it. Each step checks its outcome: the demo stops
+#  of jobs of every built-in kind, their results, a Python worker with the
+#  lesson's coroutines, and the store as the sqlite3 shell sees it. Each step checks its outcome: the demo stops
 #  with a non-zero status at the first one that goes wrong. Everything
 #  started is stopped and reaped by PID, however the script ends.
 set -euo pipefail
@@ -178,6 +178,28 @@ printf '%s results, %s succeeded, in %.2f s (wall clock of submit + gather)\n' \
     "$results" "$succeeded" "$(awk "BEGIN {print $end - $start}")"
 [ "$results" = 2020 ] && [ "$succeeded" = 2020 ] ||
     die "$succeeded of 2,020 jobs succeeded"
+
+step "The lesson in Python: a Python worker, and asyncio.gather in a client"
+echo "\$ python3 -m zjob.worker --name py lesson      # docs/examples/lesson.py"
+PYTHONPATH="$root/python:$root/docs/examples" /usr/bin/python3 -m zjob.worker \
+    --connect "tcp://127.0.0.1:$workers" --name py --cpu-procs 1 lesson \
+    >"$dir/py.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 100); do
+    [ "$(scalar "select state from workers where name = 'py'")" = connected ] && break
+    sleep 0.1
+done
+[ "$(scalar "select state from workers where name = 'py'")" = connected ] ||
+    die "the Python worker did not connect: $(tail -n 3 "$dir/py.log")"
+echo "\$ python3 docs/examples/gather.py"
+PYTHONPATH="$root/python" /usr/bin/python3 "$root/docs/examples/gather.py" >"$dir/gather.out" ||
+    die "gather.py exited $?: $(cat "$dir/gather.out")"
+cat "$dir/gather.out"
+[ "$(sed -n 1p "$dir/gather.out")" = "['fetched a', 'fetched b']" ] ||
+    die "gather.py printed $(sed -n 1p "$dir/gather.out")"
+echo "\$ zjob submit fetch '\"c\"' --wait      # a Python kind, from the command line"
+zjob submit fetch '"c"' --wait | tee "$dir/fetch.out"
+grep -q '"result": "fetched c"' "$dir/fetch.out" || die "fetch from the CLI: $(cat "$dir/fetch.out")"
 
 step "The store, read with the sqlite3 shell while the coordinator runs"
 query "select state, count(*) as jobs from jobs group by state"
