@@ -34,7 +34,7 @@ from zmq.utils.monitor import parse_monitor_message
 
 from zjob import _keys, _wire
 from zjob.errors import Error, Unreachable
-from zjob.future import Future
+from zjob.future import Future, as_completed
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:7700"
 SUBMIT_BATCH = 1000  # Jobs per SUBMIT, as libzjob sends them
@@ -497,26 +497,10 @@ class Client:
         self._check_open()
         return Future(_job_id(job_id), self)
 
-    async def as_completed(self, futures, timeout=None):
+    def as_completed(self, futures, timeout=None):
         """Yields the futures as their jobs finish; raises TimeoutError
         once timeout seconds passed, after yielding those done by then."""
-        futures = list(dict.fromkeys(futures))
-        done = asyncio.Queue()
-        for future in futures:
-            future.add_done_callback(done.put_nowait)
-        deadline = None if timeout is None else self._loop.time() + timeout
-        try:
-            for _ in range(len(futures)):
-                left = None if deadline is None else max(0.0, deadline - self._loop.time())
-                try:
-                    yield await asyncio.wait_for(done.get(), left)
-                except asyncio.TimeoutError:
-                    raise TimeoutError(
-                        f"{done.qsize() + sum(not f.done() for f in futures)} jobs "
-                        f"not finished within {timeout:g} s") from None
-        finally:
-            for future in futures:
-                future.remove_done_callback(done.put_nowait)
+        return as_completed(futures, timeout)
 
     #  -- submitting ------------------------------------------------------
 

@@ -75,3 +75,26 @@ class Future(asyncio.Future):
                 stacklevel=2,
             )
         super().__del__()
+
+
+async def as_completed(futures, timeout=None):
+    """Yields the futures as their jobs end, the first done first; raises
+    TimeoutError once timeout seconds passed, after yielding those done
+    by then. Each future is awaited (watched) from the start."""
+    futures = list(dict.fromkeys(futures))
+    loop = asyncio.get_running_loop()
+    done = asyncio.Queue()
+    for future in futures:
+        future.add_done_callback(done.put_nowait)
+    deadline = None if timeout is None else loop.time() + timeout
+    try:
+        for _ in range(len(futures)):
+            left = None if deadline is None else max(0.0, deadline - loop.time())
+            try:
+                yield await asyncio.wait_for(done.get(), left)
+            except asyncio.TimeoutError:
+                late = done.qsize() + sum(not future.done() for future in futures)
+                raise TimeoutError(f"{late} jobs not finished within {timeout:g} s") from None
+    finally:
+        for future in futures:
+            future.remove_done_callback(done.put_nowait)

@@ -16,6 +16,7 @@ import inspect
 
 from zjob import _wire
 from zjob.errors import Error, FailedFinal
+from zjob.future import as_completed as future_as_completed
 
 _registry = {}
 _current = contextvars.ContextVar("zjob_current_job", default=None)
@@ -188,20 +189,9 @@ async def gather(*futures, return_exceptions=False):
     return await asyncio.gather(*futures, return_exceptions=return_exceptions)
 
 
-async def as_completed(futures, timeout=None):
+def as_completed(futures, timeout=None):
     """Yields the futures as their jobs end, the first done first.
 
     Raises TimeoutError if timeout (seconds) passes first.
     """
-    pending = set(futures)
-    loop = asyncio.get_running_loop()
-    deadline = None if timeout is None else loop.time() + timeout
-    while pending:
-        left = None if deadline is None else max(0.0, deadline - loop.time())
-        done, pending = await asyncio.wait(
-            pending, timeout=left, return_when=asyncio.FIRST_COMPLETED
-        )
-        if not done:
-            raise TimeoutError(f"{len(pending)} jobs not done in {timeout} s")
-        for future in done:
-            yield future
+    return future_as_completed(futures, timeout)

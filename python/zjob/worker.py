@@ -28,6 +28,7 @@ from zjob import _keys, _log, _wire, jobs
 from zjob._children import Calls, Parent
 from zjob._cpu import CpuPool, CpuRun
 from zjob._results import Results
+from zjob._watchdog import Watchdog
 from zjob.errors import Error, FailedFinal
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:7701"
@@ -188,6 +189,8 @@ class Worker:
             self.pool = CpuPool(self.config.cpu_procs, self.config.modules,
                                 self.side_dir, self.report, self.cpu_outcome)
         self.watch_blocking()
+        if self.config.watchdog > 0:
+            Watchdog(self.loop, self.config.watchdog)
         self.connect()
         for signum in (signal.SIGINT, signal.SIGTERM):
             self.loop.add_signal_handler(signum, self.on_signal, signum)
@@ -631,7 +634,7 @@ def parse_args(argv):
         description="Run the @zjob.job functions of MODULEs as a zjob worker: "
         "async def as I/O jobs on this loop, def as CPU jobs in a process pool.",
         epilog="exit: 0 stopped by a signal, 1 cannot start, 2 usage error, "
-        "4 --name is held by another live worker",
+        "4 --name is held by another live worker, 70 the watchdog stopped us",
     )
     parser.add_argument("modules", nargs="+", metavar="MODULE",
                         help="module to import (a dotted name, or a path to a .py file)")
@@ -651,6 +654,9 @@ def parse_args(argv):
                         help="bytes of log each attempt may write (default 1M)")
     parser.add_argument("--block-threshold", type=_duration, default=0.1, metavar="DUR",
                         help="report a job holding the loop longer (default 100ms)")
+    parser.add_argument("--watchdog", type=_duration, default=10.0, metavar="DUR",
+                        help="exit with status 70, naming the job, when one job holds "
+                        "the loop this long (default 10s; 0 never)")
     parser.add_argument("--grace", type=_duration, default=10.0, metavar="DUR",
                         help="on SIGTERM/SIGINT, let running jobs finish this long "
                         "(default 10s); a second signal stops at once")

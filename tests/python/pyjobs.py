@@ -106,3 +106,9 @@ def cpu_submit():
 async def unjson():
     """Returns what JSON cannot hold."""
     return {1, 2}
+
+
+@zjob.job
+async def stuck(seconds):
+    """Holds the loop without ever awaiting (for the watchdog)."""
+    time.sleep(seconds)

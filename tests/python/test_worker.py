@@ -244,6 +244,17 @@ class OwnCluster(unittest.TestCase):
         job_id = self.cluster.zjob("submit", kind, args).stdout.strip()
         return _json(self.cluster.zjob("wait", job_id, timeout=20))["state"]
 
+    def test_the_watchdog_ends_a_worker_whose_loop_a_job_holds(self):
+        worker = self.cluster.start_py_worker("py1", "pyjobs", flags=("--watchdog", "500ms"))
+        job_id = self.cluster.zjob("submit", "stuck", "[30]", "--retries", "1").stdout.strip()
+        self.assertEqual(worker.wait(20), 70)
+        self.assertRegex(self.cluster.log("py1"),
+                         rf"watchdog: loop stuck held_ms=\d+ limit_ms=500 job={job_id} "
+                         rf"kind=stuck; exiting status=70")
+        self.cluster.wait_for(lambda: self.cluster.sql(
+            f"SELECT losses FROM jobs WHERE id = {job_id}")[0][0] == 1, 10,
+            "the loss to count against the job")
+
     def test_a_name_held_by_a_live_worker_is_refused(self):
         self.cluster.start_py_worker("same", "pyjobs")
         second = self.cluster.start_py_worker("same", "pyjobs", wait=False)
