@@ -91,6 +91,17 @@ class Cluster:
         self._logs = []
         self._closed = False
 
+    @classmethod
+    def started(cls, setup):
+        """A cluster that setup(cluster) started; closed if setup fails."""
+        cluster = cls()
+        try:
+            setup(cluster)
+        except BaseException:
+            cluster.close()
+            raise
+        return cluster
+
     def __enter__(self):
         return self
 

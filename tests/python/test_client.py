@@ -38,13 +38,8 @@ class SharedCluster(AsyncTest):
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = harness.Cluster()
-        try:
-            cls.cluster.start_coordinator()
-            cls.cluster.start_c_worker("w1", "--allow-exec")
-        except BaseException:
-            cls.cluster.close()
-            raise
+        cls.cluster = harness.Cluster.started(lambda cluster: (
+            cluster.start_coordinator(), cluster.start_c_worker("w1", "--allow-exec")))
 
     @classmethod
     def tearDownClass(cls):

@@ -38,14 +38,10 @@ class SharedCluster(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = Cluster()
-        try:
-            cls.cluster.start_coordinator()
-            cls.cluster.start_py_worker("py1", "pyjobs", flags=("--cpu-procs", "2"))
-            cls.cluster.start_c_worker("c1", "--cpu-procs", "1")
-        except BaseException:
-            cls.cluster.close()
-            raise
+        cls.cluster = Cluster.started(lambda cluster: (
+            cluster.start_coordinator(),
+            cluster.start_py_worker("py1", "pyjobs", flags=("--cpu-procs", "2")),
+            cluster.start_c_worker("c1", "--cpu-procs", "1")))
 
     @classmethod
     def tearDownClass(cls):
