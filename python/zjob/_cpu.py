@@ -173,20 +173,25 @@ class CpuPool:
 
     async def _finish(self, slot, run, future):
         crashed = isinstance(future.exception(), concurrent.futures.process.BrokenProcessPool)
-        if not crashed:
+        if crashed:
+            #  The executor's own thread reaps the process, reading its
+            #  status once from the fork server: read it only after that
+            #  thread is done, or both read and one gets none (255).
+            process = slot.process or _process_of(slot.executor)
+            await asyncio.to_thread(slot.executor.shutdown, wait=True)
+        else:
             self.read_reports()
             try:
                 await asyncio.wait_for(run.ended.wait(), _END_WAIT_S)
             except asyncio.TimeoutError:
                 pass
-        if run.slot is not slot:
+        if run.slot is not slot:  #  Stopped meanwhile: reported then
             return
         run.slot = None
         slot.run = None
         if crashed:
-            error = _crash_text(slot.process or _process_of(slot.executor))
             slot.renew()
-            self.on_outcome(run, "failed", None, error, False)
+            self.on_outcome(run, "failed", None, _crash_text(process), False)
         else:
             self.on_outcome(run, *_outcome(future))
         self.pump()

@@ -102,10 +102,16 @@ class SharedCluster(unittest.TestCase):
         self.assertIn("progress:    100 of 100, done", status)
 
     def test_a_cpu_job_that_crashes_its_process_fails_and_the_pool_goes_on(self):
-        self.assertEqual(self.run_job("crash", "segv")["error"],
-                         "process crashed: killed by signal SIGSEGV (Segmentation fault)")
-        self.assertEqual(self.run_job("crash", "exit")["error"], "process exited with status 3")
-        self.assertEqual(self.run_job("crunch", [1])["state"], "succeeded")
+        for args, error in (("segv", "process crashed: killed by signal SIGSEGV "
+                                     "(Segmentation fault)"),
+                            ("exit", "process exited with status 3")):
+            outcome = self.run_job("crash", args)
+            self.assertEqual(outcome.get("error"), error, f"{outcome}\n{self.py1_log()}")
+        outcome = self.run_job("crunch", [1])
+        self.assertEqual(outcome["state"], "succeeded", f"{outcome}\n{self.py1_log()}")
+
+    def py1_log(self):
+        return "--- py1.log, last lines:\n" + "\n".join(self.cluster.log("py1").splitlines()[-15:])
 
     def test_a_timeout_stops_an_io_job_and_a_cpu_job(self):
         for kind in ("nap", "spin"):
