@@ -597,12 +597,21 @@ class Worker:
         return False
 
 
+_NUMBER = r"(\d+(?:\.\d+)?)"
+_DURATION = re.compile(
+    rf"(?:{_NUMBER}d)?(?:{_NUMBER}h)?(?:{_NUMBER}m(?!s))?(?:{_NUMBER}s)?(?:{_NUMBER}ms)?")
+_SCALES = (86400, 3600, 60, 1, 0.001)
+
+
 def _duration(text):
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (250ms, 2s, 5m)")
-    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[match.group(2)]
-    return float(match.group(1)) * scale
+    """A duration as the C programs take it: "250ms", "1h30m", "1d", or a
+    bare number of seconds; in seconds."""
+    if re.fullmatch(_NUMBER, text):
+        return float(text)
+    match = _DURATION.fullmatch(text)
+    if not text or not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (250ms, 2s, 1h30m, 1d)")
+    return sum(float(part) * scale for part, scale in zip(match.groups(), _SCALES) if part)
 
 
 def _size(text):
