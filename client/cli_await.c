@@ -21,7 +21,7 @@ static const char s_wait_usage[] =
     "\"result\".\n"
     "\n"
     "Options:\n"
-    "  --timeout DUR      give up after DUR (250ms, 2s, 5m, 1h)\n"
+    "  --timeout DUR      give up after DUR (250ms, 2s, 1h30m, 1d)\n"
     ZJ_CLI_HELP_COORDINATOR
     ZJ_CLI_HELP_HELP
     "\n"
@@ -95,7 +95,7 @@ s_parse(zj_cli_t *cli, int argc, char **argv, bool single, int64_t **ids_p,
         if (zj_duration_parse(optarg, timeout_ms))
             return zj_cli_usage_error(cli,
                                       "'%s' is not a duration "
-                                      "(250ms, 2s, 5m, 1h)",
+                                      "(250ms, 2s, 1h30m, 1d)",
                                       optarg);
     }
     if (option == ZJ_OPT_EXIT)

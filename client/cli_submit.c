@@ -24,7 +24,7 @@ static const char s_usage[] =
     "\n"
     "Options:\n"
     "  --wait             wait for the job; print its result as `zjob wait`\n"
-    "  --timeout DUR      limit each attempt to DUR (250ms, 2s, 5m, 1h)\n"
+    "  --timeout DUR      limit each attempt to DUR (250ms, 2s, 1h30m, 1d)\n"
     "  --retries N        attempt again up to N times after a failure\n"
     "  --backoff DUR      wait before the first retry (default 200ms),\n"
     "                     doubled after each, with jitter, at most 60s\n"
@@ -148,7 +148,7 @@ s_flag(zj_cli_t *cli, s_submit_t *submit, int option)
                                                           : &spec->backoff_ms))
             return zj_cli_usage_error(cli,
                                       "'%s' is not a duration "
-                                      "(250ms, 2s, 5m, 1h)",
+                                      "(250ms, 2s, 1h30m, 1d)",
                                       optarg);
         return 0;
     case S_RETRIES:

@@ -12,8 +12,11 @@
 static const struct {
     const char *name;
     double ms;
-} s_units[] = {{"d", 86400000.0}, {"h", 3600000.0}, {"ms", 1.0},
-               {"m", 60000.0},    {"s", 1000.0}};
+} s_units[] = {{"d", 86400000.0},
+               {"h", 3600000.0},
+               {"ms", 1.0},
+               {"m", 60000.0},
+               {"s", 1000.0}};
 
 #define ZJ_UNITS (sizeof s_units / sizeof s_units[0])
 #define ZJ_MAX_DURATION_MS 9.0e15

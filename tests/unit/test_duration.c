@@ -15,9 +15,9 @@ static const struct {
               {"90s", 90000}};
 
 static const char *s_bad[] = {
-    "",     "-1s",   "soon", "5x",   "1s2",  "+3",    "ms",  "nan",
-    "inf",  "1e300h", "1e3s", "0x10", "1h1h", "30m1h", "1 h", "h1",
-    "1..5s", ".5s",  "5.s",  "1d-1h", "999999999999d"};
+    "",    "-1s", "soon",   "5x",   "1s2",  "+3",    "ms",
+    "nan", "inf", "1e300h", "1e3s", "0x10", "1h1h",  "30m1h",
+    "1 h", "h1",  "1..5s",  ".5s",  "5.s",  "1d-1h", "999999999999d"};
 
 START_TEST(test_duration_parses_units)
 {
