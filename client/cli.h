@@ -62,7 +62,8 @@ enum {
     ZJ_OPT_COORDINATOR = 1000, //  --coordinator EP
     ZJ_OPT_JSON,               //  --json
     ZJ_OPT_KEY,                //  --key FILE
-    ZJ_OPT_COORDINATOR_KEY     //  --coordinator-key FILE
+    ZJ_OPT_COORDINATOR_KEY,    //  --coordinator-key FILE
+    ZJ_OPT_VERSION             //  --version
 };
 
 //  The options every command takes; end a command's table with it.
@@ -72,6 +73,7 @@ enum {
         {"key", required_argument, NULL, ZJ_OPT_KEY},                          \
         {"coordinator-key", required_argument, NULL, ZJ_OPT_COORDINATOR_KEY},  \
         {"help", no_argument, NULL, 'h'},                                      \
+        {"version", no_argument, NULL, ZJ_OPT_VERSION},                        \
     {                                                                          \
         NULL, 0, NULL, 0                                                       \
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "client/cli.h"
+#include "common/flags.h"
 #include "common/keys.h"
 #include "proto/limits.h"
 
@@ -49,6 +50,10 @@ zj_cli_getopt(zj_cli_t *cli, int argc, char **argv,
             continue;
         case 'h':
             fputs(cli->usage, stdout);
+            cli->exit = ZJ_EXIT_OK;
+            return ZJ_OPT_EXIT;
+        case ZJ_OPT_VERSION:
+            zj_flags_print_version("zjob", ZJ_PROTO_VERSION);
             cli->exit = ZJ_EXIT_OK;
             return ZJ_OPT_EXIT;
         case ':':

@@ -30,6 +30,7 @@ static const char s_usage[] =
     ZJ_CLI_HELP_COORDINATOR
     "  --json             JSON output\n"
     "  -h, --help         show this help ('zjob COMMAND --help' for one)\n"
+    "  --version          print the version and exit\n"
     "\n"
     "Exit: 0 success, 1 a job failed or was cancelled, 2 usage error,\n"
     "3 coordinator unreachable, 4 wait/gather --timeout expired.\n";

@@ -1,11 +1,13 @@
 //  flags.c - flag values (see flags.h).
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 
 #include "common/err.h"
 #include "common/flags.h"
+#include "common/version.h"
 
 #define S_MAX_SIZE ((int64_t) 1 << 40)
 
@@ -44,4 +46,10 @@ zj_flags_from_env(const char *name)
 {
     const char *value = getenv(name);
     return value && *value ? value : NULL;
+}
+
+void
+zj_flags_print_version(const char *program, int protocol)
+{
+    printf("%s %s (protocol %d)\n", program, ZJ_VERSION, protocol);
 }

@@ -17,4 +17,8 @@ int zj_size_parse(const char *text, int64_t *bytes);
 //  text belongs to the environment: valid until the variable changes.
 const char *zj_flags_from_env(const char *name);
 
+//  Prints "PROGRAM VERSION (protocol N)" on stdout, for --version;
+//  protocol is ZJ_PROTO_VERSION (proto/limits.h).
+void zj_flags_print_version(const char *program, int protocol);
+
 #endif

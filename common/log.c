@@ -8,21 +8,30 @@
 
 static zj_log_level_t s_level = ZJ_LOG_INFO;
 
+int
+zj_log_parse_level(const char *name, zj_log_level_t *level)
+{
+    static const char *names[] = {"error", "warning", "info", "debug"};
+    for (int index = 0; name && index < 4; index++)
+        if (streq(name, names[index])) {
+            *level = (zj_log_level_t) index;
+            return 0;
+        }
+    return -1;
+}
+
 static zj_log_level_t
 s_level_from_env(zj_log_level_t fallback)
 {
-    const char *name = getenv("ZJOB_LOG");
-    if (name == NULL)
-        return fallback;
-    if (streq(name, "error"))
-        return ZJ_LOG_ERROR;
-    if (streq(name, "warning"))
-        return ZJ_LOG_WARNING;
-    if (streq(name, "info"))
-        return ZJ_LOG_INFO;
-    if (streq(name, "debug"))
-        return ZJ_LOG_DEBUG;
-    return fallback;
+    zj_log_level_t level = fallback;
+    zj_log_parse_level(getenv("ZJOB_LOG"), &level);
+    return level;
+}
+
+int
+zj_log_set_level_name(const char *name)
+{
+    return zj_log_parse_level(name, &s_level);
 }
 
 void

@@ -18,6 +18,14 @@ typedef enum {
 //  also come from ZJOB_LOG=error|warning|info|debug, which wins.
 void zj_log_init(const char *ident, zj_log_level_t level);
 
+//  Parses a level's name (error, warning, info, debug) into *level.
+//  Returns 0, or -1 for another name.
+int zj_log_parse_level(const char *name, zj_log_level_t *level);
+
+//  Sets the level by its name (a --log-level flag): it wins over
+//  ZJOB_LOG. Returns 0, or -1 for an unknown name (nothing changes).
+int zj_log_set_level_name(const char *name);
+
 //  Returns true if messages of level are written.
 bool zj_log_enabled(zj_log_level_t level);
 

@@ -19,6 +19,7 @@ static const char *s_usage =
     "                        [--insecure] [--max-message SIZE] [--max-batch "
     "N]\n"
     "                        [--max-args SIZE] [--max-result SIZE]\n"
+    "                        [--log-level LEVEL] [--version]\n"
     "  --clients EP     client endpoint (default " ZJ_CLIENTS_ENDPOINT ")\n"
     "  --workers EP     worker endpoint (default " ZJ_WORKERS_ENDPOINT ")\n"
     "  --db PATH        SQLite store (default zjob.db)\n"
@@ -51,6 +52,9 @@ static const char *s_usage =
     "  --max-result SIZE  most bytes of result JSON per job (default 4M, or\n"
     "                   what --max-message holds); a bigger result fails\n"
     "                   its job\n"
+    "  --log-level LEVEL  error, warning, info (default) or debug; wins\n"
+    "                   over $ZJOB_LOG\n"
+    "  --version        print the version and exit\n"
     "SIZE is bytes, or a number with K, M or G (powers of 1024).\n"
     "One coordinator per store: it locks PATH.lock beside it.\n"
     "Exit status: 0 stopped by SIGINT/SIGTERM with every write stored;\n"
@@ -121,6 +125,8 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
         {"max-batch", required_argument, 0, 'B'},
         {"max-args", required_argument, 0, 'A'},
         {"max-result", required_argument, 0, 'R'},
+        {"log-level", required_argument, 0, 'v'},
+        {"version", no_argument, 0, 'V'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     bool insecure = false;
@@ -178,6 +184,14 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
             if (s_parse_limit(option, optarg, &config->limits) != 0)
                 return 2;
             break;
+        case 'v':
+            if (zj_log_set_level_name(optarg) != 0)
+                return s_usage_error("--log-level takes error, warning, info "
+                                     "or debug");
+            break;
+        case 'V':
+            zj_flags_print_version("zjob-coordinator", ZJ_PROTO_VERSION);
+            return -1;
         case 'h':
             fputs(s_usage, stdout);
             return -1;

@@ -19,6 +19,7 @@ static const char *s_usage =
     "                   [--block-threshold DUR] [--grace DUR]\n"
     "                   [--watchdog DUR]\n"
     "                   [--key FILE --coordinator-key FILE]\n"
+    "                   [--log-level LEVEL] [--version]\n"
     "  --connect EP       coordinator's workers endpoint\n"
     "                     (default " ZJ_WORKER_ENDPOINT ")\n"
     "  --name NAME        unique worker name (default HOST-PID); a name\n"
@@ -50,6 +51,9 @@ static const char *s_usage =
     "                     default $ZJOB_KEY): connect with CURVE\n"
     "  --coordinator-key FILE  the coordinator's public key (NAME.key;\n"
     "                     default $ZJOB_COORDINATOR_KEY)\n"
+    "  --log-level LEVEL  error, warning, info (default) or debug; wins\n"
+    "                     over $ZJOB_LOG\n"
+    "  --version          print the version and exit\n"
     "exit: 0 stopped by a signal, 1 cannot start, 2 usage error,\n"
     "      4 --name is held by another live worker (after waiting once for\n"
     "        a holder that may be our previous process to go silent),\n"
@@ -91,6 +95,8 @@ s_parse(int argc, char **argv, zj_worker_config_t *config, const char **plugins)
         {"watchdog", required_argument, 0, 'w'},
         {"key", required_argument, 0, 'k'},
         {"coordinator-key", required_argument, 0, 'K'},
+        {"log-level", required_argument, 0, 'v'},
+        {"version", no_argument, 0, 'V'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int option;
@@ -153,6 +159,14 @@ s_parse(int argc, char **argv, zj_worker_config_t *config, const char **plugins)
                 return s_usage_error("--watchdog takes a duration (0: off)");
             config->watchdog_ms = ms;
             break;
+        case 'v':
+            if (zj_log_set_level_name(optarg) != 0)
+                return s_usage_error("--log-level takes error, warning, info "
+                                     "or debug");
+            break;
+        case 'V':
+            zj_flags_print_version("zjob-worker", ZJ_PROTO_VERSION);
+            return -1;
         case 'h':
             fputs(s_usage, stdout);
             return -1;

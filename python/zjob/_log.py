@@ -13,9 +13,9 @@ _level = _LEVELS.get(os.environ.get("ZJOB_LOG", "info"), 2)
 
 
 def set_level(name):
-    """Sets the level by name; ZJOB_LOG, when set, wins."""
+    """Sets the level by name (a --log-level flag): it wins over ZJOB_LOG."""
     global _level
-    _level = _LEVELS.get(os.environ.get("ZJOB_LOG", name), _LEVELS[name])
+    _level = _LEVELS[name]
 
 
 def enabled(level):

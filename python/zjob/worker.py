@@ -24,6 +24,7 @@ import traceback
 
 import zmq
 
+import zjob
 from zjob import _keys, _log, _wire, jobs
 from zjob._children import Calls, Parent
 from zjob._cpu import CpuPool, CpuRun
@@ -669,6 +670,11 @@ def parse_args(argv):
     parser.add_argument("--grace", type=_duration, default=10.0, metavar="DUR",
                         help="on SIGTERM/SIGINT, let running jobs finish this long "
                         "(default 10s); a second signal stops at once")
+    parser.add_argument("--log-level", choices=("error", "warning", "info", "debug"),
+                        help="error, warning, info (default) or debug; wins over $ZJOB_LOG")
+    parser.add_argument("--version", action="version",
+                        version=f"python3 -m zjob.worker {zjob.__version__} "
+                        f"(protocol {_wire.VERSION})")
     parser.add_argument("--key", default=os.environ.get("ZJOB_KEY"), metavar="FILE",
                         help="our secret key (NAME.key_secret; default $ZJOB_KEY)")
     parser.add_argument("--coordinator-key", metavar="FILE",
@@ -700,6 +706,8 @@ async def _main(config):
 
 def main(argv=None):
     config = parse_args(sys.argv[1:] if argv is None else argv)
+    if config.log_level:
+        _log.set_level(config.log_level)
     try:
         config.modules = import_modules(config.modules)
     except Exception as error:  # noqa: BLE001 - any failure of user code

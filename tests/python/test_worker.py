@@ -4,12 +4,13 @@ progress, logs, the blocking detector, the drain and held results."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
 import unittest
 
-from tests.python.harness import PYTHON, Cluster, wait_for
+from tests.python.harness import PYTHON, REPO, Cluster, wait_for
 
 
 def _json(process):
@@ -319,8 +320,20 @@ class OwnCluster(unittest.TestCase):
         self.assertEqual(loose.wait(20), 1)
         self.assertIn("may be read by others (mode 644)", self.cluster.log("loose"))
 
+    def test_version_is_the_c_programs_and_log_level_wins(self):
+        with open(os.path.join(REPO, "common", "version.h")) as file:
+            version = re.search(r'#define ZJ_VERSION "(.*)"', file.read()).group(1)
+        process = subprocess.run([PYTHON, "-m", "zjob.worker", "--version"], capture_output=True,
+                                 text=True, timeout=20, env=self.cluster._worker_env())
+        self.assertEqual(process.stdout.strip(), f"python3 -m zjob.worker {version} (protocol 1)")
+        self.cluster.start_py_worker("quiet", "pyjobs", flags=("--log-level", "warning"),
+                                     env={"ZJOB_LOG": "debug"})
+        self.assertEqual(self.run_job_id("fetch", '"q"'), "succeeded")
+        self.assertNotIn("I: ", self.cluster.log("quiet"))
+
     def test_usage_errors_exit_2(self):
-        for argv in (["--io-slots", "-1", "pyjobs"], ["--key", "x", "pyjobs"], []):
+        for argv in (["--io-slots", "-1", "pyjobs"], ["--key", "x", "pyjobs"], [],
+                     ["--log-level", "loud", "pyjobs"], ["--grace", "30m1h", "pyjobs"]):
             process = subprocess.run([PYTHON, "-m", "zjob.worker", *argv], capture_output=True,
                                      text=True, timeout=20,
                                      env=self.cluster._worker_env())

@@ -191,3 +191,24 @@ test_gather_as_completed_prints_in_finish_order() {
     zj wait --as-completed "$slow" 2>err
     assert_eq "$?" 2 "zjob wait takes no --as-completed"
 }
+
+#  --version on the three programs; --log-level wins over ZJOB_LOG, and
+#  a level that does not exist is a usage error.
+test_version_and_log_level() {
+    local program version
+    version=$(sed -n 's/^#define ZJ_VERSION "\(.*\)"$/\1/p' "$root/common/version.h")
+    [ -n "$version" ] || fail "no ZJ_VERSION in common/version.h"
+    for program in zjob zjob-worker zjob-coordinator; do
+        assert_eq "$("$ZJ_BIN/$program" --version)" "$program $version (protocol 1)" \
+            "$program --version"
+    done
+    ZJOB_LOG=debug start_coordinator --log-level error
+    ZJOB_LOG=debug start_worker w1 --log-level warning
+    zj submit echo '{}' --wait >/dev/null || fail "the job failed"
+    refute "info lines with --log-level error" grep -q '^I:' "$T/coordinator.log"
+    refute "info lines with --log-level warning" grep -q '^I:' "$T/w1.log"
+    "$ZJ_BIN/zjob-worker" --log-level loud >/dev/null 2>"$T/usage.err"
+    assert_eq "$?" 2 "exit of --log-level loud"
+    grep -q -- "--log-level takes error, warning, info or debug" "$T/usage.err" ||
+        fail "no usage error: $(cat "$T/usage.err")"
+}
