@@ -119,8 +119,9 @@ int zj_cli_parse_int(const char *text, int32_t min, int32_t max,
 
 //  Parses ids from argv[0..argc) or, for a single "-", from stdin (one
 //  or more ids per line, or JSON objects with an "id"). On success
-//  returns 0 and sets *ids_p (caller frees) and *count_p; else prints a
-//  usage error and returns ZJ_EXIT_USAGE.
+//  returns 0 and sets *ids_p (caller frees) and *count_p, which is 0
+//  only for a "-" whose stdin held no id (an empty batch piped in); else
+//  prints a usage error and returns ZJ_EXIT_USAGE.
 int zj_cli_read_ids(zj_cli_t *cli, int argc, char **argv, int64_t **ids_p,
                     size_t *count_p);
 

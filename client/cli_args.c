@@ -193,7 +193,10 @@ zj_cli_read_ids(zj_cli_t *cli, int argc, char **argv, int64_t **ids_p,
                 s_ids_add(&list, id);
         }
     }
-    if (rc == 0 && list.count == 0) {
+    //  An empty batch piped in (submit --batch - | gather -) is no ids,
+    //  not a mistake; no argument at all is one.
+    bool from_stdin = argc == 1 && strcmp(argv[0], "-") == 0;
+    if (rc == 0 && list.count == 0 && !from_stdin) {
         rc = -1;
         zj_cli_usage_error(cli, "no job ids given");
     }

@@ -257,7 +257,7 @@ s_await(zj_cli_t *cli, int argc, char **argv, const char *usage, bool single)
     bool as_completed = false;
     int rc = s_parse(cli, argc, argv, single, &ids, &count, &timeout_ms,
                      &as_completed);
-    if (rc == 0)
+    if (rc == 0 && count > 0)
         rc = s_gather(cli, ids, count, timeout_ms, as_completed);
     free(ids);
     return rc;

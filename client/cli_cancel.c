@@ -53,7 +53,7 @@ zj_cli_cancel(zj_cli_t *cli, int argc, char **argv)
     int64_t *ids = NULL;
     size_t count = 0;
     int rc = zj_cli_read_ids(cli, argc - optind, argv + optind, &ids, &count);
-    if (rc)
+    if (rc || count == 0)
         return rc;
     s_cancel_t cancel = {.cli = cli, .all_cancelled = true};
     zjob_client_t *client = zj_cli_client(cli);

@@ -10,7 +10,7 @@
 
 // clang-format off
 static const char s_status_usage[] =
-    "Usage: zjob [--coordinator EP] status ID... [--json]\n"
+    "Usage: zjob [--coordinator EP] status ID...|- [--json]\n"
     "\n"
     "Prints the record of each job: a key/value block, or with --json one\n"
     "JSON object per line with the store's fields (id, kind, args, state,\n"
@@ -154,7 +154,7 @@ zj_cli_status(zj_cli_t *cli, int argc, char **argv)
     int64_t *ids = NULL;
     int rc =
         zj_cli_read_ids(cli, argc - optind, argv + optind, &ids, &status.count);
-    if (rc)
+    if (rc || status.count == 0)
         return rc;
     status.ids = ids;
     status.found = calloc(status.count, sizeof(bool));

@@ -81,7 +81,8 @@ typedef struct {
     const char *batch;    //  --batch FILE, or NULL
     int32_t batch_size;   //  --batch-size, or 0: the library's default
     zjob_spec_t *specs;   //  Jobs to submit (kind and args owned)
-    size_t count;         //  Entries in specs
+    size_t *lines;        //  --batch: each job's line in its file
+    size_t count;         //  Entries in specs and lines
     size_t capacity;      //  Entries allocated
     int64_t *after;       //  --after ids (defaults.after), owned
 } s_submit_t;
@@ -176,7 +177,10 @@ s_add_spec(s_submit_t *submit)
         submit->capacity = submit->capacity ? submit->capacity * 2 : 64;
         submit->specs = zj_cli_checked(
             realloc(submit->specs, submit->capacity * sizeof(zjob_spec_t)));
+        submit->lines = zj_cli_checked(
+            realloc(submit->lines, submit->capacity * sizeof(size_t)));
     }
+    submit->lines[submit->count] = submit->count + 1;
     zjob_spec_t *spec = &submit->specs[submit->count++];
     *spec = submit->defaults;
     spec->kind = NULL;
@@ -206,8 +210,11 @@ s_read_batch(zj_cli_t *cli, s_submit_t *submit)
             rc = zj_cli_usage_error(cli, "%s line %zu: %s",
                                     from_stdin ? "stdin" : submit->batch,
                                     number, why);
-        else
-            *s_add_spec(submit) = spec;
+        else {
+            zjob_spec_t *added = s_add_spec(submit);
+            *added = spec;
+            submit->lines[submit->count - 1] = number;
+        }
     }
     if (rc == 0 && ferror(file))
         rc = zj_cli_usage_error(cli, "cannot read '%s': %s", submit->batch,
@@ -253,14 +260,19 @@ s_print_result(void *arg, const zjob_result_t *result)
     zj_cli_print_json(zj_cli_result_json(result));
 }
 
-//  Prints the ids submitted, in input order (0: not submitted).
+//  Prints the ids submitted, in input order (0: not submitted); with
+//  --json and --batch, each with its line.
 static void
-s_print_ids(zj_cli_t *cli, const int64_t *ids, size_t count)
+s_print_ids(zj_cli_t *cli, const s_submit_t *submit, const int64_t *ids)
 {
-    for (size_t index = 0; index < count; index++) {
+    for (size_t index = 0; index < submit->count; index++) {
         if (ids[index] == 0)
             continue;
-        if (cli->json)
+        if (cli->json && submit->batch)
+            zj_cli_print_json(json_pack("{s:I,s:I}", "id",
+                                        (json_int_t) ids[index], "line",
+                                        (json_int_t) submit->lines[index]));
+        else if (cli->json)
             zj_cli_print_json(
                 json_pack("{s:I}", "id", (json_int_t) ids[index]));
         else
@@ -305,6 +317,29 @@ s_warn_unoffered(zjob_client_t *client, const s_submit_t *submit,
     json_decref(kinds);
 }
 
+//  A batch refused in part: which lines of its file got no id.
+static void
+s_say_missing(const s_submit_t *submit, const int64_t *ids, size_t missing)
+{
+    fprintf(stderr, "zjob submit: %zu of %zu jobs not submitted: lines ",
+            missing, submit->count);
+    const char *comma = "";
+    for (size_t index = 0; index < submit->count; index++) {
+        if (ids[index] != 0 || (index > 0 && ids[index - 1] == 0))
+            continue;
+        size_t last = index;
+        while (last + 1 < submit->count && ids[last + 1] == 0)
+            last++;
+        if (last == index)
+            fprintf(stderr, "%s%zu", comma, submit->lines[index]);
+        else
+            fprintf(stderr, "%s%zu-%zu", comma, submit->lines[index],
+                    submit->lines[last]);
+        comma = ", ";
+    }
+    fprintf(stderr, "; the ids printed are the other lines', in order\n");
+}
+
 static int
 s_send(zj_cli_t *cli, s_submit_t *submit)
 {
@@ -315,25 +350,19 @@ s_send(zj_cli_t *cli, s_submit_t *submit)
         zjob_client_set_batch(client, (size_t) submit->batch_size);
     int64_t *ids = calloc(submit->count ? submit->count : 1, sizeof(int64_t));
     int rc = zjob_client_submit(client, submit->specs, submit->count, ids);
-    size_t missing = 0, first_missing = 0;
-    for (size_t index = submit->count; index-- > 0;)
-        if (ids[index] == 0) {
-            missing++;
-            first_missing = index + 1;
-        }
+    size_t missing = 0;
+    for (size_t index = 0; index < submit->count; index++)
+        missing += ids[index] == 0;
     int exit = ZJ_EXIT_OK;
     if (rc == 0)
         s_warn_unoffered(client, submit, ids);
     if (rc == 0 && submit->wait) {
         rc = zjob_client_await(client, ids, 1, true, -1, s_print_result, &exit);
     } else
-        s_print_ids(cli, ids, submit->count);
-    free(ids);
+        s_print_ids(cli, submit, ids);
     if (rc && submit->batch && missing < submit->count)
-        fprintf(stderr,
-                "zjob submit: %zu of %zu jobs not submitted, the "
-                "first from job %zu\n",
-                missing, submit->count, first_missing);
+        s_say_missing(submit, ids, missing);
+    free(ids);
     return rc ? zj_cli_fail(cli, rc) : exit;
 }
 
@@ -370,6 +399,7 @@ zj_cli_submit(zj_cli_t *cli, int argc, char **argv)
             free((int64_t *) submit.specs[index].after);
     }
     free(submit.specs);
+    free(submit.lines);
     free(submit.after);
     return rc;
 }

@@ -174,6 +174,8 @@ zj_cli_watch(zj_cli_t *cli, int argc, char **argv)
     int64_t *ids = NULL;
     size_t count = 0;
     int rc = zj_cli_read_ids(cli, argc - optind, argv + optind, &ids, &count);
+    if (rc == 0 && count == 0)
+        return ZJ_EXIT_OK;
     if (rc == 0 && count > ZJ_WATCH_MAX)
         rc = zj_cli_usage_error(cli, "watches at most %d jobs, not %zu",
                                 ZJ_WATCH_MAX, count);

@@ -73,3 +73,33 @@ test_limits_fail_a_big_result_once() {
     grep -q 'job failed id=1 reason="result of 201 bytes' "$T/w1.log" ||
         fail "the worker did not log the refused result"
 }
+
+#  A batch the coordinator refuses in part: the ids printed are those of
+#  the lines it took, and stderr names the lines it did not (file lines:
+#  a blank one counts). With --json each id says its line.
+test_limits_a_partly_refused_batch_names_its_lines() {
+    start_coordinator --max-args 100
+    start_worker w1
+    { echo '{"kind": "echo", "args": 1}'; echo '{"kind": "echo", "args": 2}'; echo
+      lines 1 200; echo '{"kind": "echo", "args": 4}'; } >mixed.jsonl
+    zj --json submit --batch mixed.jsonl --batch-size 2 >ids 2>err
+    assert_eq "$?" 2 "exit status of a batch refused in part"
+    assert_eq "$(cat ids)" "$(printf '{"id": 1, "line": 1}\n{"id": 2, "line": 2}')" \
+        "the ids and their lines"
+    grep -q "zjob submit: 2 of 4 jobs not submitted: lines 4-5; the ids printed are the other lines'" err ||
+        fail "stderr: $(cat err)"
+}
+
+#  An empty batch is no jobs: piped into gather, watch or cancel, nothing
+#  to do, and no error.
+test_limits_an_empty_batch_gathers_nothing() {
+    start_coordinator
+    : >empty.jsonl
+    zj submit --batch empty.jsonl | zj gather - >out 2>err ||
+        fail "submit | gather of nothing: $(cat err)"
+    assert_eq "$(cat out)" "" "output"
+    zj cancel - </dev/null || fail "cancel - of nothing"
+    zj watch - </dev/null >/dev/null || fail "watch - of nothing"
+    zj gather >/dev/null 2>&1
+    assert_eq "$?" 2 "gather with no ids at all"
+}
