@@ -6,13 +6,14 @@
 PY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 #  pyhosts_worker NAME: python3 -m zjob.worker with the lesson on host
-#  NAME, its own key, logging to $T/NAME.log; waits until it is connected.
+#  NAME (4 I/O slots), its own key, logging to $T/NAME.log; waits until
+#  it is connected.
 pyhosts_worker() {
     local name=$1
     ip netns exec "$(hosts_ns "$name")" env PYTHONPATH="$PY_ROOT/python:$PY_ROOT/docs/examples" \
         /usr/bin/python3 -m zjob.worker --connect "$HOSTS_WORKERS_EP" --name "$name" \
         --key "$T/keys/$name.key_secret" --coordinator-key "$T/keys/c.key" \
-        --cpu-procs 1 lesson >>"$T/$name.log" 2>&1 &
+        --cpu-procs 1 --io-slots 4 lesson >>"$T/$name.log" 2>&1 &
     zj_track $!
     wait_until 20 worker_is_connected "$name"
 }
@@ -35,7 +36,8 @@ test_pyhosts_the_lesson_gathers_over_two_hosts() {
     #  The two fetches ran at once: the second started before the first ended.
     assert_eq "$(sql "select count(*) from jobs a, jobs b where a.kind = 'fetch' and b.id = a.id + 1 and b.kind = 'fetch' and b.started_at < a.finished_at")" \
         1 "fetches at once"
-    #  Twenty more over both Python hosts, from the command line.
+    #  Twenty more from the command line: 4 slots each, so both hosts
+    #  run some (the coordinator sends a worker up to 64 jobs at a time).
     seq 20 | sed 's/.*/{"kind": "fetch", "args": "&"}/' >batch.jsonl
     hosts_zj submit --batch batch.jsonl >ids || fail "submit exited $?"
     hosts_gather ids
