@@ -45,12 +45,15 @@ static const char s_jobs_usage[] =
     "Exit: 0 listed, 2 usage error, 3 coordinator unreachable.\n";
 
 static const char s_workers_usage[] =
-    "Usage: zjob [--coordinator EP] workers [--json]\n"
+    "Usage: zjob [--coordinator EP] workers [--forget] [--json]\n"
     "\n"
     "Lists the workers the coordinator knows: a table on a terminal, else\n"
     "(or with --json) one JSON object per line.\n"
     "\n"
     "Options:\n"
+    "  --forget           first delete from the store the workers that are\n"
+    "                     not connected (lost, gone, revoked), naming each\n"
+    "                     on stderr; one that comes back joins anew\n"
     "  --json             JSON lines\n"
     ZJ_CLI_HELP_COORDINATOR
     ZJ_CLI_HELP_HELP
@@ -58,7 +61,7 @@ static const char s_workers_usage[] =
     "Exit: 0 listed, 2 usage error, 3 coordinator unreachable.\n";
 // clang-format on
 
-enum { S_STATE = 1, S_LIMIT, S_PARENT };
+enum { S_STATE = 1, S_LIMIT, S_PARENT, S_FORGET };
 
 static const struct option s_jobs_options[] = {
     {"state", required_argument, NULL, S_STATE},
@@ -308,10 +311,60 @@ s_on_worker(void *arg, const zjob_worker_t *worker)
     zj_table_add(arg, cells);
 }
 
+//  --forget: the workers not connected before, by name -> state; then
+//  those still listed after are taken out.
+static void
+s_on_stale(void *arg, const zjob_worker_t *worker)
+{
+    if (strcmp(worker->state, "connected") != 0)
+        json_object_set_new(arg, worker->name, json_string(worker->state));
+}
+
+typedef struct {
+    zj_table_t *table; //  Where the listing goes (NULL: JSON lines)
+    json_t *stale;     //  Not connected before the forget
+} s_forget_t;
+
+static void
+s_on_kept(void *arg, const zjob_worker_t *worker)
+{
+    s_forget_t *forget = arg;
+    json_object_del(forget->stale, worker->name);
+    s_on_worker(forget->table, worker);
+}
+
+//  Lists the workers, forgetting the stale ones first; names on stderr
+//  those the coordinator deleted.
+static int
+s_forget_workers(zjob_client_t *client, zj_table_t *table)
+{
+    s_forget_t forget = {table, json_object()};
+    int rc = zjob_client_workers(client, s_on_stale, forget.stale);
+    if (rc == 0)
+        rc = zjob_client_forget_workers(client, s_on_kept, &forget);
+    const char *name;
+    json_t *state;
+    json_object_foreach(forget.stale, name, state) {
+        if (rc == 0)
+            fprintf(stderr, "zjob workers: forgot %s (%s)\n", name,
+                    json_string_value(state));
+    }
+    json_decref(forget.stale);
+    return rc;
+}
+
 int
 zj_cli_workers(zj_cli_t *cli, int argc, char **argv)
 {
-    if (zj_cli_getopt_common(cli, argc, argv, s_workers_usage) == ZJ_OPT_EXIT)
+    static const struct option options[] = {
+        {"forget", no_argument, NULL, S_FORGET}, ZJ_CLI_COMMON_OPTIONS};
+    cli->usage = s_workers_usage;
+    bool forget = false;
+    int option;
+    optind = 0;
+    while ((option = zj_cli_getopt(cli, argc, argv, options)) >= 0)
+        forget = true;
+    if (option == ZJ_OPT_EXIT)
         return cli->exit;
     zjob_client_t *client = s_list_client(cli, argc, argv);
     if (client == NULL)
@@ -319,6 +372,7 @@ zj_cli_workers(zj_cli_t *cli, int argc, char **argv)
     const char *headers[] = {"NAME",     "HOST", "PID", "STATE",     "RUNNING",
                              "AWAITING", "IO",   "CPU", "LAST SEEN", "KINDS"};
     zj_table_t *table = s_table_new(cli, headers, 10);
-    int rc = zjob_client_workers(client, s_on_worker, table);
+    int rc = forget ? s_forget_workers(client, table)
+                    : zjob_client_workers(client, s_on_worker, table);
     return s_listed(cli, rc, table);
 }

@@ -18,6 +18,7 @@ typedef struct {
     const char *state;         //  LIST: state filter or NULL
     int32_t limit;             //  LIST: most rows
     int64_t parent;            //  LIST: only this job's children, or 0
+    bool forget;               //  WORKERS: delete those not connected
     zjob_job_fn *job_fn;       //  Called per job record
     zjob_worker_fn *worker_fn; //  Called per worker
     void *arg;                 //  The caller's pointer
@@ -93,6 +94,7 @@ s_build_query(void *arg, size_t batch)
         msg->state = strdup(query->state);
     msg->limit = query->limit;
     msg->parent = query->parent;
+    msg->forget = query->forget;
     return msg;
 }
 
@@ -202,6 +204,16 @@ zjob_client_workers(zjob_client_t *self, zjob_worker_fn *fn, void *arg)
     assert(self);
     assert(fn);
     s_query_t query = {.type = ZJ_MSG_WORKERS, .worker_fn = fn, .arg = arg};
+    return s_query(self, &query);
+}
+
+int
+zjob_client_forget_workers(zjob_client_t *self, zjob_worker_fn *fn, void *arg)
+{
+    assert(self);
+    assert(fn);
+    s_query_t query = {
+        .type = ZJ_MSG_WORKERS, .forget = true, .worker_fn = fn, .arg = arg};
     return s_query(self, &query);
 }
 

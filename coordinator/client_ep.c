@@ -372,9 +372,48 @@ s_add_worker(void *arg, const zj_worker_info_t *info)
     }
 }
 
+//  Names the workers in reply that are not connected, for --forget.
+static void
+s_forgettable(void *arg, const zj_worker_info_t *info)
+{
+    zj_client_ep_t *self = ((void **) arg)[0];
+    zlistx_t *names = ((void **) arg)[1];
+    if (!streq(info->state ? info->state : "", "connected") &&
+        zj_peers_find_name(self->jobs->peers, info->name) == NULL)
+        zlistx_add_end(names, strdup(info->name));
+}
+
+//  WORKERS with forget: deletes the rows of the workers not connected.
+//  Returns 0 or ZJ_ESTORE.
+static int
+s_forget_workers(zj_client_ep_t *self)
+{
+    zlistx_t *names = zlistx_new();
+    zlistx_set_destructor(names, (zlistx_destructor_fn *) zstr_free);
+    void *context[2] = {self, names};
+    int rc = zj_store_list_workers(self->jobs->store, s_forgettable, context);
+    char listed[256] = "";
+    for (char *name = zlistx_first(names); rc == 0 && name;
+         name = zlistx_next(names)) {
+        rc = zj_store_delete_worker(self->jobs->store, name);
+        if (strlen(listed) + strlen(name) + 2 < sizeof listed)
+            snprintf(listed + strlen(listed), sizeof listed - strlen(listed),
+                     "%s%s", *listed ? "," : "", name);
+    }
+    if (rc == 0 && zlistx_size(names) > 0)
+        zj_log_info("workers forgotten count=%zu names=%s", zlistx_size(names),
+                    listed);
+    zlistx_destroy(&names);
+    return rc;
+}
+
 static void
 s_on_workers(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
 {
+    if (msg->forget && s_forget_workers(self) != 0) {
+        s_store_error(self, identity, msg->req);
+        return;
+    }
     zj_msg_t *reply = zj_msg_new(ZJ_MSG_WORKERS);
     reply->req = msg->req;
     void *context[2] = {self, reply};

@@ -90,6 +90,14 @@ s_put_job(zj_journal_t *self, const zj_job_t *job)
     s_put_string(self, job->log);
 }
 
+//  Whether a write carries a worker (else a job).
+static bool
+s_is_worker_write(zj_write_t what)
+{
+    return what == ZJ_WRITE_SAVE_WORKER || what == ZJ_WRITE_WORKER_STATE ||
+           what == ZJ_WRITE_DELETE_WORKER;
+}
+
 static void
 s_put_worker(zj_journal_t *self, const zj_worker_info_t *info)
 {
@@ -108,8 +116,7 @@ zj_journal_add(zj_journal_t *self, const zj_write_entry_t *entry)
 {
     assert(self && entry);
     s_put(self, &entry->what, sizeof entry->what);
-    if (entry->what == ZJ_WRITE_SAVE_WORKER ||
-        entry->what == ZJ_WRITE_WORKER_STATE)
+    if (s_is_worker_write(entry->what))
         s_put_worker(self, &entry->worker);
     else
         s_put_job(self, &entry->job);
@@ -225,8 +232,7 @@ s_get_entry(zj_reader_t *reader, zj_write_entry_t *entry, zj_kind_t **kinds)
     memset(entry, 0, sizeof *entry);
     *kinds = NULL;
     s_get(reader, &entry->what, sizeof entry->what);
-    if (entry->what == ZJ_WRITE_SAVE_WORKER ||
-        entry->what == ZJ_WRITE_WORKER_STATE)
+    if (s_is_worker_write(entry->what))
         s_get_worker(reader, &entry->worker, kinds);
     else
         s_get_job(reader, &entry->job);

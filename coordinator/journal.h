@@ -19,7 +19,8 @@ typedef enum {
     ZJ_WRITE_SAVE_TOKEN,     //  a SUBMIT's token, in a job: kind = token,
                              //  id = first id, attempts = count of ids,
                              //  result = digest, created_at
-    ZJ_WRITE_APPEND_LOG      //  text added to a job's log: id, log
+    ZJ_WRITE_APPEND_LOG,     //  text added to a job's log: id, log
+    ZJ_WRITE_DELETE_WORKER   //  a worker's row, by name, unless connected
 } zj_write_t;
 
 //  One write as replay sees it. Strings point into the journal; kinds is

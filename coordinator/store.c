@@ -291,6 +291,7 @@ s_log_row(zj_store_t *self, const zj_job_t *job)
 }
 
 static int s_worker_row(zj_store_t *self, const zj_worker_info_t *info);
+static int s_delete_worker_row(zj_store_t *self, const zj_worker_info_t *info);
 static int s_worker_state_row(zj_store_t *self, const zj_worker_info_t *info);
 
 //  Runs one write's statement inside the open transaction.
@@ -312,6 +313,8 @@ s_execute(zj_store_t *self, const zj_write_entry_t *entry)
         return s_token_row(self, &entry->job);
     case ZJ_WRITE_APPEND_LOG:
         return s_log_row(self, &entry->job);
+    case ZJ_WRITE_DELETE_WORKER:
+        return s_delete_worker_row(self, &entry->worker);
     }
     assert(!"unknown write");
     return ZJ_ESTORE;
@@ -737,6 +740,23 @@ zj_store_set_worker_state(zj_store_t *self, const char *name, const char *state,
     zj_worker_info_t info = {
         .name = (char *) name, .state = (char *) state, .last_seen = last_seen};
     return s_write(self, &(zj_write_entry_t){ZJ_WRITE_WORKER_STATE, {0}, info});
+}
+
+int
+zj_store_delete_worker(zj_store_t *self, const char *name)
+{
+    assert(self && name);
+    zj_worker_info_t info = {.name = (char *) name};
+    return s_write(self,
+                   &(zj_write_entry_t){ZJ_WRITE_DELETE_WORKER, {0}, info});
+}
+
+static int
+s_delete_worker_row(zj_store_t *self, const zj_worker_info_t *info)
+{
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_DELETE_WORKER];
+    s_bind_text(stmt, 1, info->name);
+    return s_step_write(self, stmt);
 }
 
 int

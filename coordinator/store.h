@@ -85,6 +85,10 @@ int zj_store_set_worker_state(zj_store_t *self, const char *name,
 //  Marks every worker not "gone" as "gone" (a fresh run knows none).
 int zj_store_forget_workers(zj_store_t *self);
 
+//  Deletes worker name's row, unless it is connected (zjob workers
+//  --forget). Returns 0, or ZJ_ESTORE.
+int zj_store_delete_worker(zj_store_t *self, const char *name);
+
 typedef void(zj_store_worker_fn)(void *arg, const zj_worker_info_t *info);
 
 //  Calls fn for every worker row; kinds are parsed back from the stored

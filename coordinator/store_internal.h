@@ -67,6 +67,8 @@
                    " WHERE name = ?1")                                         \
     XX(FORGET_WORKERS, "UPDATE workers SET state = ?1"                         \
                        " WHERE state IS NOT ?1")                               \
+    XX(DELETE_WORKER, "DELETE FROM workers WHERE name = ?1"                    \
+                      " AND state IS NOT 'connected'")                         \
     XX(LIST_WORKERS, "SELECT name, host, pid, io_slots, cpu_slots,"            \
                      " kinds, connected_at, last_seen, state"                  \
                      " FROM workers ORDER BY name")                            \

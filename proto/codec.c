@@ -253,7 +253,8 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(reason, TEXT)                                                           \
     XX(token, TOKEN)                                                           \
     XX(parent, I64)                                                            \
-    XX(hold, BOOL)
+    XX(hold, BOOL)                                                             \
+    XX(forget, BOOL)
 
 #define S_HAS_U64(o, f) ((o)->f != 0)
 #define S_HAS_I64(o, f) ((o)->f != 0)

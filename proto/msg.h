@@ -186,6 +186,8 @@ typedef struct {
     char *token;               //  SUBMIT: the request's token, or NULL
     int64_t parent;            //  AWAIT w->C: the running job that awaits
     bool hold;                 //  AWAIT w->C: the parent keeps its slot
+    bool forget;               //  WORKERS c->C: first delete the workers
+                               //  not connected from the store
 } zj_msg_t;
 
 #define ZJ_MSG_TAG 0x7a6a6d73u

@@ -234,6 +234,13 @@ int zjob_client_log(zjob_client_t *self, int64_t id, zjob_job_fn *fn,
 //  negative code.
 int zjob_client_workers(zjob_client_t *self, zjob_worker_fn *fn, void *arg);
 
+//  As zjob_client_workers, once the coordinator has deleted from its
+//  store the workers that are not connected (lost, gone, revoked): fn
+//  sees those that remain. A worker forgotten that comes back joins as
+//  a new one. Returns 0 or a negative code.
+int zjob_client_forget_workers(zjob_client_t *self, zjob_worker_fn *fn,
+                               void *arg);
+
 //  Asks the coordinator to cancel ids[count] and calls fn with each job's
 //  id and state after the attempt ("cancelled", or the final state it had
 //  already reached). Returns 0 or a negative code.

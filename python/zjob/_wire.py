@@ -90,6 +90,7 @@ _FRAME_FIELDS = {
     "reason": _STR,
     "parent": _INT,
     "hold": _BOOL,
+    "forget": _BOOL,
     "token": _STR,
 }
 _JOB_FIELDS = {

@@ -106,9 +106,9 @@ class BlockingClient:
         """Job records, newest first (see Client.jobs)."""
         return self._run(self._client.jobs(state, limit, parent))
 
-    def workers(self):
-        """The workers the coordinator knows, as dicts."""
-        return self._run(self._client.workers())
+    def workers(self, forget=False):
+        """The workers the coordinator knows, as dicts (see Client.workers)."""
+        return self._run(self._client.workers(forget))
 
     def logs(self, job_id):
         """The text the job's attempts wrote."""

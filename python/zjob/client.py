@@ -586,9 +586,10 @@ class Client:
                                  parent=None if parent is None else _job_id(parent))
         return [record for part in parts for record in part.get("jobs", ())]
 
-    async def workers(self):
-        """The workers the coordinator knows, as dicts (WORKERS)."""
-        parts = await self._call("WORKERS")
+    async def workers(self, forget=False):
+        """The workers the coordinator knows, as dicts (WORKERS); with
+        forget, once it has deleted those not connected from its store."""
+        parts = await self._call("WORKERS", forget=forget)
         return [worker for part in parts for worker in part.get("workers", ())]
 
     async def logs(self, job):

@@ -331,6 +331,19 @@ class OwnCluster(unittest.TestCase):
         self.assertEqual(self.run_job_id("fetch", '"q"'), "succeeded")
         self.assertNotIn("I: ", self.cluster.log("quiet"))
 
+    def test_the_client_forgets_workers_gone(self):
+        gone = self.cluster.start_py_worker("gone1", "pyjobs")
+        self.cluster.start_py_worker("live1", "pyjobs")
+        self.assertEqual(self.cluster.kill(gone), 0)
+        self.cluster.wait_for(lambda: self.cluster.sql(
+            "SELECT state FROM workers WHERE name = 'gone1'") == [("gone",)], 10, "gone1 gone")
+        from zjob import BlockingClient
+
+        with BlockingClient(self.cluster.clients_ep) as client:
+            self.assertEqual(sorted(w["name"] for w in client.workers()), ["gone1", "live1"])
+            self.assertEqual([w["name"] for w in client.workers(forget=True)], ["live1"])
+        self.assertEqual(self.cluster.sql("SELECT name FROM workers"), [("live1",)])
+
     def test_usage_errors_exit_2(self):
         for argv in (["--io-slots", "-1", "pyjobs"], ["--key", "x", "pyjobs"], [],
                      ["--log-level", "loud", "pyjobs"], ["--grace", "30m1h", "pyjobs"]):

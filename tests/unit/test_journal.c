@@ -115,6 +115,29 @@ START_TEST(test_truncate_forgets_what_came_after_the_mark)
 }
 END_TEST
 
+static int
+s_name_of_deleted(void *arg, const zj_write_entry_t *entry)
+{
+    ck_assert_int_eq(entry->what, ZJ_WRITE_DELETE_WORKER);
+    snprintf(arg, 64, "%s", entry->worker.name);
+    return 0;
+}
+
+//  A worker forgotten (zjob workers --forget) is journaled by its name,
+//  so a turn written again deletes the same row.
+START_TEST(test_a_deleted_worker_comes_back_by_name)
+{
+    zj_journal_t *journal = zj_journal_new();
+    zj_worker_info_t worker = {.name = "w-gone"};
+    zj_journal_add(journal,
+                   &(zj_write_entry_t){ZJ_WRITE_DELETE_WORKER, {0}, worker});
+    char name[64] = "";
+    ck_assert_int_eq(zj_journal_replay(journal, s_name_of_deleted, name), 0);
+    ck_assert_str_eq(name, "w-gone");
+    zj_journal_destroy(&journal);
+}
+END_TEST
+
 //  A job's after ids come back whole and aligned for int64_t, whatever
 //  the lengths of the strings written before them.
 START_TEST(test_after_ids_come_back_aligned)
@@ -171,6 +194,7 @@ test_journal_suite(void)
     tcase_add_test(tcase, test_replay_gives_back_every_write_in_order);
     tcase_add_test(tcase, test_replay_stops_at_the_first_failure);
     tcase_add_test(tcase, test_truncate_forgets_what_came_after_the_mark);
+    tcase_add_test(tcase, test_a_deleted_worker_comes_back_by_name);
     tcase_add_test(tcase, test_large_writes_grow_the_buffer);
     tcase_add_test(tcase, test_after_ids_come_back_aligned);
     suite_add_tcase(suite, tcase);

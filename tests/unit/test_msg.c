@@ -106,6 +106,7 @@ s_full_msg(zj_msg_type_t type)
     msg->reason = strdup("no handler for kind 'x'");
     msg->parent = 41;
     msg->hold = true;
+    msg->forget = true;
     return msg;
 }
 
@@ -211,6 +212,7 @@ s_assert_msg(const zj_msg_t *got, const zj_msg_t *want)
     S_SAME_INT(got->in_order, want->in_order);
     S_SAME_INT(got->timed_out, want->timed_out);
     S_SAME_INT(got->draining, want->draining);
+    S_SAME_INT(got->forget, want->forget);
     S_SAME_INT(got->timeout_ms, want->timeout_ms);
     S_SAME_TEXT(got->state, want->state);
     S_SAME_INT(got->limit, want->limit);

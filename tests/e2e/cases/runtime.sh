@@ -85,3 +85,23 @@ test_results_of_timers_are_not_held_for_a_beat() {
         fail "results held back: gather exited $? (124 = not back within 10 s)"
     assert_eq "$(grep -c '"succeeded"' results)" 20 "sleeps succeeded"
 }
+
+#  zjob workers --forget deletes the workers that are not connected from
+#  the store, names them on stderr, and lists the others; a forgotten
+#  worker that comes back joins as any new one.
+test_workers_forget_drops_the_gone_ones() {
+    start_coordinator
+    start_worker w1
+    start_worker w2
+    kill -TERM "$WORKER_PID_w2"; wait "$WORKER_PID_w2"
+    wait_until 10 value_is = gone sql "select state from workers where name = 'w2'"
+    zj workers --forget --json >out 2>err || fail "workers --forget exited $?"
+    assert_eq "$(cat err)" "zjob workers: forgot w2 (gone)" "stderr"
+    assert_eq "$(grep -c '"name": "w1"' out) $(grep -c w2 out)" "1 0" "the workers listed"
+    assert_eq "$(sql "select group_concat(name) from workers")" w1 "the store's workers"
+    grep -q "workers forgotten count=1 names=w2" "$T/coordinator.log" || fail "no log line"
+    zj workers --forget >/dev/null 2>err || fail "a second --forget exited $?"
+    assert_eq "$(cat err)" "" "nothing more to forget"
+    start_worker w2
+    zj submit echo '{"back": 1}' --wait >/dev/null || fail "no job after w2 came back"
+}
