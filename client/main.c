@@ -22,7 +22,8 @@ static const char s_usage[] =
     "  watch ID...|-             jobs' state and progress, live\n"
     "  logs ID [--follow]        what a job wrote\n"
     "  jobs                      the newest jobs\n"
-    "  workers                   the workers\n"
+    "  workers [--forget]        the workers\n"
+    "  drain NAME                a worker takes no more jobs, finishes, stops\n"
     "  cancel ID...              cancel jobs\n"
     "  keygen NAME               write a CURVE key pair: NAME.key, NAME.key_secret\n"
     "\n"
@@ -44,7 +45,7 @@ static const struct {
                   {"jobs", zj_cli_jobs},     {"workers", zj_cli_workers},
                   {"cancel", zj_cli_cancel}, {"keygen", zj_cli_keygen},
                   {"tree", zj_cli_tree},     {"watch", zj_cli_watch},
-                  {"logs", zj_cli_logs}};
+                  {"logs", zj_cli_logs},     {"drain", zj_cli_drain}};
 
 int
 main(int argc, char **argv)

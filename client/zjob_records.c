@@ -19,6 +19,7 @@ typedef struct {
     int32_t limit;             //  LIST: most rows
     int64_t parent;            //  LIST: only this job's children, or 0
     bool forget;               //  WORKERS: delete those not connected
+    const char *name;          //  DRAIN: the worker
     zjob_job_fn *job_fn;       //  Called per job record
     zjob_worker_fn *worker_fn; //  Called per worker
     void *arg;                 //  The caller's pointer
@@ -95,6 +96,8 @@ s_build_query(void *arg, size_t batch)
     msg->limit = query->limit;
     msg->parent = query->parent;
     msg->forget = query->forget;
+    if (query->name)
+        zj_msg_add_worker(msg)->name = strdup(query->name);
     return msg;
 }
 
@@ -204,6 +207,19 @@ zjob_client_workers(zjob_client_t *self, zjob_worker_fn *fn, void *arg)
     assert(self);
     assert(fn);
     s_query_t query = {.type = ZJ_MSG_WORKERS, .worker_fn = fn, .arg = arg};
+    return s_query(self, &query);
+}
+
+int
+zjob_client_drain(zjob_client_t *self, const char *name, zjob_worker_fn *fn,
+                  void *arg)
+{
+    assert(self);
+    assert(fn);
+    if (name == NULL || *name == '\0')
+        return zj_client_fail(self, ZJ_EUSAGE, "no worker name");
+    s_query_t query = {
+        .type = ZJ_MSG_DRAIN, .name = name, .worker_fn = fn, .arg = arg};
     return s_query(self, &query);
 }
 

@@ -498,11 +498,42 @@ s_on_logs(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     s_reply(self, identity, &reply);
 }
 
+//  zjob drain NAME: the worker gets no more jobs, and is asked to finish
+//  what it runs and stop, as SIGTERM asks it.
+static void
+s_on_drain(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    const char *name = msg->workers[0].name;
+    zj_peer_t *peer = zj_peers_find_name(self->jobs->peers, name);
+    if (peer == NULL) {
+        char reason[ZJ_WHY_SIZE];
+        snprintf(reason, sizeof reason, "no connected worker named '%.200s'",
+                 name);
+        s_error(self, identity, msg->req, ZJ_ENOTFOUND, reason);
+        return;
+    }
+    zj_peer_mark_draining(peer);
+    zj_msg_t *ask = zj_msg_new(ZJ_MSG_DRAIN);
+    zj_outbox_send(self->outbox, ZJ_TO_WORKER, zj_peer_identity(peer), &ask);
+    zj_log_info("worker asked to drain name=%s running=%zu", name,
+                zj_peer_running(peer));
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_DRAIN);
+    reply->req = msg->req;
+    zj_worker_info_t *entry = zj_msg_add_worker(reply);
+    const zj_worker_info_t *info = zj_peer_info(peer);
+    entry->name = strdup(info->name);
+    entry->host = info->host ? strdup(info->host) : NULL;
+    entry->pid = info->pid;
+    entry->state = strdup("draining");
+    entry->running = (int32_t) zj_peer_running(peer);
+    s_reply(self, identity, &reply);
+}
+
 static zj_request_fn *const s_handlers[ZJ_MSG_COUNT] = {
     [ZJ_MSG_SUBMIT] = s_on_submit,   [ZJ_MSG_AWAIT] = s_on_await,
     [ZJ_MSG_STATUS] = s_on_status,   [ZJ_MSG_LIST] = s_on_list,
     [ZJ_MSG_WORKERS] = s_on_workers, [ZJ_MSG_CANCEL] = s_on_cancel,
-    [ZJ_MSG_LOGS] = s_on_logs,
+    [ZJ_MSG_LOGS] = s_on_logs,       [ZJ_MSG_DRAIN] = s_on_drain,
 };
 
 void
@@ -517,7 +548,7 @@ zj_client_ep_handle(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
                        zj_msg_type_name(msg->type), msg->req);
         s_error(self, identity, msg->req, ZJ_ETYPE,
                 "not a client request (SUBMIT, AWAIT, STATUS, LIST, "
-                "WORKERS, LOGS with req, or CANCEL)");
+                "WORKERS, LOGS, DRAIN with req, or CANCEL)");
         return;
     }
     handler(self, identity, msg);

@@ -503,12 +503,13 @@ s_need(bool present, const zj_msg_t *msg, const char *field, char *why)
                        zj_msg_type_name(msg->type), field);
 }
 
+//  HELLO, and a DRAIN request or reply: one worker, with a name.
 static int
-s_check_hello(const zj_msg_t *msg, char *why)
+s_check_one_worker(const zj_msg_t *msg, char *why)
 {
     if (msg->worker_count != 1)
-        return zj_why_fail(ZJ_EPROTO, why, "HELLO: %zu workers, expected 1",
-                           msg->worker_count);
+        return zj_why_fail(ZJ_EPROTO, why, "%s: %zu workers, expected 1",
+                           zj_msg_type_name(msg->type), msg->worker_count);
     const char *name = msg->workers[0].name;
     return s_need(name && *name, msg, "name", why);
 }
@@ -551,7 +552,13 @@ s_check_type(const zj_msg_t *msg, char *why)
             rc = s_need_jobs(msg, 0, S_NEED_ID, why);
         return rc;
     case ZJ_MSG_HELLO:
-        return s_check_hello(msg, why);
+        return s_check_one_worker(msg, why);
+    case ZJ_MSG_DRAIN:
+        //  To a worker it carries nothing; to and from a client, its req
+        //  and the one worker.
+        return msg->req > 0 || msg->worker_count > 0
+                   ? s_check_one_worker(msg, why)
+                   : 0;
     case ZJ_MSG_WELCOME:
         return s_need(msg->heartbeat_ms > 0, msg, "heartbeat_ms", why);
     case ZJ_MSG_JOBS:

@@ -49,6 +49,8 @@
 //    LOG        w->C  jobs[] (id, attempts, log): what running jobs wrote
 //    LOGS       c->C  req, ids[] (one job);  C->c  req, jobs[] (id, state,
 //                     log)
+//    DRAIN      c->C  req, workers[0].name;  C->c  req, workers[0] (the
+//                     worker told);  C->w  nothing: finish, then stop
 #define ZJ_MSG_TYPE_MAP(XX)                                                    \
     XX(SUBMIT)                                                                 \
     XX(SUBMITTED)                                                              \
@@ -71,7 +73,8 @@
     XX(SPAWNED)                                                                \
     XX(PROGRESS)                                                               \
     XX(LOG)                                                                    \
-    XX(LOGS)
+    XX(LOGS)                                                                   \
+    XX(DRAIN)
 
 typedef enum {
     ZJ_MSG_NONE = 0,

@@ -379,6 +379,8 @@ s_on_name_held(zj_worker_t *self, const zj_msg_t *msg)
     (void) rc;
 }
 
+static void s_on_drain_asked(zj_worker_t *self);
+
 static void
 s_on_message(zj_worker_t *self, zj_msg_t *msg)
 {
@@ -414,6 +416,9 @@ s_on_message(zj_worker_t *self, zj_msg_t *msg)
             zj_runner_cancel(self->runner, msg->ids[index]);
         break;
     case ZJ_MSG_HEARTBEAT:
+        break;
+    case ZJ_MSG_DRAIN:
+        s_on_drain_asked(self);
         break;
     case ZJ_MSG_BYE:
         zj_log_info("coordinator said BYE; waiting for it to come back");
@@ -563,6 +568,19 @@ s_on_drain_tick(uv_timer_t *handle)
     }
 }
 
+//  Takes no more jobs, lets the running ones finish within the grace,
+//  then stops (s_on_drain_tick).
+static void
+s_start_drain(zj_worker_t *self)
+{
+    self->draining = true;
+    self->drain_deadline_ms = zj_mono_ms() + self->config.grace_ms;
+    s_heartbeat(self); //  Tells the coordinator at once
+    int rc = uv_timer_start(&self->drain, s_on_drain_tick, 0, 50);
+    assert(rc == 0);
+    (void) rc;
+}
+
 static void
 s_on_signal(uv_signal_t *handle, int signum)
 {
@@ -576,12 +594,18 @@ s_on_signal(uv_signal_t *handle, int signum)
     zj_log_info("draining signal=%s running=%zu grace_ms=%" PRId64,
                 strsignal(signum), zj_runner_size(self->runner),
                 self->config.grace_ms);
-    self->draining = true;
-    self->drain_deadline_ms = zj_mono_ms() + self->config.grace_ms;
-    s_heartbeat(self); //  Tells the coordinator at once
-    int rc = uv_timer_start(&self->drain, s_on_drain_tick, 0, 50);
-    assert(rc == 0);
-    (void) rc;
+    s_start_drain(self);
+}
+
+//  DRAIN from the coordinator (zjob drain): as the first SIGTERM.
+static void
+s_on_drain_asked(zj_worker_t *self)
+{
+    if (self->draining)
+        return;
+    zj_log_info("draining reason=\"zjob drain\" running=%zu grace_ms=%" PRId64,
+                zj_runner_size(self->runner), self->config.grace_ms);
+    s_start_drain(self);
 }
 
 static int

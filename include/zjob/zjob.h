@@ -234,6 +234,13 @@ int zjob_client_log(zjob_client_t *self, int64_t id, zjob_job_fn *fn,
 //  negative code.
 int zjob_client_workers(zjob_client_t *self, zjob_worker_fn *fn, void *arg);
 
+//  Asks the coordinator to send worker name no more jobs and to tell it
+//  to drain: it finishes the jobs it runs (within its --grace) and stops,
+//  as on SIGTERM. fn gets the worker as it was told (state "draining").
+//  Returns 0, or ZJOB_ENOTFOUND if no connected worker has that name.
+int zjob_client_drain(zjob_client_t *self, const char *name, zjob_worker_fn *fn,
+                      void *arg);
+
 //  As zjob_client_workers, once the coordinator has deleted from its
 //  store the workers that are not connected (lost, gone, revoked): fn
 //  sees those that remain. A worker forgotten that comes back joins as

@@ -110,6 +110,10 @@ class BlockingClient:
         """The workers the coordinator knows, as dicts (see Client.workers)."""
         return self._run(self._client.workers(forget))
 
+    def drain(self, name):
+        """Asks worker name to drain (see Client.drain)."""
+        return self._run(self._client.drain(name))
+
     def logs(self, job_id):
         """The text the job's attempts wrote."""
         return self._run(self._client.logs(job_id))

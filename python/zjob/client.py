@@ -592,6 +592,13 @@ class Client:
         parts = await self._call("WORKERS", forget=forget)
         return [worker for part in parts for worker in part.get("workers", ())]
 
+    async def drain(self, name):
+        """Asks the coordinator to send worker name no more jobs and to
+        tell it to drain (finish its jobs, then stop); the worker as told.
+        zjob.Error ENOTFOUND if no connected worker has that name."""
+        parts = await self._call("DRAIN", workers=[{"name": name}])
+        return [worker for part in parts for worker in part.get("workers", ())][0]
+
     async def logs(self, job):
         """The text a job's attempts wrote (LOGS)."""
         parts = await self._call("LOGS", ids=[_job_id(job)])

@@ -269,6 +269,18 @@ class Worker:
             return
         _log.info(f"draining signal={name} running={len(self.running)} "
                   f"grace_ms={int(self.config.grace * 1000)}")
+        self.start_drain()
+
+    def on_drain(self, frame):
+        """DRAIN from the coordinator (zjob drain): as the first SIGTERM."""
+        if self.draining:
+            return
+        _log.info(f'draining reason="zjob drain" running={len(self.running)} '
+                  f"grace_ms={int(self.config.grace * 1000)}")
+        self.start_drain()
+
+    def start_drain(self):
+        """No more jobs; the running ones finish within the grace; stop."""
         self.draining = True
         self.send(_wire.encode("HEARTBEAT", draining=True))
         self.loop.create_task(self.drain_out(time.monotonic() + self.config.grace))
@@ -323,6 +335,7 @@ class Worker:
             "ERROR": self.on_error,
             "HEARTBEAT": lambda frame: None,
             "BYE": self.on_bye,
+            "DRAIN": self.on_drain,
         }.get(kind)
         if handler is None:
             _log.warning(f"message ignored type={kind}")

@@ -344,6 +344,25 @@ class OwnCluster(unittest.TestCase):
             self.assertEqual([w["name"] for w in client.workers(forget=True)], ["live1"])
         self.assertEqual(self.cluster.sql("SELECT name FROM workers"), [("live1",)])
 
+    def test_zjob_drain_stops_a_python_worker_after_its_jobs(self):
+        worker = self.cluster.start_py_worker("py1", "pyjobs")
+        job_id = self.cluster.zjob("submit", "nap", "[1]").stdout.strip()
+        self.cluster.wait_for(lambda: self.cluster.sql(
+            f"SELECT state FROM jobs WHERE id = {job_id}")[0][0] == "running", 10, "the job")
+        from zjob import BlockingClient, Error
+
+        with BlockingClient(self.cluster.clients_ep) as client:
+            told = client.drain("py1")
+            self.assertEqual((told["name"], told["state"], told["running"]),
+                             ("py1", "draining", 1))
+            with self.assertRaises(Error) as caught:
+                client.drain("nobody")
+            self.assertEqual(caught.exception.code, "ENOTFOUND")
+        self.assertEqual(worker.wait(15), 0)
+        self.assertEqual(self.cluster.sql(f"SELECT state FROM jobs WHERE id = {job_id}"),
+                         [("succeeded",)])
+        self.assertIn('draining reason="zjob drain"', self.cluster.log("py1"))
+
     def test_usage_errors_exit_2(self):
         for argv in (["--io-slots", "-1", "pyjobs"], ["--key", "x", "pyjobs"], [],
                      ["--log-level", "loud", "pyjobs"], ["--grace", "30m1h", "pyjobs"]):

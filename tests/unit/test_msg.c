@@ -540,7 +540,8 @@ START_TEST(test_names)
     ck_assert_int_eq(ZJ_MSG_SPAWN, ZJ_MSG_ACK + 1);
     ck_assert_int_eq(ZJ_MSG_PROGRESS, ZJ_MSG_SPAWNED + 1);
     ck_assert_int_eq(ZJ_MSG_LOGS, ZJ_MSG_PROGRESS + 2);
-    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_LOGS + 1);
+    ck_assert_int_eq(ZJ_MSG_DRAIN, ZJ_MSG_LOGS + 1);
+    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_DRAIN + 1);
     ck_assert_str_eq(zj_msg_type_name(ZJ_MSG_COUNT), "UNKNOWN");
     ck_assert_int_eq(zj_msg_type_from_name("UNKNOWN"), ZJ_MSG_NONE);
     ck_assert_int_eq(zj_msg_type_from_name(NULL), ZJ_MSG_NONE);

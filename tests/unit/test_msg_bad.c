@@ -267,6 +267,10 @@ static const s_bad_t s_bad[] = {
          "CANCEL: field 'ids' missing"),
     JSON("HELLO without worker", "{'v':1, 't':'HELLO'}", ZJ_EPROTO,
          "HELLO: 0 workers"),
+    JSON("DRAIN request without worker", "{'v':1, 't':'DRAIN', 'req':3}",
+         ZJ_EPROTO, "DRAIN: 0 workers"),
+    JSON("DRAIN without a name", "{'v':1, 't':'DRAIN', 'req':3, 'workers':"
+         "[{'host':'h'}]}", ZJ_EPROTO, "DRAIN: field 'name' missing"),
     JSON("HELLO with two workers", "{'v':1, 't':'HELLO', 'workers':"
          "[{'name':'a'}, {'name':'b'}]}", ZJ_EPROTO, "HELLO: 2 workers"),
     JSON("HELLO without name", "{'v':1, 't':'HELLO', 'workers':"

@@ -105,3 +105,26 @@ test_workers_forget_drops_the_gone_ones() {
     start_worker w2
     zj submit echo '{"back": 1}' --wait >/dev/null || fail "no job after w2 came back"
 }
+
+#  zjob drain NAME: the coordinator sends the worker no more jobs and asks
+#  it to drain, as SIGTERM would: it finishes what it runs, then exits 0.
+#  A job submitted meanwhile waits for another worker.
+test_drain_stops_a_worker_taking_jobs() {
+    start_coordinator
+    start_worker w1
+    running=$(zj submit sleep '{"seconds": 1}')
+    wait_until 10 value_is = running sql "select state from jobs where id = $running"
+    zj drain w1 >out 2>err || fail "drain exited $?: $(cat err)"
+    grep -q '^w1 draining' out || fail "drain printed: $(cat out)"
+    later=$(zj submit echo '{"later": 1}')
+    wait_until 10 sh -c "! kill -0 $WORKER_PID_w1 2>/dev/null"
+    wait "$WORKER_PID_w1"; assert_eq "$?" 0 "w1's exit status"
+    assert_eq "$(sql "select state from jobs where id = $running")" succeeded "the running job"
+    assert_eq "$(sql "select state from jobs where id = $later")" queued "the job after the drain"
+    grep -q "draining reason=\"zjob drain\"" "$T/w1.log" || fail "w1 log: $(tail -3 "$T/w1.log")"
+    zj drain nobody 2>err
+    assert_eq "$?" 2 "drain of an unknown worker"
+    grep -q "no connected worker named 'nobody'" err || fail "stderr: $(cat err)"
+    start_worker w2
+    zj wait "$later" >/dev/null || fail "the later job never ran"
+}
