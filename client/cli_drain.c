@@ -28,11 +28,10 @@ s_on_worker(void *arg, const zjob_worker_t *worker)
 {
     zj_cli_t *cli = arg;
     if (cli->json)
-        zj_cli_print_json(json_pack("{s:s,s:s,s:I,s:s,s:i}", "name",
-                                    worker->name, "host",
-                                    worker->host ? worker->host : "", "pid",
-                                    (json_int_t) worker->pid, "state",
-                                    worker->state, "running", worker->running));
+        zj_cli_print_json(json_pack(
+            "{s:s,s:s,s:I,s:s,s:i}", "name", worker->name, "host",
+            worker->host ? worker->host : "", "pid", (json_int_t) worker->pid,
+            "state", worker->state, "running", worker->running));
     else
         printf("%s %s running=%d\n", worker->name, worker->state,
                worker->running);
