@@ -24,6 +24,7 @@ static const char s_usage[] =
     "  jobs                      the newest jobs\n"
     "  workers [--forget]        the workers\n"
     "  drain NAME                a worker takes no more jobs, finishes, stops\n"
+    "  purge --older-than DUR    delete finished jobs\n"
     "  cancel ID...              cancel jobs\n"
     "  keygen NAME               write a CURVE key pair: NAME.key, NAME.key_secret\n"
     "\n"
@@ -45,7 +46,8 @@ static const struct {
                   {"jobs", zj_cli_jobs},     {"workers", zj_cli_workers},
                   {"cancel", zj_cli_cancel}, {"keygen", zj_cli_keygen},
                   {"tree", zj_cli_tree},     {"watch", zj_cli_watch},
-                  {"logs", zj_cli_logs},     {"drain", zj_cli_drain}};
+                  {"logs", zj_cli_logs},     {"drain", zj_cli_drain},
+                  {"purge", zj_cli_purge}};
 
 int
 main(int argc, char **argv)

@@ -20,6 +20,9 @@ typedef struct {
     int64_t parent;            //  LIST: only this job's children, or 0
     bool forget;               //  WORKERS: delete those not connected
     const char *name;          //  DRAIN: the worker
+    int64_t older_than_ms;     //  PURGE: the age of the jobs to delete
+    const char *kind;          //  PURGE: their kind, or NULL
+    int64_t *deleted;          //  PURGE: the jobs deleted, summed
     zjob_job_fn *job_fn;       //  Called per job record
     zjob_worker_fn *worker_fn; //  Called per worker
     void *arg;                 //  The caller's pointer
@@ -98,6 +101,9 @@ s_build_query(void *arg, size_t batch)
     msg->forget = query->forget;
     if (query->name)
         zj_msg_add_worker(msg)->name = strdup(query->name);
+    msg->older_than_ms = query->older_than_ms;
+    if (query->kind)
+        msg->kind = strdup(query->kind);
     return msg;
 }
 
@@ -106,6 +112,8 @@ s_handle_query(void *arg, size_t batch, const zj_msg_t *reply)
 {
     (void) batch;
     s_query_t *query = arg;
+    if (query->deleted)
+        *query->deleted += reply->count;
     for (size_t index = 0; query->job_fn && index < reply->job_count; index++) {
         zjob_job_t view;
         zj_client_job_view(&reply->jobs[index], &view);
@@ -220,6 +228,30 @@ zjob_client_drain(zjob_client_t *self, const char *name, zjob_worker_fn *fn,
         return zj_client_fail(self, ZJ_EUSAGE, "no worker name");
     s_query_t query = {
         .type = ZJ_MSG_DRAIN, .name = name, .worker_fn = fn, .arg = arg};
+    return s_query(self, &query);
+}
+
+int
+zjob_client_purge(zjob_client_t *self, int64_t older_than_ms,
+                  const char *state, const char *kind, int64_t *deleted)
+{
+    assert(self && deleted);
+    *deleted = 0;
+    if (older_than_ms < 0)
+        return zj_client_fail(self, ZJ_EUSAGE, "a negative age");
+    if (state && !zj_state_is_final(zj_state_from_name(state)))
+        return zj_client_fail(self, ZJ_EUSAGE,
+                              "'%s' is not a final state (succeeded, "
+                              "failed, cancelled)",
+                              state);
+    if (kind && !zj_kind_name_is_valid(kind))
+        return zj_client_fail(self, ZJ_EUSAGE, "'%s' is not a kind name",
+                              kind);
+    s_query_t query = {.type = ZJ_MSG_PURGE,
+                       .older_than_ms = older_than_ms,
+                       .state = state,
+                       .kind = kind,
+                       .deleted = deleted};
     return s_query(self, &query);
 }
 

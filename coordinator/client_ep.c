@@ -529,11 +529,31 @@ s_on_drain(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     s_reply(self, identity, &reply);
 }
 
+//  zjob purge: a sweep of its own, a chunk per loop turn; the PURGE
+//  reply comes when it ends (retention.h).
+static void
+s_on_purge(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    zj_sweep_filter_t filter = {
+        .age_ms = msg->older_than_ms,
+        .state = msg->state ? zj_state_from_name(msg->state) : ZJ_STATE_NONE,
+        .kind = msg->kind};
+    if (zj_retention_purge(self->retention, identity, msg->req, &filter)) {
+        s_error(self, identity, msg->req, ZJ_ETOOBIG,
+                "too many purges wait already; try again when they end");
+        return;
+    }
+    zj_log_info("purge asked older_than_ms=%" PRId64 " state=%s kind=%s",
+                msg->older_than_ms, msg->state ? msg->state : "any",
+                msg->kind ? msg->kind : "any");
+}
+
 static zj_request_fn *const s_handlers[ZJ_MSG_COUNT] = {
     [ZJ_MSG_SUBMIT] = s_on_submit,   [ZJ_MSG_AWAIT] = s_on_await,
     [ZJ_MSG_STATUS] = s_on_status,   [ZJ_MSG_LIST] = s_on_list,
     [ZJ_MSG_WORKERS] = s_on_workers, [ZJ_MSG_CANCEL] = s_on_cancel,
     [ZJ_MSG_LOGS] = s_on_logs,       [ZJ_MSG_DRAIN] = s_on_drain,
+    [ZJ_MSG_PURGE] = s_on_purge,
 };
 
 void
@@ -548,7 +568,7 @@ zj_client_ep_handle(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
                        zj_msg_type_name(msg->type), msg->req);
         s_error(self, identity, msg->req, ZJ_ETYPE,
                 "not a client request (SUBMIT, AWAIT, STATUS, LIST, "
-                "WORKERS, LOGS, DRAIN with req, or CANCEL)");
+                "WORKERS, LOGS, DRAIN, PURGE with req, or CANCEL)");
         return;
     }
     handler(self, identity, msg);

@@ -9,12 +9,14 @@
 
 #include "coordinator/lifecycle.h"
 #include "coordinator/outbox.h"
+#include "coordinator/retention.h"
 #include "proto/msg.h"
 
 //  The endpoint's view of the coordinator, all borrowed.
 typedef struct {
-    zj_lifecycle_t *jobs; //  The state machine and what it acts on
-    zj_outbox_t *outbox;  //  Where replies wait for the commit
+    zj_lifecycle_t *jobs;      //  The state machine and what it acts on
+    zj_outbox_t *outbox;       //  Where replies wait for the commit
+    zj_retention_t *retention; //  Where purges are queued
 } zj_client_ep_t;
 
 //  Handles one decoded request. Borrows identity and msg. Every reply is

@@ -13,6 +13,7 @@
 #include "coordinator/client_ep.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/parents.h"
+#include "coordinator/retention.h"
 #include "coordinator/worker_ep.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
@@ -47,6 +48,7 @@ struct zj_coordinator {
     zlistx_t *stops;                //  Attempts cancelled by a parent's end
     zj_idmap_t *progressed;         //  Jobs whose progress waits to be stored
     zj_outbox_t *outbox;            //  Replies waiting for the commit
+    zj_retention_t *retention;      //  --keep and zjob purge
     zj_lifecycle_t jobs;            //  The state machine over the above
     zj_client_ep_t client_ep;       //  The clients endpoint
     zj_worker_ep_t worker_ep;       //  The workers endpoint
@@ -65,6 +67,7 @@ zj_coordinator_config_defaults(zj_coordinator_config_t *config)
     config->heartbeat_ms = ZJ_HEARTBEAT_MS;
     config->liveness = ZJ_LIVENESS;
     config->max_losses = ZJ_MAX_LOSSES;
+    config->keep_ms = ZJ_RETENTION_KEEP_MS;
     config->timeout_grace_ms = -1;
     zj_limits_defaults(&config->limits);
 }
@@ -218,7 +221,8 @@ s_wire(zj_coordinator_t *self)
             (int64_t) self->config.heartbeat_ms * self->config.liveness,
     };
     zj_futures_set_loader(self->futures, s_load_final, self);
-    self->client_ep = (zj_client_ep_t){&self->jobs, self->outbox};
+    self->client_ep =
+        (zj_client_ep_t){&self->jobs, self->outbox, self->retention};
     self->worker_ep = (zj_worker_ep_t){
         .jobs = &self->jobs,
         .outbox = self->outbox,
@@ -284,6 +288,9 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     }
     if (config->store_lock)
         s_continue_ids(self);
+    self->retention =
+        zj_retention_new(self->store, self->futures, config->keep_ms,
+                         config->store_lock ? config->db_path : NULL);
     s_wire(self);
     if (s_recover(self) != 0)
         goto failed;
@@ -331,6 +338,7 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
         zj_stop_destroy(&stop);
     zlistx_destroy(&self->stops);
     zj_idmap_destroy(&self->progressed);
+    zj_retention_destroy(&self->retention);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
     free(self);
@@ -449,6 +457,9 @@ s_poll_timeout(zj_coordinator_t *self, int64_t now_ms, int64_t next_tick)
     int64_t expiry = zj_deadlines_next(self->deadlines);
     if (expiry > 0 && expiry < wake)
         wake = expiry;
+    int64_t sweep = zj_retention_next(self->retention);
+    if (sweep > 0 && sweep < wake)
+        wake = sweep;
     if (zj_outbox_blocked(self->outbox) > 0 &&
         now_ms + ZJ_CLIENT_RETRY_MS < wake)
         wake = now_ms + ZJ_CLIENT_RETRY_MS;
@@ -647,6 +658,7 @@ zj_coordinator_run(zj_coordinator_t *self)
         zj_worker_ep_tell_stops(&self->worker_ep);
         if (zj_store_is_writable(self->store))
             zj_worker_ep_dispatch(&self->worker_ep);
+        zj_retention_step(self->retention, now_ms, self->outbox);
         s_commit(self, now_ms);
         zj_futures_flush(self->futures, now_ms, self->outbox);
         zj_parents_wake(&self->jobs);

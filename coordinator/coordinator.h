@@ -36,6 +36,8 @@ typedef struct {
     const char *worker_keys;      //  Folder of the workers' public keys
     const char *client_keys;      //  Folder of the clients' public keys
     zj_limits_t limits;           //  What a peer may send us
+    int64_t keep_ms;              //  Finished jobs older than this are
+                                  //  deleted (retention.h); 0 = never
     zj_store_lock_t *store_lock;  //  The store's lock, held by main.c (not
                                   //  owned), or NULL: no files watched
 } zj_coordinator_config_t;

@@ -63,6 +63,8 @@ struct zj_futures {
     int64_t *woken;        //  Parents whose await ended, not yet taken
     size_t woken_count;    //  Entries in woken
     size_t woken_size;     //  Room in woken
+    zj_idmap_t *pins;      //  id -> how many unresolved futures run after
+                           //  it (their after), as (void *) count
 };
 
 static void s_future_destroy(zj_future_t **future_p);
@@ -92,6 +94,7 @@ zj_futures_new(void)
     zlistx_set_destructor(self->awaits, s_await_free);
     self->dirty = zlistx_new();
     self->by_parent = zj_idmap_new();
+    self->pins = zj_idmap_new();
     self->kinds = zhashx_new();
     zhashx_set_destructor(self->kinds, (zhashx_destructor_fn *) zstr_free);
     return self;
@@ -111,6 +114,7 @@ zj_futures_destroy(zj_futures_t **self_p)
     zlistx_destroy(&self->dirty);
     zlistx_destroy(&self->awaits);
     zj_idmap_destroy(&self->by_parent);
+    zj_idmap_destroy(&self->pins);
     free(self->woken);
     zj_future_t *future = zj_idmap_first(self->by_id);
     while (future) {
@@ -148,6 +152,29 @@ s_kind_interned(zj_futures_t *self, char *kind)
     return shared;
 }
 
+//  Counts delta more (or fewer) unresolved futures that run after each
+//  job of the future's after.
+static void
+s_pin(zj_futures_t *self, const zj_future_t *future, intptr_t delta)
+{
+    for (uint32_t index = 0; index < future->job.after_count; index++) {
+        int64_t id = future->job.after[index];
+        intptr_t count = (intptr_t) zj_idmap_delete(self->pins, id) + delta;
+        assert(count >= 0);
+        if (count > 0) {
+            int rc = zj_idmap_insert(self->pins, id, (void *) count);
+            assert(rc == 0);
+        }
+    }
+}
+
+bool
+zj_futures_pinned(const zj_futures_t *self, int64_t id)
+{
+    assert(self);
+    return zj_idmap_lookup(self->pins, id) != NULL;
+}
+
 zj_future_t *
 zj_futures_add(zj_futures_t *self, zj_job_t *job)
 {
@@ -161,6 +188,7 @@ zj_futures_add(zj_futures_t *self, zj_job_t *job)
     future->slot = ZJ_HEAP_NONE;
     int rc = zj_idmap_insert(self->by_id, future->job.id, future);
     assert(rc == 0);
+    s_pin(self, future, 1);
     return future;
 }
 
@@ -262,6 +290,7 @@ zj_futures_resolve(zj_futures_t *self, zj_future_t *future)
         zlistx_purge(future->waiters);
     }
     future->resolved = true;
+    s_pin(self, future, -1);
     zlistx_add_end(self->resolved, future);
 }
 
@@ -271,6 +300,7 @@ zj_futures_forget(zj_futures_t *self, zj_future_t *future)
     assert(self && future && future->tag == ZJ_FUTURE_TAG);
     assert(!future->resolved && future->peer == NULL);
     assert(future->slot == ZJ_HEAP_NONE && future->waiters == NULL);
+    s_pin(self, future, -1);
     zj_idmap_delete(self->by_id, future->job.id);
     s_future_destroy(&future);
 }

@@ -74,6 +74,10 @@ void zj_futures_forget(zj_futures_t *self, zj_future_t *future);
 //  The unresolved future of job id, or NULL.
 zj_future_t *zj_futures_find(zj_futures_t *self, int64_t id);
 
+//  True while an unresolved future runs after job id (id is in its
+//  after): retention keeps such a job's row.
+bool zj_futures_pinned(const zj_futures_t *self, int64_t id);
+
 //  Number of unresolved futures.
 size_t zj_futures_size(const zj_futures_t *self);
 

@@ -13,7 +13,7 @@
 static const char *s_usage =
     "usage: zjob-coordinator [--clients EP] [--workers EP] [--db PATH]\n"
     "                        [--sync normal|full] [--heartbeat DUR]\n"
-    "                        [--max-losses N]\n"
+    "                        [--max-losses N] [--keep DUR]\n"
     "                        [--timeout-grace DUR]\n"
     "                        [--key FILE --worker-keys DIR --client-keys DIR]\n"
     "                        [--insecure] [--max-message SIZE] [--max-batch "
@@ -31,6 +31,11 @@ static const char *s_usage =
     "                   it (it kills or freezes its worker) ends failed\n"
     "                   (1..1000, default 3); one loss short of N a job\n"
     "                   never shares a worker with another such job\n"
+    "  --keep DUR       finished jobs (with their attempts, logs and\n"
+    "                   progress) older than DUR are deleted, a chunk at\n"
+    "                   a time, and their pages reused (default 7d; 0\n"
+    "                   keeps them for ever); jobs an unfinished job runs\n"
+    "                   after or is the parent of are kept\n"
     "  --timeout-grace DUR  how long past a job's --timeout the coordinator\n"
     "                   waits for its worker's result (default 3 heartbeat\n"
     "                   periods): then the attempt fails (or is retried),\n"
@@ -126,6 +131,7 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
         {"max-args", required_argument, 0, 'A'},
         {"max-result", required_argument, 0, 'R'},
         {"log-level", required_argument, 0, 'v'},
+        {"keep", required_argument, 0, 'K'},
         {"version", no_argument, 0, 'V'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -171,6 +177,12 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
         case 'L':
             if (s_count(optarg, 1, 1000, &config->max_losses) != 0)
                 return s_usage_error("--max-losses takes 1..1000");
+            break;
+        case 'K':
+            if (zj_duration_parse(optarg, &ms) != 0)
+                return s_usage_error("--keep takes a duration such as 7d, "
+                                     "12h or 0 (for ever)");
+            config->keep_ms = ms;
             break;
         case 'g':
             if (zj_duration_parse(optarg, &ms) != 0 || ms > 86400000)

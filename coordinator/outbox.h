@@ -52,7 +52,7 @@ void zj_outbox_error(zj_outbox_t *self, zj_side_t side, zframe_t *identity,
 
 //  Sends what is queued, in order, on clients or workers. When degraded,
 //  the replies that tell of a write (SUBMITTED, RESOLVED, DONE, JOBS, ACK,
-//  a client's CANCEL) are held instead; when not, what was held goes
+//  PURGE, a client's CANCEL) are held instead; when not, what was held goes
 //  first. Backlogs of blocked clients are tried first; clients go without
 //  waiting (ZMQ_DONTWAIT on a ROUTER_MANDATORY socket). A message that
 //  cannot be encoded or sent is logged and dropped.

@@ -315,6 +315,9 @@ s_execute(zj_store_t *self, const zj_write_entry_t *entry)
         return s_log_row(self, &entry->job);
     case ZJ_WRITE_DELETE_WORKER:
         return s_delete_worker_row(self, &entry->worker);
+    case ZJ_WRITE_DELETE_JOB:
+    case ZJ_WRITE_DELETE_TOKENS:
+        return zj_store_sweep_execute(self, entry);
     }
     assert(!"unknown write");
     return ZJ_ESTORE;
@@ -900,4 +903,34 @@ zj_store_last_error(const zj_store_t *self)
 {
     assert(self);
     return self->error;
+}
+
+int
+zj_store_write(zj_store_t *self, const zj_write_entry_t *entry)
+{
+    return s_write(self, entry);
+}
+
+int
+zj_store_failed(zj_store_t *self)
+{
+    return s_failed(self);
+}
+
+int
+zj_store_begin_turn(zj_store_t *self)
+{
+    return s_begin_turn(self);
+}
+
+int
+zj_store_step_write(zj_store_t *self, sqlite3_stmt *stmt)
+{
+    return s_step_write(self, stmt);
+}
+
+void
+zj_store_bind_text(sqlite3_stmt *stmt, int index, const char *text)
+{
+    s_bind_text(stmt, index, text);
 }

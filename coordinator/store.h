@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/limits.h"
 #include "proto/msg.h"
 
 typedef struct zj_store zj_store_t;
@@ -109,6 +110,39 @@ int zj_store_save_token(zj_store_t *self, const char *token, int64_t first_id,
 #define ZJ_STORE_DIGEST_SIZE 17 //  16 hex digits and a NUL
 int zj_store_find_token(zj_store_t *self, const char *token, int64_t *first_id,
                         size_t *count, char *digest);
+
+//  What retention (retention.h) reads of a job to decide whether it goes.
+typedef struct {
+    int64_t id;
+    int64_t parent; //  0 at the top
+    zj_state_t state;
+    double created_at;
+    double finished_at; //  0: not finished
+    char kind[ZJ_MAX_KIND + 1];
+} zj_store_row_t;
+
+//  Reads up to max jobs with ids above after_id, in id order, into rows;
+//  *count is how many (fewer than max: the last job was read). Inside
+//  the turn. Returns 0, or ZJ_ESTORE (also while the store cannot be
+//  written: a sweep waits for it).
+int zj_store_rows_after(zj_store_t *self, int64_t after_id,
+                        zj_store_row_t *rows, size_t max, size_t *count);
+
+//  Deletes a final job's row and its attempts' rows (its log and progress
+//  are columns of its row). Journaled. Returns 0 or ZJ_ESTORE.
+int zj_store_delete_job(zj_store_t *self, int64_t id);
+
+//  Deletes the SUBMIT tokens made before cutoff among the next max tokens
+//  after after in key order (a token sweep needs no index by age), and
+//  writes the last token looked at into last[ZJ_MAX_TOKEN + 1]; *end is
+//  true when no token follows it ("" starts again). Journaled. Returns 0
+//  or ZJ_ESTORE.
+int zj_store_expire_tokens(zj_store_t *self, const char *after, size_t max,
+                           double cutoff, char *last, bool *end);
+
+//  The store file's size in bytes, and the bytes of its free pages (which
+//  new rows reuse before the file grows). Returns 0 or ZJ_ESTORE.
+int zj_store_size(zj_store_t *self, int64_t *bytes, int64_t *free_bytes);
 
 #define ZJ_STORE_LOG_FULL "\n[zjob: the log is full; later lines dropped]\n"
 

@@ -85,7 +85,18 @@
        " ELSE log || ?4 END WHERE id = ?1")                                    \
     XX(GET_LOG, "SELECT state, log FROM jobs WHERE id = ?1")                   \
     XX(SAVE_TOKEN, "INSERT OR REPLACE INTO submit_tokens (token, first_id,"    \
-                   " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+                   " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")  \
+    XX(SWEEP_JOBS, "SELECT id, kind, state, created_at, finished_at, parent"   \
+                   " FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2")            \
+    XX(DELETE_JOB, "DELETE FROM jobs WHERE id = ?1")                           \
+    XX(DELETE_ATTEMPTS, "DELETE FROM attempts WHERE job_id = ?1")              \
+    XX(SWEEP_TOKENS, "SELECT token, created_at < ?3 FROM submit_tokens"        \
+                     " WHERE token > ?1 ORDER BY token LIMIT ?2")              \
+    XX(DELETE_TOKENS, "DELETE FROM submit_tokens WHERE token > ?1"             \
+                      " AND token <= ?2 AND created_at < ?3")                  \
+    XX(PAGE_COUNT, "PRAGMA page_count")                                        \
+    XX(FREELIST_COUNT, "PRAGMA freelist_count")                                \
+    XX(PAGE_SIZE, "PRAGMA page_size")
 
 typedef enum {
 #define XX(name, sql) ZJ_STMT_##name,
@@ -114,5 +125,17 @@ struct zj_store {
     int help_at;                       //  ... past which the loop helps
     int64_t after[ZJ_MAX_AFTER];       //  A row's after ids, as read
 };
+
+//  What store.c lends the files that add writes and reads of their own
+//  (store_sweep.c): see the static functions of the same name there.
+int zj_store_write(zj_store_t *self, const zj_write_entry_t *entry);
+int zj_store_failed(zj_store_t *self);
+int zj_store_begin_turn(zj_store_t *self);
+int zj_store_step_write(zj_store_t *self, sqlite3_stmt *stmt);
+void zj_store_bind_text(sqlite3_stmt *stmt, int index, const char *text);
+
+//  Runs one of store_sweep.c's writes (ZJ_WRITE_DELETE_JOB,
+//  ZJ_WRITE_DELETE_TOKENS) inside the open transaction.
+int zj_store_sweep_execute(zj_store_t *self, const zj_write_entry_t *entry);
 
 #endif

@@ -254,7 +254,10 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(token, TOKEN)                                                           \
     XX(parent, I64)                                                            \
     XX(hold, BOOL)                                                             \
-    XX(forget, BOOL)
+    XX(forget, BOOL)                                                           \
+    XX(older_than_ms, I64)                                                     \
+    XX(kind, KIND)                                                             \
+    XX(count, I64)
 
 #define S_HAS_U64(o, f) ((o)->f != 0)
 #define S_HAS_I64(o, f) ((o)->f != 0)

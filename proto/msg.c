@@ -67,6 +67,7 @@ zj_msg_destroy(zj_msg_t **self_p)
     free(self->state);
     free(self->reason);
     free(self->token);
+    free(self->kind);
     self->tag = 0xDeadBeef;
     free(self);
     *self_p = NULL;
@@ -437,6 +438,8 @@ s_check_fields(const zj_msg_t *msg, char *why)
         (rc = s_check_min(msg->io_credit, "io_credit", why)) ||
         (rc = s_check_min(msg->cpu_credit, "cpu_credit", why)) ||
         (rc = s_check_min(msg->parent, "parent", why)) ||
+        (rc = s_check_min(msg->older_than_ms, "older_than_ms", why)) ||
+        (rc = s_check_min(msg->count, "count", why)) ||
         (rc = s_check_text(msg->reason, "reason", ZJ_MAX_TEXT, why)) ||
         (rc = s_check_token(msg->token, why)))
         return rc;
@@ -445,6 +448,8 @@ s_check_fields(const zj_msg_t *msg, char *why)
         zj_why_quote(quoted, msg->state, strlen(msg->state));
         return zj_why_fail(ZJ_EPROTO, why, "unknown state '%s'", quoted);
     }
+    if (msg->kind && (rc = s_check_kind(msg->kind, why)))
+        return rc;
     for (size_t index = 0; index < msg->id_count; index++)
         if (msg->ids[index] <= 0)
             return zj_why_fail(ZJ_EPROTO, why,
@@ -573,6 +578,14 @@ s_check_type(const zj_msg_t *msg, char *why)
         if (!(rc = s_need(req, msg, "req", why)))
             rc = s_need(msg->id_count > 0 || msg->job_count > 0, msg, "ids",
                         why);
+        return rc;
+    case ZJ_MSG_PURGE:
+        //  A request may name a final state only; a reply carries count.
+        if (!(rc = s_need(req, msg, "req", why)) && msg->state &&
+            !zj_state_is_final(zj_state_from_name(msg->state)))
+            rc = zj_why_fail(ZJ_EPROTO, why,
+                             "PURGE: state '%s' is not a final state",
+                             msg->state);
         return rc;
     case ZJ_MSG_HEARTBEAT:
     case ZJ_MSG_BYE:

@@ -51,6 +51,8 @@
 //                     log)
 //    DRAIN      c->C  req, workers[0].name;  C->c  req, workers[0] (the
 //                     worker told);  C->w  nothing: finish, then stop
+//    PURGE      c->C  req, older_than_ms, state (a final one, or NULL),
+//                     kind (or NULL);  C->c  req, count (jobs deleted)
 #define ZJ_MSG_TYPE_MAP(XX)                                                    \
     XX(SUBMIT)                                                                 \
     XX(SUBMITTED)                                                              \
@@ -74,7 +76,8 @@
     XX(PROGRESS)                                                               \
     XX(LOG)                                                                    \
     XX(LOGS)                                                                   \
-    XX(DRAIN)
+    XX(DRAIN)                                                                  \
+    XX(PURGE)
 
 typedef enum {
     ZJ_MSG_NONE = 0,
@@ -191,6 +194,9 @@ typedef struct {
     bool hold;                 //  AWAIT w->C: the parent keeps its slot
     bool forget;               //  WORKERS c->C: first delete the workers
                                //  not connected from the store
+    int64_t older_than_ms;     //  PURGE: jobs finished longer ago go
+    char *kind;                //  PURGE: only jobs of this kind, or NULL
+    int64_t count;             //  PURGE reply: jobs deleted
 } zj_msg_t;
 
 #define ZJ_MSG_TAG 0x7a6a6d73u

@@ -241,6 +241,17 @@ int zjob_client_workers(zjob_client_t *self, zjob_worker_fn *fn, void *arg);
 int zjob_client_drain(zjob_client_t *self, const char *name, zjob_worker_fn *fn,
                       void *arg);
 
+//  Asks the coordinator to delete the final jobs (with their attempts,
+//  logs and progress) that finished more than older_than_ms ago, only in
+//  state (succeeded, failed or cancelled; NULL: any of them) and of kind
+//  (NULL: any). Jobs that an unfinished job runs after, or whose parent
+//  is unfinished, are kept, and so is the newest job. The coordinator
+//  deletes a chunk per loop turn and answers in parts while it works, so
+//  a big purge takes its time without a reply timeout. *deleted gets the
+//  count. Returns 0 or a negative code.
+int zjob_client_purge(zjob_client_t *self, int64_t older_than_ms,
+                      const char *state, const char *kind, int64_t *deleted);
+
 //  As zjob_client_workers, once the coordinator has deleted from its
 //  store the workers that are not connected (lost, gone, revoked): fn
 //  sees those that remain. A worker forgotten that comes back joins as

@@ -94,7 +94,7 @@ s_full_msg(zj_msg_type_t type)
     msg->timed_out = true;
     msg->draining = true;
     msg->timeout_ms = 30000;
-    msg->state = strdup("running");
+    msg->state = strdup(type == ZJ_MSG_PURGE ? "failed" : "running");
     msg->limit = 50;
     s_fill_worker(zj_msg_add_worker(msg));
     msg->heartbeat_ms = 1000;
@@ -107,6 +107,9 @@ s_full_msg(zj_msg_type_t type)
     msg->parent = 41;
     msg->hold = true;
     msg->forget = true;
+    msg->older_than_ms = 86400000;
+    msg->kind = strdup("my.ns:kind-1");
+    msg->count = 123456;
     return msg;
 }
 
@@ -226,6 +229,9 @@ s_assert_msg(const zj_msg_t *got, const zj_msg_t *want)
     S_SAME_INT(got->cpu_credit, want->cpu_credit);
     S_SAME_INT(got->code, want->code);
     S_SAME_TEXT(got->reason, want->reason);
+    S_SAME_INT(got->older_than_ms, want->older_than_ms);
+    S_SAME_TEXT(got->kind, want->kind);
+    S_SAME_INT(got->count, want->count);
 }
 
 //  Encodes msg (which must be valid) into a malloc'd frame.
@@ -286,6 +292,8 @@ s_minimal_msg(zj_msg_type_t type)
     }
     if (type == ZJ_MSG_PROGRESS || type == ZJ_MSG_LOG)
         zj_msg_add_job(msg)->id = 6;
+    if (type == ZJ_MSG_PURGE)
+        msg->req = 9;
     if (type == ZJ_MSG_LOGS) {
         msg->req = 9;
         zj_msg_add_id(msg, 6);
@@ -541,7 +549,8 @@ START_TEST(test_names)
     ck_assert_int_eq(ZJ_MSG_PROGRESS, ZJ_MSG_SPAWNED + 1);
     ck_assert_int_eq(ZJ_MSG_LOGS, ZJ_MSG_PROGRESS + 2);
     ck_assert_int_eq(ZJ_MSG_DRAIN, ZJ_MSG_LOGS + 1);
-    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_DRAIN + 1);
+    ck_assert_int_eq(ZJ_MSG_PURGE, ZJ_MSG_DRAIN + 1);
+    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_PURGE + 1);
     ck_assert_str_eq(zj_msg_type_name(ZJ_MSG_COUNT), "UNKNOWN");
     ck_assert_int_eq(zj_msg_type_from_name("UNKNOWN"), ZJ_MSG_NONE);
     ck_assert_int_eq(zj_msg_type_from_name(NULL), ZJ_MSG_NONE);

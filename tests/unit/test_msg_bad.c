@@ -271,6 +271,14 @@ static const s_bad_t s_bad[] = {
          ZJ_EPROTO, "DRAIN: 0 workers"),
     JSON("DRAIN without a name", "{'v':1, 't':'DRAIN', 'req':3, 'workers':"
          "[{'host':'h'}]}", ZJ_EPROTO, "DRAIN: field 'name' missing"),
+    JSON("PURGE without req", "{'v':1, 't':'PURGE', 'older_than_ms':5}",
+         ZJ_EPROTO, "PURGE: field 'req' missing"),
+    JSON("PURGE of running jobs", "{'v':1, 't':'PURGE', 'req':3, 'state':"
+         "'running'}", ZJ_EPROTO, "PURGE: state 'running' is not a final"),
+    JSON("PURGE with a negative age", "{'v':1, 't':'PURGE', 'req':3, "
+         "'older_than_ms':-1}", ZJ_EPROTO, "field 'older_than_ms' is negative"),
+    JSON("PURGE of a bad kind", "{'v':1, 't':'PURGE', 'req':3, 'kind':'a b'}",
+         ZJ_EPROTO, "bad kind name 'a b'"),
     JSON("HELLO with two workers", "{'v':1, 't':'HELLO', 'workers':"
          "[{'name':'a'}, {'name':'b'}]}", ZJ_EPROTO, "HELLO: 2 workers"),
     JSON("HELLO without name", "{'v':1, 't':'HELLO', 'workers':"

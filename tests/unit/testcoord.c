@@ -44,7 +44,9 @@ zj_testcoord_new(void)
                                        .limits = &self->limits,
                                        .heartbeat_ms = 1000,
                                        .liveness = 3};
-    self->client_ep = (zj_client_ep_t){&self->jobs, self->outbox};
+    self->retention = zj_retention_new(self->store, self->futures, 0, NULL);
+    self->client_ep =
+        (zj_client_ep_t){&self->jobs, self->outbox, self->retention};
     int64_t requeued = 0;
     ck_assert_int_eq(
         zj_store_recover(self->store, s_recover_one, &self->jobs, &requeued),
@@ -64,6 +66,7 @@ zj_testcoord_destroy(zj_testcoord_t **self_p)
     zj_worker_ep_close(&self->worker_ep);
     zj_futures_reap(self->futures);
     zj_outbox_destroy(&self->outbox);
+    zj_retention_destroy(&self->retention);
     zj_peers_destroy(&self->peers);
     zj_scheduler_destroy(&self->scheduler);
     zj_deadlines_destroy(&self->deadlines);

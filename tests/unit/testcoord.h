@@ -20,6 +20,7 @@ typedef struct {
     zlistx_t *stops;           //  Attempts cancelled by a parent's end
     zj_idmap_t *progressed;    //  Jobs whose progress waits to be stored
     zj_outbox_t *outbox;       //  What would be sent
+    zj_retention_t *retention; //  Purges only (no --keep)
     zj_limits_t limits;        //  The defaults
     zj_lifecycle_t jobs;       //  The state machine over the above
     zj_worker_ep_t worker_ep;  //  The workers endpoint
