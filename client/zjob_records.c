@@ -232,8 +232,8 @@ zjob_client_drain(zjob_client_t *self, const char *name, zjob_worker_fn *fn,
 }
 
 int
-zjob_client_purge(zjob_client_t *self, int64_t older_than_ms,
-                  const char *state, const char *kind, int64_t *deleted)
+zjob_client_purge(zjob_client_t *self, int64_t older_than_ms, const char *state,
+                  const char *kind, int64_t *deleted)
 {
     assert(self && deleted);
     *deleted = 0;
@@ -245,8 +245,7 @@ zjob_client_purge(zjob_client_t *self, int64_t older_than_ms,
                               "failed, cancelled)",
                               state);
     if (kind && !zj_kind_name_is_valid(kind))
-        return zj_client_fail(self, ZJ_EUSAGE, "'%s' is not a kind name",
-                              kind);
+        return zj_client_fail(self, ZJ_EUSAGE, "'%s' is not a kind name", kind);
     s_query_t query = {.type = ZJ_MSG_PURGE,
                        .older_than_ms = older_than_ms,
                        .state = state,

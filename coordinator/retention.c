@@ -220,16 +220,18 @@ s_purge_step(zj_retention_t *self, int64_t now_ms, zj_outbox_t *outbox)
     zlistx_delete(self->purges, zlistx_cursor(self->purges));
 }
 
-//  A chunk of old SUBMIT tokens: true when the tokens' pass ended.
+//  A chunk of old SUBMIT tokens: true when the tokens' pass ended;
+//  *expired counts a chunk that deleted some.
 static bool
-s_token_step(zj_retention_t *self)
+s_token_step(zj_retention_t *self, int64_t *expired)
 {
     char last[ZJ_MAX_TOKEN + 1];
-    bool end = false;
+    bool end = false, some = false;
     if (zj_store_expire_tokens(self->store, self->token, ZJ_RETENTION_CHUNK,
-                               self->keep.cutoff, last, &end) != 0)
+                               self->keep.cutoff, last, &end, &some) != 0)
         return false;
     snprintf(self->token, sizeof self->token, "%s", end ? "" : last);
+    *expired = some;
     return end;
 }
 
@@ -284,15 +286,15 @@ s_keep_step(zj_retention_t *self, int64_t now_ms)
         self->keep.cutoff = zj_now() - (double) self->keep_ms / 1000;
         self->keep.deleted = 0;
     }
-    int64_t deleted = 0;
-    bool ended = self->on_tokens ? s_token_step(self)
+    int64_t deleted = 0, expired = 0;
+    bool ended = self->on_tokens ? s_token_step(self, &expired)
                                  : s_sweep_chunk(self, &self->keep, &deleted);
     self->keep.deleted += deleted;
     self->deleted += deleted;
     if (!ended) {
-        self->next_ms = deleted > 0 || self->on_tokens
-                            ? now_ms
-                            : now_ms + ZJ_RETENTION_SLOW_MS;
+        //  At once while rows go; slowly over rows that stay.
+        self->next_ms =
+            deleted + expired > 0 ? now_ms : now_ms + ZJ_RETENTION_SLOW_MS;
         return;
     }
     if (!self->on_tokens) {

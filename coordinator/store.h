@@ -135,10 +135,10 @@ int zj_store_delete_job(zj_store_t *self, int64_t id);
 //  Deletes the SUBMIT tokens made before cutoff among the next max tokens
 //  after after in key order (a token sweep needs no index by age), and
 //  writes the last token looked at into last[ZJ_MAX_TOKEN + 1]; *end is
-//  true when no token follows it ("" starts again). Journaled. Returns 0
-//  or ZJ_ESTORE.
+//  true when no token follows it ("" starts again), *expired when some
+//  were deleted. Journaled. Returns 0 or ZJ_ESTORE.
 int zj_store_expire_tokens(zj_store_t *self, const char *after, size_t max,
-                           double cutoff, char *last, bool *end);
+                           double cutoff, char *last, bool *end, bool *expired);
 
 //  The store file's size in bytes, and the bytes of its free pages (which
 //  new rows reuse before the file grows). Returns 0 or ZJ_ESTORE.

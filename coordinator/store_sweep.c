@@ -89,10 +89,11 @@ s_token_chunk(zj_store_t *self, const char *after, size_t max, double cutoff,
 
 int
 zj_store_expire_tokens(zj_store_t *self, const char *after, size_t max,
-                       double cutoff, char *last, bool *end)
+                       double cutoff, char *last, bool *end, bool *expired)
 {
-    assert(self && after && last && end && max > 0);
+    assert(self && after && last && end && expired && max > 0);
     *end = false;
+    *expired = false;
     if (s_enter(self))
         return ZJ_ESTORE;
     bool old_seen = false;
@@ -102,6 +103,7 @@ zj_store_expire_tokens(zj_store_t *self, const char *after, size_t max,
     if (rc)
         return rc;
     *end = seen < max;
+    *expired = old_seen;
     if (!old_seen)
         return 0;
     zj_job_t entry = {

@@ -98,15 +98,18 @@ START_TEST(test_store_expires_old_tokens_a_chunk_at_a_time)
                          0);
     }
     char after[ZJ_MAX_TOKEN + 1] = "", last[ZJ_MAX_TOKEN + 1];
-    bool end = false;
-    int chunks = 0;
+    bool end = false, expired = false;
+    int chunks = 0, expiring = 0;
     while (!end) {
-        ck_assert_int_eq(
-            zj_store_expire_tokens(store, after, 3, now - 50, last, &end), 0);
+        ck_assert_int_eq(zj_store_expire_tokens(store, after, 3, now - 50, last,
+                                                &end, &expired),
+                         0);
         snprintf(after, sizeof after, "%s", last);
         ck_assert_int_lt(++chunks, 5);
+        expiring += expired;
     }
     ck_assert_int_eq(chunks, 3);
+    ck_assert_int_eq(expiring, 3); //  t0..t2, t3..t5 and t6 each have one
     ck_assert_int_eq(zj_store_commit(store), 0);
     sqlite3 *raw = zj_testdb_raw();
     ck_assert_int_eq(zj_testdb_int(raw, "SELECT count(*) FROM submit_tokens"),
@@ -126,15 +129,16 @@ START_TEST(test_deletes_are_made_again_after_a_store_failure)
     zj_store_t *store = zj_testdb_store();
     s_old_job(store, "echo", ZJ_STATE_SUCCEEDED);
     s_old_job(store, "echo", ZJ_STATE_SUCCEEDED);
-    ck_assert_int_eq(zj_store_save_token(store, "tok", 1, 1,
-                                         "0123456789abcdef", zj_now() - 100),
+    ck_assert_int_eq(zj_store_save_token(store, "tok", 1, 1, "0123456789abcdef",
+                                         zj_now() - 100),
                      0);
     ck_assert_int_eq(zj_store_commit(store), 0);
     zj_testdb_limit_file_size(1);
     int deleted = zj_store_delete_job(store, 1);
     char last[ZJ_MAX_TOKEN + 1];
-    bool end = false;
-    int expired = zj_store_expire_tokens(store, "", 10, zj_now(), last, &end);
+    bool end = false, some = false;
+    int expired =
+        zj_store_expire_tokens(store, "", 10, zj_now(), last, &end, &some);
     int committed = zj_store_commit(store);
     size_t count = 1;
     zj_store_row_t row;
@@ -142,7 +146,7 @@ START_TEST(test_deletes_are_made_again_after_a_store_failure)
     zj_testdb_limit_file_size(RLIM_INFINITY);
     ck_assert_int_eq(deleted, 0);
     ck_assert_int_eq(expired, 0);
-    ck_assert(end);
+    ck_assert(end && some);
     ck_assert_int_eq(committed, ZJ_ESTORE);
     ck_assert_int_eq(read_degraded, ZJ_ESTORE); //  Sweeps wait meanwhile
     ck_assert_uint_eq(count, 0);
@@ -184,8 +188,7 @@ static void
 s_purge(zj_testcoord_t *tc, const zj_sweep_filter_t *filter)
 {
     zframe_t *identity = zframe_new("c1", 2);
-    ck_assert_int_eq(zj_retention_purge(tc->retention, identity, 7, filter),
-                     0);
+    ck_assert_int_eq(zj_retention_purge(tc->retention, identity, 7, filter), 0);
     zframe_destroy(&identity);
 }
 
@@ -277,7 +280,8 @@ test_retention_suite(void)
     TCase *tcase = tcase_create("core");
     tcase_add_checked_fixture(tcase, zj_testdb_setup, zj_testdb_teardown);
     tcase_add_test(tcase, test_futures_pin_the_jobs_they_run_after);
-    tcase_add_test(tcase, test_store_reads_chunks_in_id_order_and_deletes_attempts);
+    tcase_add_test(tcase,
+                   test_store_reads_chunks_in_id_order_and_deletes_attempts);
     tcase_add_test(tcase, test_store_expires_old_tokens_a_chunk_at_a_time);
     tcase_add_test(tcase, test_deletes_are_made_again_after_a_store_failure);
     tcase_add_test(tcase, test_purge_filters_and_keeps_the_newest_job);
