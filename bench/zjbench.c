@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +25,8 @@ typedef struct {
     long count;           //  -n: jobs
     long rounds;          //  -r: sha256 rounds per job
     pid_t coordinator;    //  -p: its pid, to read its CPU time and RSS
+    long segment;         //  -s: sustained: jobs per measured segment
+    const char *db;       //  -d: sustained: the store's file, to stat
 } s_options_t;
 
 typedef struct {
@@ -359,6 +362,66 @@ s_queue(const s_options_t *options)
     zjob_client_destroy(&client);
 }
 
+//  Bytes of path and its -wal, in MiB, or -1.
+static double
+s_store_mib(const char *path)
+{
+    char wal[4096];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    struct stat file;
+    if (path == NULL || stat(path, &file) != 0)
+        return -1;
+    double bytes = (double) file.st_size;
+    if (stat(wal, &file) == 0)
+        bytes += (double) file.st_size;
+    return bytes / (1024.0 * 1024.0);
+}
+
+//  Prints one figure of segment index: "NAME_NN value unit".
+static void
+s_segment_result(const char *name, long index, double value, const char *unit)
+{
+    char label[64];
+    snprintf(label, sizeof label, "%s_%02ld", name, index);
+    s_result(label, value, unit);
+}
+
+//  count echo jobs in segments of options->segment, each submitted and
+//  gathered whole: per segment, its rate, then the store's size on disk
+//  and the coordinator's RSS after it. Then the slowest rate, the spread
+//  of the rates, and how much the store and the RSS grew over the second
+//  half of the run (retention should have made both flat by then).
+static void
+s_sustained(const s_options_t *options)
+{
+    zjob_client_t *client = s_connect(options);
+    long segment = options->segment, segments = options->count / segment;
+    zjob_spec_t *specs = s_specs(segment, "echo", "\"job-%08ld\"", 0);
+    double low = 0, high = 0, store[2] = {0, 0}, rss[2] = {0, 0};
+    for (long index = 1; index <= segments; index++) {
+        double rate =
+            (double) segment / s_submit_gather(client, specs, segment, NULL);
+        double mib = s_store_mib(options->db);
+        double resident = s_vm_mib(options->coordinator, "VmRSS");
+        s_segment_result("rate", index, rate, "jobs/s");
+        s_segment_result("store", index, mib, "MiB");
+        s_segment_result("rss", index, resident, "MiB");
+        low = index == 1 || rate < low ? rate : low;
+        high = index == 1 || rate > high ? rate : high;
+        if (index == (segments + 1) / 2)
+            store[0] = mib, rss[0] = resident;
+        store[1] = mib, rss[1] = resident;
+    }
+    s_result("rate_min", low, "jobs/s");
+    s_result("rate_spread", (high - low) / high * 100, "%");
+    if (store[0] > 0 && rss[0] > 0) {
+        s_result("store_growth", store[1] / store[0], "x");
+        s_result("rss_growth", rss[1] / rss[0], "x");
+    }
+    s_specs_free(specs, segment);
+    zjob_client_destroy(&client);
+}
+
 //  Starts the coordinator command argv and times how long until it
 //  commits a submit; then stops it.
 static void
@@ -391,15 +454,16 @@ s_recovery(const s_options_t *options, char **argv)
 static const char s_usage[] =
     "usage: zjbench -c ENDPOINT [-n JOBS] [-r ROUNDS] [-p COORDINATOR_PID]\n"
     "               throughput|latency|io|cpu|queue|fanout\n"
+    "       zjbench -c ENDPOINT -n JOBS -s SEGMENT -p PID -d DB sustained\n"
     "       zjbench [-n TRIPS] floor\n"
     "       zjbench -c ENDPOINT recovery COORDINATOR_PATH ARGS...\n";
 
 int
 main(int argc, char **argv)
 {
-    s_options_t options = {NULL, 1000, 200000, 0};
+    s_options_t options = {NULL, 1000, 200000, 0, 500000, NULL};
     int option;
-    while ((option = getopt(argc, argv, "+c:n:r:p:")) != -1) {
+    while ((option = getopt(argc, argv, "+c:n:r:p:s:d:")) != -1) {
         switch (option) {
         case 'c':
             options.endpoint = optarg;
@@ -413,12 +477,18 @@ main(int argc, char **argv)
         case 'p':
             options.coordinator = (pid_t) atoi(optarg);
             break;
+        case 's':
+            options.segment = atol(optarg);
+            break;
+        case 'd':
+            options.db = optarg;
+            break;
         default:
             fputs(s_usage, stderr);
             return 2;
         }
     }
-    if (optind >= argc || options.count < 1) {
+    if (optind >= argc || options.count < 1 || options.segment < 1) {
         fputs(s_usage, stderr);
         return 2;
     }
@@ -440,6 +510,8 @@ main(int argc, char **argv)
         s_queue(&options);
     else if (strcmp(workload, "fanout") == 0)
         s_fanout(&options);
+    else if (strcmp(workload, "sustained") == 0)
+        s_sustained(&options);
     else if (strcmp(workload, "recovery") == 0 && optind + 1 < argc)
         s_recovery(&options, argv + optind + 1);
     else {

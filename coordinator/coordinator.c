@@ -189,7 +189,7 @@ s_start_curve(zj_coordinator_t *self, zj_keypair_t *keys)
 
 //  The loader of awaits (futures.h): a final record from memory until
 //  the turn's reap (the store may be behind while degraded), else from
-//  the store.
+//  the store; a record retention deleted since is reported cancelled.
 static int
 s_load_final(void *arg, int64_t id, zj_job_t *job)
 {
@@ -199,7 +199,16 @@ s_load_final(void *arg, int64_t id, zj_job_t *job)
         zj_job_copy(job, known);
         return 0;
     }
-    return zj_store_get_job(self->store, id, job);
+    int rc = zj_store_get_job(self->store, id, job);
+    if (rc != ZJ_ENOTFOUND)
+        return rc;
+    //  Deleted by retention while the await waited for its client's room
+    //  (paused longer than --keep): say so rather than wait for ever.
+    *job = (zj_job_t){.id = id, .state = ZJ_STATE_CANCELLED};
+    job->error = strdup("its record was deleted (zjob purge or --keep) "
+                        "before this await could send it: outcome unknown");
+    assert(job->error);
+    return 0;
 }
 
 //  Points the state machine and the endpoints at what they act on.
