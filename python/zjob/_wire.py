@@ -92,6 +92,9 @@ _FRAME_FIELDS = {
     "hold": _BOOL,
     "forget": _BOOL,
     "token": _STR,
+    "older_than_ms": _INT,
+    "kind": _STR,
+    "count": _INT,
 }
 _JOB_FIELDS = {
     "id": _INT,

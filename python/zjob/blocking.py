@@ -110,6 +110,10 @@ class BlockingClient:
         """The workers the coordinator knows, as dicts (see Client.workers)."""
         return self._run(self._client.workers(forget))
 
+    def purge(self, older_than, state=None, kind=None):
+        """Deletes old final jobs (see Client.purge); how many it deleted."""
+        return self._run(self._client.purge(older_than, state, kind))
+
     def drain(self, name):
         """Asks worker name to drain (see Client.drain)."""
         return self._run(self._client.drain(name))

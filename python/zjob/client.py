@@ -355,6 +355,8 @@ class Client:
         if isinstance(request, _Call):
             if request.take(msg):
                 self._pending.pop(request.req, None)
+            else:
+                self._arm(request)  # a part: the coordinator is alive
         elif isinstance(request, _Await):
             self._await_reply(request, msg)
         elif msg["t"] == "ERROR":
@@ -598,6 +600,22 @@ class Client:
         zjob.Error ENOTFOUND if no connected worker has that name."""
         parts = await self._call("DRAIN", workers=[{"name": name}])
         return [worker for part in parts for worker in part.get("workers", ())][0]
+
+    async def purge(self, older_than, state=None, kind=None):
+        """Asks the coordinator to delete the final jobs that finished more
+        than older_than seconds ago, only in state ("succeeded", "failed" or
+        "cancelled") and of kind when given (zjob purge); returns how many
+        it deleted. It answers in parts while it works, so a big purge
+        outlasts reply_timeout."""
+        if state is not None and state not in ("succeeded", "failed", "cancelled"):
+            raise ValueError(f"state {state!r} is not a final state")
+        fields = {"older_than_ms": _wire._ms(older_than, "older_than")}
+        if state is not None:
+            fields["state"] = state
+        if kind is not None:
+            fields["kind"] = kind
+        parts = await self._call("PURGE", **fields)
+        return sum(part.get("count", 0) for part in parts)
 
     async def logs(self, job):
         """The text a job's attempts wrote (LOGS)."""

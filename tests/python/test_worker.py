@@ -344,6 +344,20 @@ class OwnCluster(unittest.TestCase):
             self.assertEqual([w["name"] for w in client.workers(forget=True)], ["live1"])
         self.assertEqual(self.cluster.sql("SELECT name FROM workers"), [("live1",)])
 
+    def test_the_client_purges_old_jobs(self):
+        self.cluster.start_py_worker("py1", "pyjobs")
+        ids = [self.cluster.zjob("submit", "fetch", f'"{n}"', "--wait").stdout for n in range(3)]
+        self.assertEqual(len(ids), 3)
+        from zjob import BlockingClient
+
+        with BlockingClient(self.cluster.clients_ep) as client:
+            with self.assertRaises(ValueError):
+                client.purge(0, state="running")
+            self.assertEqual(client.purge(3600), 0)
+            self.assertEqual(client.purge(0, kind="other"), 0)
+            self.assertEqual(client.purge(0, state="succeeded", kind="fetch"), 2)
+        self.assertEqual(self.cluster.sql("SELECT count(*) FROM jobs"), [(1,)])
+
     def test_zjob_drain_stops_a_python_worker_after_its_jobs(self):
         worker = self.cluster.start_py_worker("py1", "pyjobs")
         job_id = self.cluster.zjob("submit", "nap", "[1]").stdout.strip()
