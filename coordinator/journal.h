@@ -21,7 +21,8 @@ typedef enum {
                              //  result = digest, created_at
     ZJ_WRITE_APPEND_LOG,     //  text added to a job's log: id, log
     ZJ_WRITE_DELETE_WORKER,  //  a worker's row, by name, unless connected
-    ZJ_WRITE_DELETE_JOB,     //  a final job's row and its attempts: id
+    ZJ_WRITE_DELETE_JOBS,    //  the rows of final jobs id..timeout_ms (a
+                             //  range with no other job) and attempts
     ZJ_WRITE_DELETE_TOKENS   //  tokens in (kind, result] made before
                              //  finished_at (a chunk of a sweep)
 } zj_write_t;

@@ -149,9 +149,19 @@ s_goes(zj_retention_t *self, const zj_sweep_t *sweep, const zj_store_row_t *row)
            zj_futures_find(self->futures, row->parent) == NULL;
 }
 
+//  Deletes the run of jobs rows[first..end) (all may go); counts them.
+static void
+s_delete_run(zj_retention_t *self, size_t first, size_t end, int64_t *deleted)
+{
+    if (first < end && zj_store_delete_jobs(self->store, self->rows[first].id,
+                                            self->rows[end - 1].id) == 0)
+        *deleted += (int64_t) (end - first);
+}
+
 //  One chunk of sweep: returns true when the pass ended (it reached the
 //  last job, or jobs made after its cutoff, which cannot have finished
-//  before it); *deleted counts this chunk's deletes.
+//  before it); *deleted counts this chunk's deletes. Jobs that go side by
+//  side are deleted as one range.
 static bool
 s_sweep_chunk(zj_retention_t *self, zj_sweep_t *sweep, int64_t *deleted)
 {
@@ -159,16 +169,22 @@ s_sweep_chunk(zj_retention_t *self, zj_sweep_t *sweep, int64_t *deleted)
     if (zj_store_rows_after(self->store, sweep->cursor, self->rows,
                             ZJ_RETENTION_CHUNK, &count) != 0)
         return false; //  Tried again at the next step
-    for (size_t index = 0; index < count; index++) {
+    size_t run = 0, index = 0;
+    bool ended = count < ZJ_RETENTION_CHUNK;
+    for (; index < count; index++) {
         const zj_store_row_t *row = &self->rows[index];
-        if (row->created_at >= sweep->cutoff)
-            return true;
+        if (row->created_at >= sweep->cutoff) {
+            ended = true;
+            break;
+        }
         sweep->cursor = row->id;
-        if (s_goes(self, sweep, row) &&
-            zj_store_delete_job(self->store, row->id) == 0)
-            (*deleted)++;
+        if (!s_goes(self, sweep, row)) {
+            s_delete_run(self, run, index, deleted);
+            run = index + 1;
+        }
     }
-    return count < ZJ_RETENTION_CHUNK;
+    s_delete_run(self, run, index, deleted);
+    return ended;
 }
 
 //  A part of a purge's reply: the jobs deleted since the last part. The

@@ -315,7 +315,7 @@ s_execute(zj_store_t *self, const zj_write_entry_t *entry)
         return s_log_row(self, &entry->job);
     case ZJ_WRITE_DELETE_WORKER:
         return s_delete_worker_row(self, &entry->worker);
-    case ZJ_WRITE_DELETE_JOB:
+    case ZJ_WRITE_DELETE_JOBS:
     case ZJ_WRITE_DELETE_TOKENS:
         return zj_store_sweep_execute(self, entry);
     }

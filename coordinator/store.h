@@ -128,9 +128,11 @@ typedef struct {
 int zj_store_rows_after(zj_store_t *self, int64_t after_id,
                         zj_store_row_t *rows, size_t max, size_t *count);
 
-//  Deletes a final job's row and its attempts' rows (its log and progress
-//  are columns of its row). Journaled. Returns 0 or ZJ_ESTORE.
-int zj_store_delete_job(zj_store_t *self, int64_t id);
+//  Deletes the rows of jobs first..last and of their attempts (their logs
+//  and progress are columns of their rows): a run of final jobs, read by
+//  zj_store_rows_after with no other job between them. Journaled, as one
+//  write. Returns 0 or ZJ_ESTORE.
+int zj_store_delete_jobs(zj_store_t *self, int64_t first, int64_t last);
 
 //  Deletes the SUBMIT tokens made before cutoff among the next max tokens
 //  after after in key order (a token sweep needs no index by age), and

@@ -88,8 +88,8 @@
                    " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")  \
     XX(SWEEP_JOBS, "SELECT id, kind, state, created_at, finished_at, parent"   \
                    " FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2")            \
-    XX(DELETE_JOB, "DELETE FROM jobs WHERE id = ?1")                           \
-    XX(DELETE_ATTEMPTS, "DELETE FROM attempts WHERE job_id = ?1")              \
+    XX(DELETE_JOBS, "DELETE FROM jobs WHERE id BETWEEN ?1 AND ?2")             \
+    XX(DELETE_ATTEMPTS, "DELETE FROM attempts WHERE job_id BETWEEN ?1 AND ?2") \
     XX(SWEEP_TOKENS, "SELECT token, created_at < ?3 FROM submit_tokens"        \
                      " WHERE token > ?1 ORDER BY token LIMIT ?2")              \
     XX(DELETE_TOKENS, "DELETE FROM submit_tokens WHERE token > ?1"             \
@@ -134,7 +134,7 @@ int zj_store_begin_turn(zj_store_t *self);
 int zj_store_step_write(zj_store_t *self, sqlite3_stmt *stmt);
 void zj_store_bind_text(sqlite3_stmt *stmt, int index, const char *text);
 
-//  Runs one of store_sweep.c's writes (ZJ_WRITE_DELETE_JOB,
+//  Runs one of store_sweep.c's writes (ZJ_WRITE_DELETE_JOBS,
 //  ZJ_WRITE_DELETE_TOKENS) inside the open transaction.
 int zj_store_sweep_execute(zj_store_t *self, const zj_write_entry_t *entry);
 

@@ -57,12 +57,12 @@ zj_store_rows_after(zj_store_t *self, int64_t after_id, zj_store_row_t *rows,
 }
 
 int
-zj_store_delete_job(zj_store_t *self, int64_t id)
+zj_store_delete_jobs(zj_store_t *self, int64_t first, int64_t last)
 {
-    assert(self && id > 0);
-    zj_job_t entry = {.id = id};
-    return zj_store_write(self,
-                          &(zj_write_entry_t){ZJ_WRITE_DELETE_JOB, entry, {0}});
+    assert(self && first > 0 && last >= first);
+    zj_job_t entry = {.id = first, .timeout_ms = last};
+    return zj_store_write(
+        self, &(zj_write_entry_t){ZJ_WRITE_DELETE_JOBS, entry, {0}});
 }
 
 //  Finds the last token of the chunk after after (at most max), into
@@ -137,17 +137,19 @@ zj_store_size(zj_store_t *self, int64_t *bytes, int64_t *free_bytes)
     return 0;
 }
 
-//  A job's row and its attempts'.
+//  The rows of jobs first..last and their attempts'.
 static int
-s_delete_job_rows(zj_store_t *self, int64_t id)
+s_delete_job_rows(zj_store_t *self, int64_t first, int64_t last)
 {
     sqlite3_stmt *stmt = self->stmt[ZJ_STMT_DELETE_ATTEMPTS];
-    sqlite3_bind_int64(stmt, 1, id);
+    sqlite3_bind_int64(stmt, 1, first);
+    sqlite3_bind_int64(stmt, 2, last);
     int rc = zj_store_step_write(self, stmt);
     if (rc)
         return rc;
-    stmt = self->stmt[ZJ_STMT_DELETE_JOB];
-    sqlite3_bind_int64(stmt, 1, id);
+    stmt = self->stmt[ZJ_STMT_DELETE_JOBS];
+    sqlite3_bind_int64(stmt, 1, first);
+    sqlite3_bind_int64(stmt, 2, last);
     return zj_store_step_write(self, stmt);
 }
 
@@ -164,8 +166,8 @@ s_delete_token_rows(zj_store_t *self, const zj_job_t *entry)
 int
 zj_store_sweep_execute(zj_store_t *self, const zj_write_entry_t *entry)
 {
-    if (entry->what == ZJ_WRITE_DELETE_JOB)
-        return s_delete_job_rows(self, entry->job.id);
+    if (entry->what == ZJ_WRITE_DELETE_JOBS)
+        return s_delete_job_rows(self, entry->job.id, entry->job.timeout_ms);
     assert(entry->what == ZJ_WRITE_DELETE_TOKENS);
     return s_delete_token_rows(self, &entry->job);
 }

@@ -72,14 +72,14 @@ START_TEST(test_store_reads_chunks_in_id_order_and_deletes_attempts)
     ck_assert_str_eq(rows[0].kind, "fetch");
     ck_assert_int_eq(rows[0].state, ZJ_STATE_SUCCEEDED);
     ck_assert(rows[0].finished_at > rows[0].created_at);
-    ck_assert_int_eq(zj_store_delete_job(store, 3), 0);
+    ck_assert_int_eq(zj_store_delete_jobs(store, 3, 4), 0);
     ck_assert_int_eq(zj_store_commit(store), 0);
     sqlite3 *raw = zj_testdb_raw();
-    ck_assert_int_eq(zj_testdb_int(raw, "SELECT count(*) FROM jobs"), 4);
-    ck_assert_int_eq(
-        zj_testdb_int(raw, "SELECT count(*) FROM attempts WHERE job_id = 3"),
-        0);
-    ck_assert_int_eq(zj_testdb_int(raw, "SELECT count(*) FROM attempts"), 4);
+    ck_assert_int_eq(zj_testdb_int(raw, "SELECT count(*) FROM jobs"), 3);
+    ck_assert_int_eq(zj_testdb_int(raw, "SELECT count(*) FROM attempts"
+                                        " WHERE job_id IN (3, 4)"),
+                     0);
+    ck_assert_int_eq(zj_testdb_int(raw, "SELECT count(*) FROM attempts"), 3);
     sqlite3_close(raw);
     zj_store_destroy(&store);
 }
@@ -134,7 +134,7 @@ START_TEST(test_deletes_are_made_again_after_a_store_failure)
                      0);
     ck_assert_int_eq(zj_store_commit(store), 0);
     zj_testdb_limit_file_size(1);
-    int deleted = zj_store_delete_job(store, 1);
+    int deleted = zj_store_delete_jobs(store, 1, 1);
     char last[ZJ_MAX_TOKEN + 1];
     bool end = false, some = false;
     int expired =
