@@ -49,6 +49,27 @@ test_subjobs_many_parents_on_few_slots_do_not_deadlock() {
     grep -q '"results": \[{"n": 0}, {"n": 1}, {"n": 2}' results || fail "a parent's result: $(head -n 1 results)"
 }
 
+#  The issue's own example: a map over http items, a child per URL, each
+#  response in item order; a CPU kind (sha256) as the children's kind too.
+test_subjobs_map_over_http_and_cpu_items() {
+    start_httpd
+    start_coordinator
+    start_worker w1
+    url="http://127.0.0.1:$HTTP_PORT"
+    id=$(zj submit map "{\"kind\": \"http\", \"concurrency\": 2, \"items\": [{\"url\": \"$url/hello\"}, {\"url\": \"$url/echo\", \"method\": \"POST\", \"body\": \"two\"}, {\"url\": \"$url/hello\"}]}") \
+        || fail "submit the http map"
+    zj wait "$id" >out || fail "the http map failed: $(cat out)"
+    grep -q '"results": \[{"status": 200.*"body": "hello world".*"body": "two".*"body": "hello world"' out \
+        || fail "the http map's results: $(cat out)"
+    assert_eq "$(sql "select group_concat(kind || ':' || state) from jobs where parent = $id")" \
+        "http:succeeded,http:succeeded,http:succeeded" "its children"
+    id=$(zj submit map '{"kind": "sha256", "items": [{"data": "a"}, {"data": "b"}]}') \
+        || fail "submit the sha256 map"
+    zj wait "$id" >out || fail "the sha256 map failed: $(cat out)"
+    assert_eq "$(sql "select count(*) from jobs where parent = $id and kind = 'sha256' and state = 'succeeded'")" \
+        2 "CPU children of an I/O parent"
+}
+
 #  concurrency bounds how many children of one map run at once.
 test_subjobs_map_bounds_its_children_at_once() {
     start_coordinator
