@@ -51,6 +51,12 @@
 //                     log)
 //    DRAIN      c->C  req, workers[0].name;  C->c  req, workers[0] (the
 //                     worker told);  C->w  nothing: finish, then stop
+//    SCHEDULE   c->C  req, op "add" (jobs[0]: schedule, every_ms | cron,
+//                     kind, args, options; replace), "rm" (jobs[0].schedule)
+//                     or "list";  C->c  req, op, jobs[] (the schedules:
+//                     schedule, every_ms | cron, kind, args, options,
+//                     not_before = next run, started_at = last run, id =
+//                     the job of the last run, created_at)
 #define ZJ_MSG_TYPE_MAP(XX)                                                    \
     XX(SUBMIT)                                                                 \
     XX(SUBMITTED)                                                              \
@@ -74,7 +80,8 @@
     XX(PROGRESS)                                                               \
     XX(LOG)                                                                    \
     XX(LOGS)                                                                   \
-    XX(DRAIN)
+    XX(DRAIN)                                                                  \
+    XX(SCHEDULE)
 
 typedef enum {
     ZJ_MSG_NONE = 0,
@@ -135,6 +142,10 @@ typedef struct {
     double progress_at;     //  Records: when the coordinator heard it
     char *log;              //  LOG: text its attempt adds to its log;
                             //  LOGS reply: the whole log, or NULL
+    char *schedule;         //  SCHEDULE: the schedule's name (a kind name's
+                            //  rules)
+    char *cron;             //  SCHEDULE: its cron expression (UTC), or NULL
+    int64_t every_ms;       //  SCHEDULE: its period (>= 1000), or 0
 } zj_job_t;
 
 //  A kind a worker offers, with its class.
@@ -191,6 +202,9 @@ typedef struct {
     bool hold;                 //  AWAIT w->C: the parent keeps its slot
     bool forget;               //  WORKERS c->C: first delete the workers
                                //  not connected from the store
+    char *op;                  //  SCHEDULE: "add", "rm" or "list"
+    bool replace;              //  SCHEDULE add: a schedule of that name is
+                               //  replaced, not an error
 } zj_msg_t;
 
 #define ZJ_MSG_TAG 0x7a6a6d73u
