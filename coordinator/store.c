@@ -315,6 +315,10 @@ s_execute(zj_store_t *self, const zj_write_entry_t *entry)
         return s_log_row(self, &entry->job);
     case ZJ_WRITE_DELETE_WORKER:
         return s_delete_worker_row(self, &entry->worker);
+    case ZJ_WRITE_SAVE_SCHEDULE:
+    case ZJ_WRITE_DELETE_SCHEDULE:
+    case ZJ_WRITE_SCHEDULE_RUN:
+        return zj_store_schedule_row(self, entry);
     }
     assert(!"unknown write");
     return ZJ_ESTORE;
@@ -342,6 +346,20 @@ s_write(zj_store_t *self, const zj_write_entry_t *entry)
     }
     self->turn_failed = true;
     return 0;
+}
+
+int
+zj_store_write(zj_store_t *self, const zj_write_entry_t *entry)
+{
+    assert(self && entry);
+    return s_write(self, entry);
+}
+
+int
+zj_store_failed(zj_store_t *self)
+{
+    assert(self);
+    return s_failed(self);
 }
 
 int

@@ -14,7 +14,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 10         //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 11         //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250       //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100    //  Rows zj_store_list_jobs gives for limit 0
@@ -85,7 +85,19 @@
        " ELSE log || ?4 END WHERE id = ?1")                                    \
     XX(GET_LOG, "SELECT state, log FROM jobs WHERE id = ?1")                   \
     XX(SAVE_TOKEN, "INSERT OR REPLACE INTO submit_tokens (token, first_id,"    \
-                   " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+                   " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")  \
+    XX(SAVE_SCHEDULE, "INSERT OR REPLACE INTO schedules (name, every_ms,"      \
+                      " cron, kind, args, priority, max_attempts,"             \
+                      " timeout_ms, backoff_ms, next_at, last_at, last_id,"    \
+                      " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"   \
+                      " ?9, ?10, ?11, ?12, ?13)")                              \
+    XX(DELETE_SCHEDULE, "DELETE FROM schedules WHERE name = ?1")               \
+    XX(LIST_SCHEDULES, "SELECT name, every_ms, cron, kind, args, priority,"    \
+                       " max_attempts, timeout_ms, backoff_ms, next_at,"       \
+                       " last_at, last_id, created_at FROM schedules"          \
+                       " ORDER BY name")                                       \
+    XX(SCHEDULE_RUN, "INSERT INTO schedule_runs (job_id, name, due_at)"        \
+                     " VALUES (?1, ?2, ?3)")
 
 typedef enum {
 #define XX(name, sql) ZJ_STMT_##name,
@@ -114,5 +126,16 @@ struct zj_store {
     int help_at;                       //  ... past which the loop helps
     int64_t after[ZJ_MAX_AFTER];       //  A row's after ids, as read
 };
+
+//  Journals a write and runs it inside the turn (store.c's s_write), for
+//  the writes of store_schedules.c.
+int zj_store_write(zj_store_t *self, const zj_write_entry_t *entry);
+
+//  Runs one schedule write (ZJ_WRITE_SAVE_SCHEDULE, _DELETE_SCHEDULE,
+//  _SCHEDULE_RUN) inside the open transaction (store_schedules.c).
+int zj_store_schedule_row(zj_store_t *self, const zj_write_entry_t *entry);
+
+//  Keeps SQLite's error for zj_store_last_error; returns ZJ_ESTORE.
+int zj_store_failed(zj_store_t *self);
 
 #endif

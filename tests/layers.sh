@@ -34,7 +34,7 @@ rank() {
     main) echo 6 ;;
     coordinator) echo 5 ;;
     client_ep | worker_ep) echo 4 ;;
-    parents) echo 3 ;;
+    parents | schedule_ep) echo 3 ;;
     lifecycle) echo 2 ;;
     *) echo 1 ;;
     esac
