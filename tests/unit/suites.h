@@ -39,7 +39,8 @@
     XX(json)                                                                   \
     XX(admission)                                                              \
     XX(zjob)                                                                   \
-    XX(cron)
+    XX(cron)                                                                   \
+    XX(schedules)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)
