@@ -26,6 +26,7 @@ static const char s_usage[] =
     "  drain NAME                a worker takes no more jobs, finishes, stops\n"
     "  cancel ID...              cancel jobs\n"
     "  keygen NAME               write a CURVE key pair: NAME.key, NAME.key_secret\n"
+    "  schedule add|list|rm      jobs made every DUR or by a cron expression\n"
     "\n"
     "Options:\n"
     ZJ_CLI_HELP_COORDINATOR
@@ -40,12 +41,13 @@ static const char s_usage[] =
 static const struct {
     const char *name; //  As typed
     zj_cli_fn *run;   //  Runs it
-} s_commands[] = {{"submit", zj_cli_submit}, {"wait", zj_cli_wait},
-                  {"gather", zj_cli_gather}, {"status", zj_cli_status},
-                  {"jobs", zj_cli_jobs},     {"workers", zj_cli_workers},
-                  {"cancel", zj_cli_cancel}, {"keygen", zj_cli_keygen},
-                  {"tree", zj_cli_tree},     {"watch", zj_cli_watch},
-                  {"logs", zj_cli_logs},     {"drain", zj_cli_drain}};
+} s_commands[] = {{"submit", zj_cli_submit},    {"wait", zj_cli_wait},
+                  {"gather", zj_cli_gather},    {"status", zj_cli_status},
+                  {"jobs", zj_cli_jobs},        {"workers", zj_cli_workers},
+                  {"cancel", zj_cli_cancel},    {"keygen", zj_cli_keygen},
+                  {"tree", zj_cli_tree},        {"watch", zj_cli_watch},
+                  {"logs", zj_cli_logs},        {"drain", zj_cli_drain},
+                  {"schedule", zj_cli_schedule}};
 
 int
 main(int argc, char **argv)
