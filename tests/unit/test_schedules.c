@@ -234,8 +234,12 @@ START_TEST(test_add_is_refused_while_the_store_is_degraded)
     ck_assert_int_eq(error->code, ZJ_ESTORE);
     zj_msg_destroy(&error);
     ck_assert_ptr_null(zj_schedules_find(tc->schedules, "second"));
+    //  The journal writes the add of the failed turn again.
     ck_assert_int_eq(zj_store_retry(tc->store), 0);
+    ck_assert_int_eq(
+        s_stored(tc, "SELECT count(*) FROM schedules WHERE name = 'first'"), 1);
     ck_assert_uint_eq(zj_schedule_ep_fire(&tc->schedule_ep, zj_now() + 10), 1);
+    ck_assert_int_eq(s_stored(tc, "SELECT count(*) FROM schedule_runs"), 1);
     zj_testcoord_destroy(&tc);
 }
 END_TEST
