@@ -92,6 +92,8 @@ _FRAME_FIELDS = {
     "hold": _BOOL,
     "forget": _BOOL,
     "token": _STR,
+    "op": _STR,
+    "replace": _BOOL,
 }
 _JOB_FIELDS = {
     "id": _INT,
@@ -119,6 +121,9 @@ _JOB_FIELDS = {
     "progress_at": _FLOAT,
     "log": _STR,
     "call": _INT,
+    "schedule": _STR,
+    "cron": _STR,
+    "every_ms": _INT,
 }
 _WORKER_FIELDS = {
     "name": _STR,
