@@ -54,6 +54,7 @@ int zj_cli_drain(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_purge(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_cancel(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_keygen(zj_cli_t *cli, int argc, char **argv);
+int zj_cli_schedule(zj_cli_t *cli, int argc, char **argv);
 
 //  --- Arguments (cli_args.c)
 

@@ -27,6 +27,7 @@ static const char s_usage[] =
     "  purge --older-than DUR    delete finished jobs\n"
     "  cancel ID...              cancel jobs\n"
     "  keygen NAME               write a CURVE key pair: NAME.key, NAME.key_secret\n"
+    "  schedule add|list|rm      jobs made every DUR or by a cron expression\n"
     "\n"
     "Options:\n"
     ZJ_CLI_HELP_COORDINATOR
@@ -47,7 +48,7 @@ static const struct {
                   {"cancel", zj_cli_cancel}, {"keygen", zj_cli_keygen},
                   {"tree", zj_cli_tree},     {"watch", zj_cli_watch},
                   {"logs", zj_cli_logs},     {"drain", zj_cli_drain},
-                  {"purge", zj_cli_purge}};
+                  {"purge", zj_cli_purge},   {"schedule", zj_cli_schedule}};
 
 int
 main(int argc, char **argv)

@@ -548,12 +548,20 @@ s_on_purge(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
                 msg->kind ? msg->kind : "any");
 }
 
+//  zjob schedule: add, rm, list (schedule_ep.c).
+static void
+s_on_schedule(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    zj_schedule_ep_t schedules = {self->jobs, self->outbox, self->schedules};
+    zj_schedule_ep_handle(&schedules, identity, msg);
+}
+
 static zj_request_fn *const s_handlers[ZJ_MSG_COUNT] = {
     [ZJ_MSG_SUBMIT] = s_on_submit,   [ZJ_MSG_AWAIT] = s_on_await,
     [ZJ_MSG_STATUS] = s_on_status,   [ZJ_MSG_LIST] = s_on_list,
     [ZJ_MSG_WORKERS] = s_on_workers, [ZJ_MSG_CANCEL] = s_on_cancel,
     [ZJ_MSG_LOGS] = s_on_logs,       [ZJ_MSG_DRAIN] = s_on_drain,
-    [ZJ_MSG_PURGE] = s_on_purge,
+    [ZJ_MSG_PURGE] = s_on_purge,     [ZJ_MSG_SCHEDULE] = s_on_schedule,
 };
 
 void
@@ -568,7 +576,7 @@ zj_client_ep_handle(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
                        zj_msg_type_name(msg->type), msg->req);
         s_error(self, identity, msg->req, ZJ_ETYPE,
                 "not a client request (SUBMIT, AWAIT, STATUS, LIST, "
-                "WORKERS, LOGS, DRAIN, PURGE with req, or CANCEL)");
+                "WORKERS, LOGS, DRAIN, PURGE, SCHEDULE with req, or CANCEL)");
         return;
     }
     handler(self, identity, msg);

@@ -1,7 +1,8 @@
 //  client_ep.h - the clients endpoint: SUBMIT, AWAIT, STATUS, LIST,
-//  WORKERS and CANCEL requests from the CLI and libzjob. Below the loop:
-//  it acts through the job state machine and queues every reply in the
-//  outbox (a cancelled running job also gets a CANCEL to its worker).
+//  WORKERS, CANCEL and SCHEDULE (schedule_ep.c) requests from the CLI and
+//  libzjob. Below the loop: it acts through the job state machine and queues
+//  every reply in the outbox (a cancelled running job also gets a CANCEL to its
+//  worker).
 #ifndef ZJ_CLIENT_EP_H
 #define ZJ_CLIENT_EP_H
 
@@ -10,6 +11,7 @@
 #include "coordinator/lifecycle.h"
 #include "coordinator/outbox.h"
 #include "coordinator/retention.h"
+#include "coordinator/schedule_ep.h"
 #include "proto/msg.h"
 
 //  The endpoint's view of the coordinator, all borrowed.
@@ -17,6 +19,7 @@ typedef struct {
     zj_lifecycle_t *jobs;      //  The state machine and what it acts on
     zj_outbox_t *outbox;       //  Where replies wait for the commit
     zj_retention_t *retention; //  Where purges are queued
+    zj_schedules_t *schedules; //  The schedules (SCHEDULE)
 } zj_client_ep_t;
 
 //  Handles one decoded request. Borrows identity and msg. Every reply is

@@ -14,6 +14,7 @@
 #include "coordinator/coordinator.h"
 #include "coordinator/parents.h"
 #include "coordinator/retention.h"
+#include "coordinator/schedule_ep.h"
 #include "coordinator/worker_ep.h"
 #include "proto/codec.h"
 #include "proto/limits.h"
@@ -54,6 +55,7 @@ struct zj_coordinator {
     zj_worker_ep_t worker_ep;       //  The workers endpoint
     int64_t degraded_since_ms;      //  zj_mono_ms() the store failed, or 0
     int64_t gone_logged_ms;         //  When "store gone" was last logged
+    zj_schedules_t *schedules;      //  zjob schedule's, by next run
 };
 
 void
@@ -211,6 +213,28 @@ s_load_final(void *arg, int64_t id, zj_job_t *job)
     return 0;
 }
 
+//  The schedules of the store, into memory; those due fire in the first
+//  turn, once each (schedule_ep.h, "Missed runs").
+static int
+s_load_schedules(zj_coordinator_t *self)
+{
+    zj_schedule_ep_t schedules = {&self->jobs, self->outbox, self->schedules};
+    if (zj_schedule_ep_load(&schedules) == 0)
+        return 0;
+    zj_log_error("cannot read schedules db=%s error=\"%s\"",
+                 self->config.db_path, zj_store_last_error(self->store));
+    return ZJ_ESTORE;
+}
+
+//  Phase: fire the schedules that are due, inside the turn, before
+//  dispatch, so their jobs may start in the same turn.
+static void
+s_fire_schedules(zj_coordinator_t *self)
+{
+    zj_schedule_ep_t schedules = {&self->jobs, self->outbox, self->schedules};
+    zj_schedule_ep_fire(&schedules, zj_now());
+}
+
 //  Points the state machine and the endpoints at what they act on.
 static void
 s_wire(zj_coordinator_t *self)
@@ -230,8 +254,8 @@ s_wire(zj_coordinator_t *self)
             (int64_t) self->config.heartbeat_ms * self->config.liveness,
     };
     zj_futures_set_loader(self->futures, s_load_final, self);
-    self->client_ep =
-        (zj_client_ep_t){&self->jobs, self->outbox, self->retention};
+    self->client_ep = (zj_client_ep_t){&self->jobs, self->outbox,
+                                       self->retention, self->schedules};
     self->worker_ep = (zj_worker_ep_t){
         .jobs = &self->jobs,
         .outbox = self->outbox,
@@ -288,6 +312,7 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     self->stops = zlistx_new();
     self->progressed = zj_idmap_new();
     self->outbox = zj_outbox_new();
+    self->schedules = zj_schedules_new();
     char why[ZJ_WHY_SIZE] = "";
     self->store = zj_store_new(config->db_path, config->sync, why);
     if (self->store == NULL) {
@@ -301,7 +326,7 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
         zj_retention_new(self->store, self->futures, config->keep_ms,
                          config->store_lock ? config->db_path : NULL);
     s_wire(self);
-    if (s_recover(self) != 0)
+    if (s_recover(self) != 0 || s_load_schedules(self) != 0)
         goto failed;
     zj_keypair_t keys;
     if (config->key_path && s_start_curve(self, &keys) != 0)
@@ -349,6 +374,7 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     zj_idmap_destroy(&self->progressed);
     zj_retention_destroy(&self->retention);
     zj_futures_destroy(&self->futures);
+    zj_schedules_destroy(&self->schedules);
     zj_store_destroy(&self->store);
     free(self);
     *self_p = NULL;
@@ -449,7 +475,8 @@ s_receive(zj_coordinator_t *self)
 }
 
 //  How long the poll may sleep: until the next timer (a delayed job, an
-//  await's or a running attempt's deadline), at most a beat.
+//  await's or a running attempt's deadline, a schedule's next run), at
+//  most a beat.
 static long
 s_poll_timeout(zj_coordinator_t *self, int64_t now_ms, int64_t next_tick)
 {
@@ -469,6 +496,12 @@ s_poll_timeout(zj_coordinator_t *self, int64_t now_ms, int64_t next_tick)
     int64_t sweep = zj_retention_next(self->retention);
     if (sweep > 0 && sweep < wake)
         wake = sweep;
+    double schedule = zj_schedules_next_at(self->schedules);
+    if (schedule > 0) {
+        int64_t due = now_ms + (int64_t) ((schedule - zj_now()) * 1000) + 1;
+        if (due < wake)
+            wake = due;
+    }
     if (zj_outbox_blocked(self->outbox) > 0 &&
         now_ms + ZJ_CLIENT_RETRY_MS < wake)
         wake = now_ms + ZJ_CLIENT_RETRY_MS;
@@ -663,6 +696,7 @@ zj_coordinator_run(zj_coordinator_t *self)
         }
         //  Between beats too, so a short timeout is enforced on time.
         zj_worker_ep_expire(&self->worker_ep, now_ms);
+        s_fire_schedules(self);
         zj_scheduler_wake(self->scheduler, zj_now());
         zj_worker_ep_tell_stops(&self->worker_ep);
         if (zj_store_is_writable(self->store))

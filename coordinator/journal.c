@@ -88,6 +88,8 @@ s_put_job(zj_journal_t *self, const zj_job_t *job)
     s_put_string(self, job->error);
     s_put_string(self, job->progress_text);
     s_put_string(self, job->log);
+    s_put_string(self, job->schedule);
+    s_put_string(self, job->cron);
 }
 
 //  Whether a write carries a worker (else a job).
@@ -203,6 +205,8 @@ s_get_job(zj_reader_t *reader, zj_job_t *job)
     job->error = s_get_string(reader);
     job->progress_text = s_get_string(reader);
     job->log = s_get_string(reader);
+    job->schedule = s_get_string(reader);
+    job->cron = s_get_string(reader);
 }
 
 //  Reads a worker; its kinds go into kinds, which the caller frees.

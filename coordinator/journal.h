@@ -11,20 +11,28 @@
 #include "proto/msg.h"
 
 typedef enum {
-    ZJ_WRITE_INSERT_JOB,     //  job, with the id it was given
-    ZJ_WRITE_UPDATE_JOB,     //  job's mutable fields, by id
-    ZJ_WRITE_RECORD_ATTEMPT, //  job as its attempt ended
-    ZJ_WRITE_SAVE_WORKER,    //  worker row, whole
-    ZJ_WRITE_WORKER_STATE,   //  worker's name, state and last_seen
-    ZJ_WRITE_SAVE_TOKEN,     //  a SUBMIT's token, in a job: kind = token,
-                             //  id = first id, attempts = count of ids,
-                             //  result = digest, created_at
-    ZJ_WRITE_APPEND_LOG,     //  text added to a job's log: id, log
-    ZJ_WRITE_DELETE_WORKER,  //  a worker's row, by name, unless connected
-    ZJ_WRITE_DELETE_JOBS,    //  the rows of final jobs id..timeout_ms (a
-                             //  range with no other job) and attempts
-    ZJ_WRITE_DELETE_TOKENS   //  tokens in (kind, result] made before
-                             //  finished_at (a chunk of a sweep)
+    ZJ_WRITE_INSERT_JOB,      //  job, with the id it was given
+    ZJ_WRITE_UPDATE_JOB,      //  job's mutable fields, by id
+    ZJ_WRITE_RECORD_ATTEMPT,  //  job as its attempt ended
+    ZJ_WRITE_SAVE_WORKER,     //  worker row, whole
+    ZJ_WRITE_WORKER_STATE,    //  worker's name, state and last_seen
+    ZJ_WRITE_SAVE_TOKEN,      //  a SUBMIT's token, in a job: kind = token,
+                              //  id = first id, attempts = count of ids,
+                              //  result = digest, created_at
+    ZJ_WRITE_APPEND_LOG,      //  text added to a job's log: id, log
+    ZJ_WRITE_DELETE_WORKER,   //  a worker's row, by name, unless connected
+    ZJ_WRITE_DELETE_JOBS,     //  the rows of final jobs id..timeout_ms (a
+                              //  range with no other job) and attempts
+    ZJ_WRITE_DELETE_TOKENS,   //  tokens in (kind, result] made before
+                              //  finished_at (a chunk of a sweep)
+    ZJ_WRITE_SAVE_SCHEDULE,   //  a schedule's row, whole, in a job (as
+                              //  SCHEDULE carries it: schedule, every_ms |
+                              //  cron, kind, args, options, not_before =
+                              //  next_at, started_at = last_at, id =
+                              //  last_id, created_at)
+    ZJ_WRITE_DELETE_SCHEDULE, // a schedule's row, by job.schedule
+    ZJ_WRITE_SCHEDULE_RUN     //  a job a schedule made: job.id, job.schedule,
+                              //  job.not_before = the due time it ran for
 } zj_write_t;
 
 //  One write as replay sees it. Strings point into the journal; kinds is

@@ -421,6 +421,7 @@ s_waits_for_store(const zj_outgoing_t *outgoing)
     case ZJ_MSG_JOBS:
     case ZJ_MSG_ACK:
     case ZJ_MSG_PURGE:
+    case ZJ_MSG_SCHEDULE:
         return true;
     case ZJ_MSG_CANCEL:
         return outgoing->side == ZJ_TO_CLIENT;

@@ -318,6 +318,10 @@ s_execute(zj_store_t *self, const zj_write_entry_t *entry)
     case ZJ_WRITE_DELETE_JOBS:
     case ZJ_WRITE_DELETE_TOKENS:
         return zj_store_sweep_execute(self, entry);
+    case ZJ_WRITE_SAVE_SCHEDULE:
+    case ZJ_WRITE_DELETE_SCHEDULE:
+    case ZJ_WRITE_SCHEDULE_RUN:
+        return zj_store_schedule_row(self, entry);
     }
     assert(!"unknown write");
     return ZJ_ESTORE;
@@ -345,6 +349,20 @@ s_write(zj_store_t *self, const zj_write_entry_t *entry)
     }
     self->turn_failed = true;
     return 0;
+}
+
+int
+zj_store_write(zj_store_t *self, const zj_write_entry_t *entry)
+{
+    assert(self && entry);
+    return s_write(self, entry);
+}
+
+int
+zj_store_failed(zj_store_t *self)
+{
+    assert(self);
+    return s_failed(self);
 }
 
 int
@@ -903,18 +921,6 @@ zj_store_last_error(const zj_store_t *self)
 {
     assert(self);
     return self->error;
-}
-
-int
-zj_store_write(zj_store_t *self, const zj_write_entry_t *entry)
-{
-    return s_write(self, entry);
-}
-
-int
-zj_store_failed(zj_store_t *self)
-{
-    return s_failed(self);
 }
 
 int

@@ -14,7 +14,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 10         //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 11         //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250       //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100    //  Rows zj_store_list_jobs gives for limit 0
@@ -96,7 +96,19 @@
                       " AND token <= ?2 AND created_at < ?3")                  \
     XX(PAGE_COUNT, "PRAGMA page_count")                                        \
     XX(FREELIST_COUNT, "PRAGMA freelist_count")                                \
-    XX(PAGE_SIZE, "PRAGMA page_size")
+    XX(PAGE_SIZE, "PRAGMA page_size")                                          \
+    XX(SAVE_SCHEDULE, "INSERT OR REPLACE INTO schedules (name, every_ms,"      \
+                      " cron, kind, args, priority, max_attempts,"             \
+                      " timeout_ms, backoff_ms, next_at, last_at, last_id,"    \
+                      " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"   \
+                      " ?9, ?10, ?11, ?12, ?13)")                              \
+    XX(DELETE_SCHEDULE, "DELETE FROM schedules WHERE name = ?1")               \
+    XX(LIST_SCHEDULES, "SELECT name, every_ms, cron, kind, args, priority,"    \
+                       " max_attempts, timeout_ms, backoff_ms, next_at,"       \
+                       " last_at, last_id, created_at FROM schedules"          \
+                       " ORDER BY name")                                       \
+    XX(SCHEDULE_RUN, "INSERT INTO schedule_runs (job_id, name, due_at)"        \
+                     " VALUES (?1, ?2, ?3)")
 
 typedef enum {
 #define XX(name, sql) ZJ_STMT_##name,
@@ -127,7 +139,8 @@ struct zj_store {
 };
 
 //  What store.c lends the files that add writes and reads of their own
-//  (store_sweep.c): see the static functions of the same name there.
+//  (store_sweep.c, store_schedules.c): see the static functions of the
+//  same name there.
 int zj_store_write(zj_store_t *self, const zj_write_entry_t *entry);
 int zj_store_failed(zj_store_t *self);
 int zj_store_begin_turn(zj_store_t *self);
@@ -137,5 +150,9 @@ void zj_store_bind_text(sqlite3_stmt *stmt, int index, const char *text);
 //  Runs one of store_sweep.c's writes (ZJ_WRITE_DELETE_JOBS,
 //  ZJ_WRITE_DELETE_TOKENS) inside the open transaction.
 int zj_store_sweep_execute(zj_store_t *self, const zj_write_entry_t *entry);
+
+//  Runs one schedule write (ZJ_WRITE_SAVE_SCHEDULE, _DELETE_SCHEDULE,
+//  _SCHEDULE_RUN) inside the open transaction (store_schedules.c).
+int zj_store_schedule_row(zj_store_t *self, const zj_write_entry_t *entry);
 
 #endif

@@ -89,6 +89,19 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     //  handler's stdout and stderr).
     "ALTER TABLE jobs ADD COLUMN log TEXT;"
     "PRAGMA user_version = 10;",
+    //  v11: schedules (zjob schedule), each with its next and last run,
+    //  and one row per job a schedule made, with the due time it ran
+    //  for. A fire writes both rows and the job in one turn.
+    "CREATE TABLE schedules ("
+    " name TEXT PRIMARY KEY, every_ms INTEGER, cron TEXT,"
+    " kind TEXT NOT NULL, args TEXT, priority INTEGER,"
+    " max_attempts INTEGER, timeout_ms INTEGER, backoff_ms INTEGER,"
+    " next_at REAL, last_at REAL, last_id INTEGER,"
+    " created_at REAL) WITHOUT ROWID;"
+    "CREATE TABLE schedule_runs ("
+    " job_id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    " due_at REAL NOT NULL);"
+    "PRAGMA user_version = 11;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {

@@ -215,7 +215,10 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(progress_total, I64)                                                    \
     XX(progress_text, TEXT)                                                    \
     XX(progress_at, DBL)                                                       \
-    XX(log, LOG)
+    XX(log, LOG)                                                               \
+    XX(schedule, KIND)                                                         \
+    XX(cron, TEXT)                                                             \
+    XX(every_ms, I64)
 
 #define S_WORKER_FIELDS(XX)                                                    \
     XX(name, TEXT)                                                             \
@@ -257,7 +260,9 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(forget, BOOL)                                                           \
     XX(older_than_ms, I64)                                                     \
     XX(kind, KIND)                                                             \
-    XX(count, I64)
+    XX(count, I64)                                                             \
+    XX(op, TEXT)                                                               \
+    XX(replace, BOOL)
 
 #define S_HAS_U64(o, f) ((o)->f != 0)
 #define S_HAS_I64(o, f) ((o)->f != 0)

@@ -19,5 +19,7 @@
 #define ZJ_MAX_PROGRESS_TEXT 256        //  Bytes of a job's progress text
 #define ZJ_MAX_LOG (4 * 1024 * 1024)    //  Bytes of a job's log, all attempts
 #define ZJ_MAX_AFTER 1000               //  Ids in one job's after
+#define ZJ_MAX_SCHEDULES 10000          //  Schedules one coordinator keeps
+#define ZJ_MIN_EVERY_MS 1000            //  Shortest --every of a schedule
 
 #endif

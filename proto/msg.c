@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cron.h"
 #include "common/err.h"
 #include "common/json.h"
 #include "common/why.h"
@@ -68,6 +69,7 @@ zj_msg_destroy(zj_msg_t **self_p)
     free(self->reason);
     free(self->token);
     free(self->kind);
+    free(self->op);
     self->tag = 0xDeadBeef;
     free(self);
     *self_p = NULL;
@@ -219,6 +221,8 @@ zj_job_clear(zj_job_t *job)
     free(job->after);
     free(job->progress_text);
     free(job->log);
+    free(job->schedule);
+    free(job->cron);
     memset(job, 0, sizeof(zj_job_t));
 }
 
@@ -235,6 +239,8 @@ zj_job_copy(zj_job_t *dest, const zj_job_t *src)
     dest->error = s_strdup(src->error);
     dest->progress_text = s_strdup(src->progress_text);
     dest->log = s_strdup(src->log);
+    dest->schedule = s_strdup(src->schedule);
+    dest->cron = s_strdup(src->cron);
     dest->after = NULL;
     if (src->after_count > 0) {
         size_t size = src->after_count * sizeof(int64_t);
@@ -312,6 +318,23 @@ s_check_time(double value, const char *name, char *why)
     return 0;
 }
 
+//  A schedule's name (a kind name's rules) and cron expression.
+static int
+s_check_schedule(const zj_job_t *job, char *why)
+{
+    if (job->schedule && !zj_kind_name_is_valid(job->schedule)) {
+        char quoted[ZJ_WHY_QUOTE_MAX + 1];
+        zj_why_quote(quoted, job->schedule, strlen(job->schedule));
+        return zj_why_fail(ZJ_EPROTO, why,
+                           "bad schedule name '%s' (1..%d of [A-Za-z0-9_.:-])",
+                           quoted, ZJ_MAX_KIND - 1);
+    }
+    zj_cron_t cron;
+    if (job->cron && zj_cron_parse(job->cron, &cron, why))
+        return ZJ_EPROTO;
+    return 0;
+}
+
 static int
 s_check_job(const zj_job_t *job, char *why)
 {
@@ -338,7 +361,9 @@ s_check_job(const zj_job_t *job, char *why)
         (rc = s_check_time(job->not_before, "not_before", why)) ||
         (rc = s_check_time(job->created_at, "created_at", why)) ||
         (rc = s_check_time(job->started_at, "started_at", why)) ||
-        (rc = s_check_time(job->finished_at, "finished_at", why)))
+        (rc = s_check_time(job->finished_at, "finished_at", why)) ||
+        (rc = s_check_min(job->every_ms, "every_ms", why)) ||
+        (rc = s_check_schedule(job, why)))
         return rc;
     if (job->state < ZJ_STATE_NONE || job->state > ZJ_STATE_CANCELLED)
         return zj_why_fail(ZJ_EPROTO, why, "unknown state %d",
@@ -519,6 +544,45 @@ s_check_one_worker(const zj_msg_t *msg, char *why)
     return s_need(name && *name, msg, "name", why);
 }
 
+//  SCHEDULE: an op; add names a schedule with a kind and one of every_ms
+//  (at least ZJ_MIN_EVERY_MS) and cron; rm names one; every record
+//  carries its name.
+static int
+s_check_schedule_msg(const zj_msg_t *msg, char *why)
+{
+    int rc = s_need(msg->req > 0, msg, "req", why);
+    if (rc || (rc = s_need(msg->op != NULL, msg, "op", why)))
+        return rc;
+    bool add = (strcmp(msg->op, "add") == 0), rm = (strcmp(msg->op, "rm") == 0);
+    if (!add && !rm && !(strcmp(msg->op, "list") == 0))
+        return zj_why_fail(ZJ_EPROTO, why,
+                           "SCHEDULE: op must be add, rm or list");
+    if ((add || rm) && msg->job_count != 1)
+        return zj_why_fail(ZJ_EPROTO, why, "SCHEDULE %s: %zu jobs, expected 1",
+                           msg->op, msg->job_count);
+    for (size_t index = 0; index < msg->job_count; index++) {
+        const zj_job_t *job = &msg->jobs[index];
+        if (job->schedule == NULL)
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "SCHEDULE: job %zu: field 'schedule' missing",
+                               index);
+        if (!add)
+            continue;
+        if (job->kind == NULL)
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "SCHEDULE add: field 'kind' missing");
+        if ((job->every_ms > 0) == (job->cron != NULL))
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "SCHEDULE add: give one of every_ms and cron");
+        if (job->every_ms > 0 && job->every_ms < ZJ_MIN_EVERY_MS)
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "SCHEDULE add: every_ms %" PRId64
+                               " is under %d (1 s)",
+                               job->every_ms, ZJ_MIN_EVERY_MS);
+    }
+    return 0;
+}
+
 //  Required fields per type (PROTOCOL.md, "Messages").
 static int
 s_check_type(const zj_msg_t *msg, char *why)
@@ -598,6 +662,8 @@ s_check_type(const zj_msg_t *msg, char *why)
         return s_need(msg->reason != NULL, msg, "reason", why);
     case ZJ_MSG_ACK:
         return s_need(msg->id_count > 0, msg, "ids", why);
+    case ZJ_MSG_SCHEDULE:
+        return s_check_schedule_msg(msg, why);
     default:
         return zj_why_fail(ZJ_EPROTO, why, "unknown type %d", (int) msg->type);
     }

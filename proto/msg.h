@@ -53,6 +53,12 @@
 //                     worker told);  C->w  nothing: finish, then stop
 //    PURGE      c->C  req, older_than_ms, state (a final one, or NULL),
 //                     kind (or NULL);  C->c  req, count (jobs deleted)
+//    SCHEDULE   c->C  req, op "add" (jobs[0]: schedule, every_ms | cron,
+//                     kind, args, options; replace), "rm" (jobs[0].schedule)
+//                     or "list";  C->c  req, op, jobs[] (the schedules:
+//                     schedule, every_ms | cron, kind, args, options,
+//                     not_before = next run, started_at = last run, id =
+//                     the job of the last run, created_at)
 #define ZJ_MSG_TYPE_MAP(XX)                                                    \
     XX(SUBMIT)                                                                 \
     XX(SUBMITTED)                                                              \
@@ -77,7 +83,8 @@
     XX(LOG)                                                                    \
     XX(LOGS)                                                                   \
     XX(DRAIN)                                                                  \
-    XX(PURGE)
+    XX(PURGE)                                                                  \
+    XX(SCHEDULE)
 
 typedef enum {
     ZJ_MSG_NONE = 0,
@@ -138,6 +145,10 @@ typedef struct {
     double progress_at;     //  Records: when the coordinator heard it
     char *log;              //  LOG: text its attempt adds to its log;
                             //  LOGS reply: the whole log, or NULL
+    char *schedule;         //  SCHEDULE: the schedule's name (a kind name's
+                            //  rules)
+    char *cron;             //  SCHEDULE: its cron expression (UTC), or NULL
+    int64_t every_ms;       //  SCHEDULE: its period (>= 1000), or 0
 } zj_job_t;
 
 //  A kind a worker offers, with its class.
@@ -197,6 +208,9 @@ typedef struct {
     int64_t older_than_ms;     //  PURGE: jobs finished longer ago go
     char *kind;                //  PURGE: only jobs of this kind, or NULL
     int64_t count;             //  PURGE reply: jobs deleted
+    char *op;                  //  SCHEDULE: "add", "rm" or "list"
+    bool replace;              //  SCHEDULE add: a schedule of that name is
+                               //  replaced, not an error
 } zj_msg_t;
 
 #define ZJ_MSG_TAG 0x7a6a6d73u

@@ -8,7 +8,8 @@
 #     by name) include each other without a cycle;
 #  3. in coordinator/: the loop (coordinator.c, main.c) above the
 #     endpoints (client_ep, worker_ep), above what running jobs ask
-#     through their worker (parents, the workers endpoint's part), above
+#     through their worker (parents, the workers endpoint's part) and
+#     the schedules (schedule_ep, the clients endpoint's part), above
 #     the job state machine (lifecycle), above the leaf modules; the
 #     endpoints never include each other.
 #  Prints each breach and exits 1 if there is one.
@@ -34,7 +35,7 @@ rank() {
     main) echo 6 ;;
     coordinator) echo 5 ;;
     client_ep | worker_ep) echo 4 ;;
-    parents) echo 3 ;;
+    parents | schedule_ep) echo 3 ;;
     lifecycle) echo 2 ;;
     *) echo 1 ;;
     esac

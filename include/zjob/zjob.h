@@ -251,6 +251,40 @@ int zjob_client_drain(zjob_client_t *self, const char *name, zjob_worker_fn *fn,
 //  count. Returns 0 or a negative code.
 int zjob_client_purge(zjob_client_t *self, int64_t older_than_ms,
                       const char *state, const char *kind, int64_t *deleted);
+//  A schedule: the coordinator submits spec every every_ms, or at each
+//  minute (UTC) its cron expression names. Plain data; every pointer is
+//  borrowed (for the call, or the callback that receives it).
+typedef struct {
+    const char *name;  //  1..63 bytes of [A-Za-z0-9_.:-], unique
+    int64_t every_ms;  //  Its period (>= 1000), or 0 with cron
+    const char *cron;  //  "m h dom mon dow" (UTC), or NULL with every_ms
+    zjob_spec_t spec;  //  kind, args, priority, retries, timeout_ms and
+                       //  backoff_ms of each job (delay_ms and after are
+                       //  not kept)
+    double next_at;    //  Replies: the next run, unix seconds; 0 = never
+    double last_at;    //  Replies: the last run; 0 = none yet
+    int64_t last_id;   //  Replies: the job the last run made; 0 = none
+    double created_at; //  Replies: unix seconds
+} zjob_schedule_t;
+
+typedef void(zjob_schedule_fn)(void *arg, const zjob_schedule_t *schedule);
+
+//  Adds schedule (name, every_ms or cron, spec); its first run is one
+//  period (or the cron's next minute) from now. A schedule of that name
+//  is an error (ZJOB_ESTATE) unless replace, which keeps its last run.
+//  fn (may be NULL) gets the schedule as kept. Returns 0, ZJOB_EUSAGE for
+//  a bad name, period, cron or spec, or a code as zjob_client_submit.
+int zjob_client_schedule_add(zjob_client_t *self,
+                             const zjob_schedule_t *schedule, bool replace,
+                             zjob_schedule_fn *fn, void *arg);
+
+//  Removes schedule name (the jobs it made stay). fn (may be NULL) gets
+//  it as it was. Returns 0, or ZJOB_ENOTFOUND if there is none.
+int zjob_client_schedule_rm(zjob_client_t *self, const char *name,
+                            zjob_schedule_fn *fn, void *arg);
+
+//  Calls fn for every schedule, by name. Returns 0 or a negative code.
+int zjob_client_schedules(zjob_client_t *self, zjob_schedule_fn *fn, void *arg);
 
 //  As zjob_client_workers, once the coordinator has deleted from its
 //  store the workers that are not connected (lost, gone, revoked): fn

@@ -95,6 +95,8 @@ _FRAME_FIELDS = {
     "older_than_ms": _INT,
     "kind": _STR,
     "count": _INT,
+    "op": _STR,
+    "replace": _BOOL,
 }
 _JOB_FIELDS = {
     "id": _INT,
@@ -122,6 +124,9 @@ _JOB_FIELDS = {
     "progress_at": _FLOAT,
     "log": _STR,
     "call": _INT,
+    "schedule": _STR,
+    "cron": _STR,
+    "every_ms": _INT,
 }
 _WORKER_FIELDS = {
     "name": _STR,

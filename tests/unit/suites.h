@@ -39,7 +39,9 @@
     XX(json)                                                                   \
     XX(admission)                                                              \
     XX(zjob)                                                                   \
-    XX(retention)
+    XX(retention)                                                              \
+    XX(cron)                                                                   \
+    XX(schedules)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)

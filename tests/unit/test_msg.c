@@ -53,6 +53,9 @@ s_fill_job(zj_job_t *job, int64_t id)
     job->progress_text = strdup("fetching page 3");
     job->progress_at = 1700000001.75;
     job->log = strdup("line 1\nline 2\n");
+    job->schedule = strdup("nightly.backup");
+    job->cron = strdup("*/5 9-17 * * mon-fri");
+    job->every_ms = 60000;
 }
 
 static void
@@ -110,6 +113,8 @@ s_full_msg(zj_msg_type_t type)
     msg->older_than_ms = 86400000;
     msg->kind = strdup("my.ns:kind-1");
     msg->count = 123456;
+    msg->op = strdup("list");
+    msg->replace = true;
     return msg;
 }
 
@@ -178,6 +183,9 @@ s_assert_job(const zj_job_t *got, const zj_job_t *want)
     S_SAME_TEXT(got->progress_text, want->progress_text);
     S_SAME_REAL(got->progress_at, want->progress_at);
     S_SAME_TEXT(got->log, want->log);
+    S_SAME_TEXT(got->schedule, want->schedule);
+    S_SAME_TEXT(got->cron, want->cron);
+    S_SAME_INT(got->every_ms, want->every_ms);
 }
 
 static void
@@ -232,6 +240,8 @@ s_assert_msg(const zj_msg_t *got, const zj_msg_t *want)
     S_SAME_INT(got->older_than_ms, want->older_than_ms);
     S_SAME_TEXT(got->kind, want->kind);
     S_SAME_INT(got->count, want->count);
+    S_SAME_TEXT(got->op, want->op);
+    S_SAME_INT(got->replace, want->replace);
 }
 
 //  Encodes msg (which must be valid) into a malloc'd frame.
@@ -313,6 +323,10 @@ s_minimal_msg(zj_msg_type_t type)
     if (type == ZJ_MSG_ERROR) {
         msg->code = ZJ_EPROTO;
         msg->reason = strdup("");
+    }
+    if (type == ZJ_MSG_SCHEDULE) {
+        msg->req = 9;
+        msg->op = strdup("list");
     }
     return msg;
 }
@@ -550,7 +564,8 @@ START_TEST(test_names)
     ck_assert_int_eq(ZJ_MSG_LOGS, ZJ_MSG_PROGRESS + 2);
     ck_assert_int_eq(ZJ_MSG_DRAIN, ZJ_MSG_LOGS + 1);
     ck_assert_int_eq(ZJ_MSG_PURGE, ZJ_MSG_DRAIN + 1);
-    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_PURGE + 1);
+    ck_assert_int_eq(ZJ_MSG_SCHEDULE, ZJ_MSG_PURGE + 1);
+    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_SCHEDULE + 1);
     ck_assert_str_eq(zj_msg_type_name(ZJ_MSG_COUNT), "UNKNOWN");
     ck_assert_int_eq(zj_msg_type_from_name("UNKNOWN"), ZJ_MSG_NONE);
     ck_assert_int_eq(zj_msg_type_from_name(NULL), ZJ_MSG_NONE);

@@ -279,6 +279,38 @@ static const s_bad_t s_bad[] = {
          "'older_than_ms':-1}", ZJ_EPROTO, "field 'older_than_ms' is negative"),
     JSON("PURGE of a bad kind", "{'v':1, 't':'PURGE', 'req':3, 'kind':'a b'}",
          ZJ_EPROTO, "bad kind name 'a b'"),
+    JSON("SCHEDULE without op", "{'v':1, 't':'SCHEDULE', 'req':3}",
+         ZJ_EPROTO, "SCHEDULE: field 'op' missing"),
+    JSON("SCHEDULE with a bad op", "{'v':1, 't':'SCHEDULE', 'req':3, "
+         "'op':'drop'}", ZJ_EPROTO, "op must be add, rm or list"),
+    JSON("SCHEDULE add without a schedule", "{'v':1, 't':'SCHEDULE', "
+         "'req':3, 'op':'add'}", ZJ_EPROTO, "SCHEDULE add: 0 jobs"),
+    JSON("SCHEDULE add without a name", "{'v':1, 't':'SCHEDULE', 'req':3, "
+         "'op':'add', 'jobs':[{'kind':'echo', 'every_ms':1000}]}", ZJ_EPROTO,
+         "field 'schedule' missing"),
+    JSON("SCHEDULE add with a bad name", "{'v':1, 't':'SCHEDULE', 'req':3, "
+         "'op':'add', 'jobs':[{'schedule':'a b', 'kind':'echo', "
+         "'every_ms':1000}]}", ZJ_EPROTO, "bad schedule name 'a b'"),
+    JSON("SCHEDULE add with every and cron", "{'v':1, 't':'SCHEDULE', "
+         "'req':3, 'op':'add', 'jobs':[{'schedule':'a', 'kind':'echo', "
+         "'every_ms':1000, 'cron':'* * * * *'}]}", ZJ_EPROTO,
+         "give one of every_ms and cron"),
+    JSON("SCHEDULE add with neither every nor cron", "{'v':1, "
+         "'t':'SCHEDULE', 'req':3, 'op':'add', 'jobs':[{'schedule':'a', "
+         "'kind':'echo'}]}", ZJ_EPROTO, "give one of every_ms and cron"),
+    JSON("SCHEDULE add every 999 ms", "{'v':1, 't':'SCHEDULE', 'req':3, "
+         "'op':'add', 'jobs':[{'schedule':'a', 'kind':'echo', "
+         "'every_ms':999}]}", ZJ_EPROTO, "every_ms 999 is under 1000"),
+    JSON("SCHEDULE add with a bad cron", "{'v':1, 't':'SCHEDULE', 'req':3, "
+         "'op':'add', 'jobs':[{'schedule':'a', 'kind':'echo', "
+         "'cron':'61 * * * *'}]}", ZJ_EPROTO,
+         "cron: minute field: 61 is out of 0-59"),
+    JSON("SCHEDULE add without a kind", "{'v':1, 't':'SCHEDULE', 'req':3, "
+         "'op':'add', 'jobs':[{'schedule':'a', 'every_ms':1000}]}", ZJ_EPROTO,
+         "SCHEDULE add: field 'kind' missing"),
+    JSON("SCHEDULE rm without a name", "{'v':1, 't':'SCHEDULE', 'req':3, "
+         "'op':'rm', 'jobs':[{'kind':'echo'}]}", ZJ_EPROTO,
+         "field 'schedule' missing"),
     JSON("HELLO with two workers", "{'v':1, 't':'HELLO', 'workers':"
          "[{'name':'a'}, {'name':'b'}]}", ZJ_EPROTO, "HELLO: 2 workers"),
     JSON("HELLO without name", "{'v':1, 't':'HELLO', 'workers':"

@@ -27,6 +27,7 @@ zj_testcoord_new(void)
     self->stops = zlistx_new();
     self->progressed = zj_idmap_new();
     self->outbox = zj_outbox_new();
+    self->schedules = zj_schedules_new();
     zj_limits_defaults(&self->limits);
     //  No loss spread: a lost job is ready again at once here.
     self->jobs = (zj_lifecycle_t){.store = self->store,
@@ -45,13 +46,16 @@ zj_testcoord_new(void)
                                        .heartbeat_ms = 1000,
                                        .liveness = 3};
     self->retention = zj_retention_new(self->store, self->futures, 0, NULL);
-    self->client_ep =
-        (zj_client_ep_t){&self->jobs, self->outbox, self->retention};
+    self->client_ep = (zj_client_ep_t){&self->jobs, self->outbox,
+                                       self->retention, self->schedules};
+    self->schedule_ep =
+        (zj_schedule_ep_t){&self->jobs, self->outbox, self->schedules};
     int64_t requeued = 0;
     ck_assert_int_eq(
         zj_store_recover(self->store, s_recover_one, &self->jobs, &requeued),
         0);
     zj_lifecycle_recovered(&self->jobs);
+    ck_assert_int_eq(zj_schedule_ep_load(&self->schedule_ep), 0);
     ck_assert_int_eq(zj_store_commit(self->store), 0);
     ck_assert(zj_lifecycle_invariants_hold(&self->jobs));
     return self;
@@ -78,6 +82,7 @@ zj_testcoord_destroy(zj_testcoord_t **self_p)
     zlistx_destroy(&self->stops);
     zj_idmap_destroy(&self->progressed);
     zj_futures_destroy(&self->futures);
+    zj_schedules_destroy(&self->schedules);
     zj_store_destroy(&self->store);
     ck_assert_ptr_null(self->outbox);
     ck_assert_ptr_null(self->peers);

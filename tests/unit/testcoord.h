@@ -10,25 +10,27 @@
 #include "coordinator/worker_ep.h"
 
 typedef struct {
-    zj_store_t *store;         //  At zj_testdb_path
-    zj_futures_t *futures;     //  Unfinished jobs and awaits
-    zj_scheduler_t *scheduler; //  Queued jobs
-    zj_peers_t *peers;         //  Workers
-    zj_deadlines_t *deadlines; //  Running attempts' deadlines (1 s grace)
-    zj_deps_t *deps;           //  Which jobs wait for which
-    zj_deps_t *kids;           //  Which jobs parents made
-    zlistx_t *stops;           //  Attempts cancelled by a parent's end
-    zj_idmap_t *progressed;    //  Jobs whose progress waits to be stored
-    zj_outbox_t *outbox;       //  What would be sent
-    zj_retention_t *retention; //  Purges only (no --keep)
-    zj_limits_t limits;        //  The defaults
-    zj_lifecycle_t jobs;       //  The state machine over the above
-    zj_worker_ep_t worker_ep;  //  The workers endpoint
-    zj_client_ep_t client_ep;  //  The clients endpoint
+    zj_store_t *store;            //  At zj_testdb_path
+    zj_futures_t *futures;        //  Unfinished jobs and awaits
+    zj_scheduler_t *scheduler;    //  Queued jobs
+    zj_peers_t *peers;            //  Workers
+    zj_deadlines_t *deadlines;    //  Running attempts' deadlines (1 s grace)
+    zj_deps_t *deps;              //  Which jobs wait for which
+    zj_deps_t *kids;              //  Which jobs parents made
+    zlistx_t *stops;              //  Attempts cancelled by a parent's end
+    zj_idmap_t *progressed;       //  Jobs whose progress waits to be stored
+    zj_outbox_t *outbox;          //  What would be sent
+    zj_retention_t *retention;    //  Purges only (no --keep)
+    zj_limits_t limits;           //  The defaults
+    zj_lifecycle_t jobs;          //  The state machine over the above
+    zj_worker_ep_t worker_ep;     //  The workers endpoint
+    zj_client_ep_t client_ep;     //  The clients endpoint
+    zj_schedules_t *schedules;    //  zjob schedule's, loaded from the store
+    zj_schedule_ep_t schedule_ep; //  Their requests and fires
 } zj_testcoord_t;
 
-//  Opens the store at zj_testdb_path and recovers its unfinished jobs, as
-//  a starting coordinator does; fails the test if it cannot.
+//  Opens the store at zj_testdb_path and recovers its unfinished jobs and
+//  its schedules, as a starting coordinator does; fails the test if it cannot.
 zj_testcoord_t *zj_testcoord_new(void);
 
 //  Forgets the workers as a stopping coordinator does (running jobs stay
