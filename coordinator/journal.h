@@ -20,7 +20,12 @@ typedef enum {
                              //  id = first id, attempts = count of ids,
                              //  result = digest, created_at
     ZJ_WRITE_APPEND_LOG,     //  text added to a job's log: id, log
-    ZJ_WRITE_DELETE_WORKER   //  a worker's row, by name, unless connected
+    ZJ_WRITE_DELETE_WORKER,  //  a worker's row, by name, unless connected
+    ZJ_WRITE_SAVE_LIMIT,     //  a kind's limits, in a job: kind,
+                             //  attempts = concurrency (-1 none),
+                             //  not_before = rate (0 none), started_at =
+                             //  burst, created_at = updated_at
+    ZJ_WRITE_DELETE_LIMIT    //  a kind's limits, by kind
 } zj_write_t;
 
 //  One write as replay sees it. Strings point into the journal; kinds is

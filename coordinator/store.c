@@ -315,6 +315,10 @@ s_execute(zj_store_t *self, const zj_write_entry_t *entry)
         return s_log_row(self, &entry->job);
     case ZJ_WRITE_DELETE_WORKER:
         return s_delete_worker_row(self, &entry->worker);
+    case ZJ_WRITE_SAVE_LIMIT:
+        return zj_store_limit_row(self, &entry->job);
+    case ZJ_WRITE_DELETE_LIMIT:
+        return zj_store_delete_limit_row(self, &entry->job);
     }
     assert(!"unknown write");
     return ZJ_ESTORE;
@@ -342,6 +346,24 @@ s_write(zj_store_t *self, const zj_write_entry_t *entry)
     }
     self->turn_failed = true;
     return 0;
+}
+
+int
+zj_store_write(zj_store_t *self, const zj_write_entry_t *entry)
+{
+    return s_write(self, entry);
+}
+
+int
+zj_store_step_write(zj_store_t *self, sqlite3_stmt *stmt)
+{
+    return s_step_write(self, stmt);
+}
+
+int
+zj_store_failed(zj_store_t *self)
+{
+    return s_failed(self);
 }
 
 int

@@ -110,6 +110,21 @@ int zj_store_save_token(zj_store_t *self, const char *token, int64_t first_id,
 int zj_store_find_token(zj_store_t *self, const char *token, int64_t *first_id,
                         size_t *count, char *digest);
 
+//  Saves kind's limits (limit->concurrency -1 and rate 0: none, stored
+//  NULL; burst and updated_at as given), replacing what it had, inside
+//  the turn and journaled. Borrows limit. Returns 0 or ZJ_ESTORE.
+int zj_store_save_limit(zj_store_t *self, const zj_kind_limit_t *limit);
+
+//  Deletes kind's limits, inside the turn and journaled. Returns 0 or
+//  ZJ_ESTORE.
+int zj_store_delete_limit(zj_store_t *self, const char *kind);
+
+typedef void(zj_store_limit_fn)(void *arg, const zj_kind_limit_t *limit);
+
+//  Calls fn for every kind's limits, by kind (limit and its kind live for
+//  the call). Returns 0 or ZJ_ESTORE.
+int zj_store_list_limits(zj_store_t *self, zj_store_limit_fn *fn, void *arg);
+
 #define ZJ_STORE_LOG_FULL "\n[zjob: the log is full; later lines dropped]\n"
 
 //  Adds text to job id's log (LOG), inside the turn. The log holds at

@@ -14,7 +14,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 10         //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 11         //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250       //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100    //  Rows zj_store_list_jobs gives for limit 0
@@ -85,7 +85,12 @@
        " ELSE log || ?4 END WHERE id = ?1")                                    \
     XX(GET_LOG, "SELECT state, log FROM jobs WHERE id = ?1")                   \
     XX(SAVE_TOKEN, "INSERT OR REPLACE INTO submit_tokens (token, first_id,"    \
-                   " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+                   " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)") \
+    XX(SAVE_LIMIT, "INSERT OR REPLACE INTO limits (kind, concurrency, rate,"   \
+                   " burst, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)")          \
+    XX(DELETE_LIMIT, "DELETE FROM limits WHERE kind = ?1")                     \
+    XX(LIST_LIMITS, "SELECT kind, concurrency, rate, burst, updated_at"        \
+                    " FROM limits ORDER BY kind")
 
 typedef enum {
 #define XX(name, sql) ZJ_STMT_##name,
@@ -114,5 +119,21 @@ struct zj_store {
     int help_at;                       //  ... past which the loop helps
     int64_t after[ZJ_MAX_AFTER];       //  A row's after ids, as read
 };
+
+//  What store.c shares with the files that hold one table each
+//  (store_limits.c). Each returns 0 or ZJ_ESTORE.
+
+//  Journals a write and runs it inside the turn (as every write does).
+int zj_store_write(zj_store_t *self, const zj_write_entry_t *entry);
+
+//  Runs a write statement whose values are bound, then resets it.
+int zj_store_step_write(zj_store_t *self, sqlite3_stmt *stmt);
+
+//  Keeps SQLite's last error for zj_store_last_error; returns ZJ_ESTORE.
+int zj_store_failed(zj_store_t *self);
+
+//  The rows of ZJ_WRITE_SAVE_LIMIT and ZJ_WRITE_DELETE_LIMIT.
+int zj_store_limit_row(zj_store_t *self, const zj_job_t *entry);
+int zj_store_delete_limit_row(zj_store_t *self, const zj_job_t *entry);
 
 #endif

@@ -89,6 +89,11 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     //  handler's stdout and stderr).
     "ALTER TABLE jobs ADD COLUMN log TEXT;"
     "PRAGMA user_version = 10;",
+    //  v11: limits per kind (zjob limit); NULL = no such limit.
+    "CREATE TABLE limits ("
+    " kind TEXT PRIMARY KEY, concurrency INTEGER, rate REAL, burst REAL,"
+    " updated_at REAL NOT NULL) WITHOUT ROWID;"
+    "PRAGMA user_version = 11;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {

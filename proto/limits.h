@@ -19,5 +19,8 @@
 #define ZJ_MAX_PROGRESS_TEXT 256        //  Bytes of a job's progress text
 #define ZJ_MAX_LOG (4 * 1024 * 1024)    //  Bytes of a job's log, all attempts
 #define ZJ_MAX_AFTER 1000               //  Ids in one job's after
+#define ZJ_MAX_CONCURRENCY 1000000      //  A kind's concurrency limit, at most
+#define ZJ_MAX_RATE 1000000.0           //  A kind's rate limit, jobs/s, at most
+#define ZJ_MIN_RATE (1.0 / 86400)       //  ... at least (one a day)
 
 #endif

@@ -53,6 +53,7 @@ s_fill_job(zj_job_t *job, int64_t id)
     job->progress_text = strdup("fetching page 3");
     job->progress_at = 1700000001.75;
     job->log = strdup("line 1\nline 2\n");
+    job->held = strdup("kind fetch at its rate limit (10/s)");
 }
 
 static void
@@ -107,6 +108,14 @@ s_full_msg(zj_msg_type_t type)
     msg->parent = 41;
     msg->hold = true;
     msg->forget = true;
+    zj_kind_limit_t *limit = zj_msg_add_limit(msg);
+    limit->kind = strdup("my.ns:kind-1");
+    limit->concurrency = 0;
+    limit->rate = 2.5;
+    limit->burst = 1;
+    limit->running = 3;
+    limit->updated_at = 1700000003.5;
+    msg->clear = true;
     return msg;
 }
 
@@ -175,6 +184,7 @@ s_assert_job(const zj_job_t *got, const zj_job_t *want)
     S_SAME_TEXT(got->progress_text, want->progress_text);
     S_SAME_REAL(got->progress_at, want->progress_at);
     S_SAME_TEXT(got->log, want->log);
+    S_SAME_TEXT(got->held, want->held);
 }
 
 static void
@@ -226,6 +236,17 @@ s_assert_msg(const zj_msg_t *got, const zj_msg_t *want)
     S_SAME_INT(got->cpu_credit, want->cpu_credit);
     S_SAME_INT(got->code, want->code);
     S_SAME_TEXT(got->reason, want->reason);
+    S_SAME_INT(got->clear, want->clear);
+    S_SAME_UINT(got->limit_count, want->limit_count);
+    for (size_t index = 0; index < want->limit_count; index++) {
+        const zj_kind_limit_t *limit = &got->limits[index];
+        S_SAME_TEXT(limit->kind, want->limits[index].kind);
+        S_SAME_INT(limit->concurrency, want->limits[index].concurrency);
+        S_SAME_REAL(limit->rate, want->limits[index].rate);
+        S_SAME_REAL(limit->burst, want->limits[index].burst);
+        S_SAME_INT(limit->running, want->limits[index].running);
+        S_SAME_REAL(limit->updated_at, want->limits[index].updated_at);
+    }
 }
 
 //  Encodes msg (which must be valid) into a malloc'd frame.
@@ -302,6 +323,10 @@ s_minimal_msg(zj_msg_type_t type)
         zj_msg_add_worker(msg)->name = strdup("w");
     if (type == ZJ_MSG_WELCOME)
         msg->heartbeat_ms = 1;
+    if (type == ZJ_MSG_LIMIT || type == ZJ_MSG_LIMITS)
+        msg->req = 9;
+    if (type == ZJ_MSG_LIMIT)
+        zj_msg_add_limit(msg)->kind = strdup("fetch");
     if (type == ZJ_MSG_ERROR) {
         msg->code = ZJ_EPROTO;
         msg->reason = strdup("");
@@ -541,7 +566,9 @@ START_TEST(test_names)
     ck_assert_int_eq(ZJ_MSG_PROGRESS, ZJ_MSG_SPAWNED + 1);
     ck_assert_int_eq(ZJ_MSG_LOGS, ZJ_MSG_PROGRESS + 2);
     ck_assert_int_eq(ZJ_MSG_DRAIN, ZJ_MSG_LOGS + 1);
-    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_DRAIN + 1);
+    ck_assert_int_eq(ZJ_MSG_LIMIT, ZJ_MSG_DRAIN + 1);
+    ck_assert_int_eq(ZJ_MSG_LIMITS, ZJ_MSG_LIMIT + 1);
+    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_LIMITS + 1);
     ck_assert_str_eq(zj_msg_type_name(ZJ_MSG_COUNT), "UNKNOWN");
     ck_assert_int_eq(zj_msg_type_from_name("UNKNOWN"), ZJ_MSG_NONE);
     ck_assert_int_eq(zj_msg_type_from_name(NULL), ZJ_MSG_NONE);
