@@ -24,6 +24,9 @@ static const char s_usage[] =
     "  jobs                      the newest jobs\n"
     "  workers [--forget]        the workers\n"
     "  drain NAME                a worker takes no more jobs, finishes, stops\n"
+    "  limit KIND [--concurrency N] [--rate N/s] [--clear]\n"
+    "                            limit a kind's jobs across all workers\n"
+    "  limits                    the kinds' limits\n"
     "  cancel ID...              cancel jobs\n"
     "  keygen NAME               write a CURVE key pair: NAME.key, NAME.key_secret\n"
     "\n"
@@ -45,7 +48,8 @@ static const struct {
                   {"jobs", zj_cli_jobs},     {"workers", zj_cli_workers},
                   {"cancel", zj_cli_cancel}, {"keygen", zj_cli_keygen},
                   {"tree", zj_cli_tree},     {"watch", zj_cli_watch},
-                  {"logs", zj_cli_logs},     {"drain", zj_cli_drain}};
+                  {"logs", zj_cli_logs},     {"drain", zj_cli_drain},
+                  {"limit", zj_cli_limit},   {"limits", zj_cli_limits}};
 
 int
 main(int argc, char **argv)

@@ -85,7 +85,7 @@
        " ELSE log || ?4 END WHERE id = ?1")                                    \
     XX(GET_LOG, "SELECT state, log FROM jobs WHERE id = ?1")                   \
     XX(SAVE_TOKEN, "INSERT OR REPLACE INTO submit_tokens (token, first_id,"    \
-                   " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)") \
+                   " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")  \
     XX(SAVE_LIMIT, "INSERT OR REPLACE INTO limits (kind, concurrency, rate,"   \
                    " burst, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)")          \
     XX(DELETE_LIMIT, "DELETE FROM limits WHERE kind = ?1")                     \

@@ -163,7 +163,8 @@ static double
 s_tokens(const s_kind_t *kind, int64_t now_ms)
 {
     double burst = zj_throttle_burst(kind->rate);
-    int64_t elapsed = now_ms > kind->refilled_ms ? now_ms - kind->refilled_ms : 0;
+    int64_t elapsed =
+        now_ms > kind->refilled_ms ? now_ms - kind->refilled_ms : 0;
     double tokens = kind->tokens + kind->rate * (double) elapsed / 1000.0;
     return tokens < burst ? tokens : burst;
 }

@@ -59,8 +59,7 @@ bool zj_throttle_is_limiting(const zj_throttle_t *self);
 
 //  A job of kind began running (takes a token from a rated kind), or
 //  stopped running.
-void zj_throttle_started(zj_throttle_t *self, const char *kind,
-                         int64_t now_ms);
+void zj_throttle_started(zj_throttle_t *self, const char *kind, int64_t now_ms);
 void zj_throttle_ended(zj_throttle_t *self, const char *kind);
 
 //  Jobs of kind running now, and of all kinds.

@@ -115,8 +115,8 @@ zj_kind_limit_t *
 zj_msg_add_limit(zj_msg_t *self)
 {
     assert(zj_msg_is(self));
-    self->limits = s_realloc(self->limits, (self->limit_count + 1) *
-                                               sizeof(zj_kind_limit_t));
+    self->limits = s_realloc(self->limits,
+                             (self->limit_count + 1) * sizeof(zj_kind_limit_t));
     zj_kind_limit_t *limit = &self->limits[self->limit_count++];
     memset(limit, 0, sizeof(zj_kind_limit_t));
     limit->concurrency = -1;
