@@ -1,6 +1,7 @@
-//  store_internal.h - what store.c (reads, writes, turns) and
-//  store_open.c (opening, migrating, checkpointing, closing) share: the
-//  store's struct and its prepared statements. Not for other files.
+//  store_internal.h - what store.c (reads, writes, turns),
+//  store_open.c (opening, migrating, checkpointing, closing) and
+//  store_limits.c (the limits table) share: the store's struct and its
+//  prepared statements. Not for other files.
 #ifndef ZJ_STORE_INTERNAL_H
 #define ZJ_STORE_INTERNAL_H
 

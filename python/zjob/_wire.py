@@ -91,6 +91,7 @@ _FRAME_FIELDS = {
     "parent": _INT,
     "hold": _BOOL,
     "forget": _BOOL,
+    "clear": _BOOL,
     "token": _STR,
 }
 _JOB_FIELDS = {
@@ -119,6 +120,7 @@ _JOB_FIELDS = {
     "progress_at": _FLOAT,
     "log": _STR,
     "call": _INT,
+    "held": _STR,
 }
 _WORKER_FIELDS = {
     "name": _STR,
