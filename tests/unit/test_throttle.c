@@ -352,6 +352,7 @@ START_TEST(test_dispatch_honours_concurrency_across_two_workers)
     zj_msg_t *results = zj_testcoord_results(1, ids[0], 1, ZJ_STATE_SUCCEEDED);
     results->io_credit = 1;
     zj_testcoord_from_worker(tc, first->job.worker, results);
+    zj_msg_destroy(&results);
     ck_assert_int_eq(zj_throttle_running(tc->throttle, "echo"), 2);
     ck_assert_uint_eq(zj_testcoord_dispatch(tc), 1);
     //  Raised, the rest go at once; LIMITS lists the kind.
