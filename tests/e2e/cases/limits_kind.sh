@@ -2,6 +2,15 @@
 #  across all workers, kept in the store, and what status says of a job
 #  they hold.
 
+#  submit_many N KIND ARGS: N jobs in one SUBMIT, so that they reach the
+#  coordinator together however slow the client starts; their ids in
+#  the array ids.
+submit_many() {
+    for _ in $(seq "$1"); do echo "{\"kind\": \"$2\", \"args\": $3}"; done >batch.jsonl
+    mapfile -t ids < <(zj submit --batch batch.jsonl) || fail "submit --batch failed"
+    assert_eq "${#ids[@]}" "$1" "ids submitted"
+}
+
 #  The most jobs of kind that ran at once, from their started_at and
 #  finished_at in the store.
 max_overlap() {
@@ -47,8 +56,7 @@ test_limit_concurrency_holds_across_two_workers() {
     start_worker w2 --io-slots 2
     zj limit sleep --concurrency 3 >out || fail "limit exited $?"
     assert_eq "$(cat out)" "sleep concurrency=3 rate=- running=0" "limit's line"
-    ids=()
-    for _ in $(seq 10); do ids+=("$(zj submit sleep '{"seconds": 0.3}')"); done
+    submit_many 10 sleep '{"seconds": 0.5}'
     wait_until 5 value_is = 3 sql "select count(*) from jobs where state = 'running'"
     zj status "${ids[9]}" >out || fail "status exited $?"
     grep -q "^held: *kind sleep at its concurrency limit (3 running)" out ||
@@ -91,8 +99,7 @@ test_limit_survives_a_coordinator_restart() {
     grep -q '"rate": *0.5' out || fail "limits after restart: $(cat out)"
     zj limit sleep --rate 100/s >/dev/null || fail "limit exited $?"
     start_worker w1 --io-slots 8
-    ids=()
-    for _ in $(seq 4); do ids+=("$(zj submit sleep '{"seconds": 0.2}')"); done
+    submit_many 4 sleep '{"seconds": 0.2}'
     zj gather "${ids[@]}" >/dev/null || fail "gather failed"
     assert_eq "$(max_overlap sleep)" 1 "most sleeps at once after the restart"
 }
@@ -101,8 +108,7 @@ test_limit_rate_spreads_starts() {
     start_coordinator
     start_worker w1 --io-slots 16
     zj limit echo --rate 5/s >/dev/null || fail "limit exited $?"
-    ids=()
-    for _ in $(seq 10); do ids+=("$(zj submit echo '{}')"); done
+    submit_many 10 echo '{}'
     zj status "${ids[9]}" | grep -q "^held: *kind echo at its rate limit (5/s)" ||
         fail "status: $(zj status "${ids[9]}")"
     zj gather "${ids[@]}" >/dev/null || fail "gather failed"
