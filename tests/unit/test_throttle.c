@@ -370,6 +370,17 @@ START_TEST(test_dispatch_honours_concurrency_across_two_workers)
     ck_assert_int_eq(reply->limits[0].concurrency, 10);
     ck_assert_int_eq(reply->limits[0].running, 4);
     zj_msg_destroy(&reply);
+    //  A count that disagrees with the jobs running breaks the invariants.
+    zj_throttle_started(tc->throttle, "echo", 0);
+    ck_assert(!zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_throttle_ended(tc->throttle, "echo");
+    zj_throttle_ended(tc->throttle, "echo");
+    ck_assert(!zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_throttle_started(tc->throttle, "sha256", 0);
+    ck_assert(!zj_lifecycle_invariants_hold(&tc->jobs));
+    zj_throttle_ended(tc->throttle, "sha256");
+    zj_throttle_started(tc->throttle, "echo", 0);
+    ck_assert(zj_lifecycle_invariants_hold(&tc->jobs));
     zj_testcoord_destroy(&tc);
 }
 END_TEST
