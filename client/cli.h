@@ -52,6 +52,8 @@ int zj_cli_jobs(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_workers(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_drain(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_purge(zj_cli_t *cli, int argc, char **argv);
+int zj_cli_limit(zj_cli_t *cli, int argc, char **argv);
+int zj_cli_limits(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_cancel(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_keygen(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_schedule(zj_cli_t *cli, int argc, char **argv);

@@ -91,6 +91,8 @@ zj_cli_job_json(const zjob_job_t *job)
             json_array_append_new(after, json_integer(job->after[index]));
         json_object_set_new(record, "after", after);
     }
+    if (job->held)
+        json_object_set_new(record, "held", json_string(job->held));
     return record;
 }
 

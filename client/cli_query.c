@@ -127,6 +127,8 @@ s_print_block(const zjob_job_t *job)
         printf("result:      %s\n", job->result);
     if (job->error)
         printf("error:       %s\n", job->error);
+    if (job->held)
+        printf("held:        %s\n", job->held);
 }
 
 static void

@@ -25,6 +25,9 @@ static const char s_usage[] =
     "  workers [--forget]        the workers\n"
     "  drain NAME                a worker takes no more jobs, finishes, stops\n"
     "  purge --older-than DUR    delete finished jobs\n"
+    "  limit KIND [--concurrency N] [--rate N/s] [--clear]\n"
+    "                            limit a kind's jobs across all workers\n"
+    "  limits                    the kinds' limits\n"
     "  cancel ID...              cancel jobs\n"
     "  keygen NAME               write a CURVE key pair: NAME.key, NAME.key_secret\n"
     "  schedule add|list|rm      jobs made every DUR or by a cron expression\n"
@@ -48,7 +51,8 @@ static const struct {
                   {"cancel", zj_cli_cancel}, {"keygen", zj_cli_keygen},
                   {"tree", zj_cli_tree},     {"watch", zj_cli_watch},
                   {"logs", zj_cli_logs},     {"drain", zj_cli_drain},
-                  {"purge", zj_cli_purge},   {"schedule", zj_cli_schedule}};
+                  {"purge", zj_cli_purge},   {"schedule", zj_cli_schedule},
+                  {"limit", zj_cli_limit},   {"limits", zj_cli_limits}};
 
 int
 main(int argc, char **argv)

@@ -12,20 +12,23 @@
 #include "proto/limits.h"
 
 typedef struct {
-    const int64_t *ids;        //  Ids asked about (status, cancel)
-    size_t count;              //  Entries in ids
-    zj_msg_type_t type;        //  Request type
-    const char *state;         //  LIST: state filter or NULL
-    int32_t limit;             //  LIST: most rows
-    int64_t parent;            //  LIST: only this job's children, or 0
-    bool forget;               //  WORKERS: delete those not connected
-    const char *name;          //  DRAIN: the worker
-    int64_t older_than_ms;     //  PURGE: the age of the jobs to delete
-    const char *kind;          //  PURGE: their kind, or NULL
-    int64_t *deleted;          //  PURGE: the jobs deleted, summed
-    zjob_job_fn *job_fn;       //  Called per job record
-    zjob_worker_fn *worker_fn; //  Called per worker
-    void *arg;                 //  The caller's pointer
+    const int64_t *ids;         //  Ids asked about (status, cancel)
+    size_t count;               //  Entries in ids
+    zj_msg_type_t type;         //  Request type
+    const char *state;          //  LIST: state filter or NULL
+    int32_t limit;              //  LIST: most rows
+    int64_t parent;             //  LIST: only this job's children, or 0
+    bool forget;                //  WORKERS: delete those not connected
+    const char *name;           //  DRAIN: the worker
+    int64_t older_than_ms;      //  PURGE: the age of the jobs to delete
+    const char *kind;           //  PURGE: their kind, or NULL
+    int64_t *deleted;           //  PURGE: the jobs deleted, summed
+    const zj_kind_limit_t *set; //  LIMIT: the kind, what to set
+    bool clear;                 //  LIMIT: remove its limits first
+    zjob_limit_fn *limit_fn;    //  Called per kind's limits
+    zjob_job_fn *job_fn;        //  Called per job record
+    zjob_worker_fn *worker_fn;  //  Called per worker
+    void *arg;                  //  The caller's pointer
 } s_query_t;
 
 void
@@ -53,7 +56,8 @@ zj_client_job_view(const zj_job_t *job, zjob_job_t *view)
                          .progress_total = job->progress_total,
                          .progress_text = job->progress_text,
                          .progress_at = job->progress_at,
-                         .log = job->log};
+                         .log = job->log,
+                         .held = job->held};
 }
 
 static int
@@ -104,6 +108,12 @@ s_build_query(void *arg, size_t batch)
     msg->older_than_ms = query->older_than_ms;
     if (query->kind)
         msg->kind = strdup(query->kind);
+    if (query->set) {
+        zj_kind_limit_t *limit = zj_msg_add_limit(msg);
+        *limit = *query->set;
+        limit->kind = strdup(query->set->kind);
+    }
+    msg->clear = query->clear;
     return msg;
 }
 
@@ -124,6 +134,17 @@ s_handle_query(void *arg, size_t batch, const zj_msg_t *reply)
         int rc = s_worker_view(&reply->workers[index], query);
         if (rc)
             return rc;
+    }
+    for (size_t index = 0; query->limit_fn && index < reply->limit_count;
+         index++) {
+        const zj_kind_limit_t *limit = &reply->limits[index];
+        zjob_limit_t view = {.kind = limit->kind,
+                             .concurrency = limit->concurrency,
+                             .rate = limit->rate,
+                             .burst = limit->burst,
+                             .running = limit->running,
+                             .updated_at = limit->updated_at};
+        query->limit_fn(query->arg, &view);
     }
     return 0;
 }
@@ -269,4 +290,38 @@ zjob_client_cancel(zjob_client_t *self, const int64_t *ids, size_t count,
                    zjob_job_fn *fn, void *arg)
 {
     return s_query_ids(self, ZJ_MSG_CANCEL, ids, count, fn, arg);
+}
+
+int
+zjob_client_limit(zjob_client_t *self, const char *kind, int32_t concurrency,
+                  double rate, bool clear, zjob_limit_fn *fn, void *arg)
+{
+    assert(self);
+    if (!zj_kind_name_is_valid(kind))
+        return zj_client_fail(self, ZJ_EUSAGE,
+                              "bad kind name (1..%d of [A-Za-z0-9_.:-])",
+                              ZJ_MAX_KIND);
+    if (concurrency < -1 || concurrency > ZJ_MAX_CONCURRENCY)
+        return zj_client_fail(self, ZJ_EUSAGE, "concurrency %d is not 0..%d",
+                              (int) concurrency, ZJ_MAX_CONCURRENCY);
+    if (!(rate == 0 || (rate >= ZJ_MIN_RATE && rate <= ZJ_MAX_RATE)))
+        return zj_client_fail(self, ZJ_EUSAGE,
+                              "rate %g/s is not between one a day and %g/s",
+                              rate, ZJ_MAX_RATE);
+    zj_kind_limit_t set = {
+        .kind = (char *) kind, .concurrency = concurrency, .rate = rate};
+    s_query_t query = {.type = ZJ_MSG_LIMIT,
+                       .set = &set,
+                       .clear = clear,
+                       .limit_fn = fn,
+                       .arg = arg};
+    return s_query(self, &query);
+}
+
+int
+zjob_client_limits(zjob_client_t *self, zjob_limit_fn *fn, void *arg)
+{
+    assert(self && fn);
+    s_query_t query = {.type = ZJ_MSG_LIMITS, .limit_fn = fn, .arg = arg};
+    return s_query(self, &query);
 }

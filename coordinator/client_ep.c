@@ -296,6 +296,25 @@ s_parts_end(s_parts_t *parts)
     s_reply(parts->self, parts->identity, &parts->part);
 }
 
+//  A queued job that would be ready but for a limit of its kind says so
+//  (zjob status): O(1), a lookup of its future and of its kind.
+static void
+s_add_held(zj_client_ep_t *self, zj_job_t *entry)
+{
+    zj_throttle_t *throttle = self->jobs->throttle;
+    if (entry->state != ZJ_STATE_QUEUED || throttle == NULL ||
+        !zj_throttle_is_limiting(throttle))
+        return;
+    zj_future_t *future = zj_futures_find(self->jobs->futures, entry->id);
+    if (future == NULL || future->waiting > 0 ||
+        future->job.not_before > zj_now())
+        return;
+    char text[ZJ_MAX_KIND + 80];
+    if (zj_throttle_describe(throttle, entry->kind, zj_mono_ms(), text,
+                             sizeof text))
+        entry->held = strdup(text);
+}
+
 static void
 s_on_status(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
 {
@@ -308,6 +327,7 @@ s_on_status(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
             zj_msg_destroy(&parts.part);
             return;
         }
+        s_add_held(self, entry);
         s_parts_added(&parts);
     }
     s_parts_end(&parts);
@@ -556,12 +576,77 @@ s_on_schedule(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     zj_schedule_ep_handle(&schedules, identity, msg);
 }
 
+//  Adds kind's limits as they are now to reply.
+static void
+s_add_limit(zj_client_ep_t *self, zj_msg_t *reply, const char *kind)
+{
+    zj_kind_limit_t *entry = zj_msg_add_limit(reply);
+    zj_throttle_get(self->jobs->throttle, kind, entry);
+    entry->kind = strdup(kind);
+}
+
+//  zjob limit KIND: sets what the request names of the kind's limits
+//  (keeping the other), or clears them first; stored in the turn, so the
+//  reply leaves once they are committed. A request that names nothing
+//  reads them.
+static void
+s_on_limit(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    const zj_kind_limit_t *asked = &msg->limits[0];
+    zj_throttle_t *throttle = self->jobs->throttle;
+    zj_kind_limit_t limit;
+    bool had = zj_throttle_get(throttle, asked->kind, &limit);
+    if (msg->clear) {
+        limit.concurrency = -1;
+        limit.rate = 0;
+    }
+    if (asked->concurrency >= 0)
+        limit.concurrency = asked->concurrency;
+    if (asked->rate > 0)
+        limit.rate = asked->rate;
+    if (msg->clear || asked->concurrency >= 0 || asked->rate > 0) {
+        limit.burst = limit.rate > 0 ? zj_throttle_burst(limit.rate) : 0;
+        limit.updated_at = zj_now();
+        bool any = limit.concurrency >= 0 || limit.rate > 0;
+        zj_store_t *store = self->jobs->store;
+        int rc = any   ? zj_store_save_limit(store, &limit)
+                 : had ? zj_store_delete_limit(store, asked->kind)
+                       : 0;
+        if (rc != 0) {
+            s_store_error(self, identity, msg->req);
+            return;
+        }
+        zj_throttle_set(throttle, &limit, zj_mono_ms());
+        zj_log_info("limit set kind=%s concurrency=%" PRId32 " rate=%g",
+                    asked->kind, limit.concurrency, limit.rate);
+    }
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_LIMIT);
+    reply->req = msg->req;
+    s_add_limit(self, reply, asked->kind);
+    s_reply(self, identity, &reply);
+}
+
+//  zjob limits: every kind with a limit, by name.
+static void
+s_on_limits(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_LIMITS);
+    reply->req = msg->req;
+    zlistx_t *kinds = zj_throttle_kinds(self->jobs->throttle);
+    for (const char *kind = zlistx_first(kinds); kind;
+         kind = zlistx_next(kinds))
+        s_add_limit(self, reply, kind);
+    zlistx_destroy(&kinds);
+    s_reply(self, identity, &reply);
+}
+
 static zj_request_fn *const s_handlers[ZJ_MSG_COUNT] = {
     [ZJ_MSG_SUBMIT] = s_on_submit,   [ZJ_MSG_AWAIT] = s_on_await,
     [ZJ_MSG_STATUS] = s_on_status,   [ZJ_MSG_LIST] = s_on_list,
     [ZJ_MSG_WORKERS] = s_on_workers, [ZJ_MSG_CANCEL] = s_on_cancel,
     [ZJ_MSG_LOGS] = s_on_logs,       [ZJ_MSG_DRAIN] = s_on_drain,
     [ZJ_MSG_PURGE] = s_on_purge,     [ZJ_MSG_SCHEDULE] = s_on_schedule,
+    [ZJ_MSG_LIMIT] = s_on_limit,     [ZJ_MSG_LIMITS] = s_on_limits,
 };
 
 void
@@ -576,7 +661,9 @@ zj_client_ep_handle(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
                        zj_msg_type_name(msg->type), msg->req);
         s_error(self, identity, msg->req, ZJ_ETYPE,
                 "not a client request (SUBMIT, AWAIT, STATUS, LIST, "
-                "WORKERS, LOGS, DRAIN, PURGE, SCHEDULE with req, or CANCEL)");
+                "WORKERS, LOGS, DRAIN, PURGE, SCHEDULE, LIMIT, LIMITS with "
+                "req, "
+                "or CANCEL)");
         return;
     }
     handler(self, identity, msg);

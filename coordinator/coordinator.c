@@ -44,6 +44,7 @@ struct zj_coordinator {
     zj_scheduler_t *scheduler;      //  Queued jobs
     zj_peers_t *peers;              //  Workers, their credit, the kinds
     zj_deadlines_t *deadlines;      //  When running attempts time out
+    zj_throttle_t *throttle;        //  Limits per kind, running per kind
     zj_deps_t *deps;                //  Which jobs wait for which
     zj_deps_t *kids;                //  Which jobs parents made
     zlistx_t *stops;                //  Attempts cancelled by a parent's end
@@ -134,6 +135,15 @@ s_remember_kinds(void *arg, const zj_worker_info_t *info)
     zj_peers_learn_kinds(arg, info);
 }
 
+//  A kind's limits, as the last run left them.
+static void
+s_recover_limit(void *arg, const zj_kind_limit_t *limit)
+{
+    zj_throttle_set(arg, limit, zj_mono_ms());
+    zj_log_info("limit kind=%s concurrency=%" PRId32 " rate=%g", limit->kind,
+                limit->concurrency, limit->rate);
+}
+
 static int
 s_recover(zj_coordinator_t *self)
 {
@@ -144,6 +154,8 @@ s_recover(zj_coordinator_t *self)
         zj_lifecycle_recovered(&self->jobs);
     if (rc != 0 ||
         zj_store_list_workers(self->store, s_remember_kinds, self->peers) !=
+            0 ||
+        zj_store_list_limits(self->store, s_recover_limit, self->throttle) !=
             0 ||
         zj_store_forget_workers(self->store) != 0 ||
         zj_store_commit(self->store) != 0) {
@@ -249,6 +261,7 @@ s_wire(zj_coordinator_t *self)
         .kids = self->kids,
         .stops = self->stops,
         .progressed = self->progressed,
+        .throttle = self->throttle,
         .max_losses = self->config.max_losses,
         .loss_spread_ms =
             (int64_t) self->config.heartbeat_ms * self->config.liveness,
@@ -307,6 +320,7 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     self->scheduler = zj_scheduler_new();
     self->peers = zj_peers_new();
     self->deadlines = zj_deadlines_new(s_timeout_grace(config));
+    self->throttle = zj_throttle_new();
     self->deps = zj_deps_new();
     self->kids = zj_deps_new();
     self->stops = zlistx_new();
@@ -365,6 +379,7 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     zj_scheduler_destroy(&self->scheduler);
     zj_peers_destroy(&self->peers);
     zj_deadlines_destroy(&self->deadlines);
+    zj_throttle_destroy(&self->throttle);
     zj_deps_destroy(&self->deps);
     zj_deps_destroy(&self->kids);
     zj_stop_t *stop;
@@ -475,8 +490,8 @@ s_receive(zj_coordinator_t *self)
 }
 
 //  How long the poll may sleep: until the next timer (a delayed job, an
-//  await's or a running attempt's deadline, a schedule's next run), at
-//  most a beat.
+//  await's or a running attempt's deadline, a rate-limited kind's next
+//  token, a schedule's next run, a retention step), at most a beat.
 static long
 s_poll_timeout(zj_coordinator_t *self, int64_t now_ms, int64_t next_tick)
 {
@@ -502,6 +517,10 @@ s_poll_timeout(zj_coordinator_t *self, int64_t now_ms, int64_t next_tick)
         if (due < wake)
             wake = due;
     }
+    //  Jobs held by a kind's rate limit start when its next token is due.
+    int64_t token = zj_throttle_next_token(self->throttle, now_ms);
+    if (token > 0 && token < wake)
+        wake = token;
     if (zj_outbox_blocked(self->outbox) > 0 &&
         now_ms + ZJ_CLIENT_RETRY_MS < wake)
         wake = now_ms + ZJ_CLIENT_RETRY_MS;

@@ -207,6 +207,7 @@ s_get_job(zj_reader_t *reader, zj_job_t *job)
     job->log = s_get_string(reader);
     job->schedule = s_get_string(reader);
     job->cron = s_get_string(reader);
+    job->held = NULL; //  Never journaled: replies only
 }
 
 //  Reads a worker; its kinds go into kinds, which the caller frees.

@@ -31,8 +31,13 @@ typedef enum {
                               //  next_at, started_at = last_at, id =
                               //  last_id, created_at)
     ZJ_WRITE_DELETE_SCHEDULE, // a schedule's row, by job.schedule
-    ZJ_WRITE_SCHEDULE_RUN     //  a job a schedule made: job.id, job.schedule,
+    ZJ_WRITE_SCHEDULE_RUN,    //  a job a schedule made: job.id, job.schedule,
                               //  job.not_before = the due time it ran for
+    ZJ_WRITE_SAVE_LIMIT,      //  a kind's limits, in a job: kind,
+                              //  attempts = concurrency (-1 none),
+                              //  not_before = rate (0 none), started_at =
+                              //  burst, created_at = updated_at
+    ZJ_WRITE_DELETE_LIMIT     //  a kind's limits, by kind
 } zj_write_t;
 
 //  One write as replay sees it. Strings point into the journal; kinds is

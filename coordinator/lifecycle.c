@@ -275,6 +275,8 @@ zj_lifecycle_dispatch(zj_lifecycle_t *self, zj_future_t *future,
         zj_deadlines_start(self->deadlines, job->id,
                            s_allowance_ms(peer, job, klass), zj_mono_ms());
     zj_peer_attach(peer, future, klass);
+    if (self->throttle)
+        zj_throttle_started(self->throttle, job->kind, zj_mono_ms());
     s_write(self, job);
 }
 
@@ -355,8 +357,11 @@ zj_lifecycle_store_progress(zj_lifecycle_t *self, int64_t now_ms)
 static void
 s_unseat(zj_lifecycle_t *self, zj_future_t *future)
 {
-    if (future->peer)
+    if (future->peer) {
         zj_futures_release_parent(self->futures, future->job.id);
+        if (self->throttle)
+            zj_throttle_ended(self->throttle, future->job.kind);
+    }
     zj_peer_detach(future);
 }
 
@@ -366,6 +371,8 @@ static void
 s_stop(zj_lifecycle_t *self, zj_future_t *future)
 {
     zj_futures_release_parent(self->futures, future->job.id);
+    if (future->peer && self->throttle)
+        zj_throttle_ended(self->throttle, future->job.kind);
     zj_peer_stop(future);
 }
 
@@ -748,6 +755,35 @@ s_job_holds(const zj_future_t *future, const zj_deadlines_t *deadlines)
     }
 }
 
+//  The throttle counts, per kind, the jobs that run: O(jobs + kinds).
+static bool
+s_throttle_holds(const zj_lifecycle_t *self)
+{
+    if (self->throttle == NULL)
+        return true;
+    if (!zj_throttle_invariants_hold(self->throttle))
+        return false;
+    zhashx_t *counts = zhashx_new();
+    bool holds = true;
+    for (zj_future_t *future = zj_futures_first(self->futures); future;
+         future = zj_futures_next(self->futures)) {
+        if (future->job.state != ZJ_STATE_RUNNING)
+            continue;
+        size_t count = (size_t) zhashx_lookup(counts, future->job.kind) + 1;
+        zhashx_update(counts, future->job.kind, (void *) count);
+    }
+    for (void *count = zhashx_first(counts); holds && count;
+         count = zhashx_next(counts))
+        holds = (size_t) count == (size_t) zj_throttle_running(
+                                      self->throttle, zhashx_cursor(counts));
+    //  A kind counted as running that runs nothing.
+    size_t total = 0;
+    for (void *count = zhashx_first(counts); count; count = zhashx_next(counts))
+        total += (size_t) count;
+    zhashx_destroy(&counts);
+    return holds && total == (size_t) zj_throttle_total(self->throttle);
+}
+
 bool
 zj_lifecycle_invariants_hold(const zj_lifecycle_t *self)
 {
@@ -776,5 +812,5 @@ zj_lifecycle_invariants_hold(const zj_lifecycle_t *self)
     size_t scheduled = zj_scheduler_ready(self->scheduler) +
                        zj_scheduler_delayed(self->scheduler);
     return queued == scheduled + held && running == on_peers &&
-           zj_deps_pending(self->deps) == 0;
+           zj_deps_pending(self->deps) == 0 && s_throttle_holds(self);
 }

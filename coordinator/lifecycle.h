@@ -19,6 +19,7 @@
 #include "coordinator/peers.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/store.h"
+#include "coordinator/throttle.h"
 
 typedef struct zj_idmap zj_idmap_t;
 
@@ -45,6 +46,8 @@ typedef struct {
     zlistx_t *stops;           //  zj_stop_t *: attempts workers must end
     zj_idmap_t *progressed;    //  ids whose progress waits to be stored
     bool releasing;            //  Telling waiters that jobs finished
+    zj_throttle_t *throttle;   //  Running jobs per kind, and limits; or
+                               //  NULL (tests of other parts)
 } zj_lifecycle_t;
 
 //  Creates a job from a SUBMIT entry, inserted queued: a job of a kind no
@@ -160,7 +163,8 @@ zj_peer_t *zj_lifecycle_expire(zj_lifecycle_t *self, zj_future_t *future,
 //  is in the scheduler and on no worker, a running one on exactly one
 //  worker and out of the scheduler, with a deadline exactly when it has a
 //  timeout; the scheduler and the deadlines hold nothing else; and
-//  futures, scheduler and peers each hold their own. For asserts after a
+//  futures, scheduler and peers each hold their own; the throttle counts
+//  as many running jobs of each kind as run. For asserts after a
 //  turn (ZJ_CHECK_INVARIANTS builds) and tests: O(jobs). Call it between
 //  operations, never during an iteration of futures or peers.
 bool zj_lifecycle_invariants_hold(const zj_lifecycle_t *self);

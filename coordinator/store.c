@@ -322,6 +322,10 @@ s_execute(zj_store_t *self, const zj_write_entry_t *entry)
     case ZJ_WRITE_DELETE_SCHEDULE:
     case ZJ_WRITE_SCHEDULE_RUN:
         return zj_store_schedule_row(self, entry);
+    case ZJ_WRITE_SAVE_LIMIT:
+        return zj_store_limit_row(self, &entry->job);
+    case ZJ_WRITE_DELETE_LIMIT:
+        return zj_store_delete_limit_row(self, &entry->job);
     }
     assert(!"unknown write");
     return ZJ_ESTORE;

@@ -145,6 +145,20 @@ int zj_store_expire_tokens(zj_store_t *self, const char *after, size_t max,
 //  The store file's size in bytes, and the bytes of its free pages (which
 //  new rows reuse before the file grows). Returns 0 or ZJ_ESTORE.
 int zj_store_size(zj_store_t *self, int64_t *bytes, int64_t *free_bytes);
+//  Saves kind's limits (limit->concurrency -1 and rate 0: none, stored
+//  NULL; burst and updated_at as given), replacing what it had, inside
+//  the turn and journaled. Borrows limit. Returns 0 or ZJ_ESTORE.
+int zj_store_save_limit(zj_store_t *self, const zj_kind_limit_t *limit);
+
+//  Deletes kind's limits, inside the turn and journaled. Returns 0 or
+//  ZJ_ESTORE.
+int zj_store_delete_limit(zj_store_t *self, const char *kind);
+
+typedef void(zj_store_limit_fn)(void *arg, const zj_kind_limit_t *limit);
+
+//  Calls fn for every kind's limits, by kind (limit and its kind live for
+//  the call). Returns 0 or ZJ_ESTORE.
+int zj_store_list_limits(zj_store_t *self, zj_store_limit_fn *fn, void *arg);
 
 #define ZJ_STORE_LOG_FULL "\n[zjob: the log is full; later lines dropped]\n"
 

@@ -1,6 +1,7 @@
-//  store_internal.h - what store.c (reads, writes, turns) and
-//  store_open.c (opening, migrating, checkpointing, closing) share: the
-//  store's struct and its prepared statements. Not for other files.
+//  store_internal.h - what store.c (reads, writes, turns),
+//  store_open.c (opening, migrating, checkpointing, closing) and
+//  store_limits.c (the limits table) share: the store's struct and its
+//  prepared statements. Not for other files.
 #ifndef ZJ_STORE_INTERNAL_H
 #define ZJ_STORE_INTERNAL_H
 
@@ -14,7 +15,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 11         //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 12         //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250       //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100    //  Rows zj_store_list_jobs gives for limit 0
@@ -108,7 +109,12 @@
                        " last_at, last_id, created_at FROM schedules"          \
                        " ORDER BY name")                                       \
     XX(SCHEDULE_RUN, "INSERT INTO schedule_runs (job_id, name, due_at)"        \
-                     " VALUES (?1, ?2, ?3)")
+                     " VALUES (?1, ?2, ?3)")                                   \
+    XX(SAVE_LIMIT, "INSERT OR REPLACE INTO limits (kind, concurrency, rate,"   \
+                   " burst, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)")          \
+    XX(DELETE_LIMIT, "DELETE FROM limits WHERE kind = ?1")                     \
+    XX(LIST_LIMITS, "SELECT kind, concurrency, rate, burst, updated_at"        \
+                    " FROM limits ORDER BY kind")
 
 typedef enum {
 #define XX(name, sql) ZJ_STMT_##name,
@@ -139,8 +145,8 @@ struct zj_store {
 };
 
 //  What store.c lends the files that add writes and reads of their own
-//  (store_sweep.c, store_schedules.c): see the static functions of the
-//  same name there.
+//  (store_sweep.c, store_schedules.c, store_limits.c): see the static
+//  functions of the same name there.
 int zj_store_write(zj_store_t *self, const zj_write_entry_t *entry);
 int zj_store_failed(zj_store_t *self);
 int zj_store_begin_turn(zj_store_t *self);
@@ -154,5 +160,10 @@ int zj_store_sweep_execute(zj_store_t *self, const zj_write_entry_t *entry);
 //  Runs one schedule write (ZJ_WRITE_SAVE_SCHEDULE, _DELETE_SCHEDULE,
 //  _SCHEDULE_RUN) inside the open transaction (store_schedules.c).
 int zj_store_schedule_row(zj_store_t *self, const zj_write_entry_t *entry);
+
+//  The rows of ZJ_WRITE_SAVE_LIMIT and ZJ_WRITE_DELETE_LIMIT
+//  (store_limits.c).
+int zj_store_limit_row(zj_store_t *self, const zj_job_t *entry);
+int zj_store_delete_limit_row(zj_store_t *self, const zj_job_t *entry);
 
 #endif

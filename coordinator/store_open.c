@@ -102,6 +102,11 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     " job_id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
     " due_at REAL NOT NULL);"
     "PRAGMA user_version = 11;",
+    //  v12: limits per kind (zjob limit); NULL = no such limit.
+    "CREATE TABLE limits ("
+    " kind TEXT PRIMARY KEY, concurrency INTEGER, rate REAL, burst REAL,"
+    " updated_at REAL NOT NULL) WITHOUT ROWID;"
+    "PRAGMA user_version = 12;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {

@@ -315,6 +315,28 @@ s_put_back(zj_worker_ep_t *self, zlistx_t **aside_p)
     zlistx_destroy(aside_p);
 }
 
+//  The kinds of kinds[0..*count_p) with ready jobs that no limit holds
+//  back now (zjob limit), into allowed, their count into *count_p; kinds
+//  itself while no kind has a limit. O(kinds): a held kind costs dispatch
+//  one look per job taken, never a look at its queued jobs.
+static const char **
+s_unheld(zj_worker_ep_t *self, const char **kinds, size_t *count_p,
+         const char **allowed)
+{
+    zj_throttle_t *throttle = self->jobs->throttle;
+    if (throttle == NULL || !zj_throttle_is_limiting(throttle))
+        return kinds;
+    assert(*count_p <= ZJ_MAX_KINDS);
+    int64_t now_ms = zj_mono_ms();
+    size_t kept = 0;
+    for (size_t index = 0; index < *count_p; index++)
+        if (zj_scheduler_ready_of(self->jobs->scheduler, kinds[index]) > 0 &&
+            zj_throttle_gate(throttle, kinds[index], now_ms) == ZJ_HOLD_NONE)
+            allowed[kept++] = kinds[index];
+    *count_p = kept;
+    return allowed;
+}
+
 //  A worker takes a job at its last chance only while it runs no other:
 //  the job goes beside whatever else it runs. Returns how many it took
 //  (0 or 1).
@@ -324,6 +346,9 @@ s_fill_last_chance(zj_worker_ep_t *self, zj_batch_t *batch, zj_class_t klass,
 {
     zj_peer_t *peer = batch->peer;
     zj_scheduler_t *scheduler = self->jobs->scheduler;
+    const char *allowed[ZJ_MAX_KINDS];
+    if (!zj_peer_runs_last_chance(peer))
+        kinds = s_unheld(self, kinds, &count, allowed);
     if (zj_peer_runs_last_chance(peer) ||
         !zj_scheduler_has_last_chance(scheduler, kinds, count))
         return 0;
@@ -345,16 +370,19 @@ static size_t
 s_fill(zj_worker_ep_t *self, zj_batch_t *batch, zj_class_t klass, size_t limit)
 {
     zj_peer_t *peer = batch->peer;
-    size_t count = 0;
-    const char **kinds = zj_peer_kinds(peer, klass, &count);
+    size_t offered = 0;
+    const char **kinds = zj_peer_kinds(peer, klass, &offered);
     size_t taken = 0;
     if (!zj_peer_draining(peer) && zj_peer_credit(peer, klass) > 0)
-        taken = s_fill_last_chance(self, batch, klass, kinds, count);
+        taken = s_fill_last_chance(self, batch, klass, kinds, offered);
     zlistx_t *aside = NULL;
+    const char *allowed[ZJ_MAX_KINDS];
     while (!zj_peer_draining(peer) && taken < limit &&
            zj_peer_credit(peer, klass) > 0) {
+        size_t count = offered;
+        const char **unheld = s_unheld(self, kinds, &count, allowed);
         zj_future_t *future =
-            zj_scheduler_next(self->jobs->scheduler, kinds, count);
+            zj_scheduler_next(self->jobs->scheduler, unheld, count);
         if (future == NULL)
             break;
         if (zj_peer_holds_stopped(peer, future->job.id)) {
@@ -546,8 +574,11 @@ zj_worker_ep_close(zj_worker_ep_t *self)
         //  Its running jobs stay "running" in the store: the next start
         //  recovers them. Only the memory goes.
         zj_future_t *future;
-        while ((future = zj_peer_first_running(peer)))
+        while ((future = zj_peer_first_running(peer))) {
+            if (self->jobs->throttle)
+                zj_throttle_ended(self->jobs->throttle, future->job.kind);
             zj_peer_detach(future);
+        }
         s_offer(self, peer, -1);
         zj_peers_remove(peers, &peer);
     }

@@ -218,7 +218,16 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(log, LOG)                                                               \
     XX(schedule, KIND)                                                         \
     XX(cron, TEXT)                                                             \
-    XX(every_ms, I64)
+    XX(every_ms, I64)                                                          \
+    XX(held, TEXT)
+
+#define S_LIMIT_FIELDS(XX)                                                     \
+    XX(kind, KIND)                                                             \
+    XX(concurrency, CONC)                                                      \
+    XX(rate, DBL)                                                              \
+    XX(burst, DBL)                                                             \
+    XX(running, I32)                                                           \
+    XX(updated_at, DBL)
 
 #define S_WORKER_FIELDS(XX)                                                    \
     XX(name, TEXT)                                                             \
@@ -262,7 +271,9 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(kind, KIND)                                                             \
     XX(count, I64)                                                             \
     XX(op, TEXT)                                                               \
-    XX(replace, BOOL)
+    XX(replace, BOOL)                                                          \
+    XX(limits, LIMITS)                                                         \
+    XX(clear, BOOL)
 
 #define S_HAS_U64(o, f) ((o)->f != 0)
 #define S_HAS_I64(o, f) ((o)->f != 0)
@@ -281,6 +292,8 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_HAS_WORKERS(o, f) ((o)->worker_count > 0)
 #define S_HAS_KINDS(o, f) ((o)->kind_count > 0)
 #define S_HAS_AFTER(o, f) ((o)->after_count > 0)
+#define S_HAS_LIMITS(o, f) ((o)->limit_count > 0)
+#define S_HAS_CONC(o, f) ((o)->f >= 0)
 
 #define S_PACK_U64(pk, o, f, why) msgpack_pack_uint64(pk, (o)->f)
 #define S_PACK_I64(pk, o, f, why) msgpack_pack_int64(pk, (o)->f)
@@ -299,6 +312,8 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_PACK_WORKERS(pk, o, f, why) s_pack_workers(pk, o, why)
 #define S_PACK_KINDS(pk, o, f, why) s_pack_kinds(pk, o)
 #define S_PACK_AFTER(pk, o, f, why) s_pack_after(pk, o)
+#define S_PACK_LIMITS(pk, o, f, why) s_pack_limits(pk, o, why)
+#define S_PACK_CONC(pk, o, f, why) msgpack_pack_int64(pk, (o)->f)
 
 #define S_TAKE_U64(v, o, f, why) s_take_u64(v, #f, &(o)->f, why)
 #define S_TAKE_I64(v, o, f, why) s_take_i64(v, #f, &(o)->f, why)
@@ -318,6 +333,8 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_TAKE_WORKERS(v, o, f, why) s_take_workers(v, o, why)
 #define S_TAKE_KINDS(v, o, f, why) s_take_kinds(v, o, why)
 #define S_TAKE_AFTER(v, o, f, why) s_take_after(v, o, why)
+#define S_TAKE_LIMITS(v, o, f, why) s_take_limits(v, o, why)
+#define S_TAKE_CONC(v, o, f, why) s_take_concurrency(v, &(o)->f, why)
 
 //  Encoding: each packer returns 0, -1 when msgpack-c could not grow its
 //  buffer, or a ZJ_E* code with why set.
@@ -422,6 +439,23 @@ s_pack_workers(msgpack_packer *pk, const zj_msg_t *o, char *why)
 }
 
 static int
+s_pack_limit(msgpack_packer *pk, const zj_kind_limit_t *o, char *why)
+{
+    int rc;
+    S_PACK_MAP(pk, o, S_LIMIT_FIELDS, why);
+    return s_frame_fits(pk, why);
+}
+
+static int
+s_pack_limits(msgpack_packer *pk, const zj_msg_t *o, char *why)
+{
+    int rc = msgpack_pack_array(pk, o->limit_count);
+    for (size_t index = 0; rc == 0 && index < o->limit_count; index++)
+        rc = s_pack_limit(pk, &o->limits[index], why);
+    return rc;
+}
+
+static int
 s_pack_msg(msgpack_packer *pk, const zj_msg_t *o, char *why)
 {
     int rc;
@@ -478,6 +512,47 @@ static int s_take_ids(const msgpack_object *, zj_msg_t *, char *);
 static int s_take_workers(const msgpack_object *, zj_msg_t *, char *);
 static int s_take_kinds(const msgpack_object *, zj_worker_info_t *, char *);
 static int s_take_after(const msgpack_object *, zj_job_t *, char *);
+static int s_take_limits(const msgpack_object *, zj_msg_t *, char *);
+static int s_array(const msgpack_object *, const char *, char *);
+
+//  A limit's concurrency: present, it is an integer >= 0.
+static int
+s_take_concurrency(const msgpack_object *value, int32_t *out, char *why)
+{
+    int rc = s_take_i32(value, "concurrency", out, why);
+    if (rc == 0 && *out < 0)
+        rc = zj_why_fail(ZJ_EPROTO, why, "field 'concurrency' is negative");
+    return rc;
+}
+
+static int
+s_take_limit(const msgpack_object_map *map, zj_kind_limit_t *o, char *why)
+{
+    o->concurrency = -1;
+    S_TAKE_MAP(map, o, S_LIMIT_FIELDS, why);
+    return 0;
+}
+
+static int
+s_take_limits(const msgpack_object *value, zj_msg_t *o, char *why)
+{
+    if (value->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    int rc = s_array(value, "limits", why);
+    size_t count = rc ? 0 : value->via.array.size;
+    o->limits = count ? s_alloc(count * sizeof(zj_kind_limit_t)) : NULL;
+    o->limit_count = count;
+    for (size_t index = 0; index < count; index++)
+        o->limits[index].concurrency = -1;
+    for (size_t index = 0; rc == 0 && index < count; index++) {
+        const msgpack_object *item = &value->via.array.ptr[index];
+        if (item->type != MSGPACK_OBJECT_MAP)
+            rc = zj_why_fail(ZJ_EPROTO, why, "limit %zu is not a map", index);
+        else if ((rc = s_take_limit(&item->via.map, &o->limits[index], why)))
+            zj_why_prefix(rc, why, "limit", index);
+    }
+    return rc;
+}
 
 static int
 s_take_job(const msgpack_object_map *map, zj_job_t *o, char *why)

@@ -21,5 +21,8 @@
 #define ZJ_MAX_AFTER 1000               //  Ids in one job's after
 #define ZJ_MAX_SCHEDULES 10000          //  Schedules one coordinator keeps
 #define ZJ_MIN_EVERY_MS 1000            //  Shortest --every of a schedule
+#define ZJ_MAX_CONCURRENCY 1000000      //  A kind's concurrency limit, at most
+#define ZJ_MAX_RATE 1000000.0           //  A kind's rate limit, jobs/s, at most
+#define ZJ_MIN_RATE (1.0 / 86400)       //  ... at least (one a day)
 
 #endif

@@ -65,6 +65,9 @@ zj_msg_destroy(zj_msg_t **self_p)
     for (size_t index = 0; index < self->worker_count; index++)
         zj_worker_info_clear(&self->workers[index]);
     free(self->workers);
+    for (size_t index = 0; index < self->limit_count; index++)
+        free(self->limits[index].kind);
+    free(self->limits);
     free(self->state);
     free(self->reason);
     free(self->token);
@@ -109,6 +112,18 @@ zj_msg_add_worker(zj_msg_t *self)
     zj_worker_info_t *info = &self->workers[self->worker_count++];
     memset(info, 0, sizeof(zj_worker_info_t));
     return info;
+}
+
+zj_kind_limit_t *
+zj_msg_add_limit(zj_msg_t *self)
+{
+    assert(zj_msg_is(self));
+    self->limits = s_realloc(self->limits,
+                             (self->limit_count + 1) * sizeof(zj_kind_limit_t));
+    zj_kind_limit_t *limit = &self->limits[self->limit_count++];
+    memset(limit, 0, sizeof(zj_kind_limit_t));
+    limit->concurrency = -1;
+    return limit;
 }
 
 static const char *s_type_names[] = {[ZJ_MSG_NONE] = "UNKNOWN",
@@ -223,6 +238,7 @@ zj_job_clear(zj_job_t *job)
     free(job->log);
     free(job->schedule);
     free(job->cron);
+    free(job->held);
     memset(job, 0, sizeof(zj_job_t));
 }
 
@@ -241,6 +257,7 @@ zj_job_copy(zj_job_t *dest, const zj_job_t *src)
     dest->log = s_strdup(src->log);
     dest->schedule = s_strdup(src->schedule);
     dest->cron = s_strdup(src->cron);
+    dest->held = s_strdup(src->held);
     dest->after = NULL;
     if (src->after_count > 0) {
         size_t size = src->after_count * sizeof(int64_t);
@@ -345,6 +362,7 @@ s_check_job(const zj_job_t *job, char *why)
         (rc = s_check_json(job->result, "result", ZJ_MAX_RESULT, why)) ||
         (rc = s_check_text(job->worker, "worker", ZJ_MAX_TEXT, why)) ||
         (rc = s_check_text(job->error, "error", ZJ_MAX_TEXT, why)) ||
+        (rc = s_check_text(job->held, "held", ZJ_MAX_TEXT, why)) ||
         (rc = s_check_min(job->id, "id", why)) ||
         (rc = s_check_min(job->attempts, "attempts", why)) ||
         (rc = s_check_min(job->max_attempts, "max_attempts", why)) ||
@@ -419,6 +437,33 @@ s_check_worker(const zj_worker_info_t *info, char *why)
     return s_check_kinds(info, why);
 }
 
+//  A kind's limits: a valid kind; concurrency -1 (none) or
+//  0..ZJ_MAX_CONCURRENCY; rate 0 (none) or ZJ_MIN_RATE..ZJ_MAX_RATE.
+static int
+s_check_limit(const zj_kind_limit_t *limit, char *why)
+{
+    if (limit->kind == NULL)
+        return zj_why_fail(ZJ_EPROTO, why, "field 'kind' missing");
+    int rc = s_check_kind(limit->kind, why);
+    if (rc)
+        return rc;
+    if (limit->concurrency < -1 || limit->concurrency > ZJ_MAX_CONCURRENCY)
+        return zj_why_fail(ZJ_EPROTO, why,
+                           "concurrency %" PRId32 " is not 0..%d",
+                           limit->concurrency, ZJ_MAX_CONCURRENCY);
+    if (!isfinite(limit->rate) ||
+        (limit->rate != 0 &&
+         (limit->rate < ZJ_MIN_RATE || limit->rate > ZJ_MAX_RATE)))
+        return zj_why_fail(ZJ_EPROTO, why,
+                           "rate %g/s is not between one a day and %g/s",
+                           limit->rate, ZJ_MAX_RATE);
+    if ((rc = s_check_min(limit->running, "running", why)) ||
+        (rc = s_check_time(limit->burst, "burst", why)) ||
+        (rc = s_check_time(limit->updated_at, "updated_at", why)))
+        return rc;
+    return 0;
+}
+
 static int
 s_check_batch(size_t count, char *why)
 {
@@ -455,6 +500,7 @@ s_check_fields(const zj_msg_t *msg, char *why)
     if ((rc = s_check_batch(msg->job_count, why)) ||
         (rc = s_check_batch(msg->id_count, why)) ||
         (rc = s_check_batch(msg->worker_count, why)) ||
+        (rc = s_check_batch(msg->limit_count, why)) ||
         (rc = s_check_min(msg->timeout_ms, "timeout_ms", why)) ||
         (rc = s_check_min(msg->limit, "limit", why)) ||
         (rc = s_check_min(msg->heartbeat_ms, "heartbeat_ms", why)) ||
@@ -486,6 +532,9 @@ s_check_fields(const zj_msg_t *msg, char *why)
     for (size_t index = 0; index < msg->worker_count; index++)
         if ((rc = s_check_worker(&msg->workers[index], why)))
             return zj_why_prefix(rc, why, "worker", index);
+    for (size_t index = 0; index < msg->limit_count; index++)
+        if ((rc = s_check_limit(&msg->limits[index], why)))
+            return zj_why_prefix(rc, why, "limit", index);
     return 0;
 }
 
@@ -628,6 +677,13 @@ s_check_type(const zj_msg_t *msg, char *why)
         return msg->req > 0 || msg->worker_count > 0
                    ? s_check_one_worker(msg, why)
                    : 0;
+    case ZJ_MSG_LIMIT:
+        if (!(rc = s_need(req, msg, "req", why)) && msg->limit_count != 1)
+            rc = zj_why_fail(ZJ_EPROTO, why, "LIMIT: %zu limits, expected 1",
+                             msg->limit_count);
+        return rc;
+    case ZJ_MSG_LIMITS:
+        return s_need(req, msg, "req", why);
     case ZJ_MSG_WELCOME:
         return s_need(msg->heartbeat_ms > 0, msg, "heartbeat_ms", why);
     case ZJ_MSG_JOBS:

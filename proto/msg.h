@@ -59,6 +59,9 @@
 //                     schedule, every_ms | cron, kind, args, options,
 //                     not_before = next run, started_at = last run, id =
 //                     the job of the last run, created_at)
+//    LIMIT      c->C  req, limits[0] (kind, concurrency and/or rate to
+//                     set), clear;  C->c  req, limits[0] (the kind's now)
+//    LIMITS     c->C  req;  C->c  req, limits[] (every kind with a limit)
 #define ZJ_MSG_TYPE_MAP(XX)                                                    \
     XX(SUBMIT)                                                                 \
     XX(SUBMITTED)                                                              \
@@ -84,7 +87,9 @@
     XX(LOGS)                                                                   \
     XX(DRAIN)                                                                  \
     XX(PURGE)                                                                  \
-    XX(SCHEDULE)
+    XX(SCHEDULE)                                                               \
+    XX(LIMIT)                                                                  \
+    XX(LIMITS)
 
 typedef enum {
     ZJ_MSG_NONE = 0,
@@ -149,7 +154,20 @@ typedef struct {
                             //  rules)
     char *cron;             //  SCHEDULE: its cron expression (UTC), or NULL
     int64_t every_ms;       //  SCHEDULE: its period (>= 1000), or 0
+    char *held;             //  STATUS reply: why a queued job waits for
+                            //  a limit of its kind, or NULL
 } zj_job_t;
+
+//  One kind's limits (LIMIT, LIMITS). Plain data.
+typedef struct {
+    char *kind;          //  Kind name
+    int32_t concurrency; //  Most of its jobs running at once, 0 = none
+                         //  start; -1 = no such limit (absent on the wire)
+    double rate;         //  Jobs started per second; 0 = no such limit
+    double burst;        //  Replies: tokens its bucket holds at most
+    int32_t running;     //  Replies: its jobs running now
+    double updated_at;   //  Replies: unix seconds of the last change
+} zj_kind_limit_t;
 
 //  A kind a worker offers, with its class.
 typedef struct {
@@ -211,6 +229,9 @@ typedef struct {
     char *op;                  //  SCHEDULE: "add", "rm" or "list"
     bool replace;              //  SCHEDULE add: a schedule of that name is
                                //  replaced, not an error
+    zj_kind_limit_t *limits;   //  LIMIT (one), LIMITS reply (many)
+    size_t limit_count;        //  Entries in limits
+    bool clear;                //  LIMIT c->C: remove the kind's limits
 } zj_msg_t;
 
 #define ZJ_MSG_TAG 0x7a6a6d73u
@@ -232,6 +253,9 @@ void zj_msg_add_id(zj_msg_t *self, int64_t id);
 
 //  Grows workers by one zeroed entry and returns it (owned by self).
 zj_worker_info_t *zj_msg_add_worker(zj_msg_t *self);
+
+//  Appends a zeroed kind limit (concurrency -1: none) and returns it.
+zj_kind_limit_t *zj_msg_add_limit(zj_msg_t *self);
 
 //  Type name for logs ("SUBMIT"), or "UNKNOWN".
 const char *zj_msg_type_name(zj_msg_type_t type);

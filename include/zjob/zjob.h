@@ -96,6 +96,9 @@ typedef struct {
     const char *progress_text; //  ... doing this, or NULL
     double progress_at;        //  ... reported then; 0 = never
     const char *log;           //  Its log (zjob_client_log only), or NULL
+    const char *held;          //  Queued, but held by a limit of its kind
+                               //  (zjob_client_limit): why; else NULL
+                               //  (status only)
 } zjob_job_t;
 
 //  Await delivers job records holding what RESOLVED carries: id, state,
@@ -126,10 +129,25 @@ typedef struct {
     double last_seen;         //  Unix seconds
 } zjob_worker_t;
 
+//  A kind's limits across all workers (zjob_client_limit). Pointers are
+//  borrowed for the callback that receives it.
+typedef struct {
+    const char *kind;    //  Kind name
+    int32_t concurrency; //  Most of its jobs running at once; 0 = paused
+                         //  (none starts); -1 = no such limit
+    double rate;         //  Most of its jobs started per second; 0 = no
+                         //  such limit
+    double burst;        //  Jobs its rate lets start at once: max(1,
+                         //  rate / 10); 0 without a rate
+    int32_t running;     //  Its jobs running now, on all workers
+    double updated_at;   //  Unix seconds they were last set; 0 = none
+} zjob_limit_t;
+
 //  Callbacks. arg is the caller's pointer, passed through unchanged.
 typedef void(zjob_result_fn)(void *arg, const zjob_result_t *result);
 typedef void(zjob_job_fn)(void *arg, const zjob_job_t *job);
 typedef void(zjob_worker_fn)(void *arg, const zjob_worker_t *worker);
+typedef void(zjob_limit_fn)(void *arg, const zjob_limit_t *limit);
 typedef void(zjob_tick_fn)(void *arg);
 
 //  Creates a client for the coordinator's clients endpoint (NULL means
@@ -292,6 +310,26 @@ int zjob_client_schedules(zjob_client_t *self, zjob_schedule_fn *fn, void *arg);
 //  a new one. Returns 0 or a negative code.
 int zjob_client_forget_workers(zjob_client_t *self, zjob_worker_fn *fn,
                                void *arg);
+
+#define ZJOB_MAX_CONCURRENCY 1000000 //  A kind's concurrency limit, at most
+#define ZJOB_MAX_RATE 1000000.0      //  ... its rate limit, jobs/s, at most
+#define ZJOB_MIN_RATE (1.0 / 86400)  //  ... and at least (one a day)
+
+//  Sets kind's limits, across all workers, in the coordinator's store (so
+//  they outlive a restart): with clear, first removes both; then a
+//  concurrency >= 0 (0 pauses the kind: none of its jobs starts) replaces
+//  its concurrency limit, and a rate > 0 (jobs per second) its rate limit;
+//  -1 and 0 keep what it had. All at their defaults, it only reads them.
+//  fn (or NULL) gets the kind's limits after. Returns 0, or ZJOB_EUSAGE
+//  for a bad kind name, a concurrency over ZJOB_MAX_CONCURRENCY or a rate
+//  outside ZJOB_MIN_RATE..ZJOB_MAX_RATE.
+int zjob_client_limit(zjob_client_t *self, const char *kind,
+                      int32_t concurrency, double rate, bool clear,
+                      zjob_limit_fn *fn, void *arg);
+
+//  Calls fn with the limits of every kind that has one, by kind name.
+//  Returns 0 or a negative code.
+int zjob_client_limits(zjob_client_t *self, zjob_limit_fn *fn, void *arg);
 
 //  Asks the coordinator to cancel ids[count] and calls fn with each job's
 //  id and state after the attempt ("cancelled", or the final state it had

@@ -24,6 +24,9 @@ MAX_KINDS = 256
 MAX_DEPTH = 32
 MAX_TOKEN = 64
 MAX_AFTER = 1000
+MAX_CONCURRENCY = 1000000
+MAX_RATE = 1000000.0
+MIN_RATE = 1.0 / 86400
 MAX_PROGRESS_TEXT = 256
 MAX_LOG = 4 * 1024 * 1024
 
@@ -91,6 +94,7 @@ _FRAME_FIELDS = {
     "parent": _INT,
     "hold": _BOOL,
     "forget": _BOOL,
+    "clear": _BOOL,
     "token": _STR,
     "older_than_ms": _INT,
     "kind": _STR,
@@ -127,6 +131,7 @@ _JOB_FIELDS = {
     "schedule": _STR,
     "cron": _STR,
     "every_ms": _INT,
+    "held": _STR,
 }
 _WORKER_FIELDS = {
     "name": _STR,
@@ -236,6 +241,8 @@ def _pruned(fields):
     for key, value in fields.items():
         if type(value) is list and value and type(value[0]) is dict:
             value = [_pruned(item) for item in value]
+        elif key == "concurrency" and value == 0:
+            pass  # A limit map's concurrency 0 pauses its kind: it is sent
         elif type(value) is not str and _absent(value):
             continue
         kept[key] = value

@@ -118,6 +118,14 @@ class BlockingClient:
         """Asks worker name to drain (see Client.drain)."""
         return self._run(self._client.drain(name))
 
+    def limit(self, kind, concurrency=None, rate=None, clear=False):
+        """Sets kind's limits (see Client.limit)."""
+        return self._run(self._client.limit(kind, concurrency, rate, clear))
+
+    def limits(self):
+        """Every kind's limits (see Client.limits)."""
+        return self._run(self._client.limits())
+
     def logs(self, job_id):
         """The text the job's attempts wrote."""
         return self._run(self._client.logs(job_id))

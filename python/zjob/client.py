@@ -616,6 +616,34 @@ class Client:
             fields["kind"] = kind
         parts = await self._call("PURGE", **fields)
         return sum(part.get("count", 0) for part in parts)
+    async def limit(self, kind, concurrency=None, rate=None, clear=False):
+        """Sets kind's limits across all workers (zjob limit), kept in the
+        coordinator's store: concurrency (0 pauses the kind) and rate (jobs
+        started per second) replace those given and keep the other;
+        clear=True removes both first. Returns the kind's limits after, as
+        a dict (kind, concurrency, rate, burst, running, updated_at; a
+        limit absent is none). ValueError for a bad kind or value."""
+        _wire.check_kind(kind)
+        entry = {"kind": kind}
+        if concurrency is not None:
+            if type(concurrency) is not int or not (
+                    0 <= concurrency <= _wire.MAX_CONCURRENCY):
+                raise ValueError(
+                    f"concurrency is an integer 0..{_wire.MAX_CONCURRENCY}")
+            entry["concurrency"] = concurrency
+        if rate is not None:
+            if type(rate) not in (int, float) or not (
+                    _wire.MIN_RATE <= rate <= _wire.MAX_RATE):
+                raise ValueError("rate is jobs per second, from one a day "
+                                 f"to {_wire.MAX_RATE:g}")
+            entry["rate"] = float(rate)
+        parts = await self._call("LIMIT", limits=[entry], clear=clear)
+        return [limit for part in parts for limit in part.get("limits", ())][0]
+
+    async def limits(self):
+        """Every kind with a limit, by name, as dicts (see limit)."""
+        parts = await self._call("LIMITS")
+        return [limit for part in parts for limit in part.get("limits", ())]
 
     async def logs(self, job):
         """The text a job's attempts wrote (LOGS)."""

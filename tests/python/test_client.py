@@ -206,6 +206,27 @@ class TestQueries(SharedCluster):
         self.assertEqual(mine[0]["kinds"]["echo"], "io")
         self.assertEqual(mine[0]["kinds"]["sha256"], "cpu")
 
+    async def test_limits(self):
+        with self.assertRaises(ValueError):
+            await self.client.limit("nobody.limits", concurrency=-1)
+        with self.assertRaises(ValueError):
+            await self.client.limit("nobody.limits", rate=0)
+        with self.assertRaises(ValueError):
+            await self.client.limit("bad kind", concurrency=1)
+        paused = await bounded(self.client.limit("nobody.limits", concurrency=0))
+        self.assertEqual(paused["kind"], "nobody.limits")
+        self.assertEqual(paused["concurrency"], 0)
+        both = await bounded(self.client.limit("nobody.limits", rate=2.5))
+        self.assertEqual((both["concurrency"], both["rate"]), (0, 2.5))
+        listed = [limit for limit in await bounded(self.client.limits())
+                  if limit["kind"] == "nobody.limits"]
+        self.assertEqual(len(listed), 1)
+        cleared = await bounded(self.client.limit("nobody.limits", clear=True))
+        self.assertNotIn("concurrency", cleared)
+        self.assertNotIn("rate", cleared)
+        self.assertEqual([limit for limit in await bounded(self.client.limits())
+                          if limit["kind"] == "nobody.limits"], [])
+
     async def test_logs(self):
         fut = await bounded(self.client.submit(
             "exec", {"argv": ["sh", "-c", "echo hello from exec"]}))

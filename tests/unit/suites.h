@@ -41,7 +41,8 @@
     XX(zjob)                                                                   \
     XX(retention)                                                              \
     XX(cron)                                                                   \
-    XX(schedules)
+    XX(schedules)                                                              \
+    XX(throttle)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)

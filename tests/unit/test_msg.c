@@ -56,6 +56,7 @@ s_fill_job(zj_job_t *job, int64_t id)
     job->schedule = strdup("nightly.backup");
     job->cron = strdup("*/5 9-17 * * mon-fri");
     job->every_ms = 60000;
+    job->held = strdup("kind fetch at its rate limit (10/s)");
 }
 
 static void
@@ -115,6 +116,14 @@ s_full_msg(zj_msg_type_t type)
     msg->count = 123456;
     msg->op = strdup("list");
     msg->replace = true;
+    zj_kind_limit_t *limit = zj_msg_add_limit(msg);
+    limit->kind = strdup("my.ns:kind-1");
+    limit->concurrency = 0;
+    limit->rate = 2.5;
+    limit->burst = 1;
+    limit->running = 3;
+    limit->updated_at = 1700000003.5;
+    msg->clear = true;
     return msg;
 }
 
@@ -186,6 +195,7 @@ s_assert_job(const zj_job_t *got, const zj_job_t *want)
     S_SAME_TEXT(got->schedule, want->schedule);
     S_SAME_TEXT(got->cron, want->cron);
     S_SAME_INT(got->every_ms, want->every_ms);
+    S_SAME_TEXT(got->held, want->held);
 }
 
 static void
@@ -242,6 +252,17 @@ s_assert_msg(const zj_msg_t *got, const zj_msg_t *want)
     S_SAME_INT(got->count, want->count);
     S_SAME_TEXT(got->op, want->op);
     S_SAME_INT(got->replace, want->replace);
+    S_SAME_INT(got->clear, want->clear);
+    S_SAME_UINT(got->limit_count, want->limit_count);
+    for (size_t index = 0; index < want->limit_count; index++) {
+        const zj_kind_limit_t *limit = &got->limits[index];
+        S_SAME_TEXT(limit->kind, want->limits[index].kind);
+        S_SAME_INT(limit->concurrency, want->limits[index].concurrency);
+        S_SAME_REAL(limit->rate, want->limits[index].rate);
+        S_SAME_REAL(limit->burst, want->limits[index].burst);
+        S_SAME_INT(limit->running, want->limits[index].running);
+        S_SAME_REAL(limit->updated_at, want->limits[index].updated_at);
+    }
 }
 
 //  Encodes msg (which must be valid) into a malloc'd frame.
@@ -320,6 +341,10 @@ s_minimal_msg(zj_msg_type_t type)
         zj_msg_add_worker(msg)->name = strdup("w");
     if (type == ZJ_MSG_WELCOME)
         msg->heartbeat_ms = 1;
+    if (type == ZJ_MSG_LIMIT || type == ZJ_MSG_LIMITS)
+        msg->req = 9;
+    if (type == ZJ_MSG_LIMIT)
+        zj_msg_add_limit(msg)->kind = strdup("fetch");
     if (type == ZJ_MSG_ERROR) {
         msg->code = ZJ_EPROTO;
         msg->reason = strdup("");
@@ -565,7 +590,9 @@ START_TEST(test_names)
     ck_assert_int_eq(ZJ_MSG_DRAIN, ZJ_MSG_LOGS + 1);
     ck_assert_int_eq(ZJ_MSG_PURGE, ZJ_MSG_DRAIN + 1);
     ck_assert_int_eq(ZJ_MSG_SCHEDULE, ZJ_MSG_PURGE + 1);
-    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_SCHEDULE + 1);
+    ck_assert_int_eq(ZJ_MSG_LIMIT, ZJ_MSG_SCHEDULE + 1);
+    ck_assert_int_eq(ZJ_MSG_LIMITS, ZJ_MSG_LIMIT + 1);
+    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_LIMITS + 1);
     ck_assert_str_eq(zj_msg_type_name(ZJ_MSG_COUNT), "UNKNOWN");
     ck_assert_int_eq(zj_msg_type_from_name("UNKNOWN"), ZJ_MSG_NONE);
     ck_assert_int_eq(zj_msg_type_from_name(NULL), ZJ_MSG_NONE);

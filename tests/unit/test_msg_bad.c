@@ -311,6 +311,30 @@ static const s_bad_t s_bad[] = {
     JSON("SCHEDULE rm without a name", "{'v':1, 't':'SCHEDULE', 'req':3, "
          "'op':'rm', 'jobs':[{'kind':'echo'}]}", ZJ_EPROTO,
          "field 'schedule' missing"),
+    JSON("LIMIT without a limit", "{'v':1, 't':'LIMIT', 'req':3}",
+         ZJ_EPROTO, "LIMIT: 0 limits, expected 1"),
+    JSON("LIMIT without req", "{'v':1, 't':'LIMIT', 'limits':[{'kind':'a'}]}",
+         ZJ_EPROTO, "LIMIT: field 'req' missing"),
+    JSON("LIMIT without kind", "{'v':1, 't':'LIMIT', 'req':3, 'limits':"
+         "[{'rate':1.0}]}", ZJ_EPROTO, "field 'kind' missing"),
+    JSON("LIMIT bad kind name", "{'v':1, 't':'LIMIT', 'req':3, 'limits':"
+         "[{'kind':'a b'}]}", ZJ_EPROTO, "bad kind name 'a b'"),
+    JSON("LIMIT negative concurrency", "{'v':1, 't':'LIMIT', 'req':3, "
+         "'limits':[{'kind':'a', 'concurrency':-1}]}", ZJ_EPROTO,
+         "field 'concurrency' is negative"),
+    JSON("LIMIT huge concurrency", "{'v':1, 't':'LIMIT', 'req':3, "
+         "'limits':[{'kind':'a', 'concurrency':2000000}]}", ZJ_EPROTO,
+         "concurrency 2000000 is not 0..1000000"),
+    JSON("LIMIT negative rate", "{'v':1, 't':'LIMIT', 'req':3, "
+         "'limits':[{'kind':'a', 'rate':-2.0}]}", ZJ_EPROTO,
+         "rate -2/s is not between"),
+    JSON("LIMIT huge rate", "{'v':1, 't':'LIMIT', 'req':3, "
+         "'limits':[{'kind':'a', 'rate':1e9}]}", ZJ_EPROTO,
+         "rate 1e+09/s is not between"),
+    JSON("LIMIT limits not an array", "{'v':1, 't':'LIMIT', 'req':3, "
+         "'limits':{'kind':'a'}}", ZJ_EPROTO, "field 'limits' is not an array"),
+    JSON("LIMITS without req", "{'v':1, 't':'LIMITS'}", ZJ_EPROTO,
+         "LIMITS: field 'req' missing"),
     JSON("HELLO with two workers", "{'v':1, 't':'HELLO', 'workers':"
          "[{'name':'a'}, {'name':'b'}]}", ZJ_EPROTO, "HELLO: 2 workers"),
     JSON("HELLO without name", "{'v':1, 't':'HELLO', 'workers':"

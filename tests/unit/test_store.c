@@ -186,6 +186,7 @@ START_TEST(test_v5_tokens_are_kept_without_their_age_index)
                        "INSERT INTO submit_tokens VALUES ('t-1', 7, 2,"
                        " '00000000000000ff', 1000.0);"
                        "DROP TABLE schedule_runs; DROP TABLE schedules;"
+                       "DROP TABLE limits;"
                        "ALTER TABLE jobs DROP COLUMN log;"
                        "ALTER TABLE jobs DROP COLUMN progress_at;"
                        "ALTER TABLE jobs DROP COLUMN progress_text;"

@@ -28,6 +28,7 @@ zj_testcoord_new(void)
     self->progressed = zj_idmap_new();
     self->outbox = zj_outbox_new();
     self->schedules = zj_schedules_new();
+    self->throttle = zj_throttle_new();
     zj_limits_defaults(&self->limits);
     //  No loss spread: a lost job is ready again at once here.
     self->jobs = (zj_lifecycle_t){.store = self->store,
@@ -39,7 +40,8 @@ zj_testcoord_new(void)
                                   .kids = self->kids,
                                   .stops = self->stops,
                                   .progressed = self->progressed,
-                                  .max_losses = ZJ_MAX_LOSSES};
+                                  .max_losses = ZJ_MAX_LOSSES,
+                                  .throttle = self->throttle};
     self->worker_ep = (zj_worker_ep_t){.jobs = &self->jobs,
                                        .outbox = self->outbox,
                                        .limits = &self->limits,
@@ -74,6 +76,7 @@ zj_testcoord_destroy(zj_testcoord_t **self_p)
     zj_peers_destroy(&self->peers);
     zj_scheduler_destroy(&self->scheduler);
     zj_deadlines_destroy(&self->deadlines);
+    zj_throttle_destroy(&self->throttle);
     zj_deps_destroy(&self->deps);
     zj_deps_destroy(&self->kids);
     zj_stop_t *stop;

@@ -27,6 +27,7 @@ typedef struct {
     zj_client_ep_t client_ep;     //  The clients endpoint
     zj_schedules_t *schedules;    //  zjob schedule's, loaded from the store
     zj_schedule_ep_t schedule_ep; //  Their requests and fires
+    zj_throttle_t *throttle;      //  Limits per kind (none at first)
 } zj_testcoord_t;
 
 //  Opens the store at zj_testdb_path and recovers its unfinished jobs and
