@@ -98,6 +98,8 @@ s_print_block(const zjob_job_t *job)
     printf("worker:      %s\n", job->worker ? job->worker : "-");
     if (job->parent > 0)
         printf("parent:      %lld\n", (long long) job->parent);
+    if (job->retry_of > 0)
+        printf("retry_of:    %lld\n", (long long) job->retry_of);
     if (job->progress_at > 0) {
         if (job->progress_total > 0)
             printf("progress:    %lld of %lld", (long long) job->progress_done,

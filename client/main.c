@@ -25,6 +25,7 @@ static const char s_usage[] =
     "  workers [--forget]        the workers\n"
     "  drain NAME                a worker takes no more jobs, finishes, stops\n"
     "  cancel ID...              cancel jobs\n"
+    "  retry ID...               run failed or cancelled jobs again, as new jobs\n"
     "  keygen NAME               write a CURVE key pair: NAME.key, NAME.key_secret\n"
     "\n"
     "Options:\n"
@@ -45,7 +46,8 @@ static const struct {
                   {"jobs", zj_cli_jobs},     {"workers", zj_cli_workers},
                   {"cancel", zj_cli_cancel}, {"keygen", zj_cli_keygen},
                   {"tree", zj_cli_tree},     {"watch", zj_cli_watch},
-                  {"logs", zj_cli_logs},     {"drain", zj_cli_drain}};
+                  {"logs", zj_cli_logs},     {"drain", zj_cli_drain},
+                  {"retry", zj_cli_retry}};
 
 int
 main(int argc, char **argv)

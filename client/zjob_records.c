@@ -20,6 +20,7 @@ typedef struct {
     int64_t parent;            //  LIST: only this job's children, or 0
     bool forget;               //  WORKERS: delete those not connected
     const char *name;          //  DRAIN: the worker
+    int64_t *new_ids;          //  RETRY: the new jobs' ids, count of them
     zjob_job_fn *job_fn;       //  Called per job record
     zjob_worker_fn *worker_fn; //  Called per worker
     void *arg;                 //  The caller's pointer
@@ -50,7 +51,8 @@ zj_client_job_view(const zj_job_t *job, zjob_job_t *view)
                          .progress_total = job->progress_total,
                          .progress_text = job->progress_text,
                          .progress_at = job->progress_at,
-                         .log = job->log};
+                         .log = job->log,
+                         .retry_of = job->retry_of};
 }
 
 static int
@@ -104,8 +106,16 @@ s_build_query(void *arg, size_t batch)
 static int
 s_handle_query(void *arg, size_t batch, const zj_msg_t *reply)
 {
-    (void) batch;
     s_query_t *query = arg;
+    if (query->new_ids) {
+        size_t first = batch * ZJ_MAX_BATCH;
+        size_t asked = query->count - first < ZJ_MAX_BATCH
+                           ? query->count - first
+                           : ZJ_MAX_BATCH;
+        if (reply->id_count != asked)
+            return ZJ_EPROTO;
+        memcpy(query->new_ids + first, reply->ids, asked * sizeof(int64_t));
+    }
     for (size_t index = 0; query->job_fn && index < reply->job_count; index++) {
         zjob_job_t view;
         zj_client_job_view(&reply->jobs[index], &view);
@@ -230,6 +240,19 @@ zjob_client_forget_workers(zjob_client_t *self, zjob_worker_fn *fn, void *arg)
     assert(fn);
     s_query_t query = {
         .type = ZJ_MSG_WORKERS, .forget = true, .worker_fn = fn, .arg = arg};
+    return s_query(self, &query);
+}
+
+int
+zjob_client_retry(zjob_client_t *self, const int64_t *ids, size_t count,
+                  int64_t *new_ids)
+{
+    assert(self);
+    assert(new_ids);
+    if (ids == NULL || count == 0)
+        return zj_client_fail(self, ZJ_EUSAGE, "no job ids");
+    s_query_t query = {
+        .ids = ids, .count = count, .type = ZJ_MSG_RETRY, .new_ids = new_ids};
     return s_query(self, &query);
 }
 

@@ -529,11 +529,87 @@ s_on_drain(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     s_reply(self, identity, &reply);
 }
 
+//  A job zjob retry may copy: one that ended failed or cancelled. Reads
+//  its record into *job and returns 0, or sends the error (ENOTFOUND,
+//  ESTATE naming the id and its state) and returns it.
+static int
+s_read_retryable(zj_client_ep_t *self, zframe_t *identity, uint64_t req,
+                 int64_t id, zj_job_t *job)
+{
+    zj_future_t *future = zj_futures_find(self->jobs->futures, id);
+    zj_state_t state = future ? future->job.state : ZJ_STATE_NONE;
+    if (future == NULL) {
+        int rc = s_read_record(self, identity, req, id, job);
+        if (rc)
+            return rc;
+        state = job->state;
+        if (state == ZJ_STATE_FAILED || state == ZJ_STATE_CANCELLED)
+            return 0;
+        zj_job_clear(job);
+    }
+    char reason[ZJ_WHY_SIZE];
+    snprintf(reason, sizeof reason,
+             "job %" PRId64 " is %s: only a failed or cancelled job can be "
+             "retried; nothing was retried",
+             id, zj_state_name(state));
+    s_error(self, identity, req, ZJ_ESTATE, reason);
+    return ZJ_ESTATE;
+}
+
+//  The SUBMIT entry that makes a new job from old's kind, args and
+//  options, at the top level. Borrows old's strings.
+static zj_job_t
+s_retry_spec(const zj_job_t *old)
+{
+    return (zj_job_t){.kind = old->kind,
+                      .args = old->args,
+                      .priority = old->priority,
+                      .max_attempts = old->max_attempts,
+                      .timeout_ms = old->timeout_ms,
+                      .backoff_ms = old->backoff_ms,
+                      .retry_of = old->id};
+}
+
+//  zjob retry ID...: each failed or cancelled job is copied into a new
+//  job (its retry_of names the old one, which stays as it ended). All or
+//  nothing: one id that cannot be retried refuses the request whole.
+static void
+s_on_retry(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    zj_job_t *olds = calloc(msg->id_count, sizeof *olds);
+    assert(olds);
+    size_t read = 0;
+    while (read < msg->id_count &&
+           s_read_retryable(self, identity, msg->req, msg->ids[read],
+                            &olds[read]) == 0)
+        read++;
+    if (read == msg->id_count && !s_refuse_submit(self, identity, msg)) {
+        zj_store_mark_t mark = zj_store_mark(self->jobs->store);
+        zj_msg_t *reply = zj_msg_new(ZJ_MSG_RETRY);
+        reply->req = msg->req;
+        for (size_t index = 0; reply && index < read; index++) {
+            zj_job_t spec = s_retry_spec(&olds[index]);
+            int64_t id = zj_lifecycle_submit(self->jobs, &spec);
+            if (id == 0)
+                s_take_back(self, identity, msg->req, &reply, mark);
+            else {
+                zj_msg_add_id(reply, id);
+                zj_log_info("job retried id=%" PRId64 " retry_of=%" PRId64, id,
+                            spec.retry_of);
+            }
+        }
+        if (reply)
+            s_reply(self, identity, &reply);
+    }
+    s_free_records(olds, read);
+}
+
 static zj_request_fn *const s_handlers[ZJ_MSG_COUNT] = {
     [ZJ_MSG_SUBMIT] = s_on_submit,   [ZJ_MSG_AWAIT] = s_on_await,
     [ZJ_MSG_STATUS] = s_on_status,   [ZJ_MSG_LIST] = s_on_list,
     [ZJ_MSG_WORKERS] = s_on_workers, [ZJ_MSG_CANCEL] = s_on_cancel,
     [ZJ_MSG_LOGS] = s_on_logs,       [ZJ_MSG_DRAIN] = s_on_drain,
+    [ZJ_MSG_RETRY] = s_on_retry,
 };
 
 void
@@ -548,7 +624,7 @@ zj_client_ep_handle(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
                        zj_msg_type_name(msg->type), msg->req);
         s_error(self, identity, msg->req, ZJ_ETYPE,
                 "not a client request (SUBMIT, AWAIT, STATUS, LIST, "
-                "WORKERS, LOGS, DRAIN with req, or CANCEL)");
+                "WORKERS, LOGS, DRAIN, RETRY, STATS with req, or CANCEL)");
         return;
     }
     handler(self, identity, msg);

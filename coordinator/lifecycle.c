@@ -126,6 +126,7 @@ zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec)
     }
     job.parent = spec->parent;
     job.call = spec->call;
+    job.retry_of = spec->retry_of;
     //  A kind no connected worker offers waits, queued, for one that does.
     job.state = ZJ_STATE_QUEUED;
     if (zj_store_insert_job(self->store, &job) != 0) {

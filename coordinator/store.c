@@ -42,7 +42,8 @@ enum {
     ZJ_COL_PROGRESS_DONE,
     ZJ_COL_PROGRESS_TOTAL,
     ZJ_COL_PROGRESS_TEXT,
-    ZJ_COL_PROGRESS_AT
+    ZJ_COL_PROGRESS_AT,
+    ZJ_COL_RETRY_OF
 };
 
 //  A turn that has not failed holds an open transaction, and a degraded
@@ -222,6 +223,8 @@ s_insert_job_row(zj_store_t *self, const zj_job_t *job)
         sqlite3_bind_int64(stmt, 19, job->parent);
         sqlite3_bind_int(stmt, 20, job->call);
     }
+    if (job->retry_of > 0)
+        sqlite3_bind_int64(stmt, 21, job->retry_of);
     return s_step_write(self, stmt);
 }
 
@@ -431,6 +434,7 @@ s_job_from_row(zj_store_t *self, sqlite3_stmt *stmt, zj_job_t *job)
         .progress_text =
             (char *) sqlite3_column_text(stmt, ZJ_COL_PROGRESS_TEXT),
         .progress_at = sqlite3_column_double(stmt, ZJ_COL_PROGRESS_AT),
+        .retry_of = sqlite3_column_int64(stmt, ZJ_COL_RETRY_OF),
     };
     const char *after = (const char *) sqlite3_column_text(stmt, ZJ_COL_AFTER);
     job->after_count = s_after_ids(self, after);

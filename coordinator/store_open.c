@@ -89,6 +89,9 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     //  handler's stdout and stderr).
     "ALTER TABLE jobs ADD COLUMN log TEXT;"
     "PRAGMA user_version = 10;",
+    //  v11: the job a job retries (zjob retry), which stays as it ended.
+    "ALTER TABLE jobs ADD COLUMN retry_of INTEGER;"
+    "PRAGMA user_version = 11;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {

@@ -215,7 +215,8 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(progress_total, I64)                                                    \
     XX(progress_text, TEXT)                                                    \
     XX(progress_at, DBL)                                                       \
-    XX(log, LOG)
+    XX(log, LOG)                                                               \
+    XX(retry_of, I64)
 
 #define S_WORKER_FIELDS(XX)                                                    \
     XX(name, TEXT)                                                             \
@@ -254,7 +255,12 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(token, TOKEN)                                                           \
     XX(parent, I64)                                                            \
     XX(hold, BOOL)                                                             \
-    XX(forget, BOOL)
+    XX(forget, BOOL)                                                           \
+    XX(stats, RESULT)                                                          \
+    XX(kind, KIND)                                                             \
+    XX(worker, TEXT)                                                           \
+    XX(since_ms, I64)                                                          \
+    XX(before, I64)
 
 #define S_HAS_U64(o, f) ((o)->f != 0)
 #define S_HAS_I64(o, f) ((o)->f != 0)

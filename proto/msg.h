@@ -20,7 +20,9 @@
 //                     worker, started_at, finished_at)
 //    DONE       C->c  req, timed_out
 //    STATUS     c->C  req, ids[];  C->c  req, jobs[] (full records), more
-//    LIST       c->C  req, state (or NULL), limit;  C->c  req, jobs[], more
+//    LIST       c->C  req, state (NULL, one, or several with commas),
+//                     limit, kind, worker, since_ms, before;  C->c  req,
+//                     jobs[], more, before (the last part: next page)
 //    WORKERS    c->C  req;  C->c  req, workers[]
 //    CANCEL     c->C  req, ids[];  C->c  req, jobs[] (id, state);
 //               C->w  ids[] (running jobs to stop)
@@ -51,6 +53,9 @@
 //                     log)
 //    DRAIN      c->C  req, workers[0].name;  C->c  req, workers[0] (the
 //                     worker told);  C->w  nothing: finish, then stop
+//    RETRY      c->C  req, ids[] (failed or cancelled jobs);  C->c  req,
+//                     ids[] (the new jobs, in the same order)
+//    STATS      c->C  req;  C->c  req, stats (a JSON object, as text)
 #define ZJ_MSG_TYPE_MAP(XX)                                                    \
     XX(SUBMIT)                                                                 \
     XX(SUBMITTED)                                                              \
@@ -74,7 +79,9 @@
     XX(PROGRESS)                                                               \
     XX(LOG)                                                                    \
     XX(LOGS)                                                                   \
-    XX(DRAIN)
+    XX(DRAIN)                                                                  \
+    XX(RETRY)                                                                  \
+    XX(STATS)
 
 typedef enum {
     ZJ_MSG_NONE = 0,
@@ -135,6 +142,7 @@ typedef struct {
     double progress_at;     //  Records: when the coordinator heard it
     char *log;              //  LOG: text its attempt adds to its log;
                             //  LOGS reply: the whole log, or NULL
+    int64_t retry_of;       //  Records: the job it retries (zjob retry), 0
 } zj_job_t;
 
 //  A kind a worker offers, with its class.
@@ -191,6 +199,12 @@ typedef struct {
     bool hold;                 //  AWAIT w->C: the parent keeps its slot
     bool forget;               //  WORKERS c->C: first delete the workers
                                //  not connected from the store
+    char *stats;               //  STATS reply: a JSON object, as text
+    char *kind;                //  LIST: only jobs of this kind, or NULL
+    char *worker;              //  LIST: only jobs its last attempt ran on
+    int64_t since_ms;          //  LIST: only jobs created this recently
+    int64_t before;            //  LIST: only ids below it; its last reply
+                               //  part: the next page's before, or 0
 } zj_msg_t;
 
 #define ZJ_MSG_TAG 0x7a6a6d73u
@@ -224,6 +238,10 @@ const char *zj_state_name(zj_state_t state);
 
 //  State from its name, or ZJ_STATE_NONE.
 zj_state_t zj_state_from_name(const char *name);
+
+//  The states of a comma-separated list of names ("failed,cancelled") as
+//  a set of bits (1u << state), or 0 if one is unknown or empty.
+unsigned zj_states_from_names(const char *names);
 
 //  True for succeeded, failed and cancelled.
 bool zj_state_is_final(zj_state_t state);

@@ -96,6 +96,8 @@ typedef struct {
     const char *progress_text; //  ... doing this, or NULL
     double progress_at;        //  ... reported then; 0 = never
     const char *log;           //  Its log (zjob_client_log only), or NULL
+    int64_t retry_of;          //  The job it retries (zjob retry), or 0
+                               //  (status, list)
 } zjob_job_t;
 
 //  Await delivers job records holding what RESOLVED carries: id, state,
@@ -253,6 +255,17 @@ int zjob_client_forget_workers(zjob_client_t *self, zjob_worker_fn *fn,
 //  already reached). Returns 0 or a negative code.
 int zjob_client_cancel(zjob_client_t *self, const int64_t *ids, size_t count,
                        zjob_job_fn *fn, void *arg);
+
+//  Asks the coordinator to retry ids[count], each a job that ended failed
+//  or cancelled: each gets a new job, a copy of its kind, args and options
+//  (priority, max_attempts, timeout, backoff) at the top level, whose
+//  retry_of names it; the old job stays as it ended. Writes the new ids
+//  into new_ids[count], in the order of ids. All or nothing per batch of
+//  ZJ_MAX_BATCH ids: ZJOB_ENOTFOUND for an unknown id, ZJOB_ESTATE for a
+//  job queued, running or succeeded, and then no job of the batch is made.
+//  Returns 0 or a negative code.
+int zjob_client_retry(zjob_client_t *self, const int64_t *ids, size_t count,
+                      int64_t *new_ids);
 
 //  Returns a future for job id on client (borrowed: it must outlive the
 //  future). Never NULL (aborts on out of memory).

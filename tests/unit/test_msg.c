@@ -53,6 +53,7 @@ s_fill_job(zj_job_t *job, int64_t id)
     job->progress_text = strdup("fetching page 3");
     job->progress_at = 1700000001.75;
     job->log = strdup("line 1\nline 2\n");
+    job->retry_of = 40;
 }
 
 static void
@@ -107,6 +108,11 @@ s_full_msg(zj_msg_type_t type)
     msg->parent = 41;
     msg->hold = true;
     msg->forget = true;
+    msg->stats = strdup("{\"kinds\": {}}");
+    msg->kind = strdup("my.ns:kind-1");
+    msg->worker = strdup("w1");
+    msg->since_ms = 60000;
+    msg->before = INT64_MAX;
     return msg;
 }
 
@@ -175,6 +181,7 @@ s_assert_job(const zj_job_t *got, const zj_job_t *want)
     S_SAME_TEXT(got->progress_text, want->progress_text);
     S_SAME_REAL(got->progress_at, want->progress_at);
     S_SAME_TEXT(got->log, want->log);
+    S_SAME_INT(got->retry_of, want->retry_of);
 }
 
 static void
@@ -226,6 +233,11 @@ s_assert_msg(const zj_msg_t *got, const zj_msg_t *want)
     S_SAME_INT(got->cpu_credit, want->cpu_credit);
     S_SAME_INT(got->code, want->code);
     S_SAME_TEXT(got->reason, want->reason);
+    S_SAME_TEXT(got->stats, want->stats);
+    S_SAME_TEXT(got->kind, want->kind);
+    S_SAME_TEXT(got->worker, want->worker);
+    S_SAME_INT(got->since_ms, want->since_ms);
+    S_SAME_INT(got->before, want->before);
 }
 
 //  Encodes msg (which must be valid) into a malloc'd frame.
@@ -286,10 +298,12 @@ s_minimal_msg(zj_msg_type_t type)
     }
     if (type == ZJ_MSG_PROGRESS || type == ZJ_MSG_LOG)
         zj_msg_add_job(msg)->id = 6;
-    if (type == ZJ_MSG_LOGS) {
+    if (type == ZJ_MSG_LOGS || type == ZJ_MSG_RETRY) {
         msg->req = 9;
         zj_msg_add_id(msg, 6);
     }
+    if (type == ZJ_MSG_STATS)
+        msg->req = 9;
     if (type == ZJ_MSG_RESOLVED || type == ZJ_MSG_RESULTS) {
         job = zj_msg_add_job(msg);
         job->id = 5;
@@ -541,7 +555,9 @@ START_TEST(test_names)
     ck_assert_int_eq(ZJ_MSG_PROGRESS, ZJ_MSG_SPAWNED + 1);
     ck_assert_int_eq(ZJ_MSG_LOGS, ZJ_MSG_PROGRESS + 2);
     ck_assert_int_eq(ZJ_MSG_DRAIN, ZJ_MSG_LOGS + 1);
-    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_DRAIN + 1);
+    ck_assert_int_eq(ZJ_MSG_RETRY, ZJ_MSG_DRAIN + 1);
+    ck_assert_int_eq(ZJ_MSG_STATS, ZJ_MSG_RETRY + 1);
+    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_STATS + 1);
     ck_assert_str_eq(zj_msg_type_name(ZJ_MSG_COUNT), "UNKNOWN");
     ck_assert_int_eq(zj_msg_type_from_name("UNKNOWN"), ZJ_MSG_NONE);
     ck_assert_int_eq(zj_msg_type_from_name(NULL), ZJ_MSG_NONE);

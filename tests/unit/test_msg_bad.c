@@ -271,6 +271,24 @@ static const s_bad_t s_bad[] = {
          ZJ_EPROTO, "DRAIN: 0 workers"),
     JSON("DRAIN without a name", "{'v':1, 't':'DRAIN', 'req':3, 'workers':"
          "[{'host':'h'}]}", ZJ_EPROTO, "DRAIN: field 'name' missing"),
+    JSON("RETRY without ids", "{'v':1, 't':'RETRY', 'req':3}", ZJ_EPROTO,
+         "RETRY: field 'ids' missing"),
+    JSON("STATS without req", "{'v':1, 't':'STATS'}", ZJ_EPROTO,
+         "STATS: field 'req' missing"),
+    JSON("LIST with an unknown state among several", "{'v':1, 't':'LIST', "
+         "'req':3, 'state':'failed,done'}", ZJ_EPROTO,
+         "unknown state 'failed,done'"),
+    JSON("LIST with an empty state in a list", "{'v':1, 't':'LIST', "
+         "'req':3, 'state':'failed,'}", ZJ_EPROTO, "unknown state"),
+    JSON("LIST with a negative before", "{'v':1, 't':'LIST', 'req':3, "
+         "'before':-1}", ZJ_EPROTO, "field 'before' is negative"),
+    JSON("LIST with a negative since_ms", "{'v':1, 't':'LIST', 'req':3, "
+         "'since_ms':-5}", ZJ_EPROTO, "field 'since_ms' is negative"),
+    JSON("LIST with a bad kind", "{'v':1, 't':'LIST', 'req':3, "
+         "'kind':'a b'}", ZJ_EPROTO, "field 'kind' is not a kind name"),
+    JSON("a job with a negative retry_of", "{'v':1, 't':'STATUS', 'req':3, "
+         "'jobs':[{'id':1, 'retry_of':-2}]}", ZJ_EPROTO,
+         "field 'retry_of' is negative"),
     JSON("HELLO with two workers", "{'v':1, 't':'HELLO', 'workers':"
          "[{'name':'a'}, {'name':'b'}]}", ZJ_EPROTO, "HELLO: 2 workers"),
     JSON("HELLO without name", "{'v':1, 't':'HELLO', 'workers':"
