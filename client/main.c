@@ -26,6 +26,7 @@ static const char s_usage[] =
     "  drain NAME                a worker takes no more jobs, finishes, stops\n"
     "  cancel ID...              cancel jobs\n"
     "  retry ID...               run failed or cancelled jobs again, as new jobs\n"
+    "  stats                     queues by kind, jobs finished lately\n"
     "  keygen NAME               write a CURVE key pair: NAME.key, NAME.key_secret\n"
     "\n"
     "Options:\n"
@@ -47,7 +48,7 @@ static const struct {
                   {"cancel", zj_cli_cancel}, {"keygen", zj_cli_keygen},
                   {"tree", zj_cli_tree},     {"watch", zj_cli_watch},
                   {"logs", zj_cli_logs},     {"drain", zj_cli_drain},
-                  {"retry", zj_cli_retry}};
+                  {"retry", zj_cli_retry},   {"stats", zj_cli_stats}};
 
 int
 main(int argc, char **argv)

@@ -21,6 +21,7 @@ typedef struct {
     bool forget;               //  WORKERS: delete those not connected
     const char *name;          //  DRAIN: the worker
     int64_t *new_ids;          //  RETRY: the new jobs' ids, count of them
+    char **stats_p;            //  STATS: the report's JSON text, malloc'd
     zjob_job_fn *job_fn;       //  Called per job record
     zjob_worker_fn *worker_fn; //  Called per worker
     void *arg;                 //  The caller's pointer
@@ -107,6 +108,11 @@ static int
 s_handle_query(void *arg, size_t batch, const zj_msg_t *reply)
 {
     s_query_t *query = arg;
+    if (query->stats_p && reply->stats && *query->stats_p == NULL) {
+        *query->stats_p = strdup(reply->stats);
+        if (*query->stats_p == NULL)
+            return ZJ_ENOMEM;
+    }
     if (query->new_ids) {
         size_t first = batch * ZJ_MAX_BATCH;
         size_t asked = query->count - first < ZJ_MAX_BATCH
@@ -254,6 +260,23 @@ zjob_client_retry(zjob_client_t *self, const int64_t *ids, size_t count,
     s_query_t query = {
         .ids = ids, .count = count, .type = ZJ_MSG_RETRY, .new_ids = new_ids};
     return s_query(self, &query);
+}
+
+int
+zjob_client_stats(zjob_client_t *self, char **stats_p)
+{
+    assert(self);
+    assert(stats_p);
+    *stats_p = NULL;
+    s_query_t query = {.type = ZJ_MSG_STATS, .stats_p = stats_p};
+    int rc = s_query(self, &query);
+    if (rc == 0 && *stats_p == NULL)
+        rc = zj_client_fail(self, ZJ_EPROTO, "STATS reply without stats");
+    if (rc) {
+        free(*stats_p);
+        *stats_p = NULL;
+    }
+    return rc;
 }
 
 int

@@ -604,12 +604,30 @@ s_on_retry(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     s_free_records(olds, read);
 }
 
+//  zjob stats: the queues and the jobs finished lately, from memory.
+static void
+s_on_stats(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    if (self->jobs->stats == NULL) {
+        s_error(self, identity, msg->req, ZJ_ETYPE, "no stats kept here");
+        return;
+    }
+    json_t *report =
+        zj_stats_report(self->jobs->stats, self->jobs->futures, zj_now());
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_STATS);
+    reply->req = msg->req;
+    reply->stats = json_dumps(report, JSON_COMPACT);
+    json_decref(report);
+    assert(reply->stats);
+    s_reply(self, identity, &reply);
+}
+
 static zj_request_fn *const s_handlers[ZJ_MSG_COUNT] = {
     [ZJ_MSG_SUBMIT] = s_on_submit,   [ZJ_MSG_AWAIT] = s_on_await,
     [ZJ_MSG_STATUS] = s_on_status,   [ZJ_MSG_LIST] = s_on_list,
     [ZJ_MSG_WORKERS] = s_on_workers, [ZJ_MSG_CANCEL] = s_on_cancel,
     [ZJ_MSG_LOGS] = s_on_logs,       [ZJ_MSG_DRAIN] = s_on_drain,
-    [ZJ_MSG_RETRY] = s_on_retry,
+    [ZJ_MSG_RETRY] = s_on_retry,     [ZJ_MSG_STATS] = s_on_stats,
 };
 
 void

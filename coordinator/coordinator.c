@@ -46,6 +46,7 @@ struct zj_coordinator {
     zj_deps_t *kids;                //  Which jobs parents made
     zlistx_t *stops;                //  Attempts cancelled by a parent's end
     zj_idmap_t *progressed;         //  Jobs whose progress waits to be stored
+    zj_stats_t *stats;              //  Jobs finished per minute (zjob stats)
     zj_outbox_t *outbox;            //  Replies waiting for the commit
     zj_lifecycle_t jobs;            //  The state machine over the above
     zj_client_ep_t client_ep;       //  The clients endpoint
@@ -213,6 +214,7 @@ s_wire(zj_coordinator_t *self)
         .kids = self->kids,
         .stops = self->stops,
         .progressed = self->progressed,
+        .stats = self->stats,
         .max_losses = self->config.max_losses,
         .loss_spread_ms =
             (int64_t) self->config.heartbeat_ms * self->config.liveness,
@@ -274,6 +276,7 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     self->kids = zj_deps_new();
     self->stops = zlistx_new();
     self->progressed = zj_idmap_new();
+    self->stats = zj_stats_new();
     self->outbox = zj_outbox_new();
     char why[ZJ_WHY_SIZE] = "";
     self->store = zj_store_new(config->db_path, config->sync, why);
@@ -331,6 +334,7 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
         zj_stop_destroy(&stop);
     zlistx_destroy(&self->stops);
     zj_idmap_destroy(&self->progressed);
+    zj_stats_destroy(&self->stats);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
     free(self);

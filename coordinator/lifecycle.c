@@ -382,6 +382,8 @@ s_finish(zj_lifecycle_t *self, zj_future_t *future, zj_state_t state)
     zj_scheduler_remove(self->scheduler, future);
     s_write(self, job);
     zj_futures_resolve(self->futures, future);
+    if (self->stats)
+        zj_stats_finished(self->stats, job->kind, state, zj_now());
     zj_deps_finished(self->deps, job->id, state);
     if (self->kids)
         zj_deps_finished(self->kids, job->id, state);

@@ -18,6 +18,7 @@
 #include "coordinator/futures.h"
 #include "coordinator/peers.h"
 #include "coordinator/scheduler.h"
+#include "coordinator/stats.h"
 #include "coordinator/store.h"
 
 typedef struct zj_idmap zj_idmap_t;
@@ -45,6 +46,7 @@ typedef struct {
     zlistx_t *stops;           //  zj_stop_t *: attempts workers must end
     zj_idmap_t *progressed;    //  ids whose progress waits to be stored
     bool releasing;            //  Telling waiters that jobs finished
+    zj_stats_t *stats;         //  Jobs finished per minute, or NULL
 } zj_lifecycle_t;
 
 //  Creates a job from a SUBMIT entry, inserted queued: a job of a kind no

@@ -267,6 +267,14 @@ int zjob_client_cancel(zjob_client_t *self, const int64_t *ids, size_t count,
 int zjob_client_retry(zjob_client_t *self, const int64_t *ids, size_t count,
                       int64_t *new_ids);
 
+//  Asks the coordinator for its statistics, answered from memory: each
+//  kind's queue (queued, of which delayed and held, running, the oldest
+//  queued job's id and age) and the jobs finished in the last 15 minutes
+//  by kind and state, and per minute. Sets *stats_p to the report as
+//  JSON text (docs/cli.md, "stats"), which the caller frees. Returns 0 or
+//  a negative code (then *stats_p is NULL).
+int zjob_client_stats(zjob_client_t *self, char **stats_p);
+
 //  Returns a future for job id on client (borrowed: it must outlive the
 //  future). Never NULL (aborts on out of memory).
 zjob_future_t *zjob_future_new(zjob_client_t *client, int64_t id);

@@ -26,6 +26,7 @@ zj_testcoord_new(void)
     self->kids = zj_deps_new();
     self->stops = zlistx_new();
     self->progressed = zj_idmap_new();
+    self->stats = zj_stats_new();
     self->outbox = zj_outbox_new();
     zj_limits_defaults(&self->limits);
     //  No loss spread: a lost job is ready again at once here.
@@ -38,7 +39,8 @@ zj_testcoord_new(void)
                                   .kids = self->kids,
                                   .stops = self->stops,
                                   .progressed = self->progressed,
-                                  .max_losses = ZJ_MAX_LOSSES};
+                                  .max_losses = ZJ_MAX_LOSSES,
+                                  .stats = self->stats};
     self->worker_ep = (zj_worker_ep_t){.jobs = &self->jobs,
                                        .outbox = self->outbox,
                                        .limits = &self->limits,
@@ -74,6 +76,7 @@ zj_testcoord_destroy(zj_testcoord_t **self_p)
         zj_stop_destroy(&stop);
     zlistx_destroy(&self->stops);
     zj_idmap_destroy(&self->progressed);
+    zj_stats_destroy(&self->stats);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
     ck_assert_ptr_null(self->outbox);

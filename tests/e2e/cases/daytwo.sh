@@ -53,3 +53,35 @@ test_retry_refuses_unfinished_succeeded_and_unknown() {
     zj wait "$new" | grep -q '"b": *2' || fail "the cancelled job's retry"
     assert_eq "$(sql "select state from jobs where id = $cancelled")" cancelled "the cancelled job"
 }
+
+#  zjob stats: the queues by kind and the jobs finished lately, as JSON
+#  when piped (the table is for a terminal).
+test_stats_reports_queues_and_failures_by_kind() {
+    start_coordinator
+    zj stats extra 2>/dev/null
+    assert_eq "$?" 2 "stats with an argument"
+    start_worker w1
+    zj wait "$(zj submit echo '{"a": 1}')" >/dev/null || fail "echo failed"
+    bad=$(zj submit sleep '{"seconds": -1}')
+    refute "a sleep of -1 s succeeded" zj wait "$bad" >/dev/null
+    running=$(zj submit sleep '{"seconds": 30}')
+    wait_until 10 value_is = running sql "select state from jobs where id = $running"
+    delayed=$(zj submit --delay 1h sleep '{"seconds": 1}')
+    zj submit --delay 1h sleep '{"seconds": 2}' >/dev/null
+    zj stats >stats.json || fail "stats exited $?"
+    /usr/bin/python3 - "$delayed" "$running" <<'PY' || fail "stats: $(cat stats.json)"
+import json, sys
+report = json.load(open("stats.json"))
+delayed, running = int(sys.argv[1]), int(sys.argv[2])
+sleep, echo = report["kinds"]["sleep"], report["kinds"]["echo"]
+assert report["window_minutes"] == 15, report
+assert len(report["finished_per_minute"]) == 15, report
+assert sum(report["finished_per_minute"]) == 2, report
+assert (sleep["queued"], sleep["delayed"], sleep["held"]) == (2, 2, 0), sleep
+assert sleep["running"] == 1 and sleep["failed"] == 1, sleep
+assert sleep["oldest_queued"]["id"] == delayed, sleep
+assert sleep["oldest_queued"]["age_s"] >= 0, sleep
+assert (echo["succeeded"], echo["failed"], echo["queued"]) == (1, 0, 0), echo
+assert echo["oldest_queued"] is None, echo
+PY
+}
