@@ -12,19 +12,21 @@
 #include "proto/limits.h"
 
 typedef struct {
-    const int64_t *ids;        //  Ids asked about (status, cancel)
-    size_t count;              //  Entries in ids
-    zj_msg_type_t type;        //  Request type
-    const char *state;         //  LIST: state filter or NULL
-    int32_t limit;             //  LIST: most rows
-    int64_t parent;            //  LIST: only this job's children, or 0
-    bool forget;               //  WORKERS: delete those not connected
-    const char *name;          //  DRAIN: the worker
-    int64_t *new_ids;          //  RETRY: the new jobs' ids, count of them
-    char **stats_p;            //  STATS: the report's JSON text, malloc'd
-    zjob_job_fn *job_fn;       //  Called per job record
-    zjob_worker_fn *worker_fn; //  Called per worker
-    void *arg;                 //  The caller's pointer
+    const int64_t *ids; //  Ids asked about (status, cancel)
+    size_t count;       //  Entries in ids
+    zj_msg_type_t type; //  Request type
+    const char *state;  //  LIST: state filter or NULL
+    int32_t limit;      //  LIST: most rows
+    int64_t parent;     //  LIST: only this job's children, or 0
+    bool forget;        //  WORKERS: delete those not connected
+    const char *name;   //  DRAIN: the worker
+    int64_t *new_ids;   //  RETRY: the new jobs' ids, count of them
+    char **stats_p;     //  STATS: the report's JSON text, malloc'd
+    const zjob_list_filter_t *filter; //  LIST: the filters past state
+    int64_t next_before;              //  LIST: the last part's before
+    zjob_job_fn *job_fn;              //  Called per job record
+    zjob_worker_fn *worker_fn;        //  Called per worker
+    void *arg;                        //  The caller's pointer
 } s_query_t;
 
 void
@@ -99,6 +101,13 @@ s_build_query(void *arg, size_t batch)
     msg->limit = query->limit;
     msg->parent = query->parent;
     msg->forget = query->forget;
+    if (query->filter) {
+        const zjob_list_filter_t *filter = query->filter;
+        msg->kind = filter->kind ? strdup(filter->kind) : NULL;
+        msg->worker = filter->worker ? strdup(filter->worker) : NULL;
+        msg->since_ms = filter->since_ms;
+        msg->before = filter->before;
+    }
     if (query->name)
         zj_msg_add_worker(msg)->name = strdup(query->name);
     return msg;
@@ -108,6 +117,8 @@ static int
 s_handle_query(void *arg, size_t batch, const zj_msg_t *reply)
 {
     s_query_t *query = arg;
+    if (!reply->more)
+        query->next_before = reply->before;
     if (query->stats_p && reply->stats && *query->stats_p == NULL) {
         *query->stats_p = strdup(reply->stats);
         if (*query->stats_p == NULL)
@@ -198,6 +209,37 @@ zjob_client_list(zjob_client_t *self, const char *state, int32_t limit,
                  zjob_job_fn *fn, void *arg)
 {
     return s_list(self, 0, state, limit, fn, arg);
+}
+
+int
+zjob_client_list_filtered(zjob_client_t *self, const zjob_list_filter_t *filter,
+                          zjob_job_fn *fn, void *arg, int64_t *next_before)
+{
+    assert(self && filter && fn);
+    if (next_before)
+        *next_before = 0;
+    if (filter->states && zj_states_from_names(filter->states) == 0)
+        return zj_client_fail(self, ZJ_EUSAGE, "unknown state '%.40s'",
+                              filter->states);
+    if (filter->kind && !zj_kind_name_is_valid(filter->kind))
+        return zj_client_fail(self, ZJ_EUSAGE, "bad kind name '%.40s'",
+                              filter->kind);
+    if (filter->worker &&
+        (*filter->worker == '\0' || strlen(filter->worker) > ZJ_MAX_TEXT))
+        return zj_client_fail(self, ZJ_EUSAGE, "bad worker name");
+    if (filter->limit < 0 || filter->since_ms < 0 || filter->before < 0)
+        return zj_client_fail(self, ZJ_EUSAGE,
+                              "limit, since_ms and before must be >= 0");
+    s_query_t query = {.type = ZJ_MSG_LIST,
+                       .state = filter->states,
+                       .limit = filter->limit,
+                       .filter = filter,
+                       .job_fn = fn,
+                       .arg = arg};
+    int rc = s_query(self, &query);
+    if (rc == 0 && next_before)
+        *next_before = query.next_before;
+    return rc;
 }
 
 int

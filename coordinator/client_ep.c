@@ -321,25 +321,89 @@ s_add_listed(void *arg, const zj_job_t *job)
     s_parts_added(parts);
 }
 
-static void
-s_on_list(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+//  The filter of a LIST without parent, its strings copied.
+static zj_list_filter_t
+s_list_filter(const zj_msg_t *msg)
 {
     int limit = msg->limit > 0 ? msg->limit : ZJ_LIST_DEFAULT;
-    if (limit > ZJ_LIST_MAX)
-        limit = ZJ_LIST_MAX;
+    zj_list_filter_t filter = {
+        .kind = msg->kind ? strdup(msg->kind) : NULL,
+        .worker = msg->worker ? strdup(msg->worker) : NULL,
+        .states = msg->state ? zj_states_from_names(msg->state) : 0,
+        .since = msg->since_ms > 0 ? zj_now() - msg->since_ms / 1000.0 : 0,
+        .before = msg->before > 0 ? msg->before : INT64_MAX,
+        .limit = limit < ZJ_LIST_MAX ? limit : ZJ_LIST_MAX};
+    return filter;
+}
+
+//  The children of a parent, in the order of its calls: one state at most,
+//  no other filter.
+static void
+s_list_children(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    unsigned states = msg->state ? zj_states_from_names(msg->state) : 0;
+    if (msg->kind || msg->worker || msg->since_ms || msg->before ||
+        (states & (states - 1))) {
+        s_error(self, identity, msg->req, ZJ_EUSAGE,
+                "a LIST of a job's children takes one state and a limit, "
+                "no other filter");
+        return;
+    }
+    int limit = msg->limit > 0 ? msg->limit : ZJ_LIST_DEFAULT;
     s_parts_t parts = s_parts_new(self, identity, msg);
-    zj_store_t *store = self->jobs->store;
-    int rc = msg->parent > 0
-                 ? zj_store_list_children(store, msg->parent, msg->state, limit,
-                                          s_add_listed, &parts)
-                 : zj_store_list_jobs(store, msg->state, limit, s_add_listed,
-                                      &parts);
-    if (rc != 0) {
+    if (zj_store_list_children(self->jobs->store, msg->parent, msg->state,
+                               limit < ZJ_LIST_MAX ? limit : ZJ_LIST_MAX,
+                               s_add_listed, &parts) != 0) {
         zj_msg_destroy(&parts.part);
         s_store_error(self, identity, msg->req);
         return;
     }
     s_parts_end(&parts);
+}
+
+//  zjob jobs: through the indexes at once, or a scan over the next turns
+//  for a kind, a worker or a time (listing.h).
+static void
+s_on_list(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    if (msg->parent > 0) {
+        s_list_children(self, identity, msg);
+        return;
+    }
+    zj_list_filter_t filter = s_list_filter(msg);
+    int rc = 0;
+    if (!zj_list_filter_scans(&filter))
+        rc = zj_listing_indexed(self->jobs->store, self->outbox, identity,
+                                msg->req, &filter);
+    else if (self->listing == NULL)
+        rc = ZJ_ETYPE;
+    else
+        rc = zj_listing_start(self->listing, identity, msg->req, &filter);
+    zj_list_filter_clear(&filter);
+    if (rc == ZJ_ESTORE)
+        s_store_error(self, identity, msg->req);
+    else if (rc == ZJ_ETOOBIG)
+        s_error(self, identity, msg->req, rc,
+                "too many listings with --kind, --worker or --since under "
+                "way; try again");
+    else if (rc != 0)
+        s_error(self, identity, msg->req, rc, "no listings kept here");
+}
+
+void
+zj_client_ep_resume(zj_client_ep_t *self, int rows, int64_t now_ms)
+{
+    assert(self && rows > 0);
+    if (self->listing)
+        zj_listing_step(self->listing, self->jobs->store, self->outbox, rows,
+                        now_ms);
+}
+
+bool
+zj_client_ep_is_busy(const zj_client_ep_t *self)
+{
+    assert(self);
+    return self->listing && zj_listing_pending(self->listing) > 0;
 }
 
 static void

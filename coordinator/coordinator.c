@@ -47,6 +47,7 @@ struct zj_coordinator {
     zlistx_t *stops;                //  Attempts cancelled by a parent's end
     zj_idmap_t *progressed;         //  Jobs whose progress waits to be stored
     zj_stats_t *stats;              //  Jobs finished per minute (zjob stats)
+    zj_listing_t *listing;          //  LISTs that scan, between turns
     zj_outbox_t *outbox;            //  Replies waiting for the commit
     zj_lifecycle_t jobs;            //  The state machine over the above
     zj_client_ep_t client_ep;       //  The clients endpoint
@@ -220,7 +221,8 @@ s_wire(zj_coordinator_t *self)
             (int64_t) self->config.heartbeat_ms * self->config.liveness,
     };
     zj_futures_set_loader(self->futures, s_load_final, self);
-    self->client_ep = (zj_client_ep_t){&self->jobs, self->outbox};
+    self->client_ep =
+        (zj_client_ep_t){&self->jobs, self->outbox, self->listing};
     self->worker_ep = (zj_worker_ep_t){
         .jobs = &self->jobs,
         .outbox = self->outbox,
@@ -277,6 +279,7 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     self->stops = zlistx_new();
     self->progressed = zj_idmap_new();
     self->stats = zj_stats_new();
+    self->listing = zj_listing_new();
     self->outbox = zj_outbox_new();
     char why[ZJ_WHY_SIZE] = "";
     self->store = zj_store_new(config->db_path, config->sync, why);
@@ -335,6 +338,7 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     zlistx_destroy(&self->stops);
     zj_idmap_destroy(&self->progressed);
     zj_stats_destroy(&self->stats);
+    zj_listing_destroy(&self->listing);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
     free(self);
@@ -456,6 +460,8 @@ s_poll_timeout(zj_coordinator_t *self, int64_t now_ms, int64_t next_tick)
     if (zj_outbox_blocked(self->outbox) > 0 &&
         now_ms + ZJ_CLIENT_RETRY_MS < wake)
         wake = now_ms + ZJ_CLIENT_RETRY_MS;
+    if (zj_client_ep_is_busy(&self->client_ep))
+        wake = now_ms; //  A LIST scans on: poll, and go on
     return wake > now_ms ? (long) (wake - now_ms) : 0;
 }
 
@@ -639,6 +645,7 @@ zj_coordinator_run(zj_coordinator_t *self)
             break;
         s_receive(self);
         now_ms = zj_mono_ms();
+        zj_client_ep_resume(&self->client_ep, ZJ_LIST_SCAN_ROWS, now_ms);
         s_check_keys(self, now_ms >= next_tick);
         if (now_ms >= next_tick) {
             s_watch_store(self, now_ms);

@@ -631,6 +631,46 @@ zj_store_list_jobs(zj_store_t *self, const char *state, int limit,
 }
 
 int
+zj_store_list_before(zj_store_t *self, zj_state_t state, int64_t before,
+                     int limit, zj_store_job_fn *fn, void *arg)
+{
+    assert(self && before > 0 && limit > 0 && fn);
+    bool any = state == ZJ_STATE_NONE;
+    sqlite3_stmt *stmt =
+        self->stmt[any ? ZJ_STMT_LIST_BEFORE : ZJ_STMT_LIST_IN_BEFORE];
+    sqlite3_bind_int(stmt, 1, limit);
+    sqlite3_bind_int64(stmt, 2, before);
+    if (!any)
+        sqlite3_bind_text(stmt, 3, zj_state_name(state), -1, SQLITE_STATIC);
+    return s_each_job(self, stmt, fn, arg);
+}
+
+int
+zj_store_scan_jobs(zj_store_t *self, int64_t before, int rows,
+                   zj_store_scan_fn *fn, void *arg, int64_t *last_id)
+{
+    assert(self && before > 0 && rows > 0 && fn && last_id);
+    *last_id = 0;
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_LIST_BEFORE];
+    sqlite3_bind_int(stmt, 1, rows);
+    sqlite3_bind_int64(stmt, 2, before);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        zj_job_t job;
+        s_job_from_row(self, stmt, &job);
+        *last_id = job.id;
+        if (!fn(arg, &job)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int result = rc == SQLITE_DONE ? 0 : s_failed(self);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return result;
+}
+
+int
 zj_store_list_children(zj_store_t *self, int64_t parent, const char *state,
                        int limit, zj_store_job_fn *fn, void *arg)
 {

@@ -86,7 +86,12 @@
        " ELSE log || ?4 END WHERE id = ?1")                                    \
     XX(GET_LOG, "SELECT state, log FROM jobs WHERE id = ?1")                   \
     XX(SAVE_TOKEN, "INSERT OR REPLACE INTO submit_tokens (token, first_id,"    \
-                   " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+                   " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")  \
+    XX(LIST_BEFORE, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                      \
+                    " WHERE id < ?2 ORDER BY id DESC LIMIT ?1")                \
+    XX(LIST_IN_BEFORE, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                   \
+                       " WHERE state = ?3 AND id < ?2"                         \
+                       " ORDER BY id DESC LIMIT ?1")
 
 typedef enum {
 #define XX(name, sql) ZJ_STMT_##name,

@@ -218,6 +218,28 @@ int zjob_client_status(zjob_client_t *self, const int64_t *ids, size_t count,
 int zjob_client_list(zjob_client_t *self, const char *state, int32_t limit,
                      zjob_job_fn *fn, void *arg);
 
+//  What zjob_client_list_filtered lists; zero fields filter nothing.
+typedef struct {
+    const char *states; //  One state name, or several with commas
+                        //  ("failed,cancelled"); NULL = any
+    const char *kind;   //  Only jobs of this kind, or NULL
+    const char *worker; //  Only jobs whose last attempt ran on it, or NULL
+    int64_t since_ms;   //  Only jobs created within this long before now
+    int64_t before;     //  Only ids below it (a page after one that ended
+                        //  at id before); 0 = from the newest
+    int32_t limit;      //  At most this many; 0 = the coordinator's 100
+} zjob_list_filter_t;
+
+//  Calls fn with the records of the newest jobs that pass filter, newest
+//  first. Sets *next_before (may be NULL) to the before of the next page
+//  when the coordinator found, or may have, more, else to 0. A filter on
+//  kind, worker or since makes the coordinator scan its store in steps
+//  (it serves others in between), so the call may take seconds on a big
+//  store. Returns 0 or a negative code (ZJOB_EUSAGE for a bad filter).
+int zjob_client_list_filtered(zjob_client_t *self,
+                              const zjob_list_filter_t *filter, zjob_job_fn *fn,
+                              void *arg, int64_t *next_before);
+
 //  Calls fn with the records of the children job parent submitted from its
 //  handler, in the order of its calls: those in state (NULL = any), at
 //  most limit of them (0 = the coordinator's default, 100). Returns 0 or a

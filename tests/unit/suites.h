@@ -39,7 +39,8 @@
     XX(json)                                                                   \
     XX(admission)                                                              \
     XX(zjob)                                                                   \
-    XX(stats)
+    XX(stats)                                                                  \
+    XX(listing)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)

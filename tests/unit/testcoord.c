@@ -27,6 +27,7 @@ zj_testcoord_new(void)
     self->stops = zlistx_new();
     self->progressed = zj_idmap_new();
     self->stats = zj_stats_new();
+    self->listing = zj_listing_new();
     self->outbox = zj_outbox_new();
     zj_limits_defaults(&self->limits);
     //  No loss spread: a lost job is ready again at once here.
@@ -46,7 +47,8 @@ zj_testcoord_new(void)
                                        .limits = &self->limits,
                                        .heartbeat_ms = 1000,
                                        .liveness = 3};
-    self->client_ep = (zj_client_ep_t){&self->jobs, self->outbox};
+    self->client_ep =
+        (zj_client_ep_t){&self->jobs, self->outbox, self->listing};
     int64_t requeued = 0;
     ck_assert_int_eq(
         zj_store_recover(self->store, s_recover_one, &self->jobs, &requeued),
@@ -77,6 +79,7 @@ zj_testcoord_destroy(zj_testcoord_t **self_p)
     zlistx_destroy(&self->stops);
     zj_idmap_destroy(&self->progressed);
     zj_stats_destroy(&self->stats);
+    zj_listing_destroy(&self->listing);
     zj_futures_destroy(&self->futures);
     zj_store_destroy(&self->store);
     ck_assert_ptr_null(self->outbox);

@@ -25,6 +25,7 @@ typedef struct {
     zj_worker_ep_t worker_ep;  //  The workers endpoint
     zj_client_ep_t client_ep;  //  The clients endpoint
     zj_stats_t *stats;         //  Jobs finished per minute
+    zj_listing_t *listing;     //  LISTs that scan, between turns
 } zj_testcoord_t;
 
 //  Opens the store at zj_testdb_path and recovers its unfinished jobs, as

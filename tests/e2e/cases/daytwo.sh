@@ -85,3 +85,53 @@ assert (echo["succeeded"], echo["failed"], echo["queued"]) == (1, 0, 0), echo
 assert echo["oldest_queued"] is None, echo
 PY
 }
+
+#  zjob jobs --kind, --worker, --since, several states, and pages.
+test_jobs_filters_and_pages() {
+    start_coordinator
+    start_worker w1
+    for n in 1 2 3; do zj submit echo "{\"n\": $n}"; done >echo.ids
+    zj gather - <echo.ids >/dev/null || fail "echo jobs failed"
+    bad=$(zj submit sleep '{"seconds": -1}')
+    refute "a sleep of -1 s succeeded" zj wait "$bad" >/dev/null
+    held=$(zj submit --delay 1h sleep '{"seconds": 1}')
+    zj cancel "$held" >/dev/null
+    queued=$(zj submit --delay 1h echo '{"n": 4}')
+    ids() { zj jobs "$@" | jq -r .id | tr '\n' ' '; }
+    assert_eq "$(ids --kind sleep)" "$held $bad " "--kind sleep"
+    assert_eq "$(ids --state failed,cancelled)" "$held $bad " "--state failed,cancelled"
+    assert_eq "$(ids --state failed --state cancelled --kind sleep)" "$held $bad " "repeated --state"
+    assert_eq "$(ids --worker w1 --state succeeded)" "3 2 1 " "--worker w1"
+    assert_eq "$(ids --worker nobody)" "" "--worker nobody"
+    assert_eq "$(ids --since 1h --kind echo)" "$queued 3 2 1 " "--since 1h"
+    sql "update jobs set created_at = created_at - 7200 where id <= 2"
+    assert_eq "$(ids --since 1h --kind echo)" "$queued 3 " "--since 1h after two got older"
+    #  Pages: the hint names the next one, which ends without a hint.
+    zj jobs --limit 2 >page1 2>err1 || fail "jobs --limit 2 exited $?"
+    assert_eq "$(jq -r .id page1 | tr '\n' ' ')" "$queued $held " "page 1"
+    assert_eq "$(cat err1)" "more: zjob jobs --limit 2 --before $held" "page 1's hint"
+    zj jobs --limit 2 --before "$held" >page2 2>err2
+    assert_eq "$(jq -r .id page2 | tr '\n' ' ')" "$bad 3 " "page 2"
+    zj jobs --limit 3 --before 3 >page3 2>err3
+    assert_eq "$(jq -r .id page3 | tr '\n' ' ')" "2 1 " "the last page"
+    assert_eq "$(cat err3)" "" "the last page's hint"
+    zj jobs --kind echo --limit 1 --before "$queued" 2>err4 | jq -r .id >page4
+    assert_eq "$(cat page4)" 3 "a page of a scan"
+    assert_eq "$(cat err4)" "more: zjob jobs --kind echo --limit 1 --before 3" "a scan's hint"
+}
+
+test_jobs_refuses_bad_filters() {
+    start_coordinator
+    for args in "--state done" "--state failed,done" "--state failed," \
+                "--since 5x" "--since 0" "--before 0" "--before abc" \
+                "--kind a/b" "--limit 0" "--parent 3 --kind echo" \
+                "--parent 3 --state failed,cancelled"; do
+        # shellcheck disable=SC2086
+        zj jobs $args >out 2>err
+        assert_eq "$?" 2 "zjob jobs $args"
+        [ -s err ] || fail "zjob jobs $args said nothing"
+        assert_eq "$(cat out)" "" "stdout of zjob jobs $args"
+    done
+    zj jobs --state done 2>&1 | grep -q "unknown state in 'done'" || fail "the unknown state's message"
+    zj jobs --before 0 2>&1 | grep -q "before wants a job id" || fail "--before 0's message"
+}
