@@ -92,6 +92,11 @@ _FRAME_FIELDS = {
     "hold": _BOOL,
     "forget": _BOOL,
     "token": _STR,
+    "stats": _STR,
+    "kind": _STR,
+    "worker": _STR,
+    "since_ms": _INT,
+    "before": _INT,
 }
 _JOB_FIELDS = {
     "id": _INT,
@@ -119,6 +124,7 @@ _JOB_FIELDS = {
     "progress_at": _FLOAT,
     "log": _STR,
     "call": _INT,
+    "retry_of": _INT,
 }
 _WORKER_FIELDS = {
     "name": _STR,
