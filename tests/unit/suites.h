@@ -40,7 +40,8 @@
     XX(admission)                                                              \
     XX(zjob)                                                                   \
     XX(stats)                                                                  \
-    XX(listing)
+    XX(listing)                                                                \
+    XX(retry)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)
