@@ -145,6 +145,72 @@ zj_stats_kinds(zj_stats_t *self, double now)
     return zhashx_size(self->rings);
 }
 
+//  One kind's queue, counted from the futures.
+typedef struct {
+    const char *kind; //  Borrowed from a future
+    int64_t queued;   //  Ready, delayed or held
+    int64_t delayed;  //  ... of which wait for their time
+    int64_t held;     //  ... of which wait for their after
+    int64_t running;  //  Running
+    int64_t oldest;   //  The queued job with the smallest id, or 0
+    double oldest_at; //  ... made then
+} s_queue_t;
+
+#define S_CACHE 64 //  Kind pointers remembered (futures share kind names)
+
+typedef struct {
+    zhashx_t *index;             //  kind -> position + 1 in queues
+    s_queue_t *queues;           //  One per kind seen
+    size_t count;                //  Entries in queues
+    const char *cached[S_CACHE]; //  A kind pointer seen ...
+    size_t cached_at[S_CACHE];   //  ... and its position
+} s_queues_t;
+
+//  The queue of kind: by its pointer when seen before (futures share one
+//  copy of each kind name), else by its name.
+static s_queue_t *
+s_queue_of(s_queues_t *queues, const char *kind)
+{
+    size_t slot = ((uintptr_t) kind >> 4) % S_CACHE;
+    if (queues->cached[slot] == kind)
+        return &queues->queues[queues->cached_at[slot]];
+    size_t at = (size_t) (uintptr_t) zhashx_lookup(queues->index, kind);
+    if (at == 0) {
+        queues->queues = realloc(queues->queues,
+                                 (queues->count + 1) * sizeof *queues->queues);
+        assert(queues->queues);
+        queues->queues[queues->count] = (s_queue_t){.kind = kind};
+        at = ++queues->count;
+        zhashx_insert(queues->index, kind, (void *) (uintptr_t) at);
+    }
+    queues->cached[slot] = kind;
+    queues->cached_at[slot] = at - 1;
+    return &queues->queues[at - 1];
+}
+
+//  One unfinished job in its kind's queue counts: queued (ready, delayed
+//  or held for its after) or running, and the oldest queued by id.
+static void
+s_count_future(s_queues_t *queues, const zj_future_t *future, double now)
+{
+    const zj_job_t *job = &future->job;
+    s_queue_t *queue = s_queue_of(queues, job->kind);
+    if (job->state == ZJ_STATE_RUNNING) {
+        queue->running++;
+        return;
+    }
+    assert(job->state == ZJ_STATE_QUEUED);
+    queue->queued++;
+    if (future->waiting > 0)
+        queue->held++;
+    else if (job->not_before > now)
+        queue->delayed++;
+    if (queue->oldest == 0 || job->id < queue->oldest) {
+        queue->oldest = job->id;
+        queue->oldest_at = job->created_at;
+    }
+}
+
 //  The "kinds" entry of kind in report, made if new.
 static json_t *
 s_kind_entry(json_t *kinds, const char *kind)
@@ -169,41 +235,40 @@ s_add(json_t *entry, const char *field, json_int_t value)
     json_integer_set(member, json_integer_value(member) + value);
 }
 
-//  One unfinished job in its kind's queue counts: queued (ready, delayed
-//  or held for its after) or running, and the oldest queued by id.
-static void
-s_count_future(json_t *kinds, const zj_future_t *future, double now)
+//  The queues of the unfinished jobs as report's "kinds" entries.
+static json_t *
+s_queues_json(zj_futures_t *futures, double now)
 {
-    const zj_job_t *job = &future->job;
-    json_t *entry = s_kind_entry(kinds, job->kind);
-    if (job->state == ZJ_STATE_RUNNING) {
-        s_add(entry, "running", 1);
-        return;
+    s_queues_t queues = {.index = zhashx_new()};
+    assert(queues.index);
+    for (zj_future_t *future = zj_futures_first(futures); future;
+         future = zj_futures_next(futures))
+        s_count_future(&queues, future, now);
+    json_t *kinds = json_object();
+    for (size_t index = 0; index < queues.count; index++) {
+        const s_queue_t *queue = &queues.queues[index];
+        json_t *entry = s_kind_entry(kinds, queue->kind);
+        s_add(entry, "queued", queue->queued);
+        s_add(entry, "delayed", queue->delayed);
+        s_add(entry, "held", queue->held);
+        s_add(entry, "running", queue->running);
+        double age = now - queue->oldest_at;
+        if (queue->oldest > 0)
+            json_object_set_new(entry, "oldest_queued",
+                                json_pack("{s:I,s:f}", "id",
+                                          (json_int_t) queue->oldest, "age_s",
+                                          age > 0 ? age : 0.0));
     }
-    assert(job->state == ZJ_STATE_QUEUED);
-    s_add(entry, "queued", 1);
-    if (future->waiting > 0)
-        s_add(entry, "held", 1);
-    else if (job->not_before > now)
-        s_add(entry, "delayed", 1);
-    json_t *oldest = json_object_get(entry, "oldest_queued");
-    json_t *id = json_object_get(oldest, "id");
-    if (id && json_integer_value(id) < job->id)
-        return;
-    double age = now - job->created_at;
-    json_object_set_new(entry, "oldest_queued",
-                        json_pack("{s:I,s:f}", "id", (json_int_t) job->id,
-                                  "age_s", age > 0 ? age : 0.0));
+    zhashx_destroy(&queues.index);
+    free(queues.queues);
+    return kinds;
 }
 
 json_t *
 zj_stats_report(zj_stats_t *self, zj_futures_t *futures, double now)
 {
     assert(self && futures);
-    json_t *kinds = json_object();
-    for (zj_future_t *future = zj_futures_first(futures); future;
-         future = zj_futures_next(futures))
-        s_count_future(kinds, future, now);
+    json_t *kinds = s_queues_json(futures, now);
     zj_stats_kinds(self, now);
     json_t *per_minute = json_array();
     for (int ago = ZJ_STATS_MINUTES - 1; ago >= 0; ago--) {
