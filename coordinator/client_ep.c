@@ -593,25 +593,34 @@ s_on_drain(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     s_reply(self, identity, &reply);
 }
 
-//  A job zjob retry may copy: one that ended failed or cancelled. Reads
-//  its record into *job and returns 0, or sends the error (ENOTFOUND,
-//  ESTATE naming the id and its state) and returns it.
+//  Checks that job id may be retried: it ended failed or cancelled.
+//  Reads only its state (from memory, else the store's row). Returns 0,
+//  or sends the error (ENOTFOUND, ESTORE, ESTATE naming the id and its
+//  state) and returns it.
 static int
-s_read_retryable(zj_client_ep_t *self, zframe_t *identity, uint64_t req,
-                 int64_t id, zj_job_t *job)
+s_check_retryable(zj_client_ep_t *self, zframe_t *identity, uint64_t req,
+                  int64_t id)
 {
     zj_future_t *future = zj_futures_find(self->jobs->futures, id);
-    zj_state_t state = future ? future->job.state : ZJ_STATE_NONE;
-    if (future == NULL) {
-        int rc = s_read_record(self, identity, req, id, job);
-        if (rc)
-            return rc;
-        state = job->state;
-        if (state == ZJ_STATE_FAILED || state == ZJ_STATE_CANCELLED)
-            return 0;
-        zj_job_clear(job);
-    }
+    const zj_job_t *final = zj_futures_final(self->jobs->futures, id);
+    zj_state_t state = future  ? future->job.state
+                       : final ? final->state
+                               : ZJ_STATE_NONE;
+    int rc = state == ZJ_STATE_NONE
+                 ? zj_store_job_state(self->jobs->store, id, &state)
+                 : 0;
     char reason[ZJ_WHY_SIZE];
+    if (rc == ZJ_ENOTFOUND) {
+        snprintf(reason, sizeof reason, "no such job %" PRId64, id);
+        s_error(self, identity, req, rc, reason);
+        return rc;
+    }
+    if (rc) {
+        s_store_error(self, identity, req);
+        return rc;
+    }
+    if (state == ZJ_STATE_FAILED || state == ZJ_STATE_CANCELLED)
+        return 0;
     snprintf(reason, sizeof reason,
              "job %" PRId64 " is %s: only a failed or cancelled job can be "
              "retried; nothing was retried",
@@ -620,18 +629,29 @@ s_read_retryable(zj_client_ep_t *self, zframe_t *identity, uint64_t req,
     return ZJ_ESTATE;
 }
 
-//  The SUBMIT entry that makes a new job from old's kind, args and
-//  options, at the top level. Borrows old's strings.
-static zj_job_t
-s_retry_spec(const zj_job_t *old)
+//  Makes the retry of job id (checked by s_check_retryable): a new job
+//  with its kind, args and options, at the top level, whose retry_of
+//  names it. Reads its record then, so a request holds one at a time.
+//  Returns the new id, 0 if its row could not be written (the caller
+//  says so), or -1 if its record could not be read (the error is sent).
+static int64_t
+s_retry_one(zj_client_ep_t *self, zframe_t *identity, uint64_t req, int64_t id)
 {
-    return (zj_job_t){.kind = old->kind,
-                      .args = old->args,
-                      .priority = old->priority,
-                      .max_attempts = old->max_attempts,
-                      .timeout_ms = old->timeout_ms,
-                      .backoff_ms = old->backoff_ms,
-                      .retry_of = old->id};
+    zj_job_t old = {0};
+    if (s_read_record(self, identity, req, id, &old) != 0)
+        return -1;
+    zj_job_t spec = {.kind = old.kind,
+                     .args = old.args,
+                     .priority = old.priority,
+                     .max_attempts = old.max_attempts,
+                     .timeout_ms = old.timeout_ms,
+                     .backoff_ms = old.backoff_ms,
+                     .retry_of = id};
+    int64_t new_id = zj_lifecycle_submit(self->jobs, &spec);
+    zj_job_clear(&old);
+    if (new_id > 0)
+        zj_log_info("job retried id=%" PRId64 " retry_of=%" PRId64, new_id, id);
+    return new_id;
 }
 
 //  zjob retry ID...: each failed or cancelled job is copied into a new
@@ -640,32 +660,31 @@ s_retry_spec(const zj_job_t *old)
 static void
 s_on_retry(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
 {
-    zj_job_t *olds = calloc(msg->id_count, sizeof *olds);
-    assert(olds);
-    size_t read = 0;
-    while (read < msg->id_count &&
-           s_read_retryable(self, identity, msg->req, msg->ids[read],
-                            &olds[read]) == 0)
-        read++;
-    if (read == msg->id_count && !s_refuse_submit(self, identity, msg)) {
-        zj_store_mark_t mark = zj_store_mark(self->jobs->store);
-        zj_msg_t *reply = zj_msg_new(ZJ_MSG_RETRY);
-        reply->req = msg->req;
-        for (size_t index = 0; reply && index < read; index++) {
-            zj_job_t spec = s_retry_spec(&olds[index]);
-            int64_t id = zj_lifecycle_submit(self->jobs, &spec);
-            if (id == 0)
-                s_take_back(self, identity, msg->req, &reply, mark);
-            else {
-                zj_msg_add_id(reply, id);
-                zj_log_info("job retried id=%" PRId64 " retry_of=%" PRId64, id,
-                            spec.retry_of);
-            }
+    for (size_t index = 0; index < msg->id_count; index++)
+        if (s_check_retryable(self, identity, msg->req, msg->ids[index]))
+            return;
+    if (s_refuse_submit(self, identity, msg))
+        return;
+    zj_store_mark_t mark = zj_store_mark(self->jobs->store);
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_RETRY);
+    reply->req = msg->req;
+    for (size_t index = 0; index < msg->id_count; index++) {
+        int64_t id = s_retry_one(self, identity, msg->req, msg->ids[index]);
+        if (id > 0) {
+            zj_msg_add_id(reply, id);
+            continue;
         }
-        if (reply)
-            s_reply(self, identity, &reply);
+        //  Its record could not be read (the error is sent): take back
+        //  what was made. Or its row could not be written: say so.
+        for (size_t made = 0; made < reply->id_count; made++)
+            zj_lifecycle_unsubmit(self->jobs, reply->ids[made]);
+        zj_store_undo(self->jobs->store, mark);
+        zj_msg_destroy(&reply);
+        if (id == 0)
+            s_store_error(self, identity, msg->req);
+        return;
     }
-    s_free_records(olds, read);
+    s_reply(self, identity, &reply);
 }
 
 //  zjob stats: the queues and the jobs finished lately, from memory.
