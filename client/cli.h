@@ -57,6 +57,8 @@ int zj_cli_limits(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_cancel(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_keygen(zj_cli_t *cli, int argc, char **argv);
 int zj_cli_schedule(zj_cli_t *cli, int argc, char **argv);
+int zj_cli_retry(zj_cli_t *cli, int argc, char **argv);
+int zj_cli_stats(zj_cli_t *cli, int argc, char **argv);
 
 //  --- Arguments (cli_args.c)
 

@@ -78,6 +78,8 @@ zj_cli_job_json(const zjob_job_t *job)
     json_object_set_new(record, "error", s_string(job->error));
     if (job->parent > 0)
         json_object_set_new(record, "parent", json_integer(job->parent));
+    if (job->retry_of > 0)
+        json_object_set_new(record, "retry_of", json_integer(job->retry_of));
     if (job->progress_at > 0)
         json_object_set_new(record, "progress",
                             json_pack("{s:I,s:I,s:o,s:o}", "done",

@@ -26,18 +26,27 @@ static const char s_status_usage[] =
     "unreachable.\n";
 
 static const char s_jobs_usage[] =
-    "Usage: zjob [--coordinator EP] jobs [--state S] [--parent ID]\n"
-    "                                      [--limit N] [--json]\n"
+    "Usage: zjob [--coordinator EP] jobs [--state S[,S...]]... [--kind K]\n"
+    "            [--worker W] [--since DUR] [--before ID] [--limit N]\n"
+    "            [--parent ID] [--json]\n"
     "\n"
     "Lists the newest jobs, newest first: a table on a terminal, else (or\n"
-    "with --json) one JSON record per line, as `zjob status --json`.\n"
+    "with --json) one JSON record per line, as `zjob status --json`. When\n"
+    "more jobs pass the filters than --limit, says on stderr how to list\n"
+    "the next page: \"more: zjob jobs ... --before N\".\n"
     "\n"
     "Options:\n"
     "  --state S          only jobs in state S: queued, running, succeeded,\n"
-    "                     failed or cancelled\n"
+    "                     failed or cancelled; several with commas or\n"
+    "                     --state again (--state failed,cancelled)\n"
+    "  --kind K           only jobs of kind K\n"
+    "  --worker W         only jobs whose last attempt ran on worker W\n"
+    "  --since DUR        only jobs created within DUR (10m, 1h30m, 2d)\n"
+    "  --before ID        only jobs with ids below ID (the next page)\n"
     "  --parent ID        only the jobs job ID submitted from its handler\n"
-    "                     (a map's children), in the order it made them\n"
-    "  --limit N          at most N jobs (default 100)\n"
+    "                     (a map's children), in the order it made them;\n"
+    "                     takes one --state and --limit, no other filter\n"
+    "  --limit N          at most N jobs (default 100, at most 10000)\n"
     "  --json             JSON lines\n"
     ZJ_CLI_HELP_COORDINATOR
     ZJ_CLI_HELP_HELP
@@ -61,12 +70,25 @@ static const char s_workers_usage[] =
     "Exit: 0 listed, 2 usage error, 3 coordinator unreachable.\n";
 // clang-format on
 
-enum { S_STATE = 1, S_LIMIT, S_PARENT, S_FORGET };
+enum {
+    S_STATE = 1,
+    S_LIMIT,
+    S_PARENT,
+    S_FORGET,
+    S_KIND,
+    S_WORKER,
+    S_SINCE,
+    S_BEFORE
+};
 
 static const struct option s_jobs_options[] = {
     {"state", required_argument, NULL, S_STATE},
     {"limit", required_argument, NULL, S_LIMIT},
     {"parent", required_argument, NULL, S_PARENT},
+    {"kind", required_argument, NULL, S_KIND},
+    {"worker", required_argument, NULL, S_WORKER},
+    {"since", required_argument, NULL, S_SINCE},
+    {"before", required_argument, NULL, S_BEFORE},
     ZJ_CLI_COMMON_OPTIONS};
 
 //  --- status
@@ -98,6 +120,8 @@ s_print_block(const zjob_job_t *job)
     printf("worker:      %s\n", job->worker ? job->worker : "-");
     if (job->parent > 0)
         printf("parent:      %lld\n", (long long) job->parent);
+    if (job->retry_of > 0)
+        printf("retry_of:    %lld\n", (long long) job->retry_of);
     if (job->progress_at > 0) {
         if (job->progress_total > 0)
             printf("progress:    %lld of %lld", (long long) job->progress_done,
@@ -236,51 +260,131 @@ s_on_job(void *arg, const zjob_job_t *job)
     zj_table_add(arg, cells);
 }
 
+//  zjob jobs' options, as parsed.
+typedef struct {
+    char states[64];           //  "failed,cancelled", or "" for any
+    int64_t parent;            //  --parent, or 0
+    zjob_list_filter_t filter; //  The rest
+} s_jobs_t;
+
+//  Adds --state text (one state or several, with commas) to jobs->states.
+static int
+s_add_states(zj_cli_t *cli, s_jobs_t *jobs, const char *text)
+{
+    if (zj_states_from_names(text) == 0)
+        return zj_cli_usage_error(cli,
+                                  "unknown state in '%.40s' (queued, running, "
+                                  "succeeded, failed, cancelled)",
+                                  text);
+    size_t used = strlen(jobs->states);
+    if (used + strlen(text) + 2 > sizeof jobs->states)
+        return zj_cli_usage_error(cli, "too many --state values");
+    snprintf(jobs->states + used, sizeof jobs->states - used, "%s%s",
+             used ? "," : "", text);
+    return 0;
+}
+
+//  One option of zjob jobs. Returns 0 or the exit of a usage error.
+static int
+s_jobs_option(zj_cli_t *cli, s_jobs_t *jobs, int option, const char *value)
+{
+    zjob_list_filter_t *filter = &jobs->filter;
+    switch (option) {
+    case S_STATE:
+        return s_add_states(cli, jobs, value);
+    case S_PARENT:
+    case S_BEFORE:
+        if (zj_cli_parse_id(value, option == S_PARENT ? &jobs->parent
+                                                      : &filter->before))
+            return zj_cli_usage_error(cli, "--%s wants a job id, not '%s'",
+                                      option == S_PARENT ? "parent" : "before",
+                                      value);
+        return 0;
+    case S_KIND:
+        filter->kind = value;
+        return 0;
+    case S_WORKER:
+        filter->worker = value;
+        return 0;
+    case S_SINCE:
+        if (zj_duration_parse(value, &filter->since_ms) ||
+            filter->since_ms <= 0)
+            return zj_cli_usage_error(cli,
+                                      "--since wants a duration (10m, 1h30m, "
+                                      "2d), not '%s'",
+                                      value);
+        return 0;
+    default:
+        if (zj_cli_parse_int(value, 1, INT32_MAX, &filter->limit))
+            return zj_cli_usage_error(cli,
+                                      "--limit wants a positive integer, not "
+                                      "'%s'",
+                                      value);
+        return 0;
+    }
+}
+
+//  The children of a parent are listed with one state at most and no
+//  other filter.
+static bool
+s_children_filter_ok(const s_jobs_t *jobs)
+{
+    const zjob_list_filter_t *filter = &jobs->filter;
+    return !(filter->kind || filter->worker || filter->since_ms ||
+             filter->before || strchr(jobs->states, ','));
+}
+
+//  "more: zjob jobs ... --before N" on stderr: the command line again,
+//  its --before replaced.
+static void
+s_print_more(int argc, char **argv, int64_t next_before)
+{
+    fprintf(stderr, "more: zjob");
+    for (int index = 0; index < argc; index++) {
+        if (strcmp(argv[index], "--before") == 0) {
+            index++;
+            continue;
+        }
+        if (strncmp(argv[index], "--before=", 9) != 0)
+            fprintf(stderr, " %s", argv[index]);
+    }
+    fprintf(stderr, " --before %lld\n", (long long) next_before);
+}
+
 int
 zj_cli_jobs(zj_cli_t *cli, int argc, char **argv)
 {
     cli->usage = s_jobs_usage;
-    const char *state = NULL;
-    int32_t limit = 0;
-    int64_t parent = 0;
+    s_jobs_t jobs = {.parent = 0};
     int option;
     optind = 0;
     while ((option = zj_cli_getopt(cli, argc, argv, s_jobs_options)) >= 0) {
-        if (option == S_PARENT) {
-            if (zj_cli_parse_id(optarg, &parent) != 0)
-                return zj_cli_usage_error(cli,
-                                          "--parent wants a job id, not "
-                                          "'%s'",
-                                          optarg);
-            continue;
-        }
-        if (option == S_STATE && zj_state_from_name(optarg) == ZJ_STATE_NONE)
-            return zj_cli_usage_error(cli,
-                                      "unknown state '%s' (queued, "
-                                      "running, succeeded, failed, "
-                                      "cancelled)",
-                                      optarg);
-        if (option == S_STATE)
-            state = optarg;
-        else if (zj_cli_parse_int(optarg, 1, INT32_MAX, &limit))
-            return zj_cli_usage_error(cli,
-                                      "--limit wants a positive "
-                                      "integer, not '%s'",
-                                      optarg);
+        int rc = s_jobs_option(cli, &jobs, option, optarg);
+        if (rc)
+            return rc;
     }
     if (option == ZJ_OPT_EXIT)
         return cli->exit;
+    jobs.filter.states = *jobs.states ? jobs.states : NULL;
+    if (jobs.parent > 0 && !s_children_filter_ok(&jobs))
+        return zj_cli_usage_error(cli, "--parent takes one --state and "
+                                       "--limit, no other filter");
     zjob_client_t *client = s_list_client(cli, argc, argv);
     if (client == NULL)
         return ZJ_EXIT_USAGE;
     const char *headers[] = {"ID",     "KIND",    "STATE", "ATTEMPTS",
                              "WORKER", "CREATED", "RAN"};
     zj_table_t *table = s_table_new(cli, headers, 7);
-    int rc = parent > 0
-                 ? zjob_client_children(client, parent, state, limit, s_on_job,
-                                        table)
-                 : zjob_client_list(client, state, limit, s_on_job, table);
-    return s_listed(cli, rc, table);
+    int64_t next_before = 0;
+    int rc = jobs.parent > 0
+                 ? zjob_client_children(client, jobs.parent, jobs.filter.states,
+                                        jobs.filter.limit, s_on_job, table)
+                 : zjob_client_list_filtered(client, &jobs.filter, s_on_job,
+                                             table, &next_before);
+    rc = s_listed(cli, rc, table);
+    if (rc == ZJ_EXIT_OK && next_before > 0)
+        s_print_more(argc, argv, next_before);
+    return rc;
 }
 
 //  A worker's line (arg NULL) or table row (arg the table).

@@ -29,6 +29,8 @@ static const char s_usage[] =
     "                            limit a kind's jobs across all workers\n"
     "  limits                    the kinds' limits\n"
     "  cancel ID...              cancel jobs\n"
+    "  retry ID...               run failed or cancelled jobs again, as new jobs\n"
+    "  stats                     queues by kind, jobs finished lately\n"
     "  keygen NAME               write a CURVE key pair: NAME.key, NAME.key_secret\n"
     "  schedule add|list|rm      jobs made every DUR or by a cron expression\n"
     "\n"
@@ -52,7 +54,8 @@ static const struct {
                   {"tree", zj_cli_tree},     {"watch", zj_cli_watch},
                   {"logs", zj_cli_logs},     {"drain", zj_cli_drain},
                   {"purge", zj_cli_purge},   {"schedule", zj_cli_schedule},
-                  {"limit", zj_cli_limit},   {"limits", zj_cli_limits}};
+                  {"limit", zj_cli_limit},   {"limits", zj_cli_limits},
+                  {"retry", zj_cli_retry},   {"stats", zj_cli_stats}};
 
 int
 main(int argc, char **argv)

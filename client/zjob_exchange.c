@@ -58,7 +58,9 @@ s_take_reply(zjob_client_t *self, zj_msg_type_t reply_type,
 //  first copy that still comes lands it; the later one is then stale).
 //  SUBMIT is safe to repeat because it carries its token; the others
 //  only read, or cancel what is cancelled already. A request whose reply
-//  came in part is not sent again: its parts would come twice.
+//  came in part is not sent again: its parts would come twice. A RETRY
+//  is not either: it has no token, so a second copy would make the jobs
+//  twice; the call fails instead.
 static int
 s_send_again(zjob_client_t *self, s_flight_t *flights, size_t in_flight,
              zj_client_build_fn *build, void *arg)
@@ -68,6 +70,13 @@ s_send_again(zjob_client_t *self, s_flight_t *flights, size_t in_flight,
         if (flights[slot].partial)
             continue;
         zj_msg_t *request = build(arg, flights[slot].index);
+        if (request->type == ZJ_MSG_RETRY) {
+            zj_msg_destroy(&request);
+            return zj_client_fail(self, ZJ_ESEND,
+                                  "the link to the coordinator dropped while "
+                                  "RETRY was in flight: it may have made the "
+                                  "jobs (see zjob jobs)");
+        }
         request->req = flights[slot].req;
         int rc = zj_client_send(self, &request);
         if (rc)

@@ -26,9 +26,13 @@ typedef struct {
     const zj_kind_limit_t *set; //  LIMIT: the kind, what to set
     bool clear;                 //  LIMIT: remove its limits first
     zjob_limit_fn *limit_fn;    //  Called per kind's limits
-    zjob_job_fn *job_fn;        //  Called per job record
-    zjob_worker_fn *worker_fn;  //  Called per worker
-    void *arg;                  //  The caller's pointer
+    int64_t *new_ids;           //  RETRY: the new jobs' ids, count of them
+    char **stats_p;             //  STATS: the report's JSON text, malloc'd
+    const zjob_list_filter_t *filter; //  LIST: the filters past state
+    int64_t next_before;              //  LIST: the last part's before
+    zjob_job_fn *job_fn;              //  Called per job record
+    zjob_worker_fn *worker_fn;        //  Called per worker
+    void *arg;                        //  The caller's pointer
 } s_query_t;
 
 void
@@ -57,7 +61,8 @@ zj_client_job_view(const zj_job_t *job, zjob_job_t *view)
                          .progress_text = job->progress_text,
                          .progress_at = job->progress_at,
                          .log = job->log,
-                         .held = job->held};
+                         .held = job->held,
+                         .retry_of = job->retry_of};
 }
 
 static int
@@ -103,6 +108,13 @@ s_build_query(void *arg, size_t batch)
     msg->limit = query->limit;
     msg->parent = query->parent;
     msg->forget = query->forget;
+    if (query->filter) {
+        const zjob_list_filter_t *filter = query->filter;
+        msg->kind = filter->kind ? strdup(filter->kind) : NULL;
+        msg->worker = filter->worker ? strdup(filter->worker) : NULL;
+        msg->since_ms = filter->since_ms;
+        msg->before = filter->before;
+    }
     if (query->name)
         zj_msg_add_worker(msg)->name = strdup(query->name);
     msg->older_than_ms = query->older_than_ms;
@@ -120,10 +132,25 @@ s_build_query(void *arg, size_t batch)
 static int
 s_handle_query(void *arg, size_t batch, const zj_msg_t *reply)
 {
-    (void) batch;
     s_query_t *query = arg;
     if (query->deleted)
         *query->deleted += reply->count;
+    if (!reply->more)
+        query->next_before = reply->before;
+    if (query->stats_p && reply->stats && *query->stats_p == NULL) {
+        *query->stats_p = strdup(reply->stats);
+        if (*query->stats_p == NULL)
+            return ZJ_ENOMEM;
+    }
+    if (query->new_ids) {
+        size_t first = batch * ZJ_MAX_BATCH;
+        size_t asked = query->count - first < ZJ_MAX_BATCH
+                           ? query->count - first
+                           : ZJ_MAX_BATCH;
+        if (reply->id_count != asked)
+            return ZJ_EPROTO;
+        memcpy(query->new_ids + first, reply->ids, asked * sizeof(int64_t));
+    }
     for (size_t index = 0; query->job_fn && index < reply->job_count; index++) {
         zjob_job_t view;
         zj_client_job_view(&reply->jobs[index], &view);
@@ -214,6 +241,37 @@ zjob_client_list(zjob_client_t *self, const char *state, int32_t limit,
 }
 
 int
+zjob_client_list_filtered(zjob_client_t *self, const zjob_list_filter_t *filter,
+                          zjob_job_fn *fn, void *arg, int64_t *next_before)
+{
+    assert(self && filter && fn);
+    if (next_before)
+        *next_before = 0;
+    if (filter->states && zj_states_from_names(filter->states) == 0)
+        return zj_client_fail(self, ZJ_EUSAGE, "unknown state '%.40s'",
+                              filter->states);
+    if (filter->kind && !zj_kind_name_is_valid(filter->kind))
+        return zj_client_fail(self, ZJ_EUSAGE, "bad kind name '%.40s'",
+                              filter->kind);
+    if (filter->worker &&
+        (*filter->worker == '\0' || strlen(filter->worker) > ZJ_MAX_TEXT))
+        return zj_client_fail(self, ZJ_EUSAGE, "bad worker name");
+    if (filter->limit < 0 || filter->since_ms < 0 || filter->before < 0)
+        return zj_client_fail(self, ZJ_EUSAGE,
+                              "limit, since_ms and before must be >= 0");
+    s_query_t query = {.type = ZJ_MSG_LIST,
+                       .state = filter->states,
+                       .limit = filter->limit,
+                       .filter = filter,
+                       .job_fn = fn,
+                       .arg = arg};
+    int rc = s_query(self, &query);
+    if (rc == 0 && next_before)
+        *next_before = query.next_before;
+    return rc;
+}
+
+int
 zjob_client_children(zjob_client_t *self, int64_t parent, const char *state,
                      int32_t limit, zjob_job_fn *fn, void *arg)
 {
@@ -283,6 +341,36 @@ zjob_client_forget_workers(zjob_client_t *self, zjob_worker_fn *fn, void *arg)
     s_query_t query = {
         .type = ZJ_MSG_WORKERS, .forget = true, .worker_fn = fn, .arg = arg};
     return s_query(self, &query);
+}
+
+int
+zjob_client_retry(zjob_client_t *self, const int64_t *ids, size_t count,
+                  int64_t *new_ids)
+{
+    assert(self);
+    assert(new_ids);
+    if (ids == NULL || count == 0)
+        return zj_client_fail(self, ZJ_EUSAGE, "no job ids");
+    s_query_t query = {
+        .ids = ids, .count = count, .type = ZJ_MSG_RETRY, .new_ids = new_ids};
+    return s_query(self, &query);
+}
+
+int
+zjob_client_stats(zjob_client_t *self, char **stats_p)
+{
+    assert(self);
+    assert(stats_p);
+    *stats_p = NULL;
+    s_query_t query = {.type = ZJ_MSG_STATS, .stats_p = stats_p};
+    int rc = s_query(self, &query);
+    if (rc == 0 && *stats_p == NULL)
+        rc = zj_client_fail(self, ZJ_EPROTO, "STATS reply without stats");
+    if (rc) {
+        free(*stats_p);
+        *stats_p = NULL;
+    }
+    return rc;
 }
 
 int

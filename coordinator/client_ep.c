@@ -341,25 +341,89 @@ s_add_listed(void *arg, const zj_job_t *job)
     s_parts_added(parts);
 }
 
-static void
-s_on_list(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+//  The filter of a LIST without parent, its strings copied.
+static zj_list_filter_t
+s_list_filter(const zj_msg_t *msg)
 {
     int limit = msg->limit > 0 ? msg->limit : ZJ_LIST_DEFAULT;
-    if (limit > ZJ_LIST_MAX)
-        limit = ZJ_LIST_MAX;
+    zj_list_filter_t filter = {
+        .kind = msg->kind ? strdup(msg->kind) : NULL,
+        .worker = msg->worker ? strdup(msg->worker) : NULL,
+        .states = msg->state ? zj_states_from_names(msg->state) : 0,
+        .since = msg->since_ms > 0 ? zj_now() - msg->since_ms / 1000.0 : 0,
+        .before = msg->before > 0 ? msg->before : INT64_MAX,
+        .limit = limit < ZJ_LIST_MAX ? limit : ZJ_LIST_MAX};
+    return filter;
+}
+
+//  The children of a parent, in the order of its calls: one state at most,
+//  no other filter.
+static void
+s_list_children(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    unsigned states = msg->state ? zj_states_from_names(msg->state) : 0;
+    if (msg->kind || msg->worker || msg->since_ms || msg->before ||
+        (states & (states - 1))) {
+        s_error(self, identity, msg->req, ZJ_EUSAGE,
+                "a LIST of a job's children takes one state and a limit, "
+                "no other filter");
+        return;
+    }
+    int limit = msg->limit > 0 ? msg->limit : ZJ_LIST_DEFAULT;
     s_parts_t parts = s_parts_new(self, identity, msg);
-    zj_store_t *store = self->jobs->store;
-    int rc = msg->parent > 0
-                 ? zj_store_list_children(store, msg->parent, msg->state, limit,
-                                          s_add_listed, &parts)
-                 : zj_store_list_jobs(store, msg->state, limit, s_add_listed,
-                                      &parts);
-    if (rc != 0) {
+    if (zj_store_list_children(self->jobs->store, msg->parent, msg->state,
+                               limit < ZJ_LIST_MAX ? limit : ZJ_LIST_MAX,
+                               s_add_listed, &parts) != 0) {
         zj_msg_destroy(&parts.part);
         s_store_error(self, identity, msg->req);
         return;
     }
     s_parts_end(&parts);
+}
+
+//  zjob jobs: through the indexes at once, or a scan over the next turns
+//  for a kind, a worker or a time (listing.h).
+static void
+s_on_list(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    if (msg->parent > 0) {
+        s_list_children(self, identity, msg);
+        return;
+    }
+    zj_list_filter_t filter = s_list_filter(msg);
+    int rc = 0;
+    if (!zj_list_filter_scans(&filter))
+        rc = zj_listing_indexed(self->jobs->store, self->outbox, identity,
+                                msg->req, &filter);
+    else if (self->listing == NULL)
+        rc = ZJ_ETYPE;
+    else
+        rc = zj_listing_start(self->listing, identity, msg->req, &filter);
+    zj_list_filter_clear(&filter);
+    if (rc == ZJ_ESTORE)
+        s_store_error(self, identity, msg->req);
+    else if (rc == ZJ_ETOOBIG)
+        s_error(self, identity, msg->req, rc,
+                "too many listings with --kind, --worker or --since under "
+                "way; try again");
+    else if (rc != 0)
+        s_error(self, identity, msg->req, rc, "no listings kept here");
+}
+
+void
+zj_client_ep_resume(zj_client_ep_t *self, int rows, int64_t now_ms)
+{
+    assert(self && rows > 0);
+    if (self->listing)
+        zj_listing_step(self->listing, self->jobs->store, self->outbox, rows,
+                        now_ms);
+}
+
+bool
+zj_client_ep_is_busy(const zj_client_ep_t *self)
+{
+    assert(self);
+    return self->listing && zj_listing_pending(self->listing) > 0;
 }
 
 static void
@@ -640,6 +704,118 @@ s_on_limits(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     s_reply(self, identity, &reply);
 }
 
+//  Checks that job id may be retried: it ended failed or cancelled.
+//  Reads only its state (from memory, else the store's row). Returns 0,
+//  or sends the error (ENOTFOUND, ESTORE, ESTATE naming the id and its
+//  state) and returns it.
+static int
+s_check_retryable(zj_client_ep_t *self, zframe_t *identity, uint64_t req,
+                  int64_t id)
+{
+    zj_future_t *future = zj_futures_find(self->jobs->futures, id);
+    const zj_job_t *final = zj_futures_final(self->jobs->futures, id);
+    zj_state_t state = future  ? future->job.state
+                       : final ? final->state
+                               : ZJ_STATE_NONE;
+    int rc = state == ZJ_STATE_NONE
+                 ? zj_store_job_state(self->jobs->store, id, &state)
+                 : 0;
+    char reason[ZJ_WHY_SIZE];
+    if (rc == ZJ_ENOTFOUND) {
+        snprintf(reason, sizeof reason, "no such job %" PRId64, id);
+        s_error(self, identity, req, rc, reason);
+        return rc;
+    }
+    if (rc) {
+        s_store_error(self, identity, req);
+        return rc;
+    }
+    if (state == ZJ_STATE_FAILED || state == ZJ_STATE_CANCELLED)
+        return 0;
+    snprintf(reason, sizeof reason,
+             "job %" PRId64 " is %s: only a failed or cancelled job can be "
+             "retried; nothing was retried",
+             id, zj_state_name(state));
+    s_error(self, identity, req, ZJ_ESTATE, reason);
+    return ZJ_ESTATE;
+}
+
+//  Makes the retry of job id (checked by s_check_retryable): a new job
+//  with its kind, args and options, at the top level, whose retry_of
+//  names it. Reads its record then, so a request holds one at a time.
+//  Returns the new id, 0 if its row could not be written (the caller
+//  says so), or -1 if its record could not be read (the error is sent).
+static int64_t
+s_retry_one(zj_client_ep_t *self, zframe_t *identity, uint64_t req, int64_t id)
+{
+    zj_job_t old = {0};
+    if (s_read_record(self, identity, req, id, &old) != 0)
+        return -1;
+    zj_job_t spec = {.kind = old.kind,
+                     .args = old.args,
+                     .priority = old.priority,
+                     .max_attempts = old.max_attempts,
+                     .timeout_ms = old.timeout_ms,
+                     .backoff_ms = old.backoff_ms,
+                     .retry_of = id};
+    int64_t new_id = zj_lifecycle_submit(self->jobs, &spec);
+    zj_job_clear(&old);
+    if (new_id > 0)
+        zj_log_info("job retried id=%" PRId64 " retry_of=%" PRId64, new_id, id);
+    return new_id;
+}
+
+//  zjob retry ID...: each failed or cancelled job is copied into a new
+//  job (its retry_of names the old one, which stays as it ended). All or
+//  nothing: one id that cannot be retried refuses the request whole.
+static void
+s_on_retry(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    for (size_t index = 0; index < msg->id_count; index++)
+        if (s_check_retryable(self, identity, msg->req, msg->ids[index]))
+            return;
+    if (s_refuse_submit(self, identity, msg))
+        return;
+    zj_store_mark_t mark = zj_store_mark(self->jobs->store);
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_RETRY);
+    reply->req = msg->req;
+    for (size_t index = 0; index < msg->id_count; index++) {
+        int64_t id = s_retry_one(self, identity, msg->req, msg->ids[index]);
+        if (id > 0) {
+            zj_msg_add_id(reply, id);
+            continue;
+        }
+        //  Its record could not be read (the error is sent): take back
+        //  what was made. Or its row could not be written: say so.
+        for (size_t made = 0; made < reply->id_count; made++)
+            zj_lifecycle_unsubmit(self->jobs, reply->ids[made]);
+        zj_store_undo(self->jobs->store, mark);
+        zj_msg_destroy(&reply);
+        if (id == 0)
+            s_store_error(self, identity, msg->req);
+        return;
+    }
+    s_reply(self, identity, &reply);
+}
+
+//  zjob stats: the queues and the jobs finished lately, from memory.
+static void
+s_on_stats(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
+{
+    if (self->jobs->stats == NULL) {
+        s_error(self, identity, msg->req, ZJ_ETYPE, "no stats kept here");
+        return;
+    }
+    json_t *report =
+        zj_stats_report(self->jobs->stats, self->jobs->futures, zj_now());
+    zj_msg_t *reply = zj_msg_new(ZJ_MSG_STATS);
+    reply->req = msg->req;
+    reply->stats = json_dumps(report, JSON_COMPACT);
+    json_decref(report);
+    assert(reply->stats);
+    s_reply(self, identity, &reply);
+}
+
 static zj_request_fn *const s_handlers[ZJ_MSG_COUNT] = {
     [ZJ_MSG_SUBMIT] = s_on_submit,   [ZJ_MSG_AWAIT] = s_on_await,
     [ZJ_MSG_STATUS] = s_on_status,   [ZJ_MSG_LIST] = s_on_list,
@@ -647,6 +823,7 @@ static zj_request_fn *const s_handlers[ZJ_MSG_COUNT] = {
     [ZJ_MSG_LOGS] = s_on_logs,       [ZJ_MSG_DRAIN] = s_on_drain,
     [ZJ_MSG_PURGE] = s_on_purge,     [ZJ_MSG_SCHEDULE] = s_on_schedule,
     [ZJ_MSG_LIMIT] = s_on_limit,     [ZJ_MSG_LIMITS] = s_on_limits,
+    [ZJ_MSG_RETRY] = s_on_retry,     [ZJ_MSG_STATS] = s_on_stats,
 };
 
 void
@@ -661,9 +838,8 @@ zj_client_ep_handle(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
                        zj_msg_type_name(msg->type), msg->req);
         s_error(self, identity, msg->req, ZJ_ETYPE,
                 "not a client request (SUBMIT, AWAIT, STATUS, LIST, "
-                "WORKERS, LOGS, DRAIN, PURGE, SCHEDULE, LIMIT, LIMITS with "
-                "req, "
-                "or CANCEL)");
+                "WORKERS, LOGS, DRAIN, PURGE, SCHEDULE, LIMIT, LIMITS, "
+                "RETRY, STATS with req, or CANCEL)");
         return;
     }
     handler(self, identity, msg);

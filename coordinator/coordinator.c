@@ -49,6 +49,8 @@ struct zj_coordinator {
     zj_deps_t *kids;                //  Which jobs parents made
     zlistx_t *stops;                //  Attempts cancelled by a parent's end
     zj_idmap_t *progressed;         //  Jobs whose progress waits to be stored
+    zj_stats_t *stats;              //  Jobs finished per minute (zjob stats)
+    zj_listing_t *listing;          //  LISTs that scan, between turns
     zj_outbox_t *outbox;            //  Replies waiting for the commit
     zj_retention_t *retention;      //  --keep and zjob purge
     zj_lifecycle_t jobs;            //  The state machine over the above
@@ -262,13 +264,15 @@ s_wire(zj_coordinator_t *self)
         .stops = self->stops,
         .progressed = self->progressed,
         .throttle = self->throttle,
+        .stats = self->stats,
         .max_losses = self->config.max_losses,
         .loss_spread_ms =
             (int64_t) self->config.heartbeat_ms * self->config.liveness,
     };
     zj_futures_set_loader(self->futures, s_load_final, self);
-    self->client_ep = (zj_client_ep_t){&self->jobs, self->outbox,
-                                       self->retention, self->schedules};
+    self->client_ep =
+        (zj_client_ep_t){&self->jobs, self->outbox, self->retention,
+                         self->schedules, self->listing};
     self->worker_ep = (zj_worker_ep_t){
         .jobs = &self->jobs,
         .outbox = self->outbox,
@@ -325,6 +329,8 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     self->kids = zj_deps_new();
     self->stops = zlistx_new();
     self->progressed = zj_idmap_new();
+    self->stats = zj_stats_new();
+    self->listing = zj_listing_new();
     self->outbox = zj_outbox_new();
     self->schedules = zj_schedules_new();
     char why[ZJ_WHY_SIZE] = "";
@@ -388,6 +394,8 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     zlistx_destroy(&self->stops);
     zj_idmap_destroy(&self->progressed);
     zj_retention_destroy(&self->retention);
+    zj_stats_destroy(&self->stats);
+    zj_listing_destroy(&self->listing);
     zj_futures_destroy(&self->futures);
     zj_schedules_destroy(&self->schedules);
     zj_store_destroy(&self->store);
@@ -524,6 +532,8 @@ s_poll_timeout(zj_coordinator_t *self, int64_t now_ms, int64_t next_tick)
     if (zj_outbox_blocked(self->outbox) > 0 &&
         now_ms + ZJ_CLIENT_RETRY_MS < wake)
         wake = now_ms + ZJ_CLIENT_RETRY_MS;
+    if (zj_client_ep_is_busy(&self->client_ep))
+        wake = now_ms; //  A LIST scans on: poll, and go on
     return wake > now_ms ? (long) (wake - now_ms) : 0;
 }
 
@@ -707,6 +717,7 @@ zj_coordinator_run(zj_coordinator_t *self)
             break;
         s_receive(self);
         now_ms = zj_mono_ms();
+        zj_client_ep_resume(&self->client_ep, ZJ_LIST_SCAN_ROWS, now_ms);
         s_check_keys(self, now_ms >= next_tick);
         if (now_ms >= next_tick) {
             s_watch_store(self, now_ms);

@@ -126,6 +126,7 @@ zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec)
     }
     job.parent = spec->parent;
     job.call = spec->call;
+    job.retry_of = spec->retry_of;
     //  A kind no connected worker offers waits, queued, for one that does.
     job.state = ZJ_STATE_QUEUED;
     if (zj_store_insert_job(self->store, &job) != 0) {
@@ -388,6 +389,8 @@ s_finish(zj_lifecycle_t *self, zj_future_t *future, zj_state_t state)
     zj_scheduler_remove(self->scheduler, future);
     s_write(self, job);
     zj_futures_resolve(self->futures, future);
+    if (self->stats)
+        zj_stats_finished(self->stats, job->kind, state, zj_now());
     zj_deps_finished(self->deps, job->id, state);
     if (self->kids)
         zj_deps_finished(self->kids, job->id, state);

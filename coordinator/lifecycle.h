@@ -18,6 +18,7 @@
 #include "coordinator/futures.h"
 #include "coordinator/peers.h"
 #include "coordinator/scheduler.h"
+#include "coordinator/stats.h"
 #include "coordinator/store.h"
 #include "coordinator/throttle.h"
 
@@ -48,6 +49,7 @@ typedef struct {
     bool releasing;            //  Telling waiters that jobs finished
     zj_throttle_t *throttle;   //  Running jobs per kind, and limits; or
                                //  NULL (tests of other parts)
+    zj_stats_t *stats;         //  Jobs finished per minute, or NULL
 } zj_lifecycle_t;
 
 //  Creates a job from a SUBMIT entry, inserted queued: a job of a kind no

@@ -42,7 +42,8 @@ enum {
     ZJ_COL_PROGRESS_DONE,
     ZJ_COL_PROGRESS_TOTAL,
     ZJ_COL_PROGRESS_TEXT,
-    ZJ_COL_PROGRESS_AT
+    ZJ_COL_PROGRESS_AT,
+    ZJ_COL_RETRY_OF
 };
 
 //  A turn that has not failed holds an open transaction, and a degraded
@@ -222,6 +223,8 @@ s_insert_job_row(zj_store_t *self, const zj_job_t *job)
         sqlite3_bind_int64(stmt, 19, job->parent);
         sqlite3_bind_int(stmt, 20, job->call);
     }
+    if (job->retry_of > 0)
+        sqlite3_bind_int64(stmt, 21, job->retry_of);
     return s_step_write(self, stmt);
 }
 
@@ -456,6 +459,7 @@ s_job_from_row(zj_store_t *self, sqlite3_stmt *stmt, zj_job_t *job)
         .progress_text =
             (char *) sqlite3_column_text(stmt, ZJ_COL_PROGRESS_TEXT),
         .progress_at = sqlite3_column_double(stmt, ZJ_COL_PROGRESS_AT),
+        .retry_of = sqlite3_column_int64(stmt, ZJ_COL_RETRY_OF),
     };
     const char *after = (const char *) sqlite3_column_text(stmt, ZJ_COL_AFTER);
     job->after_count = s_after_ids(self, after);
@@ -649,6 +653,46 @@ zj_store_list_jobs(zj_store_t *self, const char *state, int limit,
     if (state)
         sqlite3_bind_text(stmt, 2, state, -1, SQLITE_STATIC);
     return s_each_job(self, stmt, fn, arg);
+}
+
+int
+zj_store_list_before(zj_store_t *self, zj_state_t state, int64_t before,
+                     int limit, zj_store_job_fn *fn, void *arg)
+{
+    assert(self && before > 0 && limit > 0 && fn);
+    bool any = state == ZJ_STATE_NONE;
+    sqlite3_stmt *stmt =
+        self->stmt[any ? ZJ_STMT_LIST_BEFORE : ZJ_STMT_LIST_IN_BEFORE];
+    sqlite3_bind_int(stmt, 1, limit);
+    sqlite3_bind_int64(stmt, 2, before);
+    if (!any)
+        sqlite3_bind_text(stmt, 3, zj_state_name(state), -1, SQLITE_STATIC);
+    return s_each_job(self, stmt, fn, arg);
+}
+
+int
+zj_store_scan_jobs(zj_store_t *self, int64_t before, int rows,
+                   zj_store_scan_fn *fn, void *arg, int64_t *last_id)
+{
+    assert(self && before > 0 && rows > 0 && fn && last_id);
+    *last_id = 0;
+    sqlite3_stmt *stmt = self->stmt[ZJ_STMT_LIST_BEFORE];
+    sqlite3_bind_int(stmt, 1, rows);
+    sqlite3_bind_int64(stmt, 2, before);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        zj_job_t job;
+        s_job_from_row(self, stmt, &job);
+        *last_id = job.id;
+        if (!fn(arg, &job)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    int result = rc == SQLITE_DONE ? 0 : s_failed(self);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return result;
 }
 
 int

@@ -59,6 +59,23 @@ int zj_store_job_state(zj_store_t *self, int64_t id, zj_state_t *state);
 
 typedef void(zj_store_job_fn)(void *arg, const zj_job_t *job);
 
+//  Calls fn for the newest limit jobs (limit > 0) with ids below before,
+//  in state (ZJ_STATE_NONE = any), newest first: by the primary key, or
+//  the state index, so it reads limit rows at most. The job is borrowed
+//  for the call. Returns 0 or ZJ_ESTORE.
+int zj_store_list_before(zj_store_t *self, zj_state_t state, int64_t before,
+                         int limit, zj_store_job_fn *fn, void *arg);
+
+//  A row of zj_store_scan_jobs; returns false to stop the scan there.
+typedef bool(zj_store_scan_fn)(void *arg, const zj_job_t *job);
+
+//  Reads at most rows jobs with ids below before, newest first, and calls
+//  fn with each (borrowed for the call) until it returns false. Sets
+//  *last_id to the id of the last row read (0 if none). Returns 0 or
+//  ZJ_ESTORE.
+int zj_store_scan_jobs(zj_store_t *self, int64_t before, int rows,
+                       zj_store_scan_fn *fn, void *arg, int64_t *last_id);
+
 //  Calls fn for the newest limit jobs (limit 0 = 100) in state (NULL =
 //  any), newest first. The job is borrowed for the call.
 int zj_store_list_jobs(zj_store_t *self, const char *state, int limit,

@@ -15,7 +15,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 12         //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 13         //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250       //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100    //  Rows zj_store_list_jobs gives for limit 0
@@ -25,7 +25,7 @@
     "id, kind, args, state, priority, attempts, max_attempts,"                 \
     " timeout_ms, not_before, worker, created_at, started_at,"                 \
     " finished_at, result, error, backoff_ms, losses, after, parent, call,"    \
-    " progress_done, progress_total, progress_text, progress_at"
+    " progress_done, progress_total, progress_text, progress_at, retry_of"
 
 //  Every statement the store runs, prepared once.
 #define ZJ_STMT_MAP(XX)                                                        \
@@ -36,8 +36,9 @@
                    " attempts, max_attempts, timeout_ms, not_before,"          \
                    " worker, created_at, started_at, finished_at,"             \
                    " result, error, backoff_ms, id, losses, after, parent,"    \
-                   " call) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"   \
-                   " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")       \
+                   " call, retry_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"  \
+                   " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"    \
+                   " ?20, ?21)")                                               \
     XX(NEXT_ID, "SELECT coalesce(max(id), 0) + 1 FROM jobs")                   \
     XX(INSERT_ATTEMPT, "INSERT OR REPLACE INTO attempts (job_id, attempt,"     \
                        " worker, state, started_at, finished_at, error)"       \
@@ -114,7 +115,12 @@
                    " burst, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)")          \
     XX(DELETE_LIMIT, "DELETE FROM limits WHERE kind = ?1")                     \
     XX(LIST_LIMITS, "SELECT kind, concurrency, rate, burst, updated_at"        \
-                    " FROM limits ORDER BY kind")
+                    " FROM limits ORDER BY kind")                              \
+    XX(LIST_BEFORE, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                      \
+                    " WHERE id < ?2 ORDER BY id DESC LIMIT ?1")                \
+    XX(LIST_IN_BEFORE, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                   \
+                       " WHERE state = ?3 AND id < ?2"                         \
+                       " ORDER BY id DESC LIMIT ?1")
 
 typedef enum {
 #define XX(name, sql) ZJ_STMT_##name,

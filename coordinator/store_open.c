@@ -107,6 +107,9 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     " kind TEXT PRIMARY KEY, concurrency INTEGER, rate REAL, burst REAL,"
     " updated_at REAL NOT NULL) WITHOUT ROWID;"
     "PRAGMA user_version = 12;",
+    //  v13: the job a job retries (zjob retry), which stays as it ended.
+    "ALTER TABLE jobs ADD COLUMN retry_of INTEGER;"
+    "PRAGMA user_version = 13;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {

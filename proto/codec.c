@@ -219,7 +219,8 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(schedule, KIND)                                                         \
     XX(cron, TEXT)                                                             \
     XX(every_ms, I64)                                                          \
-    XX(held, TEXT)
+    XX(held, TEXT)                                                             \
+    XX(retry_of, I64)
 
 #define S_LIMIT_FIELDS(XX)                                                     \
     XX(kind, KIND)                                                             \
@@ -273,7 +274,11 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(op, TEXT)                                                               \
     XX(replace, BOOL)                                                          \
     XX(limits, LIMITS)                                                         \
-    XX(clear, BOOL)
+    XX(clear, BOOL)                                                            \
+    XX(stats, RESULT)                                                          \
+    XX(worker, TEXT)                                                           \
+    XX(since_ms, I64)                                                          \
+    XX(before, I64)
 
 #define S_HAS_U64(o, f) ((o)->f != 0)
 #define S_HAS_I64(o, f) ((o)->f != 0)

@@ -73,6 +73,8 @@ zj_msg_destroy(zj_msg_t **self_p)
     free(self->token);
     free(self->kind);
     free(self->op);
+    free(self->stats);
+    free(self->worker);
     self->tag = 0xDeadBeef;
     free(self);
     *self_p = NULL;
@@ -176,6 +178,29 @@ zj_state_from_name(const char *name)
         if (strcmp(name, s_state_names[state]) == 0)
             return (zj_state_t) state;
     return ZJ_STATE_NONE;
+}
+
+unsigned
+zj_states_from_names(const char *names)
+{
+    if (names == NULL || *names == '\0')
+        return 0;
+    unsigned states = 0;
+    while (true) {
+        size_t length = strcspn(names, ",");
+        char name[16];
+        if (length == 0 || length >= sizeof name)
+            return 0;
+        memcpy(name, names, length);
+        name[length] = '\0';
+        zj_state_t state = zj_state_from_name(name);
+        if (state == ZJ_STATE_NONE)
+            return 0;
+        states |= 1u << state;
+        if (names[length] == '\0')
+            return states;
+        names += length + 1;
+    }
 }
 
 bool
@@ -371,6 +396,7 @@ s_check_job(const zj_job_t *job, char *why)
         (rc = s_check_min(job->backoff_ms, "backoff_ms", why)) ||
         (rc = s_check_min(job->parent, "parent", why)) ||
         (rc = s_check_min(job->call, "call", why)) ||
+        (rc = s_check_min(job->retry_of, "retry_of", why)) ||
         (rc = s_check_min(job->progress_done, "progress_done", why)) ||
         (rc = s_check_min(job->progress_total, "progress_total", why)) ||
         (rc = s_check_text(job->progress_text, "progress_text",
@@ -514,12 +540,16 @@ s_check_fields(const zj_msg_t *msg, char *why)
         (rc = s_check_text(msg->reason, "reason", ZJ_MAX_TEXT, why)) ||
         (rc = s_check_token(msg->token, why)))
         return rc;
-    if (msg->state && zj_state_from_name(msg->state) == ZJ_STATE_NONE) {
+    if (msg->state && zj_states_from_names(msg->state) == 0) {
         char quoted[ZJ_WHY_QUOTE_MAX + 1];
         zj_why_quote(quoted, msg->state, strlen(msg->state));
         return zj_why_fail(ZJ_EPROTO, why, "unknown state '%s'", quoted);
     }
     if (msg->kind && (rc = s_check_kind(msg->kind, why)))
+        return rc;
+    if ((rc = s_check_min(msg->since_ms, "since_ms", why)) ||
+        (rc = s_check_min(msg->before, "before", why)) ||
+        (rc = s_check_text(msg->worker, "worker", ZJ_MAX_TEXT, why)))
         return rc;
     for (size_t index = 0; index < msg->id_count; index++)
         if (msg->ids[index] <= 0)
@@ -707,6 +737,12 @@ s_check_type(const zj_msg_t *msg, char *why)
                              "PURGE: state '%s' is not a final state",
                              msg->state);
         return rc;
+    case ZJ_MSG_RETRY:
+        if (!(rc = s_need(req, msg, "req", why)))
+            rc = s_need(msg->id_count > 0, msg, "ids", why);
+        return rc;
+    case ZJ_MSG_STATS:
+        return s_need(req, msg, "req", why);
     case ZJ_MSG_HEARTBEAT:
     case ZJ_MSG_BYE:
         return 0;

@@ -20,7 +20,9 @@
 //                     worker, started_at, finished_at)
 //    DONE       C->c  req, timed_out
 //    STATUS     c->C  req, ids[];  C->c  req, jobs[] (full records), more
-//    LIST       c->C  req, state (or NULL), limit;  C->c  req, jobs[], more
+//    LIST       c->C  req, state (NULL, one, or several with commas),
+//                     limit, kind, worker, since_ms, before;  C->c  req,
+//                     jobs[], more, before (the last part: next page)
 //    WORKERS    c->C  req;  C->c  req, workers[]
 //    CANCEL     c->C  req, ids[];  C->c  req, jobs[] (id, state);
 //               C->w  ids[] (running jobs to stop)
@@ -62,6 +64,9 @@
 //    LIMIT      c->C  req, limits[0] (kind, concurrency and/or rate to
 //                     set), clear;  C->c  req, limits[0] (the kind's now)
 //    LIMITS     c->C  req;  C->c  req, limits[] (every kind with a limit)
+//    RETRY      c->C  req, ids[] (failed or cancelled jobs);  C->c  req,
+//                     ids[] (the new jobs, in the same order)
+//    STATS      c->C  req;  C->c  req, stats (a JSON object, as text)
 #define ZJ_MSG_TYPE_MAP(XX)                                                    \
     XX(SUBMIT)                                                                 \
     XX(SUBMITTED)                                                              \
@@ -89,7 +94,9 @@
     XX(PURGE)                                                                  \
     XX(SCHEDULE)                                                               \
     XX(LIMIT)                                                                  \
-    XX(LIMITS)
+    XX(LIMITS)                                                                 \
+    XX(RETRY)                                                                  \
+    XX(STATS)
 
 typedef enum {
     ZJ_MSG_NONE = 0,
@@ -156,6 +163,7 @@ typedef struct {
     int64_t every_ms;       //  SCHEDULE: its period (>= 1000), or 0
     char *held;             //  STATUS reply: why a queued job waits for
                             //  a limit of its kind, or NULL
+    int64_t retry_of;       //  Records: the job it retries (zjob retry), 0
 } zj_job_t;
 
 //  One kind's limits (LIMIT, LIMITS). Plain data.
@@ -224,7 +232,8 @@ typedef struct {
     bool forget;               //  WORKERS c->C: first delete the workers
                                //  not connected from the store
     int64_t older_than_ms;     //  PURGE: jobs finished longer ago go
-    char *kind;                //  PURGE: only jobs of this kind, or NULL
+    char *kind;                //  PURGE, LIST: only jobs of this kind, or
+                               //  NULL
     int64_t count;             //  PURGE reply: jobs deleted
     char *op;                  //  SCHEDULE: "add", "rm" or "list"
     bool replace;              //  SCHEDULE add: a schedule of that name is
@@ -232,6 +241,11 @@ typedef struct {
     zj_kind_limit_t *limits;   //  LIMIT (one), LIMITS reply (many)
     size_t limit_count;        //  Entries in limits
     bool clear;                //  LIMIT c->C: remove the kind's limits
+    char *stats;               //  STATS reply: a JSON object, as text
+    char *worker;              //  LIST: only jobs its last attempt ran on
+    int64_t since_ms;          //  LIST: only jobs created this recently
+    int64_t before;            //  LIST: only ids below it; its last reply
+                               //  part: the next page's before, or 0
 } zj_msg_t;
 
 #define ZJ_MSG_TAG 0x7a6a6d73u
@@ -268,6 +282,10 @@ const char *zj_state_name(zj_state_t state);
 
 //  State from its name, or ZJ_STATE_NONE.
 zj_state_t zj_state_from_name(const char *name);
+
+//  The states of a comma-separated list of names ("failed,cancelled") as
+//  a set of bits (1u << state), or 0 if one is unknown or empty.
+unsigned zj_states_from_names(const char *names);
 
 //  True for succeeded, failed and cancelled.
 bool zj_state_is_final(zj_state_t state);

@@ -99,6 +99,8 @@ typedef struct {
     const char *held;          //  Queued, but held by a limit of its kind
                                //  (zjob_client_limit): why; else NULL
                                //  (status only)
+    int64_t retry_of;          //  The job it retries (zjob retry), or 0
+                               //  (status, list)
 } zjob_job_t;
 
 //  Await delivers job records holding what RESOLVED carries: id, state,
@@ -234,6 +236,28 @@ int zjob_client_status(zjob_client_t *self, const int64_t *ids, size_t count,
 int zjob_client_list(zjob_client_t *self, const char *state, int32_t limit,
                      zjob_job_fn *fn, void *arg);
 
+//  What zjob_client_list_filtered lists; zero fields filter nothing.
+typedef struct {
+    const char *states; //  One state name, or several with commas
+                        //  ("failed,cancelled"); NULL = any
+    const char *kind;   //  Only jobs of this kind, or NULL
+    const char *worker; //  Only jobs whose last attempt ran on it, or NULL
+    int64_t since_ms;   //  Only jobs created within this long before now
+    int64_t before;     //  Only ids below it (a page after one that ended
+                        //  at id before); 0 = from the newest
+    int32_t limit;      //  At most this many; 0 = the coordinator's 100
+} zjob_list_filter_t;
+
+//  Calls fn with the records of the newest jobs that pass filter, newest
+//  first. Sets *next_before (may be NULL) to the before of the next page
+//  when the coordinator found, or may have, more, else to 0. A filter on
+//  kind, worker or since makes the coordinator scan its store in steps
+//  (it serves others in between), so the call may take seconds on a big
+//  store. Returns 0 or a negative code (ZJOB_EUSAGE for a bad filter).
+int zjob_client_list_filtered(zjob_client_t *self,
+                              const zjob_list_filter_t *filter, zjob_job_fn *fn,
+                              void *arg, int64_t *next_before);
+
 //  Calls fn with the records of the children job parent submitted from its
 //  handler, in the order of its calls: those in state (NULL = any), at
 //  most limit of them (0 = the coordinator's default, 100). Returns 0 or a
@@ -336,6 +360,25 @@ int zjob_client_limits(zjob_client_t *self, zjob_limit_fn *fn, void *arg);
 //  already reached). Returns 0 or a negative code.
 int zjob_client_cancel(zjob_client_t *self, const int64_t *ids, size_t count,
                        zjob_job_fn *fn, void *arg);
+
+//  Asks the coordinator to retry ids[count], each a job that ended failed
+//  or cancelled: each gets a new job, a copy of its kind, args and options
+//  (priority, max_attempts, timeout, backoff) at the top level, whose
+//  retry_of names it; the old job stays as it ended. Writes the new ids
+//  into new_ids[count], in the order of ids. All or nothing per batch of
+//  ZJ_MAX_BATCH ids: ZJOB_ENOTFOUND for an unknown id, ZJOB_ESTATE for a
+//  job queued, running or succeeded, and then no job of the batch is made.
+//  Returns 0 or a negative code.
+int zjob_client_retry(zjob_client_t *self, const int64_t *ids, size_t count,
+                      int64_t *new_ids);
+
+//  Asks the coordinator for its statistics, answered from memory: each
+//  kind's queue (queued, of which delayed and held, running, the oldest
+//  queued job's id and age) and the jobs finished in the last 15 minutes
+//  by kind and state, and per minute. Sets *stats_p to the report as
+//  JSON text (docs/cli.md, "stats"), which the caller frees. Returns 0 or
+//  a negative code (then *stats_p is NULL).
+int zjob_client_stats(zjob_client_t *self, char **stats_p);
 
 //  Returns a future for job id on client (borrowed: it must outlive the
 //  future). Never NULL (aborts on out of memory).

@@ -101,6 +101,10 @@ _FRAME_FIELDS = {
     "count": _INT,
     "op": _STR,
     "replace": _BOOL,
+    "stats": _STR,
+    "worker": _STR,
+    "since_ms": _INT,
+    "before": _INT,
 }
 _JOB_FIELDS = {
     "id": _INT,
@@ -132,6 +136,7 @@ _JOB_FIELDS = {
     "cron": _STR,
     "every_ms": _INT,
     "held": _STR,
+    "retry_of": _INT,
 }
 _WORKER_FIELDS = {
     "name": _STR,

@@ -42,7 +42,10 @@
     XX(retention)                                                              \
     XX(cron)                                                                   \
     XX(schedules)                                                              \
-    XX(throttle)
+    XX(throttle)                                                               \
+    XX(stats)                                                                  \
+    XX(listing)                                                                \
+    XX(retry)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)

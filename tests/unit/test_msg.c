@@ -57,6 +57,7 @@ s_fill_job(zj_job_t *job, int64_t id)
     job->cron = strdup("*/5 9-17 * * mon-fri");
     job->every_ms = 60000;
     job->held = strdup("kind fetch at its rate limit (10/s)");
+    job->retry_of = 40;
 }
 
 static void
@@ -124,6 +125,10 @@ s_full_msg(zj_msg_type_t type)
     limit->running = 3;
     limit->updated_at = 1700000003.5;
     msg->clear = true;
+    msg->stats = strdup("{\"kinds\": {}}");
+    msg->worker = strdup("w1");
+    msg->since_ms = 60000;
+    msg->before = INT64_MAX;
     return msg;
 }
 
@@ -196,6 +201,7 @@ s_assert_job(const zj_job_t *got, const zj_job_t *want)
     S_SAME_TEXT(got->cron, want->cron);
     S_SAME_INT(got->every_ms, want->every_ms);
     S_SAME_TEXT(got->held, want->held);
+    S_SAME_INT(got->retry_of, want->retry_of);
 }
 
 static void
@@ -263,6 +269,10 @@ s_assert_msg(const zj_msg_t *got, const zj_msg_t *want)
         S_SAME_INT(limit->running, want->limits[index].running);
         S_SAME_REAL(limit->updated_at, want->limits[index].updated_at);
     }
+    S_SAME_TEXT(got->stats, want->stats);
+    S_SAME_TEXT(got->worker, want->worker);
+    S_SAME_INT(got->since_ms, want->since_ms);
+    S_SAME_INT(got->before, want->before);
 }
 
 //  Encodes msg (which must be valid) into a malloc'd frame.
@@ -325,10 +335,12 @@ s_minimal_msg(zj_msg_type_t type)
         zj_msg_add_job(msg)->id = 6;
     if (type == ZJ_MSG_PURGE)
         msg->req = 9;
-    if (type == ZJ_MSG_LOGS) {
+    if (type == ZJ_MSG_LOGS || type == ZJ_MSG_RETRY) {
         msg->req = 9;
         zj_msg_add_id(msg, 6);
     }
+    if (type == ZJ_MSG_STATS)
+        msg->req = 9;
     if (type == ZJ_MSG_RESOLVED || type == ZJ_MSG_RESULTS) {
         job = zj_msg_add_job(msg);
         job->id = 5;
@@ -592,7 +604,9 @@ START_TEST(test_names)
     ck_assert_int_eq(ZJ_MSG_SCHEDULE, ZJ_MSG_PURGE + 1);
     ck_assert_int_eq(ZJ_MSG_LIMIT, ZJ_MSG_SCHEDULE + 1);
     ck_assert_int_eq(ZJ_MSG_LIMITS, ZJ_MSG_LIMIT + 1);
-    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_LIMITS + 1);
+    ck_assert_int_eq(ZJ_MSG_RETRY, ZJ_MSG_LIMITS + 1);
+    ck_assert_int_eq(ZJ_MSG_STATS, ZJ_MSG_RETRY + 1);
+    ck_assert_int_eq(ZJ_MSG_COUNT, ZJ_MSG_STATS + 1);
     ck_assert_str_eq(zj_msg_type_name(ZJ_MSG_COUNT), "UNKNOWN");
     ck_assert_int_eq(zj_msg_type_from_name("UNKNOWN"), ZJ_MSG_NONE);
     ck_assert_int_eq(zj_msg_type_from_name(NULL), ZJ_MSG_NONE);

@@ -335,6 +335,24 @@ static const s_bad_t s_bad[] = {
          "'limits':{'kind':'a'}}", ZJ_EPROTO, "field 'limits' is not an array"),
     JSON("LIMITS without req", "{'v':1, 't':'LIMITS'}", ZJ_EPROTO,
          "LIMITS: field 'req' missing"),
+    JSON("RETRY without ids", "{'v':1, 't':'RETRY', 'req':3}", ZJ_EPROTO,
+         "RETRY: field 'ids' missing"),
+    JSON("STATS without req", "{'v':1, 't':'STATS'}", ZJ_EPROTO,
+         "STATS: field 'req' missing"),
+    JSON("LIST with an unknown state among several", "{'v':1, 't':'LIST', "
+         "'req':3, 'state':'failed,done'}", ZJ_EPROTO,
+         "unknown state 'failed,done'"),
+    JSON("LIST with an empty state in a list", "{'v':1, 't':'LIST', "
+         "'req':3, 'state':'failed,'}", ZJ_EPROTO, "unknown state"),
+    JSON("LIST with a negative before", "{'v':1, 't':'LIST', 'req':3, "
+         "'before':-1}", ZJ_EPROTO, "field 'before' is negative"),
+    JSON("LIST with a negative since_ms", "{'v':1, 't':'LIST', 'req':3, "
+         "'since_ms':-5}", ZJ_EPROTO, "field 'since_ms' is negative"),
+    JSON("LIST with a bad kind", "{'v':1, 't':'LIST', 'req':3, "
+         "'kind':'a b'}", ZJ_EPROTO, "bad kind name 'a b'"),
+    JSON("a job with a negative retry_of", "{'v':1, 't':'STATUS', 'req':3, "
+         "'jobs':[{'id':1, 'retry_of':-2}]}", ZJ_EPROTO,
+         "field 'retry_of' is negative"),
     JSON("HELLO with two workers", "{'v':1, 't':'HELLO', 'workers':"
          "[{'name':'a'}, {'name':'b'}]}", ZJ_EPROTO, "HELLO: 2 workers"),
     JSON("HELLO without name", "{'v':1, 't':'HELLO', 'workers':"

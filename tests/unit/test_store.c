@@ -92,7 +92,8 @@ START_TEST(test_schema_is_design_v10)
                              {"progress_total", "INTEGER"},
                              {"progress_text", "TEXT"},
                              {"progress_at", "REAL"},
-                             {"log", "TEXT"}};
+                             {"log", "TEXT"},
+                             {"retry_of", "INTEGER"}};
     s_assert_columns(db, "jobs", jobs, sizeof(jobs) / sizeof(jobs[0]));
     const char *attempts[][2] = {
         {"job_id", "INTEGER"}, {"attempt", "INTEGER"}, {"worker", "TEXT"},
@@ -187,6 +188,7 @@ START_TEST(test_v5_tokens_are_kept_without_their_age_index)
                        " '00000000000000ff', 1000.0);"
                        "DROP TABLE schedule_runs; DROP TABLE schedules;"
                        "DROP TABLE limits;"
+                       "ALTER TABLE jobs DROP COLUMN retry_of;"
                        "ALTER TABLE jobs DROP COLUMN log;"
                        "ALTER TABLE jobs DROP COLUMN progress_at;"
                        "ALTER TABLE jobs DROP COLUMN progress_text;"

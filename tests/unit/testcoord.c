@@ -26,6 +26,8 @@ zj_testcoord_new(void)
     self->kids = zj_deps_new();
     self->stops = zlistx_new();
     self->progressed = zj_idmap_new();
+    self->stats = zj_stats_new();
+    self->listing = zj_listing_new();
     self->outbox = zj_outbox_new();
     self->schedules = zj_schedules_new();
     self->throttle = zj_throttle_new();
@@ -41,15 +43,17 @@ zj_testcoord_new(void)
                                   .stops = self->stops,
                                   .progressed = self->progressed,
                                   .max_losses = ZJ_MAX_LOSSES,
-                                  .throttle = self->throttle};
+                                  .throttle = self->throttle,
+                                  .stats = self->stats};
     self->worker_ep = (zj_worker_ep_t){.jobs = &self->jobs,
                                        .outbox = self->outbox,
                                        .limits = &self->limits,
                                        .heartbeat_ms = 1000,
                                        .liveness = 3};
     self->retention = zj_retention_new(self->store, self->futures, 0, NULL);
-    self->client_ep = (zj_client_ep_t){&self->jobs, self->outbox,
-                                       self->retention, self->schedules};
+    self->client_ep =
+        (zj_client_ep_t){&self->jobs, self->outbox, self->retention,
+                         self->schedules, self->listing};
     self->schedule_ep =
         (zj_schedule_ep_t){&self->jobs, self->outbox, self->schedules};
     int64_t requeued = 0;
@@ -84,6 +88,8 @@ zj_testcoord_destroy(zj_testcoord_t **self_p)
         zj_stop_destroy(&stop);
     zlistx_destroy(&self->stops);
     zj_idmap_destroy(&self->progressed);
+    zj_stats_destroy(&self->stats);
+    zj_listing_destroy(&self->listing);
     zj_futures_destroy(&self->futures);
     zj_schedules_destroy(&self->schedules);
     zj_store_destroy(&self->store);

@@ -28,6 +28,8 @@ typedef struct {
     zj_schedules_t *schedules;    //  zjob schedule's, loaded from the store
     zj_schedule_ep_t schedule_ep; //  Their requests and fires
     zj_throttle_t *throttle;      //  Limits per kind (none at first)
+    zj_stats_t *stats;            //  Jobs finished per minute
+    zj_listing_t *listing;        //  LISTs that scan, between turns
 } zj_testcoord_t;
 
 //  Opens the store at zj_testdb_path and recovers its unfinished jobs and
