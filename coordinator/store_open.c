@@ -89,6 +89,14 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     //  handler's stdout and stderr).
     "ALTER TABLE jobs ADD COLUMN log TEXT;"
     "PRAGMA user_version = 10;",
+    //  v11: unique jobs (submit --unique): each key with the job it made
+    //  and the end of its window; a SUBMIT token's ids when they do not
+    //  follow each other (some were older jobs with the same keys).
+    "CREATE TABLE unique_keys ("
+    " key TEXT PRIMARY KEY, id INTEGER NOT NULL,"
+    " expires_at REAL NOT NULL) WITHOUT ROWID;"
+    "ALTER TABLE submit_tokens ADD COLUMN ids TEXT;"
+    "PRAGMA user_version = 11;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {

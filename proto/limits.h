@@ -19,5 +19,8 @@
 #define ZJ_MAX_PROGRESS_TEXT 256        //  Bytes of a job's progress text
 #define ZJ_MAX_LOG (4 * 1024 * 1024)    //  Bytes of a job's log, all attempts
 #define ZJ_MAX_AFTER 1000               //  Ids in one job's after
+#define ZJ_MAX_UNIQUE 256               //  Bytes in a job's unique key
+#define ZJ_UNIQUE_FOR_MS (24LL * 3600 * 1000)           //  Default key window
+#define ZJ_MAX_UNIQUE_FOR_MS (366LL * 24 * 3600 * 1000) //  Longest window
 
 #endif

@@ -218,6 +218,7 @@ zj_job_clear(zj_job_t *job)
     free(job->after);
     free(job->progress_text);
     free(job->log);
+    free(job->unique);
     memset(job, 0, sizeof(zj_job_t));
 }
 
@@ -234,6 +235,7 @@ zj_job_copy(zj_job_t *dest, const zj_job_t *src)
     dest->error = s_strdup(src->error);
     dest->progress_text = s_strdup(src->progress_text);
     dest->log = s_strdup(src->log);
+    dest->unique = s_strdup(src->unique);
     dest->after = NULL;
     if (src->after_count > 0) {
         size_t size = src->after_count * sizeof(int64_t);
@@ -311,6 +313,42 @@ s_check_time(double value, const char *name, char *why)
     return 0;
 }
 
+//  A unique key: 1..ZJ_MAX_UNIQUE bytes of printable UTF-8 (no control
+//  character); its window 0 (the default) or 1..ZJ_MAX_UNIQUE_FOR_MS, and
+//  only beside a key.
+static int
+s_check_unique(const zj_job_t *job, char *why)
+{
+    if (job->unique == NULL) {
+        if (job->unique_for_ms != 0)
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "field 'unique_for_ms' needs 'unique'");
+        return 0;
+    }
+    const uint8_t *bytes = (const uint8_t *) job->unique;
+    size_t size = strlen(job->unique);
+    if (size > ZJ_MAX_UNIQUE)
+        return zj_why_fail(ZJ_ETOOBIG, why, "field 'unique' is %zu bytes > %d",
+                           size, ZJ_MAX_UNIQUE);
+    bool printable = size > 0;
+    for (size_t at = 0; printable && at < size;) {
+        size_t length = zj_utf8_length(bytes + at, size - at);
+        printable = length > 0 && bytes[at] >= 0x20 && bytes[at] != 0x7f;
+        at += length ? length : 1;
+    }
+    if (!printable)
+        return zj_why_fail(ZJ_EPROTO, why,
+                           "field 'unique' is not 1..%d bytes of printable "
+                           "UTF-8",
+                           ZJ_MAX_UNIQUE);
+    if (job->unique_for_ms < 0 || job->unique_for_ms > ZJ_MAX_UNIQUE_FOR_MS)
+        return zj_why_fail(ZJ_EPROTO, why,
+                           "field 'unique_for_ms' is %" PRId64
+                           ", not 1..%lld (366 days)",
+                           job->unique_for_ms, ZJ_MAX_UNIQUE_FOR_MS);
+    return 0;
+}
+
 static int
 s_check_job(const zj_job_t *job, char *why)
 {
@@ -337,7 +375,8 @@ s_check_job(const zj_job_t *job, char *why)
         (rc = s_check_time(job->not_before, "not_before", why)) ||
         (rc = s_check_time(job->created_at, "created_at", why)) ||
         (rc = s_check_time(job->started_at, "started_at", why)) ||
-        (rc = s_check_time(job->finished_at, "finished_at", why)))
+        (rc = s_check_time(job->finished_at, "finished_at", why)) ||
+        (rc = s_check_unique(job, why)))
         return rc;
     if (job->state < ZJ_STATE_NONE || job->state > ZJ_STATE_CANCELLED)
         return zj_why_fail(ZJ_EPROTO, why, "unknown state %d",

@@ -13,7 +13,8 @@
 
 //  Message types. "c" client, "C" coordinator, "w" worker.
 //    SUBMIT     c->C  req, token, jobs[] (kind, args, priority,
-//                     max_attempts, timeout_ms, delay_ms, backoff_ms)
+//                     max_attempts, timeout_ms, delay_ms, backoff_ms,
+//                     unique, unique_for_ms)
 //    SUBMITTED  C->c  req, ids[]
 //    AWAIT      c->C  req, ids[], in_order, timeout_ms (0 = none)
 //    RESOLVED   C->c  req, jobs[] (id, state, result | error, attempts,
@@ -135,6 +136,8 @@ typedef struct {
     double progress_at;     //  Records: when the coordinator heard it
     char *log;              //  LOG: text its attempt adds to its log;
                             //  LOGS reply: the whole log, or NULL
+    char *unique;           //  SUBMIT: the job's unique key, or NULL
+    int64_t unique_for_ms;  //  SUBMIT: the key's window; 0 = 24 h
 } zj_job_t;
 
 //  A kind a worker offers, with its class.

@@ -53,6 +53,8 @@ s_fill_job(zj_job_t *job, int64_t id)
     job->progress_text = strdup("fetching page 3");
     job->progress_at = 1700000001.75;
     job->log = strdup("line 1\nline 2\n");
+    job->unique = strdup("invoice-42 caf\xc3\xa9");
+    job->unique_for_ms = 3600000;
 }
 
 static void
@@ -175,6 +177,8 @@ s_assert_job(const zj_job_t *got, const zj_job_t *want)
     S_SAME_TEXT(got->progress_text, want->progress_text);
     S_SAME_REAL(got->progress_at, want->progress_at);
     S_SAME_TEXT(got->log, want->log);
+    S_SAME_TEXT(got->unique, want->unique);
+    S_SAME_INT(got->unique_for_ms, want->unique_for_ms);
 }
 
 static void
