@@ -643,6 +643,10 @@ zj_store_batch_digest(const zj_job_t *jobs, size_t count, char *digest)
         hash = s_fnv_text(hash, job->kind);
         hash = s_fnv_text(hash, job->args);
         hash = s_fnv(hash, numbers, sizeof numbers);
+        if (job->unique) { //  Only then: older digests stay the same
+            hash = s_fnv_text(hash, job->unique);
+            hash = s_fnv(hash, &job->unique_for_ms, sizeof job->unique_for_ms);
+        }
     }
     snprintf(digest, ZJ_STORE_DIGEST_SIZE, "%016" PRIx64, hash);
 }

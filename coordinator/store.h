@@ -133,7 +133,8 @@ int zj_store_save_unique(zj_store_t *self, const char *key, int64_t id,
 //  after_key (NULL or "" = from the first key), walking the table's
 //  primary key, so that no index by age is needed. Writes into
 //  next_key[ZJ_MAX_UNIQUE + 1] where the next call starts ("" once this
-//  call reached the last key: start again from the first), and the rows
+//  call reached the last key: start again from the first; it may be
+//  after_key's own buffer), and the rows
 //  deleted into *deleted. A journaled write inside the turn, like the
 //  others. Returns 0, or ZJ_ESTORE (nothing done) while the store cannot
 //  be written.
@@ -158,7 +159,8 @@ int zj_store_find_child(zj_store_t *self, int64_t parent, int32_t call,
                         int64_t *id_p);
 
 //  The digest of a SUBMIT's jobs (each one's kind, args, priority,
-//  max_attempts, timeout_ms, delay_ms and backoff_ms): 16 hex digits of
+//  max_attempts, timeout_ms, delay_ms and backoff_ms, and its unique key
+//  and window when it has one): 16 hex digits of
 //  64-bit FNV-1a, into digest[ZJ_STORE_DIGEST_SIZE].
 void zj_store_batch_digest(const zj_job_t *jobs, size_t count, char *digest);
 

@@ -115,17 +115,17 @@ zj_store_expire_unique(zj_store_t *self, const char *after_key, int limit,
                        double now, char *next_key, int *deleted)
 {
     assert(self && limit >= 1 && next_key && deleted);
+    assert(after_key == NULL || strlen(after_key) <= ZJ_MAX_UNIQUE);
     *deleted = 0;
-    next_key[0] = '\0';
+    char from[ZJ_MAX_UNIQUE + 1]; //  after_key may be next_key
+    snprintf(from, sizeof from, "%s", after_key ? after_key : "");
     if (!zj_store_is_writable(self) || zj_store_begin_read(self) != 0)
         return ZJ_ESTORE;
-    const char *from = after_key ? after_key : "";
     char last[ZJ_MAX_UNIQUE + 1];
     if (s_chunk_end(self, from, limit, last) != 0)
         return ZJ_ESTORE;
-    zj_job_t entry = {.kind = (char *) from,
-                      .unique = *last ? last : NULL,
-                      .finished_at = now};
+    zj_job_t entry = {
+        .kind = from, .unique = *last ? last : NULL, .finished_at = now};
     int before = sqlite3_total_changes(self->db);
     int rc = zj_store_write(
         self, &(zj_write_entry_t){ZJ_WRITE_EXPIRE_UNIQUE, entry, {0}});

@@ -38,7 +38,8 @@
     XX(policy)                                                                 \
     XX(json)                                                                   \
     XX(admission)                                                              \
-    XX(zjob)
+    XX(zjob)                                                                   \
+    XX(unique)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)
