@@ -313,6 +313,22 @@ s_check_time(double value, const char *name, char *why)
     return 0;
 }
 
+bool
+zj_unique_key_is_valid(const char *key)
+{
+    if (key == NULL)
+        return false;
+    const uint8_t *bytes = (const uint8_t *) key;
+    size_t size = strlen(key);
+    bool printable = size > 0 && size <= ZJ_MAX_UNIQUE;
+    for (size_t at = 0; printable && at < size;) {
+        size_t length = zj_utf8_length(bytes + at, size - at);
+        printable = length > 0 && bytes[at] >= 0x20 && bytes[at] != 0x7f;
+        at += length;
+    }
+    return printable;
+}
+
 //  A unique key: 1..ZJ_MAX_UNIQUE bytes of printable UTF-8 (no control
 //  character); its window 0 (the default) or 1..ZJ_MAX_UNIQUE_FOR_MS, and
 //  only beside a key.
@@ -325,18 +341,11 @@ s_check_unique(const zj_job_t *job, char *why)
                                "field 'unique_for_ms' needs 'unique'");
         return 0;
     }
-    const uint8_t *bytes = (const uint8_t *) job->unique;
     size_t size = strlen(job->unique);
     if (size > ZJ_MAX_UNIQUE)
         return zj_why_fail(ZJ_ETOOBIG, why, "field 'unique' is %zu bytes > %d",
                            size, ZJ_MAX_UNIQUE);
-    bool printable = size > 0;
-    for (size_t at = 0; printable && at < size;) {
-        size_t length = zj_utf8_length(bytes + at, size - at);
-        printable = length > 0 && bytes[at] >= 0x20 && bytes[at] != 0x7f;
-        at += length ? length : 1;
-    }
-    if (!printable)
+    if (!zj_unique_key_is_valid(job->unique))
         return zj_why_fail(ZJ_EPROTO, why,
                            "field 'unique' is not 1..%d bytes of printable "
                            "UTF-8",

@@ -238,6 +238,10 @@ int zj_class_from_name(const char *name);
 //  True if name is a valid kind name (1..ZJ_MAX_KIND of [A-Za-z0-9_.:-]).
 bool zj_kind_name_is_valid(const char *name);
 
+//  True if key is a valid unique key (1..ZJ_MAX_UNIQUE bytes of UTF-8
+//  without control characters).
+bool zj_unique_key_is_valid(const char *key);
+
 //  Frees the strings a job owns and zeroes it (the struct itself is not
 //  freed). Copies a job deeply into *dest (dest's old content is not freed).
 void zj_job_clear(zj_job_t *job);
