@@ -512,6 +512,7 @@ s_check_fields(const zj_msg_t *msg, char *why)
 #define S_NEED_KIND 2
 #define S_NEED_FINAL 4
 #define S_NEED_CHILD 8 //  parent and call, one parent for all
+#define S_NO_UNIQUE 16 //  no unique key (SPAWN: calls key the children)
 
 static int
 s_need_jobs(const zj_msg_t *msg, size_t min, int needs, char *why)
@@ -532,6 +533,11 @@ s_need_jobs(const zj_msg_t *msg, size_t min, int needs, char *why)
             return zj_why_fail(ZJ_EPROTO, why,
                                "%s: job %zu: state '%s' is not final", type,
                                index, zj_state_name(job->state));
+        if ((needs & S_NO_UNIQUE) && job->unique)
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "%s: job %zu: 'unique' is for SUBMIT only (a "
+                               "parent's calls key its children)",
+                               type, index);
         if ((needs & S_NEED_CHILD) && (job->parent <= 0 || job->call <= 0 ||
                                        job->parent != msg->jobs[0].parent))
             return zj_why_fail(ZJ_EPROTO, why,
@@ -575,7 +581,8 @@ s_check_type(const zj_msg_t *msg, char *why)
         return rc;
     case ZJ_MSG_SPAWN:
         if (!(rc = s_need(req, msg, "req", why)))
-            rc = s_need_jobs(msg, 1, S_NEED_KIND | S_NEED_CHILD, why);
+            rc = s_need_jobs(msg, 1, S_NEED_KIND | S_NEED_CHILD | S_NO_UNIQUE,
+                             why);
         return rc;
     case ZJ_MSG_SUBMITTED:
     case ZJ_MSG_SPAWNED:

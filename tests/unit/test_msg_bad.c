@@ -264,6 +264,9 @@ static const s_bad_t s_bad[] = {
     JSON("SUBMIT unique_for_ms without unique", "{'v':1, 't':'SUBMIT', "
          "'req':1, 'jobs':[{'kind':'e', 'unique_for_ms':5}]}", ZJ_EPROTO,
          "field 'unique_for_ms' needs 'unique'"),
+    JSON("SPAWN with a unique key", "{'v':1, 't':'SPAWN', 'req':1, "
+         "'jobs':[{'kind':'e', 'parent':3, 'call':1, 'unique':'k'}]}",
+         ZJ_EPROTO, "SPAWN: job 0: 'unique' is for SUBMIT only"),
     JSON("SUBMITTED without ids", "{'v':1, 't':'SUBMITTED', 'req':1}",
          ZJ_EPROTO, "SUBMITTED: field 'ids' missing"),
     JSON("AWAIT without req", "{'v':1, 't':'AWAIT', 'ids':[1]}", ZJ_EPROTO,
