@@ -504,7 +504,8 @@ zj_store_save_token(zj_store_t *self, const char *token, const int64_t *ids,
 }
 
 //  A token row's ids into a new array of count: first_id.. or, when the
-//  row keeps them, its JSON array (which must hold count ids).
+//  row keeps them, its JSON array (which must hold count ids). NULL when
+//  they are not count job ids (a row damaged by hand).
 static int64_t *
 s_read_token_ids(int64_t first_id, size_t count, const char *text)
 {
@@ -523,7 +524,10 @@ s_read_token_ids(int64_t first_id, size_t count, const char *text)
     if (text == NULL)
         for (; found < count; found++)
             ids[found] = first_id + (int64_t) found;
-    if (found < count) {
+    bool valid = found == count;
+    for (size_t index = 0; valid && index < count; index++)
+        valid = ids[index] >= 1;
+    if (!valid) {
         free(ids);
         return NULL;
     }

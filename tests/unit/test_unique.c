@@ -207,6 +207,14 @@ START_TEST(test_a_token_keeps_ids_that_do_not_follow_each_other)
     ck_assert_int_eq(zj_store_find_token(store, "t1", &ids, &count, digest),
                      ZJ_ESTORE);
     ck_assert_ptr_null(ids);
+    ck_assert_int_eq(zj_store_commit(store), 0);
+    db = zj_testdb_raw();
+    zj_testdb_exec(db, "UPDATE submit_tokens SET ids = '[5,0,1,2]' WHERE"
+                       " token = 't1'");
+    sqlite3_close(db);
+    ck_assert_int_eq(zj_store_find_token(store, "t1", &ids, &count, digest),
+                     ZJ_ESTORE);
+    ck_assert_ptr_null(ids);
     zj_store_destroy(&store);
 }
 END_TEST
