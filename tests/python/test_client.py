@@ -17,6 +17,7 @@ from zjob.blocking import BlockingClient  # noqa: E402
 from zjob.client import Client  # noqa: E402
 from zjob.errors import Error, JobCancelled, JobFailed, Unreachable  # noqa: E402
 from zjob.future import Future  # noqa: E402
+import zjob.jobs  # noqa: E402
 
 LIMIT = 30  # Seconds any one step of a test may take
 
@@ -341,6 +342,12 @@ class TestUnique(SharedCluster):
         later = await bounded(self.client.submit("echo", 2, unique=key))
         self.assertNotEqual(later.id, first.id)
         self.assertEqual(await bounded(later), 2)
+
+    async def test_a_child_takes_no_key(self):
+        with self.assertRaises(ValueError):
+            await zjob.jobs.submit("echo", 1, unique="k")
+        with self.assertRaises(ValueError):
+            await zjob.jobs.submit_many([{"kind": "echo", "unique": "k"}])
 
     def test_blocking_unique(self):
         key = f"py-blocking-{time.monotonic_ns()}"
