@@ -114,6 +114,22 @@ s_line_after(zjob_spec_t *spec, json_t *value, char *why)
     return 0;
 }
 
+//  The "unique" member of a batch line: a key, into a string spec owns.
+static int
+s_line_unique(zjob_spec_t *spec, json_t *value, char *why)
+{
+    const char *key = json_string_value(value);
+    if (!zj_unique_key_is_valid(key)) {
+        zj_why_set(why,
+                   "bad \"unique\" (a string of 1..%d bytes without control "
+                   "characters)",
+                   ZJ_MAX_UNIQUE);
+        return -1;
+    }
+    spec->unique = strdup(key);
+    return 0;
+}
+
 //  Fills spec from one member of a batch line. Returns 0, or -1 with a
 //  reason in why.
 static int
@@ -138,6 +154,8 @@ s_line_member(zjob_spec_t *spec, const char *key, json_t *value, char *why)
     }
     if (strcmp(key, "after") == 0)
         return s_line_after(spec, value, why);
+    if (strcmp(key, "unique") == 0)
+        return s_line_unique(spec, value, why);
     int rc = -1;
     if (strcmp(key, "priority") == 0)
         rc = s_line_int(value, INT32_MIN, INT32_MAX, &spec->priority);
@@ -149,15 +167,22 @@ s_line_member(zjob_spec_t *spec, const char *key, json_t *value, char *why)
         rc = s_line_duration(value, &spec->delay_ms);
     else if (strcmp(key, "backoff") == 0)
         rc = s_line_duration(value, &spec->backoff_ms);
+    else if (strcmp(key, "unique_for") == 0)
+        rc = s_line_duration(value, &spec->unique_for_ms) ||
+                     spec->unique_for_ms < 1 ||
+                     spec->unique_for_ms > ZJ_MAX_UNIQUE_FOR_MS
+                 ? -1
+                 : 0;
     else {
         zj_why_set(why, "unknown key \"%.40s\"", key);
         return -1;
     }
     if (rc)
         zj_why_set(why, "bad \"%s\" (%s)", key,
-                   strcmp(key, "priority") == 0  ? "an integer"
-                   : strcmp(key, "retries") == 0 ? "an integer >= 0"
-                                                 : "a duration like \"2s\"");
+                   strcmp(key, "priority") == 0     ? "an integer"
+                   : strcmp(key, "retries") == 0    ? "an integer >= 0"
+                   : strcmp(key, "unique_for") == 0 ? "a duration of 1ms..366d"
+                                                    : "a duration like \"2s\"");
     return rc;
 }
 
@@ -174,6 +199,10 @@ s_line_object(json_t *object, zjob_spec_t *spec, char *why)
     }
     if (spec->kind == NULL) {
         zj_why_set(why, "\"kind\" is missing");
+        return -1;
+    }
+    if (spec->unique == NULL && json_object_get(object, "unique_for")) {
+        zj_why_set(why, "\"unique_for\" needs \"unique\"");
         return -1;
     }
     return 0;
@@ -204,8 +233,11 @@ zj_cli_batch_line(const char *line, const zjob_spec_t *defaults,
         free((char *) spec->args);
         if (spec->after != defaults->after)
             free((int64_t *) spec->after);
+        if (spec->unique != defaults->unique)
+            free((char *) spec->unique);
         spec->kind = NULL;
         spec->args = NULL;
+        spec->unique = defaults->unique;
         spec->after = defaults->after;
         spec->after_count = defaults->after_count;
     }

@@ -16,6 +16,7 @@ static const char s_usage[] =
     "Usage: zjob [--coordinator EP] submit KIND [ARGS_JSON] [--wait]\n"
     "            [--timeout DUR] [--retries N] [--backoff DUR] [--priority N]\n"
     "            [--delay DUR] [--after ID[,ID...]]\n"
+    "            [--unique KEY [--unique-for DUR]]\n"
     "       zjob [--coordinator EP] submit --batch FILE|- [--batch-size N]\n"
     "\n"
     "Submits a job of KIND with ARGS_JSON (default: null) and prints its\n"
@@ -32,10 +33,16 @@ static const char s_usage[] =
     "  --delay DUR        run no sooner than DUR from now\n"
     "  --after ID[,ID...] run only once each of these jobs succeeded; if\n"
     "                     one fails or is cancelled, this job is cancelled\n"
+    "  --unique KEY       if a job submitted with KEY is in its window,\n"
+    "                     print its id and submit nothing (KEY: 1..256\n"
+    "                     bytes, no control characters)\n"
+    "  --unique-for DUR   the key's window, 1ms..366d (default 24h); with\n"
+    "                     --batch, the default of lines with a \"unique\"\n"
     "  --batch FILE|-     JSON lines {\"kind\": K, \"args\": A, \"priority\": "
     "N,\n"
     "                     \"retries\": N, \"backoff\": DUR, \"timeout\": DUR,\n"
-    "                     \"delay\": DUR, \"after\": [ID, ...]};\n"
+    "                     \"delay\": DUR, \"after\": [ID, ...], \"unique\":\n"
+    "                     KEY, \"unique_for\": DUR};\n"
     "                     the options above give defaults for missing keys\n"
     "  --batch-size N     jobs per message to the coordinator (default 1000,\n"
     "                     1..10000); lower it for a coordinator started\n"
@@ -60,7 +67,9 @@ enum {
     S_DELAY,
     S_BATCH,
     S_BATCH_SIZE,
-    S_AFTER
+    S_AFTER,
+    S_UNIQUE,
+    S_UNIQUE_FOR
 };
 
 static const struct option s_options[] = {
@@ -73,6 +82,8 @@ static const struct option s_options[] = {
     {"batch", required_argument, NULL, S_BATCH},
     {"batch-size", required_argument, NULL, S_BATCH_SIZE},
     {"after", required_argument, NULL, S_AFTER},
+    {"unique", required_argument, NULL, S_UNIQUE},
+    {"unique-for", required_argument, NULL, S_UNIQUE_FOR},
     ZJ_CLI_COMMON_OPTIONS};
 
 typedef struct {
@@ -150,6 +161,23 @@ s_flag(zj_cli_t *cli, s_submit_t *submit, int option)
             return zj_cli_usage_error(cli,
                                       "'%s' is not a duration "
                                       "(250ms, 2s, 1h30m, 1d)",
+                                      optarg);
+        return 0;
+    case S_UNIQUE:
+        if (!zj_unique_key_is_valid(optarg))
+            return zj_cli_usage_error(cli,
+                                      "--unique wants a key of 1..%d bytes "
+                                      "without control characters",
+                                      ZJ_MAX_UNIQUE);
+        spec->unique = optarg;
+        return 0;
+    case S_UNIQUE_FOR:
+        if (zj_duration_parse(optarg, &spec->unique_for_ms) ||
+            spec->unique_for_ms < 1 ||
+            spec->unique_for_ms > ZJ_MAX_UNIQUE_FOR_MS)
+            return zj_cli_usage_error(cli,
+                                      "--unique-for wants a duration of "
+                                      "1ms..366d, not '%.40s'",
                                       optarg);
         return 0;
     case S_RETRIES:
@@ -383,6 +411,12 @@ zj_cli_submit(zj_cli_t *cli, int argc, char **argv)
     int rc = 0;
     if (submit.batch && optind < argc)
         rc = zj_cli_usage_error(cli, "--batch takes no KIND or ARGS_JSON");
+    else if (submit.batch && submit.defaults.unique)
+        rc = zj_cli_usage_error(cli, "--unique names one job; give each "
+                                     "batch line its own \"unique\"");
+    else if (!submit.batch && submit.defaults.unique_for_ms &&
+             !submit.defaults.unique)
+        rc = zj_cli_usage_error(cli, "--unique-for needs --unique");
     else if (submit.batch && submit.wait)
         rc = zj_cli_usage_error(cli, "--batch does not --wait; pipe the ids "
                                      "into 'zjob gather -'");
@@ -395,6 +429,8 @@ zj_cli_submit(zj_cli_t *cli, int argc, char **argv)
     for (size_t index = 0; index < submit.count; index++) {
         free((char *) submit.specs[index].kind);
         free((char *) submit.specs[index].args);
+        if (submit.specs[index].unique != submit.defaults.unique)
+            free((char *) submit.specs[index].unique);
         if (submit.specs[index].after != submit.after)
             free((int64_t *) submit.specs[index].after);
     }

@@ -91,6 +91,14 @@ s_check_spec(zjob_client_t *self, const zjob_spec_t *spec, size_t index)
             return zj_client_fail(self, ZJ_EUSAGE,
                                   "job %zu: after holds %lld, not a job id",
                                   index, (long long) spec->after[at]);
+    if (spec->unique && !zj_unique_key_is_valid(spec->unique))
+        return zj_client_fail(self, ZJ_EUSAGE,
+                              "job %zu: unique key is not 1..%d bytes of "
+                              "printable UTF-8",
+                              index, ZJ_MAX_UNIQUE);
+    if (spec->unique_for_ms < 0 || spec->unique_for_ms > ZJ_MAX_UNIQUE_FOR_MS)
+        return zj_client_fail(self, ZJ_EUSAGE,
+                              "job %zu: unique_for is not 1 ms..366 d", index);
     if (spec->retries < 0 || spec->retries == INT32_MAX ||
         spec->timeout_ms < 0 || spec->delay_ms < 0 || spec->backoff_ms < 0)
         return zj_client_fail(
@@ -118,7 +126,10 @@ s_build_submit(void *arg, size_t batch)
                         .delay_ms = spec->delay_ms,
                         .backoff_ms = spec->backoff_ms,
                         .after = (int64_t *) spec->after,
-                        .after_count = (uint32_t) spec->after_count};
+                        .after_count = (uint32_t) spec->after_count,
+                        .unique = (char *) spec->unique,
+                        .unique_for_ms =
+                            spec->unique ? spec->unique_for_ms : 0};
         zj_job_copy(zj_msg_add_job(msg), &job);
     }
     return msg;
@@ -147,8 +158,10 @@ s_cut_batches(zjob_client_t *self, const zjob_spec_t *specs, size_t count,
 {
     size_t batches = 0, in_batch = 0, bytes = 0;
     for (size_t index = 0; index < count; index++) {
-        size_t size = 64 + strlen(specs[index].kind) +
-                      (specs[index].args ? strlen(specs[index].args) : 0);
+        size_t size =
+            64 + strlen(specs[index].kind) +
+            (specs[index].args ? strlen(specs[index].args) : 0) +
+            (specs[index].unique ? 32 + strlen(specs[index].unique) : 0);
         if (in_batch == self->batch ||
             (in_batch > 0 && bytes + size > S_FRAME_BUDGET)) {
             in_batch = 0;

@@ -78,11 +78,11 @@ static bool
 s_answer_token(zj_client_ep_t *self, zframe_t *identity, const zj_msg_t *msg,
                const char *digest)
 {
-    int64_t first_id = 0;
+    int64_t *ids = NULL;
     size_t count = 0;
     char stored[ZJ_STORE_DIGEST_SIZE];
-    int rc = zj_store_find_token(self->jobs->store, msg->token, &first_id,
-                                 &count, stored);
+    int rc = zj_store_find_token(self->jobs->store, msg->token, &ids, &count,
+                                 stored);
     if (rc == ZJ_ENOTFOUND)
         return false;
     if (rc) {
@@ -90,6 +90,7 @@ s_answer_token(zj_client_ep_t *self, zframe_t *identity, const zj_msg_t *msg,
         return true;
     }
     if (count != msg->job_count || strcmp(stored, digest) != 0) {
+        free(ids);
         char reason[ZJ_MAX_TEXT];
         snprintf(reason, sizeof reason,
                  "token '%s' was used for another batch; nothing was queued "
@@ -101,9 +102,10 @@ s_answer_token(zj_client_ep_t *self, zframe_t *identity, const zj_msg_t *msg,
     zj_msg_t *reply = zj_msg_new(ZJ_MSG_SUBMITTED);
     reply->req = msg->req;
     for (size_t index = 0; index < count; index++)
-        zj_msg_add_id(reply, first_id + (int64_t) index);
+        zj_msg_add_id(reply, ids[index]);
     zj_log_info("submit repeated token=%s jobs=%zu first_id=%" PRId64,
-                msg->token, count, first_id);
+                msg->token, count, ids[0]);
+    free(ids);
     s_reply(self, identity, &reply);
     return true;
 }
@@ -115,11 +117,62 @@ s_take_back(zj_client_ep_t *self, zframe_t *identity, uint64_t req,
             zj_msg_t **reply_p, zj_store_mark_t mark)
 {
     zj_msg_t *reply = *reply_p;
+    //  Ids below the mark are older jobs that unique keys named: they stay.
     for (size_t index = 0; index < reply->id_count; index++)
-        zj_lifecycle_unsubmit(self->jobs, reply->ids[index]);
+        if (reply->ids[index] >= mark.next_id)
+            zj_lifecycle_unsubmit(self->jobs, reply->ids[index]);
     zj_store_undo(self->jobs->store, mark);
     zj_msg_destroy(reply_p);
     s_store_error(self, identity, req);
+}
+
+//  The job a unique key made, if its window is open: earlier in this
+//  SUBMIT (made), else in the store. Sets *id_p and returns 0, or returns
+//  ZJ_ENOTFOUND or ZJ_ESTORE.
+static int
+s_find_unique(zj_client_ep_t *self, zhashx_t *made, const char *key, double now,
+              int64_t *id_p)
+{
+    void *known = made ? zhashx_lookup(made, key) : NULL;
+    if (known) {
+        *id_p = (int64_t) (intptr_t) known;
+        return 0;
+    }
+    return zj_store_find_unique(self->jobs->store, key, now, id_p);
+}
+
+//  Makes one job of a SUBMIT, or, for a unique key whose window is open,
+//  finds the job it made (PROTOCOL.md, "Unique jobs"); a new key is saved
+//  with its job, and remembered in *made_p for the rest of the SUBMIT.
+//  Returns the id, or 0 if the store failed (the SUBMIT is refused).
+static int64_t
+s_submit_one(zj_client_ep_t *self, const zj_job_t *spec, zhashx_t **made_p)
+{
+    if (spec->unique == NULL)
+        return zj_lifecycle_submit(self->jobs, spec);
+    double now = zj_now();
+    int64_t id = 0;
+    int rc = s_find_unique(self, *made_p, spec->unique, now, &id);
+    if (rc == 0) {
+        zj_log_debug("submit unique key=\"%s\" id=%" PRId64 " reused",
+                     spec->unique, id);
+        return id;
+    }
+    if (rc != ZJ_ENOTFOUND || (id = zj_lifecycle_submit(self->jobs, spec)) == 0)
+        return 0;
+    int64_t window =
+        spec->unique_for_ms > 0 ? spec->unique_for_ms : ZJ_UNIQUE_FOR_MS;
+    if (zj_store_save_unique(self->jobs->store, spec->unique, id,
+                             now + (double) window / 1000.0) != 0) {
+        zj_lifecycle_unsubmit(self->jobs, id); //  Its row: zj_store_undo
+        return 0;
+    }
+    if (*made_p == NULL)
+        *made_p = zhashx_new();
+    zhashx_insert(*made_p, spec->unique, (void *) (intptr_t) id);
+    zj_log_debug("submit unique key=\"%s\" id=%" PRId64 " window_ms=%" PRId64,
+                 spec->unique, id, window);
+    return id;
 }
 
 static void
@@ -137,18 +190,19 @@ s_on_submit(zj_client_ep_t *self, zframe_t *identity, zj_msg_t *msg)
     zj_store_mark_t mark = zj_store_mark(self->jobs->store);
     zj_msg_t *reply = zj_msg_new(ZJ_MSG_SUBMITTED);
     reply->req = msg->req;
+    zhashx_t *made = NULL; //  This SUBMIT's unique keys: key -> id
     for (size_t index = 0; index < msg->job_count; index++) {
-        int64_t id = zj_lifecycle_submit(self->jobs, &msg->jobs[index]);
+        int64_t id = s_submit_one(self, &msg->jobs[index], &made);
         if (id == 0) {
+            zhashx_destroy(&made);
             s_take_back(self, identity, msg->req, &reply, mark);
             return;
         }
-        //  Ids follow each other (a token names them first_id..).
-        assert(index == 0 || id == reply->ids[index - 1] + 1);
         zj_msg_add_id(reply, id);
     }
+    zhashx_destroy(&made);
     if (msg->token &&
-        zj_store_save_token(self->jobs->store, msg->token, reply->ids[0],
+        zj_store_save_token(self->jobs->store, msg->token, reply->ids,
                             reply->id_count, digest, zj_now()) != 0) {
         s_take_back(self, identity, msg->req, &reply, mark);
         return;

@@ -90,6 +90,7 @@ s_put_job(zj_journal_t *self, const zj_job_t *job)
     s_put_string(self, job->log);
     s_put_string(self, job->schedule);
     s_put_string(self, job->cron);
+    s_put_string(self, job->unique);
 }
 
 //  Whether a write carries a worker (else a job).
@@ -208,6 +209,7 @@ s_get_job(zj_reader_t *reader, zj_job_t *job)
     job->schedule = s_get_string(reader);
     job->cron = s_get_string(reader);
     job->held = NULL; //  Never journaled: replies only
+    job->unique = s_get_string(reader);
 }
 
 //  Reads a worker; its kinds go into kinds, which the caller frees.
@@ -261,8 +263,15 @@ s_count_to(const zj_journal_t *self, size_t size)
 int
 zj_journal_replay(const zj_journal_t *self, zj_journal_fn *fn, void *arg)
 {
-    assert(self && fn);
-    zj_reader_t reader = {self->data, self->data};
+    return zj_journal_replay_from(self, 0, fn, arg);
+}
+
+int
+zj_journal_replay_from(const zj_journal_t *self, size_t mark, zj_journal_fn *fn,
+                       void *arg)
+{
+    assert(self && fn && mark <= self->size);
+    zj_reader_t reader = {self->data + mark, self->data};
     int rc = 0;
     while (rc == 0 && reader.at < self->data + self->size) {
         zj_write_entry_t entry;

@@ -18,7 +18,8 @@ typedef enum {
     ZJ_WRITE_WORKER_STATE,    //  worker's name, state and last_seen
     ZJ_WRITE_SAVE_TOKEN,      //  a SUBMIT's token, in a job: kind = token,
                               //  id = first id, attempts = count of ids,
-                              //  result = digest, created_at
+                              //  result = digest, created_at, args = the
+                              //  ids as a JSON array if not first_id..
     ZJ_WRITE_APPEND_LOG,      //  text added to a job's log: id, log
     ZJ_WRITE_DELETE_WORKER,   //  a worker's row, by name, unless connected
     ZJ_WRITE_DELETE_JOBS,     //  the rows of final jobs id..timeout_ms (a
@@ -37,7 +38,12 @@ typedef enum {
                               //  attempts = concurrency (-1 none),
                               //  not_before = rate (0 none), started_at =
                               //  burst, created_at = updated_at
-    ZJ_WRITE_DELETE_LIMIT     //  a kind's limits, by kind
+    ZJ_WRITE_DELETE_LIMIT,    //  a kind's limits, by kind
+    ZJ_WRITE_SAVE_UNIQUE,     //  a unique key, in a job: unique = key,
+                              //  id = its job, not_before = expires_at
+    ZJ_WRITE_EXPIRE_UNIQUE    //  expired keys in a range, in a job: kind =
+                              //  after this key, unique = up to this one
+                              //  (NULL: to the end), finished_at = now
 } zj_write_t;
 
 //  One write as replay sees it. Strings point into the journal; kinds is
@@ -76,5 +82,9 @@ typedef int(zj_journal_fn)(void *arg, const zj_write_entry_t *entry);
 //  Calls fn for each write, oldest first; stops at the first non-zero
 //  return and returns it.
 int zj_journal_replay(const zj_journal_t *self, zj_journal_fn *fn, void *arg);
+
+//  The same for the writes appended after mark (zj_journal_mark).
+int zj_journal_replay_from(const zj_journal_t *self, size_t mark,
+                           zj_journal_fn *fn, void *arg);
 
 #endif

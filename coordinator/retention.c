@@ -14,6 +14,13 @@
 #define ZJ_DISK_LOW_BYTES (1LL << 30) //  Below this free, or below
 #define ZJ_DISK_LOW_PERCENT 5         //  ... this share, warn
 
+//  What the --keep sweep walks, in this order, each a chunk a step.
+typedef enum {
+    ZJ_PHASE_JOBS,   //  Final jobs finished before the cutoff
+    ZJ_PHASE_TOKENS, //  SUBMIT tokens made before it
+    ZJ_PHASE_KEYS    //  Unique keys whose window has passed
+} zj_phase_t;
+
 //  One sweep over the jobs, a chunk a step.
 typedef struct {
     zj_sweep_filter_t filter; //  Its kind is owned here
@@ -32,8 +39,9 @@ struct zj_retention {
     int64_t keep_ms;              //  0: for ever
     const char *db_path;          //  Borrowed, or NULL
     zj_sweep_t keep;              //  The --keep sweep
-    bool on_tokens;               //  ... is sweeping tokens now
+    zj_phase_t phase;             //  ... what it sweeps now
     char token[ZJ_MAX_TOKEN + 1]; //  The last token looked at
+    char key[ZJ_MAX_UNIQUE + 1];  //  Where the next keys' chunk starts
     zlistx_t *purges;             //  zj_sweep_t *, the first one running
     int64_t next_ms;              //  The --keep sweep's next step
     int64_t deleted;              //  Since the start
@@ -294,17 +302,47 @@ s_check_disk(zj_retention_t *self, int64_t now_ms)
                    self->keep_ms);
 }
 
-//  A step of the --keep sweep: jobs, then tokens, then a rest.
+//  A chunk of expired unique keys (their window is theirs, not --keep's):
+//  true when the keys' pass ended; *expired counts a chunk that deleted
+//  some.
+static bool
+s_key_step(zj_retention_t *self, int64_t *expired)
+{
+    int deleted = 0;
+    if (zj_store_expire_unique(self->store, self->key, ZJ_RETENTION_CHUNK,
+                               zj_now(), self->key, &deleted) != 0)
+        return false;
+    *expired = deleted > 0;
+    return self->key[0] == '\0';
+}
+
+//  One chunk of the phase the --keep sweep is in; true when it ended.
+static bool
+s_phase_step(zj_retention_t *self, int64_t *deleted, int64_t *expired)
+{
+    switch (self->phase) {
+    case ZJ_PHASE_JOBS:
+        return s_sweep_chunk(self, &self->keep, deleted);
+    case ZJ_PHASE_TOKENS:
+        return s_token_step(self, expired);
+    case ZJ_PHASE_KEYS:
+        return s_key_step(self, expired);
+    }
+    assert(!"unknown phase");
+    return true;
+}
+
+//  A step of the --keep sweep: jobs, then tokens, then unique keys, then
+//  a rest.
 static void
 s_keep_step(zj_retention_t *self, int64_t now_ms)
 {
-    if (self->keep.cursor == 0 && !self->on_tokens) {
+    if (self->keep.cursor == 0 && self->phase == ZJ_PHASE_JOBS) {
         self->keep.cutoff = zj_now() - (double) self->keep_ms / 1000;
         self->keep.deleted = 0;
     }
     int64_t deleted = 0, expired = 0;
-    bool ended = self->on_tokens ? s_token_step(self, &expired)
-                                 : s_sweep_chunk(self, &self->keep, &deleted);
+    bool ended = s_phase_step(self, &deleted, &expired);
     self->keep.deleted += deleted;
     self->deleted += deleted;
     if (!ended) {
@@ -313,13 +351,13 @@ s_keep_step(zj_retention_t *self, int64_t now_ms)
             deleted + expired > 0 ? now_ms : now_ms + ZJ_RETENTION_SLOW_MS;
         return;
     }
-    if (!self->on_tokens) {
-        self->keep.cursor = 0;
-        self->on_tokens = true;
+    self->keep.cursor = 0;
+    if (self->phase != ZJ_PHASE_KEYS) {
+        self->phase++;
         self->next_ms = now_ms;
         return;
     }
-    self->on_tokens = false;
+    self->phase = ZJ_PHASE_JOBS;
     self->next_ms = now_ms + ZJ_RETENTION_REST_MS;
     s_log(self, now_ms);
 }

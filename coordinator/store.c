@@ -277,6 +277,7 @@ s_token_row(zj_store_t *self, const zj_job_t *entry)
     sqlite3_bind_int(stmt, 3, entry->attempts);
     s_bind_text(stmt, 4, entry->result);
     sqlite3_bind_double(stmt, 5, entry->created_at);
+    s_bind_text(stmt, 6, entry->args);
     return s_step_write(self, stmt);
 }
 
@@ -329,6 +330,10 @@ s_execute(zj_store_t *self, const zj_write_entry_t *entry)
         return zj_store_limit_row(self, &entry->job);
     case ZJ_WRITE_DELETE_LIMIT:
         return zj_store_delete_limit_row(self, &entry->job);
+    case ZJ_WRITE_SAVE_UNIQUE:
+        return zj_store_unique_row(self, &entry->job);
+    case ZJ_WRITE_EXPIRE_UNIQUE:
+        return zj_store_expire_unique_row(self, &entry->job);
     }
     assert(!"unknown write");
     return ZJ_ESTORE;
@@ -366,6 +371,14 @@ zj_store_write(zj_store_t *self, const zj_write_entry_t *entry)
 }
 
 int
+zj_store_begin_read(zj_store_t *self)
+{
+    if (self->degraded || self->turn_failed)
+        return 0;
+    return s_begin_turn(self);
+}
+
+int
 zj_store_failed(zj_store_t *self)
 {
     assert(self);
@@ -397,6 +410,7 @@ void
 zj_store_undo(zj_store_t *self, zj_store_mark_t mark)
 {
     assert(self && mark.next_id <= self->next_id);
+    zj_store_undo_unique(self, mark.writes);
     zj_journal_truncate(self->journal, mark.writes);
     if (self->in_turn && !self->degraded && !self->turn_failed &&
         mark.next_id < self->next_id) {
@@ -466,36 +480,95 @@ s_job_from_row(zj_store_t *self, sqlite3_stmt *stmt, zj_job_t *job)
     job->after = job->after_count ? self->after : NULL;
 }
 
-int
-zj_store_save_token(zj_store_t *self, const char *token, int64_t first_id,
-                    size_t count, const char *digest, double now)
+//  A SUBMIT's ids as the JSON array its token row keeps, or NULL when they
+//  are first_id, first_id + 1, ... (the row's first_id and count say it).
+//  The caller frees it.
+static char *
+s_token_ids(const int64_t *ids, size_t count)
 {
-    assert(self && token && digest && count <= ZJ_MAX_BATCH);
-    zj_job_t entry = {.kind = (char *) token,
-                      .id = first_id,
-                      .attempts = (int32_t) count,
-                      .result = (char *) digest,
-                      .created_at = now};
-    return s_write(self, &(zj_write_entry_t){ZJ_WRITE_SAVE_TOKEN, entry, {0}});
+    bool follow = true;
+    for (size_t index = 1; follow && index < count; index++)
+        follow = ids[index] == ids[index - 1] + 1;
+    if (follow)
+        return NULL;
+    zj_job_t list = {.after = (int64_t *) ids, .after_count = (uint32_t) count};
+    return s_after_text(&list);
 }
 
 int
-zj_store_find_token(zj_store_t *self, const char *token, int64_t *first_id,
+zj_store_save_token(zj_store_t *self, const char *token, const int64_t *ids,
+                    size_t count, const char *digest, double now)
+{
+    assert(self && token && ids && digest);
+    assert(count >= 1 && count <= ZJ_MAX_BATCH);
+    zj_job_t entry = {.kind = (char *) token,
+                      .id = ids[0],
+                      .attempts = (int32_t) count,
+                      .result = (char *) digest,
+                      .created_at = now,
+                      .args = s_token_ids(ids, count)};
+    int rc =
+        s_write(self, &(zj_write_entry_t){ZJ_WRITE_SAVE_TOKEN, entry, {0}});
+    free(entry.args);
+    return rc;
+}
+
+//  A token row's ids into a new array of count: first_id.. or, when the
+//  row keeps them, its JSON array (which must hold count ids). NULL when
+//  they are not count job ids (a row damaged by hand).
+static int64_t *
+s_read_token_ids(int64_t first_id, size_t count, const char *text)
+{
+    int64_t *ids = malloc((count ? count : 1) * sizeof *ids);
+    assert(ids);
+    size_t found = 0;
+    while (text && *text && found < count) {
+        if (*text < '0' || *text > '9') {
+            text++;
+            continue;
+        }
+        char *end;
+        ids[found++] = strtoll(text, &end, 10);
+        text = end;
+    }
+    if (text == NULL)
+        for (; found < count; found++)
+            ids[found] = first_id + (int64_t) found;
+    bool valid = found == count;
+    for (size_t index = 0; valid && index < count; index++)
+        valid = ids[index] >= 1;
+    if (!valid) {
+        free(ids);
+        return NULL;
+    }
+    return ids;
+}
+
+int
+zj_store_find_token(zj_store_t *self, const char *token, int64_t **ids_p,
                     size_t *count, char *digest)
 {
-    assert(self && token && first_id && count && digest);
-    if (!self->degraded && !self->turn_failed && s_begin_turn(self) != 0)
+    assert(self && token && ids_p && count && digest);
+    *ids_p = NULL;
+    if (zj_store_begin_read(self) != 0)
         return ZJ_ESTORE;
     sqlite3_stmt *stmt = self->stmt[ZJ_STMT_FIND_TOKEN];
     s_bind_text(stmt, 1, token);
     int rc = sqlite3_step(stmt);
     int result = 0;
     if (rc == SQLITE_ROW) {
-        *first_id = sqlite3_column_int64(stmt, 0);
+        int64_t first_id = sqlite3_column_int64(stmt, 0);
         int64_t stored = sqlite3_column_int64(stmt, 1);
-        *count = stored > 0 ? (size_t) stored : 0;
+        *count = stored > 0 && stored <= ZJ_MAX_BATCH ? (size_t) stored : 0;
         const char *text = (const char *) sqlite3_column_text(stmt, 2);
         snprintf(digest, ZJ_STORE_DIGEST_SIZE, "%s", text ? text : "");
+        *ids_p = s_read_token_ids(first_id, *count,
+                                  (const char *) sqlite3_column_text(stmt, 3));
+        if (*ids_p == NULL) {
+            snprintf(self->error, sizeof self->error,
+                     "token '%s': its row's ids are damaged", token);
+            result = ZJ_ESTORE;
+        }
     } else
         result = rc == SQLITE_DONE ? ZJ_ENOTFOUND : s_failed(self);
     sqlite3_reset(stmt);
@@ -584,6 +657,10 @@ zj_store_batch_digest(const zj_job_t *jobs, size_t count, char *digest)
         hash = s_fnv_text(hash, job->kind);
         hash = s_fnv_text(hash, job->args);
         hash = s_fnv(hash, numbers, sizeof numbers);
+        if (job->unique) { //  Only then: older digests stay the same
+            hash = s_fnv_text(hash, job->unique);
+            hash = s_fnv(hash, &job->unique_for_ms, sizeof job->unique_for_ms);
+        }
     }
     snprintf(digest, ZJ_STORE_DIGEST_SIZE, "%016" PRIx64, hash);
 }

@@ -115,17 +115,20 @@ typedef void(zj_store_worker_fn)(void *arg, const zj_worker_info_t *info);
 int zj_store_list_workers(zj_store_t *self, zj_store_worker_fn *fn, void *arg);
 
 //  Remembers (as long as the store lasts: PROTOCOL.md, "Retrying a
-//  SUBMIT") that the SUBMIT with token made the count jobs from first_id
-//  on, from the batch whose zj_store_batch_digest is digest. Borrows all.
-int zj_store_save_token(zj_store_t *self, const char *token, int64_t first_id,
+//  SUBMIT") that the SUBMIT with token made, or answered with, the count
+//  ids (1..ZJ_MAX_BATCH), from the batch whose zj_store_batch_digest is
+//  digest. Ids that follow each other are kept as (first id, count); others
+//  (a batch with unique jobs made before) as their list too. Borrows all.
+int zj_store_save_token(zj_store_t *self, const char *token, const int64_t *ids,
                         size_t count, const char *digest, double now);
 
-//  Finds a saved token: writes its first id, count and digest
+//  Finds a saved token: sets *ids_p to a malloc'd array of its ids (the
+//  caller frees it), writes their count and the digest
 //  (digest[ZJ_STORE_DIGEST_SIZE]) and returns 0, or returns ZJ_ENOTFOUND
 //  or ZJ_ESTORE. It reads inside the turn's transaction, which a SUBMIT
 //  opens anyway, so that it takes no lock of its own.
 #define ZJ_STORE_DIGEST_SIZE 17 //  16 hex digits and a NUL
-int zj_store_find_token(zj_store_t *self, const char *token, int64_t *first_id,
+int zj_store_find_token(zj_store_t *self, const char *token, int64_t **ids_p,
                         size_t *count, char *digest);
 
 //  What retention (retention.h) reads of a job to decide whether it goes.
@@ -176,6 +179,33 @@ typedef void(zj_store_limit_fn)(void *arg, const zj_kind_limit_t *limit);
 //  Calls fn for every kind's limits, by kind (limit and its kind live for
 //  the call). Returns 0 or ZJ_ESTORE.
 int zj_store_list_limits(zj_store_t *self, zj_store_limit_fn *fn, void *arg);
+//  Unique jobs (PROTOCOL.md, "Unique jobs"; table unique_keys, one row per
+//  key, kept for its window whatever becomes of its job's row).
+
+//  Finds the job that unique key key made, if its window is still open at
+//  now: sets *id_p and returns 0; returns ZJ_ENOTFOUND when there is none
+//  or its window has passed (the key is free again), or ZJ_ESTORE. Reads
+//  inside the turn's transaction, like zj_store_find_token.
+int zj_store_find_unique(zj_store_t *self, const char *key, double now,
+                         int64_t *id_p);
+
+//  Remembers that key made job id, until expires_at (unix seconds),
+//  replacing an expired row of that key. A journaled write; undone by
+//  zj_store_undo with the job inserts of a refused SUBMIT.
+int zj_store_save_unique(zj_store_t *self, const char *key, int64_t id,
+                         double expires_at);
+
+//  For retention: deletes the expired rows among the next limit keys after
+//  after_key (NULL or "" = from the first key), walking the table's
+//  primary key, so that no index by age is needed. Writes into
+//  next_key[ZJ_MAX_UNIQUE + 1] where the next call starts ("" once this
+//  call reached the last key: start again from the first; it may be
+//  after_key's own buffer), and the rows
+//  deleted into *deleted. A journaled write inside the turn, like the
+//  others. Returns 0, or ZJ_ESTORE (nothing done) while the store cannot
+//  be written.
+int zj_store_expire_unique(zj_store_t *self, const char *after_key, int limit,
+                           double now, char *next_key, int *deleted);
 
 #define ZJ_STORE_LOG_FULL "\n[zjob: the log is full; later lines dropped]\n"
 
@@ -195,7 +225,8 @@ int zj_store_find_child(zj_store_t *self, int64_t parent, int32_t call,
                         int64_t *id_p);
 
 //  The digest of a SUBMIT's jobs (each one's kind, args, priority,
-//  max_attempts, timeout_ms, delay_ms and backoff_ms): 16 hex digits of
+//  max_attempts, timeout_ms, delay_ms and backoff_ms, and its unique key
+//  and window when it has one): 16 hex digits of
 //  64-bit FNV-1a, into digest[ZJ_STORE_DIGEST_SIZE].
 void zj_store_batch_digest(const zj_job_t *jobs, size_t count, char *digest);
 
@@ -243,10 +274,13 @@ typedef struct {
 //  Marks where the writes stand now.
 zj_store_mark_t zj_store_mark(const zj_store_t *self);
 
-//  Undoes the job inserts made since mark, within this turn (the rows of
-//  a SUBMIT refused half-way: no client learned their ids): they leave
-//  the open transaction and the journal, and their ids are handed out
-//  again. Only inserts may have been made since mark.
+//  Undoes the job inserts and unique keys (zj_store_save_unique) made
+//  since mark, within this turn (the rows of a SUBMIT refused half-way: no
+//  client learned their ids): they leave the open transaction and the
+//  journal, and their ids are handed out again. Only inserts, unique keys
+//  and writes to those new jobs may have been made since mark. A key
+//  saved over an expired row leaves no row: an expired key and none are
+//  the same.
 void zj_store_undo(zj_store_t *self, zj_store_mark_t mark);
 
 //  The id the next job inserted will get.

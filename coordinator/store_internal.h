@@ -15,7 +15,7 @@
 #include "coordinator/store.h"
 #include "proto/limits.h"
 
-#define ZJ_STORE_SCHEMA 13         //  The newest schema this code knows
+#define ZJ_STORE_SCHEMA 14         //  The newest schema this code knows
 #define ZJ_STORE_OPEN_BUSY_MS 2000 //  Longest wait for a lock when opening
 #define ZJ_STORE_BUSY_MS 250       //  ... and in a turn, which blocks the loop
 #define ZJ_STORE_LIST_LIMIT 100    //  Rows zj_store_list_jobs gives for limit 0
@@ -75,7 +75,7 @@
                      " kinds, connected_at, last_seen, state"                  \
                      " FROM workers ORDER BY name")                            \
     XX(UNDO_JOBS, "DELETE FROM jobs WHERE id >= ?1 AND id < ?2")               \
-    XX(FIND_TOKEN, "SELECT first_id, count, digest FROM submit_tokens"         \
+    XX(FIND_TOKEN, "SELECT first_id, count, digest, ids FROM submit_tokens"    \
                    " WHERE token = ?1")                                        \
     XX(FIND_CHILD, "SELECT id FROM jobs WHERE parent = ?1 AND call = ?2")      \
     XX(APPEND_LOG,                                                             \
@@ -87,7 +87,8 @@
        " ELSE log || ?4 END WHERE id = ?1")                                    \
     XX(GET_LOG, "SELECT state, log FROM jobs WHERE id = ?1")                   \
     XX(SAVE_TOKEN, "INSERT OR REPLACE INTO submit_tokens (token, first_id,"    \
-                   " count, digest, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")  \
+                   " count, digest, created_at, ids)"                          \
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                         \
     XX(SWEEP_JOBS, "SELECT id, kind, state, created_at, finished_at, parent"   \
                    " FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2")            \
     XX(DELETE_JOBS, "DELETE FROM jobs WHERE id BETWEEN ?1 AND ?2")             \
@@ -120,7 +121,17 @@
                     " WHERE id < ?2 ORDER BY id DESC LIMIT ?1")                \
     XX(LIST_IN_BEFORE, "SELECT " ZJ_JOB_COLUMNS " FROM jobs"                   \
                        " WHERE state = ?3 AND id < ?2"                         \
-                       " ORDER BY id DESC LIMIT ?1")
+                       " ORDER BY id DESC LIMIT ?1")                           \
+    XX(FIND_UNIQUE, "SELECT id, expires_at FROM unique_keys WHERE key = ?1")   \
+    XX(SAVE_UNIQUE, "INSERT OR REPLACE INTO unique_keys (key, id,"             \
+                    " expires_at) VALUES (?1, ?2, ?3)")                        \
+    XX(UNDO_UNIQUE, "DELETE FROM unique_keys WHERE key = ?1 AND id = ?2")      \
+    XX(CHUNK_UNIQUE, "SELECT key FROM unique_keys WHERE key > ?1"              \
+                     " ORDER BY key LIMIT 1 OFFSET ?2")                        \
+    XX(EXPIRE_UNIQUE_TO, "DELETE FROM unique_keys WHERE key > ?1"              \
+                         " AND key <= ?2 AND expires_at <= ?3")                \
+    XX(EXPIRE_UNIQUE_REST, "DELETE FROM unique_keys WHERE key > ?1"            \
+                           " AND expires_at <= ?3")
 
 typedef enum {
 #define XX(name, sql) ZJ_STMT_##name,
@@ -171,5 +182,15 @@ int zj_store_schedule_row(zj_store_t *self, const zj_write_entry_t *entry);
 //  (store_limits.c).
 int zj_store_limit_row(zj_store_t *self, const zj_job_t *entry);
 int zj_store_delete_limit_row(zj_store_t *self, const zj_job_t *entry);
+
+//  Opens the turn's transaction for a read inside it, unless the turn
+//  failed or the store is degraded. Returns 0 or ZJ_ESTORE.
+int zj_store_begin_read(zj_store_t *self);
+
+//  store_unique.c: the rows of its journaled writes (ZJ_WRITE_*_UNIQUE),
+//  and the undo of the keys saved since a journal mark.
+int zj_store_unique_row(zj_store_t *self, const zj_job_t *entry);
+int zj_store_expire_unique_row(zj_store_t *self, const zj_job_t *entry);
+void zj_store_undo_unique(zj_store_t *self, size_t mark);
 
 #endif

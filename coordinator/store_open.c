@@ -110,6 +110,14 @@ static const char *s_migrations[ZJ_STORE_SCHEMA] = {
     //  v13: the job a job retries (zjob retry), which stays as it ended.
     "ALTER TABLE jobs ADD COLUMN retry_of INTEGER;"
     "PRAGMA user_version = 13;",
+    //  v14: unique jobs (submit --unique): each key with the job it made
+    //  and the end of its window; a SUBMIT token's ids when they do not
+    //  follow each other (some were older jobs with the same keys).
+    "CREATE TABLE unique_keys ("
+    " key TEXT PRIMARY KEY, id INTEGER NOT NULL,"
+    " expires_at REAL NOT NULL) WITHOUT ROWID;"
+    "ALTER TABLE submit_tokens ADD COLUMN ids TEXT;"
+    "PRAGMA user_version = 14;",
 };
 
 static const char *s_statement_sql[ZJ_STMT_COUNT] = {

@@ -220,7 +220,9 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(cron, TEXT)                                                             \
     XX(every_ms, I64)                                                          \
     XX(held, TEXT)                                                             \
-    XX(retry_of, I64)
+    XX(retry_of, I64)                                                          \
+    XX(unique, UNIQUE)                                                         \
+    XX(unique_for_ms, I64)
 
 #define S_LIMIT_FIELDS(XX)                                                     \
     XX(kind, KIND)                                                             \
@@ -291,6 +293,7 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_HAS_ARGS(o, f) ((o)->f != NULL)
 #define S_HAS_RESULT(o, f) ((o)->f != NULL)
 #define S_HAS_LOG(o, f) ((o)->f != NULL)
+#define S_HAS_UNIQUE(o, f) ((o)->f != NULL)
 #define S_HAS_STATE(o, f) ((o)->f != ZJ_STATE_NONE)
 #define S_HAS_JOBS(o, f) ((o)->job_count > 0)
 #define S_HAS_IDS(o, f) ((o)->id_count > 0)
@@ -311,6 +314,7 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_PACK_ARGS(pk, o, f, why) s_pack_text(pk, (o)->f)
 #define S_PACK_RESULT(pk, o, f, why) s_pack_text(pk, (o)->f)
 #define S_PACK_LOG(pk, o, f, why) s_pack_text(pk, (o)->f)
+#define S_PACK_UNIQUE(pk, o, f, why) s_pack_text(pk, (o)->f)
 #define S_PACK_STATE(pk, o, f, why) s_pack_text(pk, zj_state_name((o)->f))
 #define S_PACK_JOBS(pk, o, f, why) s_pack_jobs(pk, o, why)
 #define S_PACK_IDS(pk, o, f, why) s_pack_ids(pk, o)
@@ -330,6 +334,8 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
 #define S_TAKE_TOKEN(v, o, f, why) s_take_str(v, #f, ZJ_MAX_TOKEN, &(o)->f, why)
 #define S_TAKE_ARGS(v, o, f, why) s_take_str(v, #f, ZJ_MAX_ARGS, &(o)->f, why)
 #define S_TAKE_LOG(v, o, f, why) s_take_log(v, #f, &(o)->f, why)
+#define S_TAKE_UNIQUE(v, o, f, why)                                            \
+    s_take_str(v, #f, ZJ_MAX_UNIQUE, &(o)->f, why)
 #define S_TAKE_RESULT(v, o, f, why)                                            \
     s_take_str(v, #f, ZJ_MAX_RESULT, &(o)->f, why)
 #define S_TAKE_STATE(v, o, f, why) s_take_state(v, #f, &(o)->f, why)

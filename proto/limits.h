@@ -24,5 +24,8 @@
 #define ZJ_MAX_CONCURRENCY 1000000      //  A kind's concurrency limit, at most
 #define ZJ_MAX_RATE 1000000.0           //  A kind's rate limit, jobs/s, at most
 #define ZJ_MIN_RATE (1.0 / 86400)       //  ... at least (one a day)
+#define ZJ_MAX_UNIQUE 256               //  Bytes in a job's unique key
+#define ZJ_UNIQUE_FOR_MS (24LL * 3600 * 1000)           //  Default key window
+#define ZJ_MAX_UNIQUE_FOR_MS (366LL * 24 * 3600 * 1000) //  Longest window
 
 #endif

@@ -264,6 +264,7 @@ zj_job_clear(zj_job_t *job)
     free(job->schedule);
     free(job->cron);
     free(job->held);
+    free(job->unique);
     memset(job, 0, sizeof(zj_job_t));
 }
 
@@ -283,6 +284,7 @@ zj_job_copy(zj_job_t *dest, const zj_job_t *src)
     dest->schedule = s_strdup(src->schedule);
     dest->cron = s_strdup(src->cron);
     dest->held = s_strdup(src->held);
+    dest->unique = s_strdup(src->unique);
     dest->after = NULL;
     if (src->after_count > 0) {
         size_t size = src->after_count * sizeof(int64_t);
@@ -377,6 +379,51 @@ s_check_schedule(const zj_job_t *job, char *why)
     return 0;
 }
 
+bool
+zj_unique_key_is_valid(const char *key)
+{
+    if (key == NULL)
+        return false;
+    const uint8_t *bytes = (const uint8_t *) key;
+    size_t size = strlen(key);
+    bool printable = size > 0 && size <= ZJ_MAX_UNIQUE;
+    for (size_t at = 0; printable && at < size;) {
+        size_t length = zj_utf8_length(bytes + at, size - at);
+        printable = length > 0 && bytes[at] >= 0x20 && bytes[at] != 0x7f;
+        at += length;
+    }
+    return printable;
+}
+
+//  A unique key: 1..ZJ_MAX_UNIQUE bytes of printable UTF-8 (no control
+//  character); its window 0 (the default) or 1..ZJ_MAX_UNIQUE_FOR_MS, and
+//  only beside a key.
+static int
+s_check_unique(const zj_job_t *job, char *why)
+{
+    if (job->unique == NULL) {
+        if (job->unique_for_ms != 0)
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "field 'unique_for_ms' needs 'unique'");
+        return 0;
+    }
+    size_t size = strlen(job->unique);
+    if (size > ZJ_MAX_UNIQUE)
+        return zj_why_fail(ZJ_ETOOBIG, why, "field 'unique' is %zu bytes > %d",
+                           size, ZJ_MAX_UNIQUE);
+    if (!zj_unique_key_is_valid(job->unique))
+        return zj_why_fail(ZJ_EPROTO, why,
+                           "field 'unique' is not 1..%d bytes of printable "
+                           "UTF-8",
+                           ZJ_MAX_UNIQUE);
+    if (job->unique_for_ms < 0 || job->unique_for_ms > ZJ_MAX_UNIQUE_FOR_MS)
+        return zj_why_fail(ZJ_EPROTO, why,
+                           "field 'unique_for_ms' is %" PRId64
+                           ", not 1..%lld (366 days)",
+                           job->unique_for_ms, ZJ_MAX_UNIQUE_FOR_MS);
+    return 0;
+}
+
 static int
 s_check_job(const zj_job_t *job, char *why)
 {
@@ -407,7 +454,7 @@ s_check_job(const zj_job_t *job, char *why)
         (rc = s_check_time(job->started_at, "started_at", why)) ||
         (rc = s_check_time(job->finished_at, "finished_at", why)) ||
         (rc = s_check_min(job->every_ms, "every_ms", why)) ||
-        (rc = s_check_schedule(job, why)))
+        (rc = s_check_schedule(job, why)) || (rc = s_check_unique(job, why)))
         return rc;
     if (job->state < ZJ_STATE_NONE || job->state > ZJ_STATE_CANCELLED)
         return zj_why_fail(ZJ_EPROTO, why, "unknown state %d",
@@ -573,6 +620,7 @@ s_check_fields(const zj_msg_t *msg, char *why)
 #define S_NEED_KIND 2
 #define S_NEED_FINAL 4
 #define S_NEED_CHILD 8 //  parent and call, one parent for all
+#define S_NO_UNIQUE 16 //  no unique key (SPAWN: calls key the children)
 
 static int
 s_need_jobs(const zj_msg_t *msg, size_t min, int needs, char *why)
@@ -593,6 +641,11 @@ s_need_jobs(const zj_msg_t *msg, size_t min, int needs, char *why)
             return zj_why_fail(ZJ_EPROTO, why,
                                "%s: job %zu: state '%s' is not final", type,
                                index, zj_state_name(job->state));
+        if ((needs & S_NO_UNIQUE) && job->unique)
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "%s: job %zu: 'unique' is for SUBMIT only (a "
+                               "parent's calls key its children)",
+                               type, index);
         if ((needs & S_NEED_CHILD) && (job->parent <= 0 || job->call <= 0 ||
                                        job->parent != msg->jobs[0].parent))
             return zj_why_fail(ZJ_EPROTO, why,
@@ -675,7 +728,8 @@ s_check_type(const zj_msg_t *msg, char *why)
         return rc;
     case ZJ_MSG_SPAWN:
         if (!(rc = s_need(req, msg, "req", why)))
-            rc = s_need_jobs(msg, 1, S_NEED_KIND | S_NEED_CHILD, why);
+            rc = s_need_jobs(msg, 1, S_NEED_KIND | S_NEED_CHILD | S_NO_UNIQUE,
+                             why);
         return rc;
     case ZJ_MSG_SUBMITTED:
     case ZJ_MSG_SPAWNED:

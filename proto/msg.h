@@ -13,7 +13,8 @@
 
 //  Message types. "c" client, "C" coordinator, "w" worker.
 //    SUBMIT     c->C  req, token, jobs[] (kind, args, priority,
-//                     max_attempts, timeout_ms, delay_ms, backoff_ms)
+//                     max_attempts, timeout_ms, delay_ms, backoff_ms,
+//                     unique, unique_for_ms)
 //    SUBMITTED  C->c  req, ids[]
 //    AWAIT      c->C  req, ids[], in_order, timeout_ms (0 = none)
 //    RESOLVED   C->c  req, jobs[] (id, state, result | error, attempts,
@@ -164,6 +165,8 @@ typedef struct {
     char *held;             //  STATUS reply: why a queued job waits for
                             //  a limit of its kind, or NULL
     int64_t retry_of;       //  Records: the job it retries (zjob retry), 0
+    char *unique;           //  SUBMIT: the job's unique key, or NULL
+    int64_t unique_for_ms;  //  SUBMIT: the key's window; 0 = 24 h
 } zj_job_t;
 
 //  One kind's limits (LIMIT, LIMITS). Plain data.
@@ -296,6 +299,10 @@ int zj_class_from_name(const char *name);
 
 //  True if name is a valid kind name (1..ZJ_MAX_KIND of [A-Za-z0-9_.:-]).
 bool zj_kind_name_is_valid(const char *name);
+
+//  True if key is a valid unique key (1..ZJ_MAX_UNIQUE bytes of UTF-8
+//  without control characters).
+bool zj_unique_key_is_valid(const char *key);
 
 //  Frees the strings a job owns and zeroes it (the struct itself is not
 //  freed). Copies a job deeply into *dest (dest's old content is not freed).

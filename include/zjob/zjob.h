@@ -53,17 +53,22 @@ typedef struct zjob_future zjob_future_t; //  One submitted job's outcome
 //  What to run: one job to submit. Plain data; every pointer is borrowed
 //  for the call.
 typedef struct {
-    const char *kind;     //  Kind name, 1..64 bytes of [A-Za-z0-9_.:-]
-    const char *args;     //  Args as JSON text; NULL = none ("null")
-    int32_t priority;     //  Higher runs first; 0 = default
-    int32_t retries;      //  Extra attempts after a failure; 0 = none
-    int64_t timeout_ms;   //  Limit per attempt; 0 = none
-    int64_t delay_ms;     //  Run no sooner than now + delay; 0 = at once
-    int64_t backoff_ms;   //  Wait before the first retry, doubled after
-                          //  each; 0 = the coordinator's default (200 ms)
-    const int64_t *after; //  Ids of jobs that must succeed first (if one
-                          //  fails or is cancelled, so is this one)
-    size_t after_count;   //  Ids in after: 0..1000
+    const char *kind;      //  Kind name, 1..64 bytes of [A-Za-z0-9_.:-]
+    const char *args;      //  Args as JSON text; NULL = none ("null")
+    int32_t priority;      //  Higher runs first; 0 = default
+    int32_t retries;       //  Extra attempts after a failure; 0 = none
+    int64_t timeout_ms;    //  Limit per attempt; 0 = none
+    int64_t delay_ms;      //  Run no sooner than now + delay; 0 = at once
+    int64_t backoff_ms;    //  Wait before the first retry, doubled after
+                           //  each; 0 = the coordinator's default (200 ms)
+    const int64_t *after;  //  Ids of jobs that must succeed first (if one
+                           //  fails or is cancelled, so is this one)
+    size_t after_count;    //  Ids in after: 0..1000
+    const char *unique;    //  A key: while a job submitted with it is in
+                           //  its window, submitting returns that job's
+                           //  id and makes none; NULL = none. 1..256
+                           //  bytes of UTF-8 without control characters
+    int64_t unique_for_ms; //  The key's window, 1 ms..366 d; 0 = 24 h
 } zjob_spec_t;
 
 //  A job's record (status, list), outcome (await) or state (cancel).

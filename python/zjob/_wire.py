@@ -27,6 +27,8 @@ MAX_AFTER = 1000
 MAX_CONCURRENCY = 1000000
 MAX_RATE = 1000000.0
 MIN_RATE = 1.0 / 86400
+MAX_UNIQUE = 256
+MAX_UNIQUE_FOR_MS = 366 * 24 * 3600 * 1000
 MAX_PROGRESS_TEXT = 256
 MAX_LOG = 4 * 1024 * 1024
 
@@ -137,6 +139,8 @@ _JOB_FIELDS = {
     "every_ms": _INT,
     "held": _STR,
     "retry_of": _INT,
+    "unique": _STR,
+    "unique_for_ms": _INT,
 }
 _WORKER_FIELDS = {
     "name": _STR,
@@ -347,8 +351,30 @@ def _ids(after):
     return ids
 
 
+def _unique(job, unique, unique_for):
+    """Adds a unique key and its window (seconds; None: 24 h) to job."""
+    if unique is None:
+        if unique_for is not None:
+            raise ValueError("unique_for needs unique")
+        return
+    if not isinstance(unique, str):
+        raise TypeError("unique is a str")
+    size = len(unique.encode("utf-8", "surrogatepass"))
+    if not 1 <= size <= MAX_UNIQUE or any(
+            ord(char) < 0x20 or ord(char) == 0x7f or
+            0xd800 <= ord(char) < 0xe000 for char in unique):
+        raise ValueError(f"unique is not 1..{MAX_UNIQUE} bytes of UTF-8 "
+                         "without control characters")
+    job["unique"] = unique
+    if unique_for is not None:
+        window = _ms(unique_for, "unique_for")
+        if not 1 <= window <= MAX_UNIQUE_FOR_MS:
+            raise ValueError("unique_for must be 0.001..366 days of seconds")
+        job["unique_for_ms"] = window
+
+
 def job_map(kind, args=None, *, timeout=None, retries=0, backoff=None,
-            priority=0, delay=None, after=None):
+            priority=0, delay=None, after=None, unique=None, unique_for=None):
     """A SUBMIT or SPAWN job map from the Python API's options.
 
     Durations are seconds; retries counts attempts after the first.
@@ -373,6 +399,7 @@ def job_map(kind, args=None, *, timeout=None, retries=0, backoff=None,
     }
     if args is not None:
         job["args"] = to_json(args, MAX_ARGS)
+    _unique(job, unique, unique_for)
     return job
 
 

@@ -507,16 +507,20 @@ class Client:
     #  -- submitting ------------------------------------------------------
 
     async def submit(self, kind, args=None, *, timeout=None, retries=0,
-                     backoff=None, priority=0, delay=None, after=None):
+                     backoff=None, priority=0, delay=None, after=None,
+                     unique=None, unique_for=None):
         """Submits one job; returns its Future once the job is stored.
 
         timeout, backoff and delay are seconds; retries is how many times a
         failed attempt runs again; after lists ids or Futures that must
-        succeed first. Bad args raise ValueError/TypeError before sending.
+        succeed first. unique is a key: while a job submitted with it is
+        in its window (unique_for seconds, default 24 h), the Future is
+        that job's and nothing is made. Bad args raise ValueError/TypeError
+        before sending.
         """
         job = _wire.job_map(kind, args, timeout=timeout, retries=retries,
                        backoff=backoff, priority=priority, delay=delay,
-                       after=after)
+                       after=after, unique=unique, unique_for=unique_for)
         return (await self._submit_batch([job], f"{_new_token_base()}-0"))[0]
 
     async def submit_many(self, specs):

@@ -169,6 +169,9 @@ async def submit(kind, args=None, **options):
     priority, delay, after). Children are keyed by the parent's call
     order: a parent that runs again gets the same children back.
     """
+    if "unique" in options or "unique_for" in options:
+        raise ValueError("unique is for Client.submit: a parent's calls key "
+                         "its children")
     futures = await current()._submit([_wire.job_map(kind, args, **options)])
     return futures[0]
 
@@ -179,6 +182,9 @@ async def submit_many(specs):
     specs: dicts with "kind", "args" and submit's options, or (kind, args).
     """
     maps = [_wire.spec_map(spec) for spec in specs]
+    if any("unique" in job for job in maps):
+        raise ValueError("unique is for Client.submit: a parent's calls key "
+                         "its children")
     if not maps:
         return []
     return await current()._submit(maps)

@@ -17,6 +17,7 @@ from zjob.blocking import BlockingClient  # noqa: E402
 from zjob.client import Client  # noqa: E402
 from zjob.errors import Error, JobCancelled, JobFailed, Unreachable  # noqa: E402
 from zjob.future import Future  # noqa: E402
+import zjob.jobs  # noqa: E402
 
 LIMIT = 30  # Seconds any one step of a test may take
 
@@ -317,6 +318,65 @@ class TestQueries(SharedCluster):
             await self.client.workers()
         async with self.cluster.client() as other:
             await bounded(other.cancel(fut.id))
+
+
+class TestUnique(SharedCluster):
+    async def test_bad_unique_raises_before_sending(self):
+        for unique, unique_for, error in (
+                ("", None, ValueError), ("k" * 257, None, ValueError),
+                ("a\nb", None, ValueError), (7, None, TypeError),
+                ("k", 0, ValueError), ("k", 367 * 86400, ValueError),
+                (None, 60, ValueError)):
+            with self.subTest(unique=repr(unique)[:20], unique_for=unique_for):
+                with self.assertRaises(error):
+                    await self.client.submit("echo", 1, unique=unique,
+                                             unique_for=unique_for)
+                with self.assertRaises(error):
+                    await self.client.submit_many([
+                        {"kind": "echo", "unique": unique,
+                         "unique_for": unique_for}])
+        self.assertEqual(self.client._last_req, 0)
+
+    async def test_a_key_gives_the_same_job(self):
+        key = f"py-unique-{time.monotonic_ns()}"
+        first = await bounded(self.client.submit("echo", 1, unique=key))
+        again = await bounded(self.client.submit("echo", 2, unique=key,
+                                                 unique_for=3600))
+        self.assertEqual(again.id, first.id)
+        futures = await bounded(self.client.submit_many([
+            {"kind": "echo", "args": 3, "unique": key + "-b"},
+            ("echo", 4),
+            {"kind": "echo", "args": 5, "unique": key + "-b"},
+            {"kind": "echo", "args": 6, "unique": key}]))
+        self.assertEqual(futures[2].id, futures[0].id)
+        self.assertEqual(futures[3].id, first.id)
+        self.assertEqual(await bounded(asyncio.gather(*futures)), [3, 4, 3, 1])
+        self.assertEqual(await bounded(again), 1)
+        await bounded(first)
+
+    async def test_a_key_after_its_window_makes_a_new_job(self):
+        key = f"py-window-{time.monotonic_ns()}"
+        first = await bounded(self.client.submit("echo", 1, unique=key,
+                                                 unique_for=0.05))
+        await bounded(first)
+        await asyncio.sleep(0.2)
+        later = await bounded(self.client.submit("echo", 2, unique=key))
+        self.assertNotEqual(later.id, first.id)
+        self.assertEqual(await bounded(later), 2)
+
+    async def test_a_child_takes_no_key(self):
+        with self.assertRaises(ValueError):
+            await zjob.jobs.submit("echo", 1, unique="k")
+        with self.assertRaises(ValueError):
+            await zjob.jobs.submit_many([{"kind": "echo", "unique": "k"}])
+
+    def test_blocking_unique(self):
+        key = f"py-blocking-{time.monotonic_ns()}"
+        with BlockingClient(self.cluster.clients_ep) as client:
+            job = client.submit("echo", 1, unique=key)
+            self.assertEqual(client.submit("echo", 2, unique=key), job)
+            self.assertEqual(client.submit_many(
+                [{"kind": "echo", "unique": key}]), [job])
 
 
 class TestBlocking(SharedCluster):

@@ -45,7 +45,8 @@
     XX(throttle)                                                               \
     XX(stats)                                                                  \
     XX(listing)                                                                \
-    XX(retry)
+    XX(retry)                                                                  \
+    XX(unique)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)

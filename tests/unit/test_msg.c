@@ -58,6 +58,8 @@ s_fill_job(zj_job_t *job, int64_t id)
     job->every_ms = 60000;
     job->held = strdup("kind fetch at its rate limit (10/s)");
     job->retry_of = 40;
+    job->unique = strdup("invoice-42 caf\xc3\xa9");
+    job->unique_for_ms = 3600000;
 }
 
 static void
@@ -83,7 +85,8 @@ s_fill_worker(zj_worker_info_t *info)
     info->last_seen = 1700000009.0625;
 }
 
-//  A message of type with every field of zj_msg_t set; valid for all types.
+//  A message of type with every field of zj_msg_t set (but a SPAWN's
+//  unique keys); valid for all types.
 static zj_msg_t *
 s_full_msg(zj_msg_type_t type)
 {
@@ -92,6 +95,11 @@ s_full_msg(zj_msg_type_t type)
     s_fill_job(zj_msg_add_job(msg), 1);
     s_fill_job(zj_msg_add_job(msg), INT64_MAX);
     msg->jobs[1].state = ZJ_STATE_CANCELLED;
+    for (size_t index = 0; type == ZJ_MSG_SPAWN && index < 2; index++) {
+        free(msg->jobs[index].unique); //  A child is keyed by its call
+        msg->jobs[index].unique = NULL;
+        msg->jobs[index].unique_for_ms = 0;
+    }
     zj_msg_add_id(msg, 1);
     zj_msg_add_id(msg, 300);
     zj_msg_add_id(msg, INT64_MAX);
@@ -202,6 +210,8 @@ s_assert_job(const zj_job_t *got, const zj_job_t *want)
     S_SAME_INT(got->every_ms, want->every_ms);
     S_SAME_TEXT(got->held, want->held);
     S_SAME_INT(got->retry_of, want->retry_of);
+    S_SAME_TEXT(got->unique, want->unique);
+    S_SAME_INT(got->unique_for_ms, want->unique_for_ms);
 }
 
 static void

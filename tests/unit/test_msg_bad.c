@@ -242,6 +242,31 @@ static const s_bad_t s_bad[] = {
     JSON("SUBMIT after a string", "{'v':1, 't':'SUBMIT', 'req':1, "
          "'jobs':[{'kind':'e', 'after':['2']}]}", ZJ_EPROTO,
          "field 'after' is not an integer"),
+    JSON("SUBMIT unique empty", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'unique':''}]}", ZJ_EPROTO,
+         "job 0: field 'unique' is not 1..256 bytes of printable UTF-8"),
+    JSON("SUBMIT unique with a newline", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'unique':'a\\nb'}]}", ZJ_EPROTO,
+         "field 'unique' is not 1..256 bytes of printable UTF-8"),
+    JSON("SUBMIT unique too long", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'unique':'" X8("12345678901234567890123456789012")
+         "x'}]}", ZJ_ETOOBIG, "field 'unique' is 257 bytes > 256"),
+    JSON("SUBMIT unique a number", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'unique':7}]}", ZJ_EPROTO,
+         "field 'unique' is not a string"),
+    JSON("SUBMIT unique_for_ms negative", "{'v':1, 't':'SUBMIT', 'req':1, "
+         "'jobs':[{'kind':'e', 'unique':'k', 'unique_for_ms':-1}]}",
+         ZJ_EPROTO, "field 'unique_for_ms' is -1, not 1.."),
+    JSON("SUBMIT unique_for_ms over 366 days", "{'v':1, 't':'SUBMIT', "
+         "'req':1, 'jobs':[{'kind':'e', 'unique':'k', "
+         "'unique_for_ms':31622400001}]}", ZJ_EPROTO,
+         "field 'unique_for_ms' is 31622400001, not 1..31622400000"),
+    JSON("SUBMIT unique_for_ms without unique", "{'v':1, 't':'SUBMIT', "
+         "'req':1, 'jobs':[{'kind':'e', 'unique_for_ms':5}]}", ZJ_EPROTO,
+         "field 'unique_for_ms' needs 'unique'"),
+    JSON("SPAWN with a unique key", "{'v':1, 't':'SPAWN', 'req':1, "
+         "'jobs':[{'kind':'e', 'parent':3, 'call':1, 'unique':'k'}]}",
+         ZJ_EPROTO, "SPAWN: job 0: 'unique' is for SUBMIT only"),
     JSON("SUBMITTED without ids", "{'v':1, 't':'SUBMITTED', 'req':1}",
          ZJ_EPROTO, "SUBMITTED: field 'ids' missing"),
     JSON("AWAIT without req", "{'v':1, 't':'AWAIT', 'ids':[1]}", ZJ_EPROTO,

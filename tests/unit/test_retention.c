@@ -92,7 +92,8 @@ START_TEST(test_store_expires_old_tokens_a_chunk_at_a_time)
     for (int index = 0; index < 7; index++) {
         char token[16];
         snprintf(token, sizeof token, "t%d", index);
-        ck_assert_int_eq(zj_store_save_token(store, token, index + 1, 1,
+        int64_t id = index + 1;
+        ck_assert_int_eq(zj_store_save_token(store, token, &id, 1,
                                              "0123456789abcdef",
                                              index % 2 ? now : now - 100),
                          0);
@@ -129,8 +130,9 @@ START_TEST(test_deletes_are_made_again_after_a_store_failure)
     zj_store_t *store = zj_testdb_store();
     s_old_job(store, "echo", ZJ_STATE_SUCCEEDED);
     s_old_job(store, "echo", ZJ_STATE_SUCCEEDED);
-    ck_assert_int_eq(zj_store_save_token(store, "tok", 1, 1, "0123456789abcdef",
-                                         zj_now() - 100),
+    int64_t id = 1;
+    ck_assert_int_eq(zj_store_save_token(store, "tok", &id, 1,
+                                         "0123456789abcdef", zj_now() - 100),
                      0);
     ck_assert_int_eq(zj_store_commit(store), 0);
     zj_testdb_limit_file_size(1);

@@ -107,13 +107,14 @@ START_TEST(test_schema_is_design_v10)
         {"connected_at", "REAL"}, {"last_seen", "REAL"},    {"state", "TEXT"}};
     s_assert_columns(db, "workers", workers,
                      sizeof(workers) / sizeof(workers[0]));
-    const char *tokens[][2] = {{"token", "TEXT"},
-                               {"first_id", "INTEGER"},
-                               {"count", "INTEGER"},
-                               {"digest", "TEXT"},
-                               {"created_at", "REAL"}};
+    const char *tokens[][2] = {{"token", "TEXT"},      {"first_id", "INTEGER"},
+                               {"count", "INTEGER"},   {"digest", "TEXT"},
+                               {"created_at", "REAL"}, {"ids", "TEXT"}};
     s_assert_columns(db, "submit_tokens", tokens,
                      sizeof(tokens) / sizeof(tokens[0]));
+    const char *keys[][2] = {
+        {"key", "TEXT"}, {"id", "INTEGER"}, {"expires_at", "REAL"}};
+    s_assert_columns(db, "unique_keys", keys, sizeof(keys) / sizeof(keys[0]));
     ck_assert_int_eq(zj_testdb_int(db, "SELECT count(*) FROM sqlite_master"
                                        " WHERE type = 'index' AND name ="
                                        " 'jobs_state'"),
@@ -182,7 +183,9 @@ START_TEST(test_v5_tokens_are_kept_without_their_age_index)
     zj_store_t *store = zj_testdb_store();
     zj_store_destroy(&store);
     sqlite3 *db = zj_testdb_raw();
-    zj_testdb_exec(db, "CREATE INDEX submit_tokens_age ON submit_tokens"
+    zj_testdb_exec(db, "DROP TABLE unique_keys;"
+                       "ALTER TABLE submit_tokens DROP COLUMN ids;"
+                       "CREATE INDEX submit_tokens_age ON submit_tokens"
                        " (created_at);"
                        "INSERT INTO submit_tokens VALUES ('t-1', 7, 2,"
                        " '00000000000000ff', 1000.0);"
@@ -201,13 +204,15 @@ START_TEST(test_v5_tokens_are_kept_without_their_age_index)
                        "PRAGMA user_version = 5;");
     sqlite3_close(db);
     store = zj_testdb_store();
-    int64_t first_id = 0;
+    int64_t *ids = NULL;
     size_t count = 0;
     char digest[ZJ_STORE_DIGEST_SIZE];
-    ck_assert_int_eq(
-        zj_store_find_token(store, "t-1", &first_id, &count, digest), 0);
-    ck_assert_int_eq(first_id, 7);
+    ck_assert_int_eq(zj_store_find_token(store, "t-1", &ids, &count, digest),
+                     0);
     ck_assert_uint_eq(count, 2);
+    ck_assert_int_eq(ids[0], 7);
+    ck_assert_int_eq(ids[1], 8);
+    free(ids);
     ck_assert_str_eq(digest, "00000000000000ff");
     ck_assert_int_eq(zj_store_commit(store), 0);
     zj_store_destroy(&store);

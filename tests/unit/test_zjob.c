@@ -559,6 +559,15 @@ START_TEST(test_submit_checks_jobs_before_sending)
     ck_assert_int_eq(zjob_client_submit(client, specs, 2, ids), ZJOB_EJSON);
     specs[1] = (zjob_spec_t){.kind = "echo", .retries = -1};
     ck_assert_int_eq(zjob_client_submit(client, specs, 2, ids), ZJOB_EUSAGE);
+    const char *keys[] = {"", "a\tb", "\xff"};
+    for (size_t index = 0; index < 3; index++) {
+        specs[1] = (zjob_spec_t){.kind = "echo", .unique = keys[index]};
+        ck_assert_int_eq(zjob_client_submit(client, specs, 2, ids),
+                         ZJOB_EUSAGE);
+    }
+    specs[1] =
+        (zjob_spec_t){.kind = "echo", .unique = "k", .unique_for_ms = -1};
+    ck_assert_int_eq(zjob_client_submit(client, specs, 2, ids), ZJOB_EUSAGE);
     ck_assert_int_eq(zjob_client_set_batch(client, 0), ZJOB_EUSAGE);
     zjob_client_destroy(&client);
     s_peer_stop(&peer);

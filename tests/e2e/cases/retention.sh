@@ -83,8 +83,9 @@ CASES
     has_row "$held" || fail "a refused purge deleted something"
 }
 
-#  Rounds of jobs under a short --keep: deleted with their tokens, and the
-#  file stops growing because new rows reuse the freed pages.
+#  Rounds of jobs under a short --keep: deleted with their tokens and the
+#  unique keys past their window, and the file stops growing because new
+#  rows reuse the freed pages.
 test_retention_deletes_old_jobs_and_reuses_pages() {
     start_coordinator --keep 1s
     start_worker w1
@@ -93,11 +94,14 @@ test_retention_deletes_old_jobs_and_reuses_pages() {
             zj submit --batch - | zj gather - >/dev/null || fail "round $1 failed"
         wait_until 15 value_is -le 1 sql "select count(*) from jobs"
     }
+    for key in a b c; do zj submit echo --unique "$key" --unique-for 1s >/dev/null; done
+    zj submit echo --unique kept --unique-for 1h >/dev/null
     round 1
     pages=$(sql "pragma page_count")
     round 2
     round 3
     assert_eq "$(sql "select count(*) from submit_tokens")" 0 "tokens left"
+    assert_eq "$(sql "select group_concat(key) from unique_keys")" kept "unique keys left"
     grown=$(sql "pragma page_count")
     [ "$grown" -le $((pages + pages / 5)) ] \
         || fail "the file grew from $pages to $grown pages over two more rounds"
