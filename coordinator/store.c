@@ -1065,3 +1065,9 @@ zj_store_bind_text(sqlite3_stmt *stmt, int index, const char *text)
 {
     s_bind_text(stmt, index, text);
 }
+
+void
+zj_store_bind_time(sqlite3_stmt *stmt, int index, double seconds)
+{
+    s_bind_time(stmt, index, seconds);
+}

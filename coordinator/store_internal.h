@@ -169,6 +169,7 @@ int zj_store_failed(zj_store_t *self);
 int zj_store_begin_turn(zj_store_t *self);
 int zj_store_step_write(zj_store_t *self, sqlite3_stmt *stmt);
 void zj_store_bind_text(sqlite3_stmt *stmt, int index, const char *text);
+void zj_store_bind_time(sqlite3_stmt *stmt, int index, double seconds);
 
 //  Runs one of store_sweep.c's writes (ZJ_WRITE_DELETE_JOBS,
 //  ZJ_WRITE_DELETE_TOKENS) inside the open transaction.

@@ -8,25 +8,6 @@
 #include "coordinator/store_internal.h"
 #include "coordinator/store_schedules.h"
 
-static void
-s_bind_text(sqlite3_stmt *stmt, int index, const char *text)
-{
-    if (text)
-        sqlite3_bind_text(stmt, index, text, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(stmt, index);
-}
-
-//  Unix seconds, 0 as NULL.
-static void
-s_bind_time(sqlite3_stmt *stmt, int index, double seconds)
-{
-    if (seconds != 0)
-        sqlite3_bind_double(stmt, index, seconds);
-    else
-        sqlite3_bind_null(stmt, index);
-}
-
 static int
 s_step_write(zj_store_t *self, sqlite3_stmt *stmt)
 {
@@ -40,21 +21,21 @@ static int
 s_save_row(zj_store_t *self, const zj_job_t *schedule)
 {
     sqlite3_stmt *stmt = self->stmt[ZJ_STMT_SAVE_SCHEDULE];
-    s_bind_text(stmt, 1, schedule->schedule);
+    zj_store_bind_text(stmt, 1, schedule->schedule);
     if (schedule->every_ms > 0)
         sqlite3_bind_int64(stmt, 2, schedule->every_ms);
-    s_bind_text(stmt, 3, schedule->cron);
-    s_bind_text(stmt, 4, schedule->kind);
-    s_bind_text(stmt, 5, schedule->args);
+    zj_store_bind_text(stmt, 3, schedule->cron);
+    zj_store_bind_text(stmt, 4, schedule->kind);
+    zj_store_bind_text(stmt, 5, schedule->args);
     sqlite3_bind_int(stmt, 6, schedule->priority);
     sqlite3_bind_int(stmt, 7, schedule->max_attempts);
     sqlite3_bind_int64(stmt, 8, schedule->timeout_ms);
     sqlite3_bind_int64(stmt, 9, schedule->backoff_ms);
-    s_bind_time(stmt, 10, schedule->not_before);
-    s_bind_time(stmt, 11, schedule->started_at);
+    zj_store_bind_time(stmt, 10, schedule->not_before);
+    zj_store_bind_time(stmt, 11, schedule->started_at);
     if (schedule->id > 0)
         sqlite3_bind_int64(stmt, 12, schedule->id);
-    s_bind_time(stmt, 13, schedule->created_at);
+    zj_store_bind_time(stmt, 13, schedule->created_at);
     return s_step_write(self, stmt);
 }
 
@@ -63,7 +44,7 @@ s_run_row(zj_store_t *self, const zj_job_t *run)
 {
     sqlite3_stmt *stmt = self->stmt[ZJ_STMT_SCHEDULE_RUN];
     sqlite3_bind_int64(stmt, 1, run->id);
-    s_bind_text(stmt, 2, run->schedule);
+    zj_store_bind_text(stmt, 2, run->schedule);
     sqlite3_bind_double(stmt, 3, run->not_before);
     return s_step_write(self, stmt);
 }
@@ -77,7 +58,7 @@ zj_store_schedule_row(zj_store_t *self, const zj_write_entry_t *entry)
         return s_save_row(self, &entry->job);
     case ZJ_WRITE_DELETE_SCHEDULE: {
         sqlite3_stmt *stmt = self->stmt[ZJ_STMT_DELETE_SCHEDULE];
-        s_bind_text(stmt, 1, entry->job.schedule);
+        zj_store_bind_text(stmt, 1, entry->job.schedule);
         return s_step_write(self, stmt);
     }
     case ZJ_WRITE_SCHEDULE_RUN:
