@@ -144,7 +144,8 @@ zj_listing_indexed(zj_store_t *store, zj_outbox_t *outbox, zframe_t *identity,
             rc = zj_store_list_before(store, (zj_state_t) state, filter->before,
                                       filter->limit + 1, s_collect, &rows);
     if (rc == 0) {
-        qsort(rows.jobs, rows.count, sizeof *rows.jobs, s_newest_first);
+        if (rows.count > 1) //  qsort takes no NULL, even for no rows
+            qsort(rows.jobs, rows.count, sizeof *rows.jobs, s_newest_first);
         s_sink_t sink;
         s_sink_init(&sink, identity, req, 0);
         size_t shown = rows.count < (size_t) filter->limit
