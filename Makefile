@@ -13,6 +13,8 @@ NEEDS := $(if $(filter-out deps clean format format-check,$(or $(MAKECMDGOALS),a
          $(if $(filter check check-asan soak,$(MAKECMDGOALS)),test) \
          $(if $(filter demo,$(MAKECMDGOALS)),demo) \
          $(if $(filter format format-check,$(MAKECMDGOALS)),format)
+# deb and check-packages install what they lack themselves (tests/deps.sh).
+NEEDS := $(if $(filter deb check-packages,$(MAKECMDGOALS)),,$(NEEDS))
 ifeq ($(MAKELEVEL)$(filter deps,$(MAKECMDGOALS)),0)
 ifneq ($(strip $(NEEDS)),)
 MISSING := $(shell CC='$(CC)' CLANG_FORMAT='$(CLANG_FORMAT)' \
@@ -136,6 +138,30 @@ fuzz:
 	B=$(B) FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run
 
 .PHONY: fuzz
+
+# deb: the Debian packages of debian/ (docs/packages.md), built by
+# dpkg-buildpackage in build/deb/src, a copy of the tracked files as they
+# are in the work tree, so the .debs land in build/deb/; lintian fails it
+# on an error and lists its warnings. check-packages: tests/packaging/run
+# unpacks them and runs a job through them.
+DEB_DIR  := build/deb
+DEB_JOBS ?= 2
+deb:
+	@tests/deps.sh
+	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	@git ls-files -z | tar --null --ignore-failed-read -T - -cf - | \
+	    tar -xf - -C $(DEB_DIR)/src
+	@echo "deb: dpkg-buildpackage -us -uc -b in $(DEB_DIR)/src (log: $(DEB_DIR)/build.log)"
+	@cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b -j$(DEB_JOBS) \
+	    >../build.log 2>&1 || { tail -n 40 ../build.log; echo "deb: dpkg-buildpackage failed"; exit 1; }
+	@echo "deb: lintian"
+	@lintian --fail-on error $(DEB_DIR)/*.changes
+	@ls $(DEB_DIR)/*.deb
+
+check-packages: deb
+	tests/packaging/run $(DEB_DIR)
+
+.PHONY: deb check-packages
 
 # format: .clang-format applied in place to every tracked C file;
 # format-check lists the files that differ and fails if there are any.

@@ -3,7 +3,7 @@
 #  needs, and the extra PACKAGEs a target asks for (make fuzz: clang),
 #  only when one is missing. Runs apt-get as root, or through sudo.
 #  deps.sh --missing GROUP... - installs nothing: prints the packages of
-#  those groups (build, test, demo, format) that are missing, each with
+#  those groups (build, test, demo, format, deb) that are missing, each with
 #  what was looked for, and exits 1 if there are any. Every make target
 #  but deps runs it first, so a missing package is named, not a compile
 #  error. CC and CLANG_FORMAT are the commands make will run.
@@ -32,7 +32,12 @@ test            procps               cmd:pgrep
 test,demo       python3              cmd:/usr/bin/python3
 test,demo       python3-zmq          py:zmq
 test,demo       python3-msgpack      py:msgpack
-format          clang-format         cmd:${CLANG_FORMAT:-clang-format}"
+format          clang-format         cmd:${CLANG_FORMAT:-clang-format}
+deb             dpkg-dev             cmd:dpkg-buildpackage
+deb             debhelper            cmd:dh
+deb             dh-python            cmd:dh_python3
+deb             lintian              cmd:lintian
+deb             systemd              cmd:systemd-analyze"
 
 #  Whether the thing a probe names is there.
 present() {
