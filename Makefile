@@ -159,7 +159,8 @@ deb:
 	@ls $(DEB_DIR)/*.deb
 
 check-packages: deb
-	tests/packaging/run $(DEB_DIR)
+	@$(MAKE) --no-print-directory $(BIN)/freeport
+	BIN=$(BIN) tests/packaging/run $(DEB_DIR)
 
 .PHONY: deb check-packages
 
@@ -181,4 +182,4 @@ clean:
 	rm -rf build build-asan build-bench bin
 
 .PHONY: all deps check check-asan demo soak bench format format-check clean
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f -not -path '$(DEB_DIR)/*' 2>/dev/null)
