@@ -46,7 +46,9 @@
     XX(stats)                                                                  \
     XX(listing)                                                                \
     XX(retry)                                                                  \
-    XX(unique)
+    XX(unique)                                                                 \
+    XX(metrics)                                                                \
+    XX(http_ep)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)
