@@ -118,7 +118,7 @@ s_worker_json(const zj_peer_t *peer, int64_t now_ms)
 {
     const zj_worker_info_t *info = zj_peer_info(peer);
     double beat = (double) (now_ms - zj_peer_last_seen(peer)) / 1000;
-    return json_pack(
+    json_t *worker = json_pack(
         "{s:s, s:s, s:I, s:s, s:i, s:i, s:I, s:i, s:i, s:i, s:i, s:f, s:o}",
         "name", info->name, "host", info->host ? info->host : "", "pid",
         (json_int_t) info->pid, "state",
@@ -129,6 +129,10 @@ s_worker_json(const zj_peer_t *peer, int64_t now_ms)
         zj_peer_credit(peer, ZJ_CLASS_CPU), "suspended",
         zj_peer_suspended(peer), "max_suspended", info->max_suspended,
         "last_beat_s", beat < 0 ? 0 : beat, "kinds", s_worker_kinds(info));
+    json_object_set_new(worker, "unacked", json_integer(zj_peer_unacked(peer)));
+    json_object_set_new(worker, "blocked_s",
+                        json_real((double) zj_peer_blocked_ms(peer) / 1000));
+    return worker;
 }
 
 static json_t *

@@ -180,6 +180,21 @@ s_worker_gauges(FILE *out, const json_t *workers, const char *name,
     }
 }
 
+//  A counter per worker.
+static void
+s_worker_counter(FILE *out, const json_t *workers, const char *name,
+                 const char *field, const char *help)
+{
+    s_family(out, name, "counter", help);
+    size_t index;
+    const json_t *worker;
+    json_array_foreach((json_t *) workers, index, worker) {
+        const char *labels[] = {
+            "worker", json_string_value(json_object_get(worker, "name")), NULL};
+        s_sample(out, name, labels, s_get(worker, field));
+    }
+}
+
 static void
 s_workers(FILE *out, const json_t *workers)
 {
@@ -211,6 +226,14 @@ s_workers(FILE *out, const json_t *workers)
     s_worker_gauges(out, workers, "zjob_worker_suspended", "suspended", NULL,
                     "Jobs of a connected worker awaiting other jobs without "
                     "holding a slot.");
+    s_worker_gauges(out, workers, "zjob_worker_unacked_batches", "unacked",
+                    NULL,
+                    "RESULTS batches a connected worker sent that are not "
+                    "acknowledged yet (its last heartbeat's figure).");
+    s_worker_counter(out, workers, "zjob_worker_loop_blocked_seconds_total",
+                     "blocked_s",
+                     "Seconds handlers held a connected worker's loop past "
+                     "its --block-threshold, since the worker started.");
     s_worker_gauges(out, workers, "zjob_worker_last_beat_seconds",
                     "last_beat_s", NULL,
                     "Seconds since a connected worker's last message.");

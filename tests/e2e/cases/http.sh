@@ -150,3 +150,23 @@ test_http_token_guards_every_path() {
     assert_eq "$(cat status)" 401 "a wrong token"
     refute "the token in the log" grep -q "token-0123456789abcdef" "$T/coordinator.log"
 }
+
+#  What only the worker knows reaches /metrics through its heartbeats: a
+#  handler that held its loop for 300 ms shows as blocked seconds.
+test_http_worker_figures_come_with_heartbeats() {
+    HTTP_PORT=$("$ZJ_BIN/freeport" 1)
+    HTTP_URL="http://127.0.0.1:$HTTP_PORT"
+    start_coordinator --http "127.0.0.1:$HTTP_PORT"
+    start_worker w1 --plugin "$ZJ_BIN/test_plugin.so"
+    get /metrics >metrics
+    assert_eq "$(metric 'zjob_worker_loop_blocked_seconds_total{worker="w1"}')" 0 "blocked before"
+    id=$(zj submit block) || fail "submit"
+    zj wait "$id" >/dev/null || fail "block job failed"
+    blocked() {
+        get /metrics >metrics
+        awk -v b="$(metric 'zjob_worker_loop_blocked_seconds_total{worker="w1"}')" \
+            'BEGIN { exit !(b >= 0.2 && b < 5) }'
+    }
+    wait_until 5 blocked
+    assert_eq "$(metric 'zjob_worker_unacked_batches{worker="w1"}')" 0 "unacked batches"
+}
