@@ -33,7 +33,7 @@ test            procps               cmd:pgrep
 test,demo       python3              cmd:/usr/bin/python3
 test,demo       python3-zmq          py:zmq
 test,demo       python3-msgpack      py:msgpack
-test            curl                 cmd:curl
+test,demo       curl                 cmd:curl
 test            prometheus           cmd:promtool
 format          clang-format         cmd:${CLANG_FORMAT:-clang-format}"
 
