@@ -1,6 +1,6 @@
 # zjob: one non-recursive Makefile, every library through pkg-config.
 # Targets: all (default), deps, check, check-asan, demo, soak, fuzz, bench,
-# format, format-check, clean.
+# format, format-check, clean, install, uninstall.
 
 PKGS   := libczmq libzmq msgpack sqlite3 libuv libcurl jansson libsodium
 CLANG_FORMAT ?= clang-format
@@ -9,7 +9,7 @@ CLANG_FORMAT ?= clang-format
 # the packages it needs are there (tests/deps.sh --missing, by pkg-config
 # and the like) and stops at once naming those that are not, rather than
 # in the compiler. Sub-makes trust the top-level check.
-NEEDS := $(if $(filter-out deps clean format format-check,$(or $(MAKECMDGOALS),all)),build) \
+NEEDS := $(if $(filter-out deps clean format format-check uninstall,$(or $(MAKECMDGOALS),all)),build) \
          $(if $(filter check check-asan soak,$(MAKECMDGOALS)),test) \
          $(if $(filter demo,$(MAKECMDGOALS)),demo) \
          $(if $(filter format format-check,$(MAKECMDGOALS)),format)
@@ -42,8 +42,14 @@ UNIT   := $(call objs,$(wildcard tests/unit/*.c))
 HELPERS:= $(patsubst tests/e2e/%.c,$(BIN)/%,$(wildcard tests/e2e/*.c)) \
           $(BIN)/test_plugin.so $(BIN)/lesson.so
 
+#  libzjob.so is libzjob.so.$(SOVERSION) with the soname libzjob.so.$(SOMAJOR),
+#  exporting only the zjob_* API (client/libzjob.map); the two shorter
+#  names are links to it.
+SOMAJOR   := 1
+SOVERSION := $(SOMAJOR).0.0
 PROGRAMS := $(BIN)/zjob-coordinator $(BIN)/zjob-worker $(BIN)/zjob \
-            $(BIN)/libzjob.a $(BIN)/libzjob.so
+            $(BIN)/libzjob.a $(BIN)/libzjob.so $(BIN)/libzjob.so.$(SOMAJOR) \
+            $(BIN)/libzjob.so.$(SOVERSION)
 
 all: $(PROGRAMS)
 
@@ -55,8 +61,12 @@ $(BIN)/zjob: $(CLI) $(CLIENT) $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/libzjob.a: $(CLIENT) $(SHARED)
 	@mkdir -p $(@D) && $(AR) rcs $@ $^
-$(BIN)/libzjob.so: $(CLIENT) $(SHARED)
-	@mkdir -p $(@D) && $(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/libzjob.so.$(SOVERSION): $(CLIENT) $(SHARED) client/libzjob.map
+	@mkdir -p $(@D) && $(CC) -shared $(LDFLAGS) -Wl,-soname,libzjob.so.$(SOMAJOR) \
+	    -Wl,--version-script=client/libzjob.map -Wl,--as-needed \
+	    -o $@ $(CLIENT) $(SHARED) $(LDLIBS)
+$(BIN)/libzjob.so $(BIN)/libzjob.so.$(SOMAJOR): $(BIN)/libzjob.so.$(SOVERSION)
+	@ln -sfn libzjob.so.$(SOVERSION) $@
 $(BIN)/test-unit: $(UNIT) $(COORD) $(WORKER) $(CLIENT) $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(shell pkg-config --libs check)
