@@ -32,7 +32,10 @@ test            procps               cmd:pgrep
 test,demo       python3              cmd:/usr/bin/python3
 test,demo       python3-zmq          py:zmq
 test,demo       python3-msgpack      py:msgpack
-format          clang-format         cmd:${CLANG_FORMAT:-clang-format}"
+format          clang-format         cmd:${CLANG_FORMAT:-clang-format}
+test            man-db               cmd:man
+test            systemd              cmd:systemd-analyze
+test            binutils             cmd:readelf"
 
 #  Whether the thing a probe names is there.
 present() {
