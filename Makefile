@@ -191,9 +191,11 @@ MAN8 := man/zjob-coordinator.8 man/zjob-worker.8
 UNITS := packaging/systemd/zjob-coordinator.service \
          packaging/systemd/zjob-worker.service
 PYFILES := $(wildcard python/zjob/*.py)
-#  Units and pages name /usr/bin and /etc/default: made true of this layout.
+#  Units and pages name /usr/bin and /etc/default: made true of this
+#  layout; and the pages' title line gets the version.
 FIX_PATHS := sed -e 's|/usr/bin/zjob|$(BINDIR)/zjob|g' \
-                 -e 's|/etc/default/zjob|$(SYSCONFDIR)/default/zjob|g'
+                 -e 's|/etc/default/zjob|$(SYSCONFDIR)/default/zjob|g' \
+                 -e 's|^\(\.TH .*\)"zjob [^"]*"|\1"zjob $(VERSION)"|'
 install: $(if $(NO_BUILD),,all)
 	@for f in $(INSTALL_BUILT); do [ -f "$$f" ] || { \
 	    echo "make install: $$f is missing: run make BIN=$(BIN) first" >&2; \

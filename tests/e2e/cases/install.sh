@@ -33,6 +33,11 @@ help_commands() {
     zj --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && /^  [a-z]/ {print $1}' | sort -u
 }
 
+#  zjob's version, as common/version.h says.
+install_version() {
+    sed -n 's/^#define ZJ_VERSION "\(.*\)"/\1/p' "$ZJ_SRC/common/version.h"
+}
+
 #  The site-packages directory Debian's python3 searches under /usr/local.
 install_python_dir() {
     /usr/bin/python3 -c 'import sys; print("\n".join(sys.path))' \
@@ -149,8 +154,7 @@ test_install_plugin_and_client_build_with_pkg_config_and_run() {
     #  The .pc files of the root, its paths under the root.
     export PKG_CONFIG_PATH="$p/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$T/root"
     pkg-config --exists zjob || fail "pkg-config finds no zjob"
-    assert_eq "$(pkg-config --modversion zjob)" \
-        "$(sed -n 's/^#define ZJ_VERSION "\(.*\)"/\1/p' "$ZJ_SRC/common/version.h")" "zjob.pc version"
+    assert_eq "$(pkg-config --modversion zjob)" "$(install_version)" "zjob.pc version"
     #  The plugin: zjob-plugin(7)'s example, built as the page says.
     install_plugin_example "$p/share/man/man7/zjob-plugin.7" >greet.c
     grep -q zjob_plugin_init greet.c || fail "no example in zjob-plugin(7)"
@@ -224,6 +228,8 @@ test_install_man_pages_have_no_warnings_and_every_flag() {
     for page in man1/zjob.1 man7/zjob-plugin.7 man8/zjob-coordinator.8 man8/zjob-worker.8; do
         man --warnings -l "$man/$page" >/dev/null 2>warnings || fail "man $page failed"
         [ ! -s warnings ] || fail "$page: $(head -3 warnings)"
+        grep -q "^\.TH .* \"zjob $(install_version)\"" "$man/$page" \
+            || fail "$page: not of version $(install_version): $(grep '^\.TH' "$man/$page")"
     done
     #  Each command and flag a --help names is in the page.
     LC_ALL=C MANWIDTH=200 man -l "$man/man1/zjob.1" 2>/dev/null >zjob.txt
