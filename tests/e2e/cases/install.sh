@@ -192,14 +192,18 @@ main(int argc, char **argv)
     return err != 0;
 }
 EOF
-    cc -Wall -Wextra -Werror client.c $(pkg-config --cflags --libs zjob) -o client \
+    #  A sanitizer build's libzjob needs its runtime: so does the client.
+    local san=""
+    readelf -d "$p/lib/libzjob.so.1.0.0" | grep -q 'NEEDED.*libasan' \
+        && san="-fsanitize=address,undefined"
+    cc $san -Wall -Wextra -Werror client.c $(pkg-config --cflags --libs zjob) -o client \
         || fail "the client does not build"
     readelf -d client | grep -q 'NEEDED.*\[libzjob\.so\.1\]' || fail "client needs no libzjob.so.1"
     LD_LIBRARY_PATH="$p/lib" ldd ./client | grep -q "libzjob.so.1 => $p/lib/libzjob.so.1" \
         || fail "libzjob.so.1 not found in the root: $(LD_LIBRARY_PATH="$p/lib" ldd ./client)"
     #  And with libzjob.a, by Requires.private and Libs.private (Debian's
     #  libzmq.pc names a libprotokit.a it does not ship: dropped).
-    cc client.c $(pkg-config --cflags zjob) $(pkg-config --static --libs zjob \
+    cc $san client.c $(pkg-config --cflags zjob) $(pkg-config --static --libs zjob \
         | sed "s|-lzjob|$p/lib/libzjob.a|; s|[^ ]*libprotokit\.a||g") -o client-static \
         || fail "the client does not link with libzjob.a"
     refute "client-static needs libzjob.so" sh -c "readelf -d client-static | grep -q libzjob"
