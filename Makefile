@@ -196,7 +196,7 @@ PYFILES := $(wildcard python/zjob/*.py)
 FIX_PATHS := sed -e 's|/usr/bin/zjob|$(BINDIR)/zjob|g' \
                  -e 's|/etc/default/zjob|$(SYSCONFDIR)/default/zjob|g' \
                  -e 's|^\(\.TH .*\)"zjob [^"]*"|\1"zjob $(VERSION)"|'
-install: $(if $(NO_BUILD),,all)
+install: $(if $(filter 1,$(NO_BUILD)),,all)
 	@for f in $(INSTALL_BUILT); do [ -f "$$f" ] || { \
 	    echo "make install: $$f is missing: run make BIN=$(BIN) first" >&2; \
 	    exit 1; }; done
@@ -239,7 +239,7 @@ uninstall:
 	    $(addprefix $(DESTDIR)$(UNITDIR)/,zjob-coordinator.service zjob-worker.service) \
 	    $(DESTDIR)$(SYSUSERSDIR)/zjob.conf $(DESTDIR)$(COMPLETIONDIR)/zjob
 	rm -rf $(DESTDIR)$(PYTHONDIR)/zjob
-	-rmdir $(DESTDIR)$(INCLUDEDIR)/zjob 2>/dev/null
+	rmdir $(DESTDIR)$(INCLUDEDIR)/zjob 2>/dev/null || true
 
 clean:
 	rm -rf build build-asan build-bench bin
