@@ -137,8 +137,6 @@ test_install_keeps_config_and_uninstall_removes_the_rest() {
     echo 'ZJOB_WORKER_ARGS="--name mine"' >"$p/etc/default/zjob-worker"
     install_into "$T/root" || fail "make install again: $(tail -5 "$T/install.log")"
     grep -q -- '--name mine' "$p/etc/default/zjob-worker" || fail "install overwrote the config"
-    /usr/bin/python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import zjob' \
-        "$T/root$(install_python_dir)" || fail "import zjob"
     make -C "$ZJ_SRC" --no-print-directory uninstall DESTDIR="$T/root" \
         PREFIX="$ZJ_PREFIX" BIN="$ZJ_BIN" >>"$T/install.log" 2>&1 || fail "make uninstall"
     (cd "$T/root" && find . ! -type d | sort) >left
@@ -222,6 +220,27 @@ EOF
     assert_eq "$(cat out)" 'succeeded {"sum": 12502500}' "count's result"
     zj submit greet '{"nom": 1}' --wait >out && fail "bad args succeeded: $(cat out)"
     grep -q '"error": "bad args: greet takes' out || fail "bad args: $(cat out)"
+}
+
+test_install_python_package_runs_a_job_with_debian_python() {
+    install_into "$T/root" || fail "make install: $(tail -5 "$T/install.log")"
+    local site; site=$(install_python_dir) || fail "no $ZJ_PREFIX dist-packages in sys.path"
+    start_coordinator
+    start_worker w1
+    #  From $T, with the root's dir first on sys.path, where the installed
+    #  /usr/local one would be.
+    /usr/bin/python3 - "$T/root$site" "$ZJOB_COORDINATOR" >out 2>&1 <<'PY' || fail "python: $(cat out)"
+import sys
+sys.path.insert(0, sys.argv[1])
+import zjob
+print(zjob.__file__)
+print(zjob.__version__)
+with zjob.BlockingClient(sys.argv[2]) as client:
+    print(client.wait(client.submit("echo", {"from": "python"})))
+PY
+    assert_eq "$(sed -n 1p out)" "$T/root$site/zjob/__init__.py" "the zjob imported"
+    assert_eq "$(sed -n 2p out)" "$(install_version)" "zjob.__version__"
+    assert_eq "$(sed -n 3p out)" "{'from': 'python'}" "the echo job's result"
 }
 
 #  --- Man pages, units, completion
