@@ -35,6 +35,9 @@ test,demo       python3-zmq          py:zmq
 test,demo       python3-msgpack      py:msgpack
 test,demo       curl                 cmd:curl
 test            prometheus           cmd:promtool
+test            man-db               cmd:man
+test            systemd              cmd:systemd-analyze
+test            binutils             cmd:readelf
 format          clang-format         cmd:${CLANG_FORMAT:-clang-format}"
 
 #  Whether the thing a probe names is there.
