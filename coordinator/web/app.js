@@ -253,7 +253,7 @@ function chart(minutes, series, label) {
     const plot = height - top - bottom;
     const total = totals.reduce((a, b) => a + b, 0);
     const node = svg("svg", { viewBox: "0 0 " + width + " " + height,
-                              width: "100%", height: height, role: "img",
+                              width: width, height: height, role: "img",
                               "aria-label": label + ": " + total + " in 15 minutes, at most " +
                                   Math.max(0, ...totals) + " a minute",
                               "data-total": total });
@@ -285,10 +285,17 @@ function chart(minutes, series, label) {
     return node;
 }
 
+function legend(series) {
+    return el("ul", { class: "legend" }, ...series.map((s) =>
+        el("li", {}, el("span", { class: "swatch " + s.field, "aria-hidden": "true" }),
+           s.field)));
+}
+
 function renderCharts(minutes) {
-    $("chart-throughput").replaceChildren(chart(minutes,
-        [{ field: "succeeded" }, { field: "failed" }, { field: "cancelled" }],
-        "Finished per minute"));
+    const finished = [{ field: "succeeded" }, { field: "failed" },
+                      { field: "cancelled" }];
+    $("chart-throughput").replaceChildren(
+        chart(minutes, finished, "Finished per minute"), legend(finished));
     $("chart-failures").replaceChildren(chart(minutes, [{ field: "failed" }],
         "Failed per minute"));
 }
@@ -455,6 +462,7 @@ async function pollJob(current) {
 //  ---- the loop ----
 
 function showConnected() {
+    if (lostSince !== null || lastGood === null) console.info("zjob: connected");
     lastGood = Date.now() / 1000;
     lostSince = null;
     document.body.classList.remove("stale");
@@ -466,7 +474,10 @@ function showConnected() {
 
 function showLost(error) {
     const now = Date.now() / 1000;
-    if (lostSince === null) lostSince = now;
+    if (lostSince === null) {
+        lostSince = now;
+        console.info("zjob: lost the coordinator: " + error.message);
+    }
     document.body.classList.add("stale");
     const lost = $("lost");
     const reason = error.status ? "answered " + error.status + ": " + error.message
