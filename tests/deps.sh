@@ -32,7 +32,8 @@ test            procps               cmd:pgrep
 test,demo       python3              cmd:/usr/bin/python3
 test,demo       python3-zmq          py:zmq
 test,demo       python3-msgpack      py:msgpack
-format          clang-format         cmd:${CLANG_FORMAT:-clang-format}"
+format          clang-format         cmd:${CLANG_FORMAT:-clang-format}
+test            chromium             cmd:chromium"
 
 #  Whether the thing a probe names is there.
 present() {
