@@ -411,10 +411,13 @@ function renderJob(answer) {
     $("job-progress-box").hidden = !progress;
     if (progress) {
         const bar = $("job-progress");
-        const total = isNumber(progress.total) && progress.total > 0 ? progress.total : 1;
-        bar.max = total;
-        bar.value = Math.min(isNumber(progress.done) ? progress.done : 0, total);
-        bar.setAttribute("aria-label", "progress");
+        if (isNumber(progress.total) && progress.total > 0) {
+            bar.max = progress.total;
+            bar.value = Math.min(isNumber(progress.done) ? progress.done : 0,
+                                 progress.total);
+        } else {
+            bar.removeAttribute("value"); //  Total unknown: indeterminate
+        }
         setText("job-progress-text", num(progress.done) + " of " + num(progress.total) +
                 (progress.text ? ": " + progress.text : ""));
     }
@@ -469,7 +472,8 @@ function showConnected() {
     $("lost").hidden = true;
     $("lost").dataset.state = "ok";
     $("status").dataset.state = "ok";
-    setText("status", "Live \u00b7 updated " + when(lastGood));
+    setText("status-text", "Live");
+    setText("status-time", "\u00b7 updated " + when(lastGood));
 }
 
 function showLost(error) {
@@ -482,13 +486,14 @@ function showLost(error) {
     const lost = $("lost");
     const reason = error.status ? "answered " + error.status + ": " + error.message
                                 : "does not answer (" + error.message + ")";
-    lost.textContent = "Lost the coordinator: it " + reason + " since " + when(lostSince) +
+    const text = "Lost the coordinator: it " + reason + " since " + when(lostSince) +
         ". Retrying every " + POLL_MS / 1000 + " s" +
         (lastGood ? "; the numbers below are from " + when(lastGood) + "." : ".");
+    if (lost.textContent !== text) lost.textContent = text; //  Alerts once
     lost.dataset.state = "lost";
     lost.hidden = false;
     $("status").dataset.state = "lost";
-    setText("status", "Not connected");
+    setText("status-text", "Not connected");
 }
 
 async function tick() {
