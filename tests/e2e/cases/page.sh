@@ -166,7 +166,7 @@ test_page_filters_the_job_list() {
 #  its numbers; its polls then run on virtual time until the budget ends.
 test_page_says_when_it_lost_the_coordinator() {
     page_start || return 0
-    "${PAGE_CHROMIUM[@]}" --user-data-dir="$T/chrome" --virtual-time-budget=600000 \
+    "${PAGE_CHROMIUM[@]}" --user-data-dir="$T/chrome" --virtual-time-budget=1200000 \
         --dump-dom "$PAGE_URL/" >dom.html 2>>"$T/chromium.log" &
     local chromium=$!
     zj_track "$chromium"
