@@ -31,6 +31,8 @@ override CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -Iinclude -I. \
                     -fPIC $(SAN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 override LDFLAGS += $(SAN) -rdynamic
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lboost_context -ldl -lm
+# The coordinator's status page (civetweb has no pkg-config file).
+COORD_LIBS := -lcivetweb -lpthread
 
 objs = $(patsubst %.c,$(B)/%.o,$(1))
 SHARED := $(call objs,$(wildcard proto/*.c common/*.c))
@@ -54,7 +56,7 @@ PROGRAMS := $(BIN)/zjob-coordinator $(BIN)/zjob-worker $(BIN)/zjob \
 all: $(PROGRAMS)
 
 $(BIN)/zjob-coordinator: $(B)/coordinator/main.o $(COORD) $(SHARED)
-	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(COORD_LIBS)
 $(BIN)/zjob-worker: $(B)/worker/main.o $(WORKER) $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/zjob: $(CLI) $(CLIENT) $(SHARED)
@@ -64,7 +66,7 @@ $(BIN)/libzjob.a: $(CLIENT) $(SHARED)
 $(BIN)/libzjob.so: $(CLIENT) $(SHARED)
 	@mkdir -p $(@D) && $(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/test-unit: $(UNIT) $(COORD) $(WORKER) $(CLIENT) $(SHARED)
-	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(COORD_LIBS) \
 	    $(shell pkg-config --libs check)
 $(BIN)/zjbench: $(B)/bench/zjbench.o $(B)/bench/floor.o $(CLIENT) $(WORKER) $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

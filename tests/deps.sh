@@ -25,6 +25,7 @@ build           libboost-context-dev lib:boost_context
 build           libcurl4-openssl-dev pc:libcurl
 build           libjansson-dev       pc:jansson
 build           libsodium-dev        pc:libsodium
+build           libcivetweb-dev      lib:civetweb
 test            check                pc:check
 test,demo       sqlite3              cmd:sqlite3
 test            iproute2             cmd:ip
@@ -32,6 +33,8 @@ test            procps               cmd:pgrep
 test,demo       python3              cmd:/usr/bin/python3
 test,demo       python3-zmq          py:zmq
 test,demo       python3-msgpack      py:msgpack
+test,demo       curl                 cmd:curl
+test            prometheus           cmd:promtool
 format          clang-format         cmd:${CLANG_FORMAT:-clang-format}
 test            chromium             cmd:chromium"
 

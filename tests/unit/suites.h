@@ -47,6 +47,8 @@
     XX(listing)                                                                \
     XX(retry)                                                                  \
     XX(unique)                                                                 \
+    XX(metrics)                                                                \
+    XX(http_ep)                                                                \
     XX(web_assets)
 
 #define XX(name) Suite *test_##name##_suite(void);
