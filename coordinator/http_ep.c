@@ -21,6 +21,7 @@
 #include "coordinator/http_ep.h"
 #include "coordinator/prom.h"
 #include "coordinator/store_view.h"
+#include "coordinator/web_assets.h"
 
 struct zj_http_ep {
     struct mg_context *server; //  civetweb, or NULL
@@ -396,11 +397,15 @@ s_on_api(zj_http_ep_t *self, struct mg_connection *conn, const char *path,
     return s_view_reply(conn, rc, out, why);
 }
 
+//  The status page's files (web_assets.h): "/" and "/static/<file>".
 static int
 s_on_asset(struct mg_connection *conn, const char *path)
 {
-    (void) path;
-    return s_send_error(conn, 404, "no such page");
+    const zj_web_asset_t *asset = zj_web_asset_find(path);
+    if (!asset)
+        return s_send_error(conn, 404, "no such page");
+    return s_send(conn, 200, asset->type, (const char *) asset->data,
+                  asset->size);
 }
 
 static int

@@ -196,10 +196,20 @@ function renderKinds(kinds) {
         const finished = entry.finished || {};
         const limit = entry.limit || {};
         const filter = "#/jobs?kind=" + encodeURIComponent(kind);
-        return el("tr", { "data-kind": kind },
-            el("th", { scope: "row" }, el("a", { href: filter }, kind)),
+        const busy = entry.queued || entry.running || finished.succeeded ||
+            finished.failed || finished.cancelled;
+        const oldest = isNumber(entry.oldest_queued_id)
+            ? el("a", { href: "#/jobs/" + entry.oldest_queued_id,
+                        title: "job " + entry.oldest_queued_id },
+                 duration(entry.oldest_queued_s))
+            : duration(entry.oldest_queued_s);
+        return el("tr", { "data-kind": kind, class: busy ? null : "idle" },
+            el("th", { scope: "row" }, el("a", { href: filter }, kind),
+               entry.offered === false
+                   ? el("span", { class: "badge state-lost", title: "no connected worker offers it" },
+                        "no worker") : null),
             kindCell(kind, "queued", num(entry.queued)),
-            kindCell(kind, "oldest_queued", duration(entry.oldest_queued_s),
+            kindCell(kind, "oldest_queued", oldest,
                      { "data-value": entry.oldest_queued_s }),
             kindCell(kind, "running", num(entry.running)),
             kindCell(kind, "succeeded", num(finished.succeeded || 0)),
@@ -220,8 +230,11 @@ function renderWorkers(workers) {
         const name = String(worker.name);
         const cell = (field, text, cls) => el("td",
             { "data-worker": name, "data-field": field, class: cls || "num" }, text);
-        const kinds = Object.entries(worker.kinds || {})
-            .map(([kind, klass]) => kind + " (" + klass + ")").join(", ");
+        const entries = Object.entries(worker.kinds || {});
+        const kinds = entries.map(([kind, klass]) => kind + " (" + klass + ")").join(", ");
+        const kindsCell = entries.length > 4
+            ? el("details", {}, el("summary", {}, entries.length + " kinds"), kinds)
+            : kinds;
         const host = String(worker.host || "") +
             (isNumber(worker.pid) ? " (" + worker.pid + ")" : "");
         return el("tr", { "data-worker": name },
@@ -231,13 +244,15 @@ function renderWorkers(workers) {
                badge(String(worker.state))),
             cell("io_slots", num(worker.io_slots)),
             cell("cpu_slots", num(worker.cpu_slots)),
-            cell("credit", num(worker.credit)),
+            cell("io_credit", num(isNumber(worker.io_credit) ? worker.io_credit
+                                                             : worker.credit)),
+            cell("cpu_credit", num(worker.cpu_credit)),
             cell("running", num(worker.running)),
             cell("awaiting", num(worker.suspended) +
                  (isNumber(worker.max_suspended) ? " / " + worker.max_suspended : "")),
             cell("last_beat", isNumber(worker.last_beat_s)
                  ? duration(worker.last_beat_s) + " ago" : "\u2013"),
-            cell("kinds", kinds, "text"));
+            cell("kinds", kindsCell, "text"));
     });
     fillRows($("workers"), rows, "No worker has connected.");
 }
@@ -318,7 +333,8 @@ function renderSchedules(schedules) {
         el("th", { scope: "row" }, String(schedule.name)),
         el("td", {}, String(schedule.kind)),
         el("td", {}, schedule.cron ? "cron " + schedule.cron
-                                   : duration(schedule.every_s)),
+                                   : "every " + duration(isNumber(schedule.every_ms)
+                                       ? schedule.every_ms / 1000 : schedule.every_s)),
         timeCell(schedule.next_at, "next_at"),
         timeCell(schedule.last_at, "last_at")));
     fillRows($("schedules"), rows, "No schedules.");
@@ -332,7 +348,8 @@ function renderLimits(limits) {
     fillRows($("limits"), rows, "No limits.");
 }
 
-function renderJobList(jobs, current) {
+function renderJobList(answer, current) {
+    const jobs = Array.isArray(answer) ? answer : (answer && answer.jobs) || [];
     const rows = jobs.map((job) => el("tr", { "data-job": job.id },
         el("td", { class: "num", "data-field": "id" }, jobLink(job.id)),
         el("td", { "data-field": "kind" }, String(job.kind)),
@@ -345,6 +362,8 @@ function renderJobList(jobs, current) {
                     current.kind && "kind " + current.kind].filter(Boolean).join(", ");
     $("jobs-caption").textContent = "Newest jobs first" + (filter ? " (" + filter + ")" : "");
     fillRows($("jobs"), rows, filter ? "No jobs with " + filter + "." : "No jobs.");
+    $("jobs-more").hidden = !(answer && answer.more);
+    setText("jobs-more", "The newest " + jobs.length + " shown; there are more.");
 }
 
 function renderFooter(overview) {
@@ -363,10 +382,13 @@ async function pollOverview(current) {
     if (current.state) query.set("state", current.state);
     if (current.kind) query.set("kind", current.kind);
     query.set("limit", current.view === "jobs" ? "200" : "50");
-    const [overview, failures, schedules, limits, jobs] = await Promise.all([
-        api("/api/overview"), api("/api/failures?limit=20"),
-        api("/api/schedules"), api("/api/limits"),
-        api("/api/jobs?" + query.toString())]);
+    //  One request at a time: the browser then needs one connection for
+    //  them, not five of the server's few threads.
+    const overview = await api("/api/overview");
+    const failures = await api("/api/failures?limit=20");
+    const schedules = await api("/api/schedules");
+    const limits = await api("/api/limits");
+    const jobs = await api("/api/jobs?" + query.toString());
     return () => {
         renderJobs(overview);
         renderCharts(overview.minutes || []);
@@ -375,7 +397,7 @@ async function pollOverview(current) {
         renderFailures(failures || []);
         renderSchedules(schedules || []);
         renderLimits(limits || []);
-        renderJobList(jobs || [], current);
+        renderJobList(jobs, current);
         renderFooter(overview);
     };
 }
@@ -407,7 +429,10 @@ function renderJob(answer) {
     setText("job-created", when(job.created_at));
     setText("job-started", when(job.started_at));
     setText("job-finished", when(job.finished_at));
-    const progress = job.progress;
+    const progress = job.progress !== undefined ? job.progress
+        : isNumber(job.progress_done)
+            ? { done: job.progress_done, total: job.progress_total,
+                text: job.progress_text } : null;
     $("job-progress-box").hidden = !progress;
     if (progress) {
         const bar = $("job-progress");
@@ -437,10 +462,12 @@ function renderJob(answer) {
         timeCell(attempt.started_at, "started_at"),
         timeCell(attempt.finished_at, "finished_at")));
     fillRows($("job-attempt-list"), attempts, "Not started yet.");
-    linkList("job-after", job.after, "nothing");
+    linkList("job-after", Array.isArray(answer.after) ? answer.after : job.after,
+             "nothing");
     linkList("job-children", answer.children, "none");
+    $("job-dependents-box").hidden = !Array.isArray(answer.dependents);
     linkList("job-dependents", answer.dependents, "none");
-    const logs = answer.logs || "";
+    const logs = (answer.logs !== undefined ? answer.logs : job.log) || "";
     setText("job-logs", logs === "" ? "(no logs)" : logs);
 }
 
