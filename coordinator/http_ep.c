@@ -457,6 +457,8 @@ s_start(zj_http_ep_t *self, const char *bound, char *why)
                              "yes",
                              "keep_alive_timeout_ms",
                              "10000",
+                             "tcp_nodelay",
+                             "1",
                              NULL};
     struct mg_callbacks callbacks = {.log_message = s_on_log};
     struct mg_init_data init = {&callbacks, self, options};
