@@ -74,6 +74,7 @@ function num(value) { return isNumber(value) ? String(value) : "\u2013"; }
 
 function duration(seconds) {
     if (!isNumber(seconds)) return "\u2013";
+    if (seconds < 1) return Math.round(seconds * 1000) + " ms";
     if (seconds < 10) return seconds.toFixed(1) + " s";
     if (seconds < 120) return Math.round(seconds) + " s";
     if (seconds < 7200) return Math.floor(seconds / 60) + " min " +
@@ -81,6 +82,13 @@ function duration(seconds) {
     if (seconds < 172800) return Math.floor(seconds / 3600) + " h " +
         Math.floor((seconds % 3600) / 60) + " min";
     return Math.floor(seconds / 86400) + " d";
+}
+
+function bytes(count) {
+    if (count < 1024) return count + " B";
+    if (count < 1048576) return (count / 1024).toFixed(0) + " KiB";
+    if (count < 1073741824) return (count / 1048576).toFixed(1) + " MiB";
+    return (count / 1073741824).toFixed(2) + " GiB";
 }
 
 function pad(value) { return String(value).padStart(2, "0"); }
@@ -190,20 +198,31 @@ function kindCell(kind, field, text, extra) {
                                     class: "num" }, extra || {}), text);
 }
 
+//  A kind a worker offers with nothing queued, running or finished in 15
+//  minutes and no limit: listed by name under the table, not as a row.
+function isIdle(entry) {
+    const finished = entry.finished || {};
+    const limit = entry.limit || {};
+    return entry.offered !== false && !entry.queued && !entry.running &&
+        !finished.succeeded && !finished.failed && !finished.cancelled &&
+        !isNumber(limit.concurrency) && !isNumber(limit.rate) && !limit.held;
+}
+
 function renderKinds(kinds) {
-    const rows = kinds.map((entry) => {
+    const idle = kinds.filter(isIdle).map((entry) => String(entry.kind));
+    $("kinds-idle").hidden = idle.length === 0;
+    setText("kinds-idle", "Offered, nothing in 15 minutes: " + idle.join(", "));
+    const rows = kinds.filter((entry) => !isIdle(entry)).map((entry) => {
         const kind = String(entry.kind);
         const finished = entry.finished || {};
         const limit = entry.limit || {};
         const filter = "#/jobs?kind=" + encodeURIComponent(kind);
-        const busy = entry.queued || entry.running || finished.succeeded ||
-            finished.failed || finished.cancelled;
         const oldest = isNumber(entry.oldest_queued_id)
             ? el("a", { href: "#/jobs/" + entry.oldest_queued_id,
                         title: "job " + entry.oldest_queued_id },
                  duration(entry.oldest_queued_s))
             : duration(entry.oldest_queued_s);
-        return el("tr", { "data-kind": kind, class: busy ? null : "idle" },
+        return el("tr", { "data-kind": kind },
             el("th", { scope: "row" }, el("a", { href: filter }, kind),
                entry.offered === false
                    ? el("span", { class: "badge state-lost", title: "no connected worker offers it" },
@@ -222,7 +241,7 @@ function renderKinds(kinds) {
             el("td", { "data-kind": kind, "data-field": "held" },
                limit.held ? String(limit.held) : ""));
     });
-    fillRows($("kinds"), rows, "No kinds yet: nothing queued, running or finished in 15 minutes.");
+    fillRows($("kinds"), rows, "Nothing queued, running or finished in 15 minutes.");
 }
 
 function renderWorkers(workers) {
@@ -372,8 +391,7 @@ function renderFooter(overview) {
         parts.push("up " + duration(overview.now - overview.started_at));
     if (overview.store)
         parts.push("store " + (overview.store.path || "") +
-                   (isNumber(overview.store.bytes)
-                    ? " (" + (overview.store.bytes / 1048576).toFixed(1) + " MiB)" : ""));
+                   (isNumber(overview.store.bytes) ? " (" + bytes(overview.store.bytes) + ")" : ""));
     $("footer").textContent = parts.join(" \u00b7 ");
 }
 
@@ -428,7 +446,9 @@ function renderJob(answer) {
     $("job-parent").replaceChildren(isNumber(job.parent) ? jobLink(job.parent) : "\u2013");
     setText("job-created", when(job.created_at));
     setText("job-started", when(job.started_at));
-    setText("job-finished", when(job.finished_at));
+    setText("job-finished", when(job.finished_at) +
+            (isNumber(job.finished_at) && isNumber(job.started_at)
+             ? " (took " + duration(job.finished_at - job.started_at) + ")" : ""));
     const progress = job.progress !== undefined ? job.progress
         : isNumber(job.progress_done)
             ? { done: job.progress_done, total: job.progress_total,
