@@ -1,9 +1,10 @@
 //  http_ep.c - the status page's HTTP endpoint on civetweb's threads
 //  (see .h).
-#define _GNU_SOURCE //  pipe2
+#define _GNU_SOURCE //  pipe2, RTLD_NEXT
 #include <arpa/inet.h>
 #include <assert.h>
 #include <civetweb.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -22,6 +23,25 @@
 #include "coordinator/prom.h"
 #include "coordinator/store_view.h"
 #include "coordinator/web_assets.h"
+
+//  civetweb 1.15 as Debian builds it gives its threads 100 KB stacks, a
+//  size compiled in that no option changes. A request here runs SQLite
+//  and jansson on them, and in sanitizer builds civetweb's own header
+//  printing overflowed that. So the coordinator (civetweb's only caller)
+//  raises any stack size asked below S_MIN_STACK: this definition wins
+//  over libc's for the whole program and calls it with the larger size.
+#define S_MIN_STACK (2 * 1024 * 1024)
+
+int
+pthread_attr_setstacksize(pthread_attr_t *attributes, size_t size)
+{
+    typedef int(s_setter_fn)(pthread_attr_t *, size_t);
+    static s_setter_fn *setter = NULL;
+    if (setter == NULL)
+        setter = (s_setter_fn *) dlsym(RTLD_NEXT, "pthread_attr_setstacksize");
+    assert(setter);
+    return setter(attributes, size < S_MIN_STACK ? S_MIN_STACK : size);
+}
 
 struct zj_http_ep {
     struct mg_context *server; //  civetweb, or NULL
@@ -436,17 +456,9 @@ s_on_log(const struct mg_connection *conn, const char *message)
 
 //  Lifecycle
 
-static void
-s_library_init(void)
-{
-    mg_init_library(0);
-}
-
 static int
 s_start(zj_http_ep_t *self, const char *bound, char *why)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, s_library_init);
     const char *options[] = {"listening_ports",
                              bound,
                              "num_threads",
@@ -465,10 +477,14 @@ s_start(zj_http_ep_t *self, const char *bound, char *why)
     char text[ZJ_WHY_SIZE] = "";
     unsigned code = 0;
     struct mg_error_data error = {&code, text, sizeof text};
+    //  civetweb counts its users: each endpoint inits and exits it once.
+    mg_init_library(0);
     self->server = mg_start2(&init, &error);
-    if (self->server == NULL)
+    if (self->server == NULL) {
+        mg_exit_library();
         return zj_why_fail(ZJ_ESYS, why, "cannot serve --http %s: %s", bound,
                            text[0] ? text : "civetweb did not start");
+    }
     mg_set_request_handler(self->server, "/", s_on_request, self);
     snprintf(self->address, sizeof self->address, "%s", bound);
     return 0;
@@ -518,8 +534,10 @@ zj_http_ep_destroy(zj_http_ep_t **self_p)
     zj_http_ep_t *self = *self_p;
     if (self == NULL)
         return;
-    if (self->server)
+    if (self->server) {
         mg_stop(self->server);
+        mg_exit_library();
+    }
     if (self->wake[0] >= 0) {
         close(self->wake[0]);
         close(self->wake[1]);

@@ -35,8 +35,11 @@ test,demo       python3-zmq          py:zmq
 test,demo       python3-msgpack      py:msgpack
 test,demo       curl                 cmd:curl
 test            prometheus           cmd:promtool
-format          clang-format         cmd:${CLANG_FORMAT:-clang-format}
-test            chromium             cmd:chromium"
+test            man-db               cmd:man
+test            systemd              cmd:systemd-analyze
+test            binutils             cmd:readelf
+test            chromium             cmd:chromium
+format          clang-format         cmd:${CLANG_FORMAT:-clang-format}"
 
 #  Whether the thing a probe names is there.
 present() {
