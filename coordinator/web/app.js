@@ -446,9 +446,9 @@ function renderJob(answer) {
     $("job-parent").replaceChildren(isNumber(job.parent) ? jobLink(job.parent) : "\u2013");
     setText("job-created", when(job.created_at));
     setText("job-started", when(job.started_at));
-    setText("job-finished", when(job.finished_at) +
-            (isNumber(job.finished_at) && isNumber(job.started_at)
-             ? " (took " + duration(job.finished_at - job.started_at) + ")" : ""));
+    setText("job-finished", when(job.finished_at));
+    setText("job-took", isNumber(job.finished_at) && isNumber(job.started_at)
+            ? duration(job.finished_at - job.started_at) : "\u2013");
     const progress = job.progress !== undefined ? job.progress
         : isNumber(job.progress_done)
             ? { done: job.progress_done, total: job.progress_total,
