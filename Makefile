@@ -41,6 +41,12 @@ WORKER := $(call objs,$(filter-out %/main.c,$(wildcard worker/*.c)))
 CLIENT := $(call objs,$(wildcard client/zjob*.c))
 CLI    := $(call objs,$(filter-out client/zjob%,$(wildcard client/*.c)))
 UNIT   := $(call objs,$(wildcard tests/unit/*.c))
+#  The status page's files, embedded in the coordinator (web_assets.h) by a
+#  C file generated into $(B), made again when one of them changes.
+WEB_FILES := $(wildcard coordinator/web/*.html coordinator/web/*.js \
+                        coordinator/web/*.css)
+WEB    := $(B)/coordinator/web_assets.o
+COORD  += $(WEB)
 HELPERS:= $(patsubst tests/e2e/%.c,$(BIN)/%,$(wildcard tests/e2e/*.c)) \
           $(BIN)/test_plugin.so $(BIN)/lesson.so
 
@@ -82,6 +88,10 @@ $(BIN)/test_plugin.so: tests/plugins/test_plugin.c
 	@mkdir -p $(@D) && $(CC) $(CFLAGS) -shared -o $@ $<
 $(BIN)/lesson.so: docs/examples/lesson.c
 	@mkdir -p $(@D) && $(CC) $(CFLAGS) -shared -o $@ $<
+$(B)/coordinator/web_assets.c: coordinator/web/embed.sh $(WEB_FILES)
+	@mkdir -p $(@D) && coordinator/web/embed.sh $@ $(WEB_FILES)
+$(WEB): $(B)/coordinator/web_assets.c
+	@mkdir -p $(@D) && $(CC) $(CFLAGS) -c -o $@ $<
 $(B)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(@D) && $(CC) $(CFLAGS) $(shell pkg-config --cflags check) -c -o $@ $<
 $(B)/%.o: %.c

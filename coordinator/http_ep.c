@@ -22,6 +22,7 @@
 #include "coordinator/http_ep.h"
 #include "coordinator/prom.h"
 #include "coordinator/store_view.h"
+#include "coordinator/web_assets.h"
 
 //  civetweb 1.15 as Debian builds it gives its threads 100 KB stacks, a
 //  size compiled in that no option changes. A request here runs SQLite
@@ -416,11 +417,15 @@ s_on_api(zj_http_ep_t *self, struct mg_connection *conn, const char *path,
     return s_view_reply(conn, rc, out, why);
 }
 
+//  The status page's files (web_assets.h): "/" and "/static/<file>".
 static int
 s_on_asset(struct mg_connection *conn, const char *path)
 {
-    (void) path;
-    return s_send_error(conn, 404, "no such page");
+    const zj_web_asset_t *asset = zj_web_asset_find(path);
+    if (!asset)
+        return s_send_error(conn, 404, "no such page");
+    return s_send(conn, 200, asset->type, (const char *) asset->data,
+                  asset->size);
 }
 
 static int
@@ -464,6 +469,8 @@ s_start(zj_http_ep_t *self, const char *bound, char *why)
                              "yes",
                              "keep_alive_timeout_ms",
                              "10000",
+                             "tcp_nodelay",
+                             "1",
                              NULL};
     struct mg_callbacks callbacks = {.log_message = s_on_log};
     struct mg_init_data init = {&callbacks, self, options};

@@ -38,6 +38,7 @@ test            prometheus           cmd:promtool
 test            man-db               cmd:man
 test            systemd              cmd:systemd-analyze
 test            binutils             cmd:readelf
+test            chromium             cmd:chromium
 format          clang-format         cmd:${CLANG_FORMAT:-clang-format}"
 
 #  Whether the thing a probe names is there.

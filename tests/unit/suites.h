@@ -48,7 +48,8 @@
     XX(retry)                                                                  \
     XX(unique)                                                                 \
     XX(metrics)                                                                \
-    XX(http_ep)
+    XX(http_ep)                                                                \
+    XX(web_assets)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)
