@@ -1,6 +1,6 @@
 # zjob: one non-recursive Makefile, every library through pkg-config.
 # Targets: all (default), deps, check, check-asan, demo, soak, fuzz, bench,
-# format, format-check, clean.
+# format, format-check, clean, install, uninstall.
 
 PKGS   := libczmq libzmq msgpack sqlite3 libuv libcurl jansson libsodium
 CLANG_FORMAT ?= clang-format
@@ -9,7 +9,7 @@ CLANG_FORMAT ?= clang-format
 # the packages it needs are there (tests/deps.sh --missing, by pkg-config
 # and the like) and stops at once naming those that are not, rather than
 # in the compiler. Sub-makes trust the top-level check.
-NEEDS := $(if $(filter-out deps clean format format-check,$(or $(MAKECMDGOALS),all)),build) \
+NEEDS := $(if $(filter-out deps clean format format-check uninstall,$(or $(MAKECMDGOALS),all)),build) \
          $(if $(filter check check-asan soak,$(MAKECMDGOALS)),test) \
          $(if $(filter demo,$(MAKECMDGOALS)),demo) \
          $(if $(filter format format-check,$(MAKECMDGOALS)),format)
@@ -33,6 +33,8 @@ override CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -MMD -MP -Iinclude -I. \
                     -fPIC $(SAN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 override LDFLAGS += $(SAN) -rdynamic
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lboost_context -ldl -lm
+# The coordinator's status page (civetweb has no pkg-config file).
+COORD_LIBS := -lcivetweb -lpthread
 
 objs = $(patsubst %.c,$(B)/%.o,$(1))
 SHARED := $(call objs,$(wildcard proto/*.c common/*.c))
@@ -41,26 +43,42 @@ WORKER := $(call objs,$(filter-out %/main.c,$(wildcard worker/*.c)))
 CLIENT := $(call objs,$(wildcard client/zjob*.c))
 CLI    := $(call objs,$(filter-out client/zjob%,$(wildcard client/*.c)))
 UNIT   := $(call objs,$(wildcard tests/unit/*.c))
+#  The status page's files, embedded in the coordinator (web_assets.h) by a
+#  C file generated into $(B), made again when one of them changes.
+WEB_FILES := $(wildcard coordinator/web/*.html coordinator/web/*.js \
+                        coordinator/web/*.css)
+WEB    := $(B)/coordinator/web_assets.o
+COORD  += $(WEB)
 HELPERS:= $(patsubst tests/e2e/%.c,$(BIN)/%,$(wildcard tests/e2e/*.c)) \
           $(BIN)/test_plugin.so $(BIN)/lesson.so
 
+#  libzjob.so is libzjob.so.$(SOVERSION) with the soname libzjob.so.$(SOMAJOR),
+#  exporting only the zjob_* API (client/libzjob.map); the two shorter
+#  names are links to it.
+SOMAJOR   := 1
+SOVERSION := $(SOMAJOR).0.0
 PROGRAMS := $(BIN)/zjob-coordinator $(BIN)/zjob-worker $(BIN)/zjob \
-            $(BIN)/libzjob.a $(BIN)/libzjob.so
+            $(BIN)/libzjob.a $(BIN)/libzjob.so $(BIN)/libzjob.so.$(SOMAJOR) \
+            $(BIN)/libzjob.so.$(SOVERSION)
 
 all: $(PROGRAMS)
 
 $(BIN)/zjob-coordinator: $(B)/coordinator/main.o $(COORD) $(SHARED)
-	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(COORD_LIBS)
 $(BIN)/zjob-worker: $(B)/worker/main.o $(WORKER) $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/zjob: $(CLI) $(CLIENT) $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/libzjob.a: $(CLIENT) $(SHARED)
 	@mkdir -p $(@D) && $(AR) rcs $@ $^
-$(BIN)/libzjob.so: $(CLIENT) $(SHARED)
-	@mkdir -p $(@D) && $(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BIN)/libzjob.so.$(SOVERSION): $(CLIENT) $(SHARED) client/libzjob.map
+	@mkdir -p $(@D) && $(CC) -shared $(LDFLAGS) -Wl,-soname,libzjob.so.$(SOMAJOR) \
+	    -Wl,--version-script=client/libzjob.map -Wl,--as-needed \
+	    -o $@ $(CLIENT) $(SHARED) $(LDLIBS)
+$(BIN)/libzjob.so $(BIN)/libzjob.so.$(SOMAJOR): $(BIN)/libzjob.so.$(SOVERSION)
+	@ln -sfn libzjob.so.$(SOVERSION) $@
 $(BIN)/test-unit: $(UNIT) $(COORD) $(WORKER) $(CLIENT) $(SHARED)
-	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(COORD_LIBS) \
 	    $(shell pkg-config --libs check)
 $(BIN)/zjbench: $(B)/bench/zjbench.o $(B)/bench/floor.o $(CLIENT) $(WORKER) $(SHARED)
 	@mkdir -p $(@D) && $(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -72,6 +90,10 @@ $(BIN)/test_plugin.so: tests/plugins/test_plugin.c
 	@mkdir -p $(@D) && $(CC) $(CFLAGS) -shared -o $@ $<
 $(BIN)/lesson.so: docs/examples/lesson.c
 	@mkdir -p $(@D) && $(CC) $(CFLAGS) -shared -o $@ $<
+$(B)/coordinator/web_assets.c: coordinator/web/embed.sh $(WEB_FILES)
+	@mkdir -p $(@D) && coordinator/web/embed.sh $@ $(WEB_FILES)
+$(WEB): $(B)/coordinator/web_assets.c
+	@mkdir -p $(@D) && $(CC) $(CFLAGS) -c -o $@ $<
 $(B)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(@D) && $(CC) $(CFLAGS) $(shell pkg-config --cflags check) -c -o $@ $<
 $(B)/%.o: %.c
@@ -178,8 +200,89 @@ format-check:
 	           else if (status) printf "format-check: $(CLANG_FORMAT) failed:\n%s", head; \
 	           exit status != 0 }'
 
+# install: the programs, libzjob, its headers and zjob.pc, the man pages,
+# the systemd units, bash completion and the Python package, from the
+# built $(BIN) (built first, unless NO_BUILD=1: then a missing file is an
+# error), into $(DESTDIR). The layout is in docs/install.md. Files under
+# $(SYSCONFDIR) are examples: an existing one is kept, and uninstall
+# leaves them.
+PREFIX        ?= /usr/local
+BINDIR        ?= $(PREFIX)/bin
+LIBDIR        ?= $(PREFIX)/lib
+INCLUDEDIR    ?= $(PREFIX)/include
+MANDIR        ?= $(PREFIX)/share/man
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR   ?= $(PREFIX)/lib/sysusers.d
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR    ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+PYTHON_VERSION = $(shell /usr/bin/python3 -c \
+                   'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYTHON_LOCAL   = $(PREFIX)/lib/python$(or $(PYTHON_VERSION),3)/dist-packages
+PYTHONDIR     ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PYTHON_LOCAL))
+VERSION       := $(shell sed -n 's/^\#define ZJ_VERSION "\(.*\)"/\1/p' common/version.h)
+
+INSTALL_BUILT := $(BIN)/zjob $(BIN)/zjob-coordinator $(BIN)/zjob-worker \
+                 $(BIN)/libzjob.so.$(SOVERSION) $(BIN)/libzjob.a
+HEADERS := $(wildcard include/zjob/*.h)
+MAN1 := man/zjob.1
+MAN7 := man/zjob-plugin.7
+MAN8 := man/zjob-coordinator.8 man/zjob-worker.8
+UNITS := packaging/systemd/zjob-coordinator.service \
+         packaging/systemd/zjob-worker.service
+PYFILES := $(wildcard python/zjob/*.py)
+#  Units and pages name /usr/bin and /etc/default: made true of this
+#  layout; and the pages' title line gets the version.
+FIX_PATHS := sed -e 's|/usr/bin/zjob|$(BINDIR)/zjob|g' \
+                 -e 's|/etc/default/zjob|$(SYSCONFDIR)/default/zjob|g' \
+                 -e 's|^\(\.TH .*\)"zjob [^"]*"|\1"zjob $(VERSION)"|'
+install: $(if $(filter 1,$(NO_BUILD)),,all)
+	@for f in $(INSTALL_BUILT); do [ -f "$$f" ] || { \
+	    echo "make install: $$f is missing: run make BIN=$(BIN) first" >&2; \
+	    exit 1; }; done
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/zjob \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(COMPLETIONDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(PYTHONDIR)/zjob
+	install -m 0755 $(BIN)/zjob $(BIN)/zjob-coordinator $(BIN)/zjob-worker \
+	    $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(BIN)/libzjob.so.$(SOVERSION) $(BIN)/libzjob.a $(DESTDIR)$(LIBDIR)/
+	ln -sfn libzjob.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libzjob.so.$(SOMAJOR)
+	ln -sfn libzjob.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libzjob.so
+	install -m 0644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/zjob/
+	sed -e 's|@PREFIX@|$(PREFIX)|' \
+	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(VERSION)|' zjob.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/zjob.pc
+	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/zjob.pc
+	for page in $(MAN1) $(MAN7) $(MAN8); do \
+	    $(FIX_PATHS) $$page >$(DESTDIR)$(MANDIR)/man$${page##*.}/$${page#man/} && \
+	    chmod 0644 $(DESTDIR)$(MANDIR)/man$${page##*.}/$${page#man/} || exit 1; done
+	for unit in $(UNITS); do \
+	    $(FIX_PATHS) $$unit >$(DESTDIR)$(UNITDIR)/$${unit##*/} && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$${unit##*/} || exit 1; done
+	install -m 0644 packaging/systemd/zjob.conf $(DESTDIR)$(SYSUSERSDIR)/zjob.conf
+	for name in zjob-coordinator zjob-worker; do \
+	    [ -e $(DESTDIR)$(SYSCONFDIR)/default/$$name ] || \
+	    install -m 0644 packaging/systemd/$$name.default \
+	        $(DESTDIR)$(SYSCONFDIR)/default/$$name || exit 1; done
+	install -m 0644 packaging/bash-completion/zjob $(DESTDIR)$(COMPLETIONDIR)/zjob
+	install -m 0644 $(PYFILES) $(DESTDIR)$(PYTHONDIR)/zjob/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,zjob zjob-coordinator zjob-worker) \
+	    $(addprefix $(DESTDIR)$(LIBDIR)/,libzjob.so.$(SOVERSION) libzjob.so.$(SOMAJOR) \
+	        libzjob.so libzjob.a pkgconfig/zjob.pc) \
+	    $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(HEADERS:include/%=%)) \
+	    $(DESTDIR)$(MANDIR)/man1/zjob.1 $(DESTDIR)$(MANDIR)/man7/zjob-plugin.7 \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,zjob-coordinator.8 zjob-worker.8) \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,zjob-coordinator.service zjob-worker.service) \
+	    $(DESTDIR)$(SYSUSERSDIR)/zjob.conf $(DESTDIR)$(COMPLETIONDIR)/zjob
+	rm -rf $(DESTDIR)$(PYTHONDIR)/zjob
+	rmdir $(DESTDIR)$(INCLUDEDIR)/zjob 2>/dev/null || true
+
 clean:
 	rm -rf build build-asan build-bench bin
 
-.PHONY: all deps check check-asan demo soak bench format format-check clean
+.PHONY: all deps check check-asan demo soak bench format format-check clean \
+        install uninstall
 -include $(shell find $(B) -name '*.d' -type f -not -path '$(DEB_DIR)/*' 2>/dev/null)

@@ -12,6 +12,8 @@
 #include "coordinator/admission.h"
 #include "coordinator/client_ep.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/http_ep.h"
+#include "coordinator/overview.h"
 #include "coordinator/parents.h"
 #include "coordinator/retention.h"
 #include "coordinator/schedule_ep.h"
@@ -59,6 +61,9 @@ struct zj_coordinator {
     int64_t degraded_since_ms;      //  zj_mono_ms() the store failed, or 0
     int64_t gone_logged_ms;         //  When "store gone" was last logged
     zj_schedules_t *schedules;      //  zjob schedule's, by next run
+    zj_metrics_t *metrics;          //  Counters since start (/metrics)
+    zj_http_ep_t *http;             //  The status page, or NULL
+    double started_at;              //  zj_now() at zj_coordinator_new
 };
 
 void
@@ -265,6 +270,7 @@ s_wire(zj_coordinator_t *self)
         .progressed = self->progressed,
         .throttle = self->throttle,
         .stats = self->stats,
+        .metrics = self->metrics,
         .max_losses = self->config.max_losses,
         .loss_spread_ms =
             (int64_t) self->config.heartbeat_ms * self->config.liveness,
@@ -314,6 +320,22 @@ s_timeout_grace(const zj_coordinator_config_t *config)
     return (int64_t) config->heartbeat_ms * config->liveness;
 }
 
+//  The status page, when asked for (--http).
+static int
+s_start_http(zj_coordinator_t *self)
+{
+    const zj_coordinator_config_t *config = &self->config;
+    if (config->http_addr == NULL)
+        return 0;
+    char why[ZJ_WHY_SIZE] = "";
+    self->http = zj_http_ep_new(config->http_addr, config->http_token,
+                                config->db_path, why);
+    if (self->http)
+        return 0;
+    zj_log_error("cannot serve the status page: %s", why);
+    return ZJ_EUSAGE;
+}
+
 zj_coordinator_t *
 zj_coordinator_new(const zj_coordinator_config_t *config)
 {
@@ -333,6 +355,8 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     self->listing = zj_listing_new();
     self->outbox = zj_outbox_new();
     self->schedules = zj_schedules_new();
+    self->metrics = zj_metrics_new();
+    self->started_at = zj_now();
     char why[ZJ_WHY_SIZE] = "";
     self->store = zj_store_new(config->db_path, config->sync, why);
     if (self->store == NULL) {
@@ -355,11 +379,13 @@ zj_coordinator_new(const zj_coordinator_config_t *config)
     self->clients = s_bind(config->clients_endpoint, curve, "clients");
     self->workers = s_bind(config->workers_endpoint, curve, "workers");
     memset(&keys, 0, sizeof keys);
-    if (self->clients == NULL || self->workers == NULL)
+    if (self->clients == NULL || self->workers == NULL ||
+        s_start_http(self) != 0)
         goto failed;
-    zj_log_info("listening clients=%s workers=%s db=%s curve=%s",
+    zj_log_info("listening clients=%s workers=%s db=%s curve=%s http=%s",
                 config->clients_endpoint, config->workers_endpoint,
-                config->db_path, curve ? "on" : "off");
+                config->db_path, curve ? "on" : "off",
+                self->http ? zj_http_ep_address(self->http) : "off");
     return self;
 failed:
     zj_coordinator_destroy(&self);
@@ -373,6 +399,7 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     zj_coordinator_t *self = *self_p;
     if (self == NULL)
         return;
+    zj_http_ep_destroy(&self->http);
     if (self->worker_ep.jobs)
         zj_worker_ep_close(&self->worker_ep);
     zj_outbox_destroy(&self->outbox);
@@ -395,6 +422,7 @@ zj_coordinator_destroy(zj_coordinator_t **self_p)
     zj_idmap_destroy(&self->progressed);
     zj_retention_destroy(&self->retention);
     zj_stats_destroy(&self->stats);
+    zj_metrics_destroy(&self->metrics);
     zj_listing_destroy(&self->listing);
     zj_futures_destroy(&self->futures);
     zj_schedules_destroy(&self->schedules);
@@ -581,7 +609,12 @@ s_check_keys(zj_coordinator_t *self, bool tick)
 static void
 s_commit(zj_coordinator_t *self, int64_t now_ms)
 {
+    bool wrote = zj_store_in_turn(self->store);
+    int64_t began_us = wrote ? zj_mono_us() : 0;
     int rc = zj_store_commit(self->store);
+    if (wrote && rc == 0)
+        zj_metrics_commit(self->metrics,
+                          (double) (zj_mono_us() - began_us) / 1e6);
     if (rc == 0 && self->config.store_lock)
         zj_store_lock_set_next_id(self->config.store_lock,
                                   zj_store_next_id(self->store));
@@ -689,6 +722,26 @@ s_stop(zj_coordinator_t *self)
     return rc;
 }
 
+//  Phase: the status page asked for the state at a glance (http_ep.h).
+static void
+s_publish_overview(zj_coordinator_t *self)
+{
+    if (!zj_http_ep_wanted(self->http))
+        return;
+    zj_overview_src_t src = {
+        .futures = self->futures,
+        .scheduler = self->scheduler,
+        .peers = self->peers,
+        .throttle = self->throttle,
+        .stats = self->stats,
+        .metrics = self->metrics,
+        .db_path = self->config.db_path,
+        .started_at = self->started_at,
+    };
+    zj_http_ep_publish(self->http,
+                       zj_overview_text(&src, zj_now(), zj_mono_ms()));
+}
+
 //  After each turn, in builds made with ZJ_CHECK_INVARIANTS (make
 //  check-asan): every table agrees with every other. O(jobs) a turn.
 static void
@@ -708,12 +761,14 @@ zj_coordinator_run(zj_coordinator_t *self)
     zmq_pollitem_t items[] = {
         {zsock_resolve(self->workers), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->clients), 0, ZMQ_POLLIN, 0},
+        {NULL, self->http ? zj_http_ep_fd(self->http) : -1, ZMQ_POLLIN, 0},
     };
+    int polled = self->http ? 3 : 2;
     int64_t next_tick = 0;
     while (!zsys_interrupted) {
         int64_t now_ms = zj_mono_ms();
         long timeout = s_poll_timeout(self, now_ms, next_tick);
-        if (zmq_poll(items, 2, timeout) == -1 && zmq_errno() != EINTR)
+        if (zmq_poll(items, polled, timeout) == -1 && zmq_errno() != EINTR)
             break;
         s_receive(self);
         now_ms = zj_mono_ms();
@@ -739,6 +794,8 @@ zj_coordinator_run(zj_coordinator_t *self)
         zj_store_bound_wal(self->store);
         if (self->degraded_since_ms == 0)
             zj_futures_reap(self->futures);
+        if (polled == 3 && (items[2].revents & ZMQ_POLLIN))
+            s_publish_overview(self);
         s_check_invariants(self);
     }
     return s_stop(self);

@@ -40,6 +40,8 @@ typedef struct {
                                   //  deleted (retention.h); 0 = never
     zj_store_lock_t *store_lock;  //  The store's lock, held by main.c (not
                                   //  owned), or NULL: no files watched
+    const char *http_addr;        //  The status page's address, or NULL
+    const char *http_token;       //  The token it asks for, or NULL
 } zj_coordinator_config_t;
 
 typedef struct zj_coordinator zj_coordinator_t;

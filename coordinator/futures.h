@@ -35,7 +35,7 @@ typedef struct zj_futures zj_futures_t;
 //  Returns 0, or non-zero when it cannot now (tried again later).
 typedef int(zj_final_fn)(void *arg, int64_t id, zj_job_t *job);
 
-typedef struct {
+typedef struct zj_future_s {
     uint32_t tag;        //  ZJ_FUTURE_TAG while alive
     zj_job_t job;        //  The job's record, owned
     size_t slot;         //  Position in a scheduler heap, or ZJ_HEAP_NONE
@@ -49,6 +49,10 @@ typedef struct {
     bool progress_dirty; //  Progress newer than the store's
     int64_t progress_stored_ms; //  zj_mono_ms() it was last written
     uint32_t waiting; //  Jobs of its after not finished: held while > 0
+    //  While ready: its kind's ready jobs in the order they became ready
+    //  (scheduler.c), and since when (unix seconds).
+    struct zj_future_s *ready_prev, *ready_next;
+    double ready_since;
 } zj_future_t;
 
 #define ZJ_FUTURE_TAG 0x7a6a6675u

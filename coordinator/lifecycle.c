@@ -135,6 +135,8 @@ zj_lifecycle_submit(zj_lifecycle_t *self, const zj_job_t *spec)
         return 0;
     }
     int64_t id = job.id;
+    if (self->metrics)
+        zj_metrics_submitted(self->metrics, job.kind);
     zj_future_t *future = zj_futures_add(self->futures, &job);
     s_adopt(self, future);
     if (!s_hold(self, future))
@@ -391,6 +393,10 @@ s_finish(zj_lifecycle_t *self, zj_future_t *future, zj_state_t state)
     zj_futures_resolve(self->futures, future);
     if (self->stats)
         zj_stats_finished(self->stats, job->kind, state, zj_now());
+    if (self->metrics)
+        zj_metrics_finished(
+            self->metrics, job->kind, state,
+            job->started_at > 0 ? job->finished_at - job->started_at : -1);
     zj_deps_finished(self->deps, job->id, state);
     if (self->kids)
         zj_deps_finished(self->kids, job->id, state);

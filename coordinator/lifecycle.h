@@ -16,6 +16,7 @@
 #include "coordinator/deadlines.h"
 #include "coordinator/deps.h"
 #include "coordinator/futures.h"
+#include "coordinator/metrics.h"
 #include "coordinator/peers.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/stats.h"
@@ -50,6 +51,7 @@ typedef struct {
     zj_throttle_t *throttle;   //  Running jobs per kind, and limits; or
                                //  NULL (tests of other parts)
     zj_stats_t *stats;         //  Jobs finished per minute, or NULL
+    zj_metrics_t *metrics;     //  Counters since start, or NULL
 } zj_lifecycle_t;
 
 //  Creates a job from a SUBMIT entry, inserted queued: a job of a kind no

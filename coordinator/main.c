@@ -8,6 +8,7 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/http_ep.h"
 #include "proto/limits.h"
 
 static const char *s_usage =
@@ -19,6 +20,7 @@ static const char *s_usage =
     "                        [--insecure] [--max-message SIZE] [--max-batch "
     "N]\n"
     "                        [--max-args SIZE] [--max-result SIZE]\n"
+    "                        [--http ADDR [--http-token FILE]]\n"
     "                        [--log-level LEVEL] [--version]\n"
     "  --clients EP     client endpoint (default " ZJ_CLIENTS_ENDPOINT ")\n"
     "  --workers EP     worker endpoint (default " ZJ_WORKERS_ENDPOINT ")\n"
@@ -57,6 +59,13 @@ static const char *s_usage =
     "  --max-result SIZE  most bytes of result JSON per job (default 4M, or\n"
     "                   what --max-message holds); a bigger result fails\n"
     "                   its job\n"
+    "  --http ADDR      serve the status page, its JSON API (/api/) and\n"
+    "                   Prometheus metrics (/metrics) at ADDR, HOST:PORT or\n"
+    "                   PORT (127.0.0.1:PORT); read-only; off by default\n"
+    "  --http-token FILE  the token (first line of FILE, mode 600) every\n"
+    "                   request must carry: Authorization: Bearer TOKEN,\n"
+    "                   or Basic with TOKEN as password; needed when ADDR\n"
+    "                   is not loopback\n"
     "  --log-level LEVEL  error, warning, info (default) or debug; wins\n"
     "                   over $ZJOB_LOG\n"
     "  --version        print the version and exit\n"
@@ -66,6 +75,33 @@ static const char *s_usage =
     "1 cannot start (store, bind, keys), or stopped with its store gone\n"
     "or with writes the store never took; 2 usage error; 3 the store is\n"
     "held by another coordinator (the message names it).\n";
+
+//  --http's address, and the token it needs off loopback, read from
+//  token_path into config->http_token (freed by main). Returns 0, or
+//  ZJ_EUSAGE with why set.
+static int
+s_check_http(zj_coordinator_config_t *config, const char *token_path, char *why)
+{
+    if (config->http_addr == NULL)
+        return token_path
+                   ? zj_why_fail(ZJ_EUSAGE, why, "--http-token needs --http")
+                   : 0;
+    char bound[128];
+    bool loopback = false;
+    if (zj_http_ep_parse_addr(config->http_addr, bound, sizeof bound, &loopback,
+                              why) != 0)
+        return ZJ_EUSAGE;
+    char *token = NULL;
+    if (token_path && zj_http_ep_read_token(token_path, &token, why) != 0)
+        return ZJ_EUSAGE;
+    config->http_token = token;
+    if (loopback || token)
+        return 0;
+    return zj_why_fail(ZJ_EUSAGE, why,
+                       "--http %s is not loopback: anyone who reaches it "
+                       "would see every job; give --http-token FILE too",
+                       config->http_addr);
+}
 
 static int
 s_usage_error(const char *problem)
@@ -132,10 +168,13 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
         {"max-result", required_argument, 0, 'R'},
         {"log-level", required_argument, 0, 'v'},
         {"keep", required_argument, 0, 'K'},
+        {"http", required_argument, 0, 'H'},
+        {"http-token", required_argument, 0, 'T'},
         {"version", no_argument, 0, 'V'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     bool insecure = false;
+    const char *http_token_path = NULL;
     int option;
     int64_t ms;
     while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -184,6 +223,12 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
                                      "12h or 0 (for ever)");
             config->keep_ms = ms;
             break;
+        case 'H':
+            config->http_addr = optarg;
+            break;
+        case 'T':
+            http_token_path = optarg;
+            break;
         case 'g':
             if (zj_duration_parse(optarg, &ms) != 0 || ms > 86400000)
                 return s_usage_error("--timeout-grace takes 0..24h");
@@ -214,7 +259,8 @@ s_parse(int argc, char **argv, zj_coordinator_config_t *config)
     if (optind < argc)
         return s_usage_error("unexpected argument");
     char why[ZJ_WHY_SIZE] = "";
-    if (zj_limits_settle(&config->limits, why) != 0)
+    if (zj_limits_settle(&config->limits, why) != 0 ||
+        s_check_http(config, http_token_path, why) != 0)
         return s_usage_error(why);
     bool curve = config->key_path != NULL;
     if (curve != (config->worker_keys != NULL) ||
@@ -290,5 +336,6 @@ main(int argc, char **argv)
         status = 0;
     zj_coordinator_destroy(&coordinator);
     zj_store_lock_destroy(&lock);
+    free((char *) config.http_token);
     return status;
 }

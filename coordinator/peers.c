@@ -18,6 +18,8 @@ struct zj_peer {
     zj_idmap_t *stopped[2]; //  id -> this peer: cancelled, not reported
     int64_t last_seen_ms;   //  zj_mono_ms() of its last message
     bool draining;          //  Shutting down: gets no more jobs
+    int64_t unacked;        //  Its last HEARTBEAT's figures:
+    int64_t blocked_ms;     //  ... unacked batches, ms blocked in all
     size_t last_chance;     //  Running jobs at their last chance: 0 or 1
     int32_t suspended;      //  Running io jobs that await, holding no slot
     int32_t over[2];        //  Jobs held past its slots by resumed parents
@@ -489,4 +491,26 @@ zj_peers_invariants_hold(const zj_peers_t *self)
             zhashx_lookup(self->by_name, peer->info.name) != peer)
             return false;
     return true;
+}
+
+void
+zj_peer_set_health(zj_peer_t *peer, int64_t unacked, int64_t blocked_ms)
+{
+    assert(peer && unacked >= 0 && blocked_ms >= 0);
+    peer->unacked = unacked;
+    peer->blocked_ms = blocked_ms;
+}
+
+int64_t
+zj_peer_unacked(const zj_peer_t *peer)
+{
+    assert(peer);
+    return peer->unacked;
+}
+
+int64_t
+zj_peer_blocked_ms(const zj_peer_t *peer)
+{
+    assert(peer);
+    return peer->blocked_ms;
 }

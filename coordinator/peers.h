@@ -84,6 +84,12 @@ void zj_peer_seen(zj_peer_t *peer, int64_t now_ms);
 bool zj_peer_draining(const zj_peer_t *peer);
 bool zj_peer_mark_draining(zj_peer_t *peer);
 
+//  The figures of the peer's last HEARTBEAT: RESULTS batches it holds
+//  unacknowledged, and ms its loop was blocked in all (PROTOCOL.md).
+void zj_peer_set_health(zj_peer_t *peer, int64_t unacked, int64_t blocked_ms);
+int64_t zj_peer_unacked(const zj_peer_t *peer);
+int64_t zj_peer_blocked_ms(const zj_peer_t *peer);
+
 //  True if the peer runs a job at its last chance (zj_future_t.last_chance):
 //  it takes no second one until that one ends.
 bool zj_peer_runs_last_chance(const zj_peer_t *peer);

@@ -7,10 +7,14 @@
 #include "coordinator/scheduler.h"
 
 //  One kind: its ready jobs, and how many connected workers offer it.
+//  The ready jobs are also linked in the order they became ready, so
+//  the one that has waited longest is at hand (zj_scheduler_oldest).
 typedef struct {
     zj_heap_t *heap;        //  Ready futures, owned
     zj_heap_t *last_chance; //  Ready futures at their last chance, owned
     size_t offers;          //  Connected workers that offer the kind
+    zj_future_t *first;     //  Ready longest, or NULL
+    zj_future_t *last;      //  Ready last, or NULL
 } s_kind_t;
 
 struct zj_scheduler {
@@ -113,10 +117,39 @@ s_ready_in(const s_kind_t *kind)
     return zj_heap_size(kind->heap) + zj_heap_size(kind->last_chance);
 }
 
+//  Links future last in kind's ready order.
 static void
-s_make_ready(zj_scheduler_t *self, zj_future_t *future)
+s_link(s_kind_t *kind, zj_future_t *future, double now)
+{
+    assert(future->ready_prev == NULL && future->ready_next == NULL);
+    future->ready_since = now;
+    future->ready_prev = kind->last;
+    if (kind->last)
+        kind->last->ready_next = future;
+    else
+        kind->first = future;
+    kind->last = future;
+}
+
+static void
+s_unlink(s_kind_t *kind, zj_future_t *future)
+{
+    if (future->ready_prev)
+        future->ready_prev->ready_next = future->ready_next;
+    else
+        kind->first = future->ready_next;
+    if (future->ready_next)
+        future->ready_next->ready_prev = future->ready_prev;
+    else
+        kind->last = future->ready_prev;
+    future->ready_prev = future->ready_next = NULL;
+}
+
+static void
+s_make_ready(zj_scheduler_t *self, zj_future_t *future, double now)
 {
     s_kind_t *kind = s_kind_require(self, future->job.kind);
+    s_link(kind, future, now);
     zj_heap_push(s_heap_of(kind, future), future);
     self->ready_count++;
     self->last_chance_count += future->last_chance;
@@ -130,6 +163,7 @@ s_take_ready(zj_scheduler_t *self, s_kind_t *kind, zj_heap_t *heap,
 {
     zj_future_t *future = zj_heap_at(heap, position);
     zj_heap_remove(heap, position);
+    s_unlink(kind, future);
     self->last_chance_count -= future->last_chance;
     self->ready_count--;
     self->runnable_count -= kind->offers > 0;
@@ -144,7 +178,7 @@ zj_scheduler_push(zj_scheduler_t *self, zj_future_t *future, double now)
     if (future->job.not_before > now)
         zj_heap_push(self->delayed, future);
     else
-        s_make_ready(self, future);
+        s_make_ready(self, future, now);
 }
 
 //  The best ready job among kinds[0..count), from their last_chance
@@ -224,7 +258,7 @@ zj_scheduler_wake(zj_scheduler_t *self, double now)
     zj_future_t *future = zj_heap_peek(self->delayed);
     while (future && future->job.not_before <= now) {
         zj_heap_pop(self->delayed);
-        s_make_ready(self, future);
+        s_make_ready(self, future, now);
         woken++;
         future = zj_heap_peek(self->delayed);
     }
@@ -293,6 +327,40 @@ zj_scheduler_ready_of(const zj_scheduler_t *self, const char *kind)
     return entry ? s_ready_in(entry) : 0;
 }
 
+const zj_future_t *
+zj_scheduler_oldest(const zj_scheduler_t *self, const char *kind)
+{
+    assert(self && kind);
+    const s_kind_t *entry = zhashx_lookup(self->kinds, kind);
+    return entry ? entry->first : NULL;
+}
+
+void
+zj_scheduler_each_kind(const zj_scheduler_t *self, zj_scheduler_kind_fn *fn,
+                       void *arg)
+{
+    assert(self && fn);
+    zhashx_t *kinds = self->kinds;
+    for (s_kind_t *kind = zhashx_first(kinds); kind; kind = zhashx_next(kinds))
+        fn(arg, zhashx_cursor(kinds), s_ready_in(kind), kind->offers);
+}
+
+//  The ready order links exactly the futures of kind's heaps.
+static bool
+s_order_holds(const s_kind_t *kind)
+{
+    size_t linked = 0;
+    const zj_future_t *before = NULL;
+    for (const zj_future_t *future = kind->first; future;
+         future = future->ready_next) {
+        if (future->ready_prev != before || future->slot == ZJ_HEAP_NONE)
+            return false;
+        before = future;
+        linked++;
+    }
+    return before == kind->last && linked == s_ready_in(kind);
+}
+
 //  Each item of heap knows its place, is queued (of kind, and at its last
 //  chance or not as the heap, unless kind is NULL), and no child comes before
 //  its parent.
@@ -327,7 +395,8 @@ zj_scheduler_invariants_hold(const zj_scheduler_t *self)
          kind = zhashx_next(kinds)) {
         const char *name = zhashx_cursor(kinds);
         if (!s_heap_holds(kind->heap, name, false, s_by_priority) ||
-            !s_heap_holds(kind->last_chance, name, true, s_by_priority))
+            !s_heap_holds(kind->last_chance, name, true, s_by_priority) ||
+            !s_order_holds(kind))
             return false;
         ready += s_ready_in(kind);
         last += zj_heap_size(kind->last_chance);

@@ -67,6 +67,18 @@ size_t zj_scheduler_runnable(const zj_scheduler_t *self);
 //  Ready jobs of kind (at their last chance or not).
 size_t zj_scheduler_ready_of(const zj_scheduler_t *self, const char *kind);
 
+//  Of kind's ready jobs, the one that has been ready longest (since its
+//  ready_since), or NULL when none is. O(1).
+const zj_future_t *zj_scheduler_oldest(const zj_scheduler_t *self,
+                                       const char *kind);
+
+//  Calls fn for each kind ever queued or offered, with its number of ready
+//  jobs and of connected workers that offer it.
+typedef void(zj_scheduler_kind_fn)(void *arg, const char *kind, size_t ready,
+                                   size_t offers);
+void zj_scheduler_each_kind(const zj_scheduler_t *self,
+                            zj_scheduler_kind_fn *fn, void *arg);
+
 //  The scheduler's invariants: every future in a heap knows its position,
 //  is queued and of the heap's kind; heap order holds; the ready count is
 //  the sum of the ready heaps, the runnable count that of offered kinds. For

@@ -200,6 +200,7 @@ s_on_results(zj_worker_ep_t *self, zframe_t *identity, zj_peer_t *peer,
 static void
 s_on_heartbeat(zj_peer_t *peer, const zj_msg_t *msg)
 {
+    zj_peer_set_health(peer, msg->unacked, msg->blocked_ms);
     if (msg->draining && zj_peer_mark_draining(peer))
         zj_log_info("worker draining name=%s running=%zu",
                     zj_peer_info(peer)->name, zj_peer_running(peer));

@@ -280,7 +280,9 @@ s_take_state(const msgpack_object *value, const char *name, zj_state_t *out,
     XX(stats, RESULT)                                                          \
     XX(worker, TEXT)                                                           \
     XX(since_ms, I64)                                                          \
-    XX(before, I64)
+    XX(before, I64)                                                            \
+    XX(unacked, I64)                                                           \
+    XX(blocked_ms, I64)
 
 #define S_HAS_U64(o, f) ((o)->f != 0)
 #define S_HAS_I64(o, f) ((o)->f != 0)

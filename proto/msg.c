@@ -798,6 +798,10 @@ s_check_type(const zj_msg_t *msg, char *why)
     case ZJ_MSG_STATS:
         return s_need(req, msg, "req", why);
     case ZJ_MSG_HEARTBEAT:
+        if (msg->unacked < 0 || msg->blocked_ms < 0)
+            return zj_why_fail(ZJ_EPROTO, why,
+                               "HEARTBEAT: unacked and blocked_ms are >= 0");
+        return 0;
     case ZJ_MSG_BYE:
         return 0;
     case ZJ_MSG_ERROR:

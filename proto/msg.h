@@ -38,7 +38,9 @@
 //                     finished_at),
 //                     io_credit, cpu_credit (slots freed)
 //    HEARTBEAT  both  draining (w->C: the worker is shutting down and
-//                     takes no more jobs); credit travels in RESULTS
+//                     takes no more jobs), unacked, blocked_ms (w->C:
+//                     figures for the status page); credit travels in
+//                     RESULTS
 //    BYE        both  (nothing)
 //    ERROR      both  req (0 if none), code (ZJ_E*), reason
 //    ACK        C->w  ids[] (the req of RESULTS batches committed)
@@ -249,6 +251,9 @@ typedef struct {
     int64_t since_ms;          //  LIST: only jobs created this recently
     int64_t before;            //  LIST: only ids below it; its last reply
                                //  part: the next page's before, or 0
+    int64_t unacked;           //  HEARTBEAT w->C: RESULTS batches not ACKed
+    int64_t blocked_ms;        //  HEARTBEAT w->C: ms its loop was blocked
+                               //  past --block-threshold, since it started
 } zj_msg_t;
 
 #define ZJ_MSG_TAG 0x7a6a6d73u

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 #  demo.sh - make demo: a coordinator and two workers on loopback, a batch
 #  of jobs of every built-in kind, their results, a Python worker with the
-#  lesson's coroutines, and the store as the sqlite3 shell sees it. Each step checks its outcome: the demo stops
+#  lesson's coroutines, the status page's metrics, and the store as the
+#  sqlite3 shell sees it. Each step checks its outcome: the demo stops
 #  with a non-zero status at the first one that goes wrong. Everything
 #  started is stopped and reaped by PID, however the script ends.
 set -euo pipefail
@@ -48,17 +49,18 @@ done
 command -v sqlite3 >/dev/null || die "no sqlite3 shell: run make deps"
 dir=$(mktemp -d /tmp/zjob-demo.XXXXXX)
 
-ports=$("$bin/freeport" 2) || die "freeport found no free ports"
+ports=$("$bin/freeport" 3) || die "freeport found no free ports"
 clients=$(echo "$ports" | sed -n 1p)
 workers=$(echo "$ports" | sed -n 2p)
-[ -n "$clients" ] && [ -n "$workers" ] || die "freeport gave '$ports'"
+http=$(echo "$ports" | sed -n 3p)
+[ -n "$clients" ] && [ -n "$workers" ] && [ -n "$http" ] || die "freeport gave '$ports'"
 export ZJOB_COORDINATOR="tcp://127.0.0.1:$clients"
 export PATH="$bin:$PATH"
 
 step "Start a coordinator and two workers (logs in $dir)"
 zjob-coordinator --clients "$ZJOB_COORDINATOR" \
     --workers "tcp://127.0.0.1:$workers" --db "$dir/zjob.db" \
-    >"$dir/coordinator.log" 2>&1 &
+    --http "127.0.0.1:$http" >"$dir/coordinator.log" 2>&1 &
 pids+=($!)
 coordinator=$!
 for name in alpha beta; do
@@ -200,6 +202,20 @@ cat "$dir/gather.out"
 echo "\$ zjob submit fetch '\"c\"' --wait      # a Python kind, from the command line"
 zjob submit fetch '"c"' --wait | tee "$dir/fetch.out"
 grep -q '"result": "fetched c"' "$dir/fetch.out" || die "fetch from the CLI: $(cat "$dir/fetch.out")"
+
+step "Seen from outside: the status page's API and Prometheus metrics"
+echo "The coordinator serves its status page at http://127.0.0.1:$http/"
+echo "\$ curl -s http://127.0.0.1:$http/metrics | grep -E '^zjob_(jobs_finished_total|workers)'"
+curl -s -m 10 "http://127.0.0.1:$http/metrics" >"$dir/metrics" ||
+    die "GET /metrics failed"
+grep -E '^zjob_(jobs_finished_total\{kind="(echo|sleep)"|workers)' "$dir/metrics"
+succeeded=$(scalar "select count(*) from jobs where kind = 'sleep' and state = 'succeeded'")
+grep -qx "zjob_jobs_finished_total{kind=\"sleep\",state=\"succeeded\"} $succeeded" "$dir/metrics" ||
+    die "/metrics does not count the $succeeded sleeps the store has"
+echo "\$ curl -s http://127.0.0.1:$http/api/jobs/$failing"
+curl -s -m 10 "http://127.0.0.1:$http/api/jobs/$failing" | tee "$dir/job.json" | head -c 400
+echo
+grep -q '"state":"failed"' "$dir/job.json" || die "the job page of $failing: $(cat "$dir/job.json")"
 
 step "The store, read with the sqlite3 shell while the coordinator runs"
 query "select state, count(*) as jobs from jobs group by state"

@@ -25,6 +25,7 @@ build           libboost-context-dev lib:boost_context
 build           libcurl4-openssl-dev pc:libcurl
 build           libjansson-dev       pc:jansson
 build           libsodium-dev        pc:libsodium
+build           libcivetweb-dev      lib:civetweb
 test            check                pc:check
 test,demo       sqlite3              cmd:sqlite3
 test            iproute2             cmd:ip
@@ -32,12 +33,17 @@ test            procps               cmd:pgrep
 test,demo       python3              cmd:/usr/bin/python3
 test,demo       python3-zmq          py:zmq
 test,demo       python3-msgpack      py:msgpack
+test,demo       curl                 cmd:curl
+test            prometheus           cmd:promtool
+test,deb        man-db               cmd:man
+test,deb        systemd              cmd:systemd-analyze
+test            binutils             cmd:readelf
+test            chromium             cmd:chromium
 format          clang-format         cmd:${CLANG_FORMAT:-clang-format}
 deb             dpkg-dev             cmd:dpkg-buildpackage
 deb             debhelper            cmd:dh
 deb             dh-python            cmd:dh_python3
-deb             lintian              cmd:lintian
-deb             systemd              cmd:systemd-analyze"
+deb             lintian              cmd:lintian"
 
 #  Whether the thing a probe names is there.
 present() {

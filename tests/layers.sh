@@ -7,7 +7,7 @@
 #  2. inside each folder, modules (a .c with its .h and its _internal.h,
 #     by name) include each other without a cycle;
 #  3. in coordinator/: the loop (coordinator.c, main.c) above the
-#     endpoints (client_ep, worker_ep), above what running jobs ask
+#     endpoints (client_ep, worker_ep, http_ep), above what running jobs ask
 #     through their worker (parents, the workers endpoint's part) and
 #     the schedules (schedule_ep, the clients endpoint's part), above
 #     the job state machine (lifecycle), above the leaf modules; the
@@ -34,7 +34,7 @@ rank() {
     case $1 in
     main) echo 6 ;;
     coordinator) echo 5 ;;
-    client_ep | worker_ep) echo 4 ;;
+    client_ep | worker_ep | http_ep) echo 4 ;;
     parents | schedule_ep) echo 3 ;;
     lifecycle) echo 2 ;;
     *) echo 1 ;;

@@ -41,6 +41,13 @@ zjob_ctx_kind(const zjob_ctx_t *ctx)
     return ctx->kind;
 }
 
+int32_t
+zjob_ctx_attempt(const zjob_ctx_t *ctx)
+{
+    assert(ctx);
+    return ctx->attempt;
+}
+
 int
 zjob_progress(zjob_ctx_t *ctx, int64_t done, int64_t total, const char *text)
 {

@@ -52,6 +52,7 @@ struct zj_runner {
     zlistx_t *finished;        //  zj_held_t * to free after the turn
     int io_running;            //  Coroutines alive
     uv_check_t reaper;         //  Frees finished jobs, starts waiting ones
+    int64_t blocked_ms;        //  Past the block threshold, in all
 };
 
 static void s_reap(uv_check_t *handle);
@@ -64,6 +65,7 @@ static void
 s_on_blocked(void *arg, int64_t held_ms)
 {
     zj_held_t *held = arg;
+    held->runner->blocked_ms += held_ms;
     zj_log_warning("loop blocked job=%" PRId64 " kind=%s held_ms=%" PRId64,
                    held->job.id, held->job.kind, held_ms);
 }
@@ -504,4 +506,11 @@ s_reap(uv_check_t *handle)
         s_release(held);
     while (s_io_free(self) && (held = zlistx_detach(self->io_waiting, NULL)))
         s_start_io(self, held);
+}
+
+int64_t
+zj_runner_blocked_ms(const zj_runner_t *self)
+{
+    assert(self);
+    return self->blocked_ms;
 }

@@ -52,4 +52,8 @@ int zj_runner_cancel(zj_runner_t *self, int64_t id);
 //  Jobs running or waiting here.
 size_t zj_runner_size(const zj_runner_t *self);
 
+//  Milliseconds handlers held the loop past the block threshold, in all
+//  the warnings said so (`loop blocked ... held_ms`).
+int64_t zj_runner_blocked_ms(const zj_runner_t *self);
+
 #endif

@@ -507,6 +507,8 @@ s_heartbeat(zj_worker_t *self)
 {
     zj_msg_t *beat = zj_msg_new(ZJ_MSG_HEARTBEAT);
     beat->draining = self->draining;
+    beat->unacked = (int64_t) zj_results_unacked(self->results);
+    beat->blocked_ms = zj_runner_blocked_ms(self->runner);
     s_send(self, &beat);
 }
 

@@ -8,13 +8,24 @@
 //
 //  A plugin is a shared object that exports
 //      int zjob_plugin_init(zjob_registry_t *registry);
-//  which calls zjob_registry_add for each kind and returns 0.
+//  which calls zjob_registry_add for each kind and returns 0. It is built
+//  with `cc -shared -fPIC $(pkg-config --cflags zjob) plugin.c -o
+//  plugin.so` and loaded with `zjob-worker --plugin ./plugin.so`; the
+//  functions below are not in a library: the worker exports them (it is
+//  linked with -rdynamic) and the loader binds the plugin to them. See
+//  zjob-plugin(7).
 #ifndef ZJOB_HANDLER_H
 #define ZJOB_HANDLER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "errors.h" //  ZJOB_E* codes
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct zjob_ctx zjob_ctx_t;           //  One running job
 typedef struct zjob_registry zjob_registry_t; //  Kinds a worker offers
@@ -38,16 +49,19 @@ typedef int(zjob_handler_fn)(zjob_ctx_t *ctx, const char *args, char **result_p,
 int zjob_registry_add(zjob_registry_t *registry, const char *kind,
                       zjob_class_t klass, zjob_handler_fn *handler);
 
-//  The running job's id, kind and attempt number.
+//  The running job's id, kind and attempt number: 1 for its first run,
+//  2 for its first retry, and so on (a run after its worker was lost
+//  counts as an attempt too).
 int64_t zjob_ctx_job_id(const zjob_ctx_t *ctx);
 const char *zjob_ctx_kind(const zjob_ctx_t *ctx);
+int32_t zjob_ctx_attempt(const zjob_ctx_t *ctx);
 
 //  Reports how far the job is: done of total units (total 0: unknown) and
 //  what it is doing (text, NULL for nothing; cut past 256 bytes). From I/O
 //  and CPU handlers alike; it never waits. Only the latest report counts:
 //  the worker sends at most five a second per worker, the coordinator
 //  keeps the latest in the job's record (`zjob status`, `zjob watch`) and
-//  stores it at most once a second per job. Returns 0, or ZJ_EUSAGE for
+//  stores it at most once a second per job. Returns 0, or ZJOB_EUSAGE for
 //  done or total below 0, or done above a total that is not 0.
 int zjob_progress(zjob_ctx_t *ctx, int64_t done, int64_t total,
                   const char *text);
@@ -63,9 +77,9 @@ void zjob_log(zjob_ctx_t *ctx, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
 //  --- Awaitables: I/O handlers only. Each returns 0 on success, or a
-//  negative code: -1000 + n style ZJ_E* values (ZJ_ECANCELLED when the job
-//  was cancelled or timed out while waiting, ZJ_EDENIED when called from a
-//  CPU handler, ZJ_ESYS on a system error, ZJ_ETIMEOUT).
+//  negative ZJOB_E* code of errors.h (ZJOB_ECANCELLED when the job was
+//  cancelled or timed out while waiting, ZJOB_EDENIED when called from a
+//  CPU handler, ZJOB_ESYS on a system error, ZJOB_ETIMEOUT).
 
 //  Suspends the job for ms milliseconds.
 int zjob_sleep(zjob_ctx_t *ctx, int64_t ms);
@@ -73,8 +87,8 @@ int zjob_sleep(zjob_ctx_t *ctx, int64_t ms);
 #define ZJOB_READABLE 1
 #define ZJOB_WRITABLE 2
 //  Suspends the job until fd is readable and/or writable (events), or
-//  timeout_ms passes (ZJ_ETIMEOUT; timeout_ms < 0 waits for ever). Sets
-//  fd non-blocking; fails with ZJ_ESYS if another job already waits on fd.
+//  timeout_ms passes (ZJOB_ETIMEOUT; timeout_ms < 0 waits for ever). Sets
+//  fd non-blocking; fails with ZJOB_ESYS if another job already waits on fd.
 int zjob_wait_fd(zjob_ctx_t *ctx, int fd, int events, int64_t timeout_ms);
 
 //  The outcome of a child process.
@@ -195,5 +209,9 @@ int zjob_as_completed(zjob_ctx_t *ctx, const int64_t *ids, size_t count,
 
 //  Why the last sub-job call of this job failed, or "".
 const char *zjob_ctx_error(const zjob_ctx_t *ctx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,34 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "errors.h" //  ZJOB_E* codes
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-//  Error codes: the same values as zjob's internal table (common/err.h);
-//  client/zjob.c checks at compile time that they agree.
-enum {
-    ZJOB_EPROTO = -999,     //  Malformed message
-    ZJOB_EVERSION = -998,   //  Unsupported protocol version
-    ZJOB_ETOOBIG = -997,    //  Over a protocol limit
-    ZJOB_ETYPE = -996,      //  Message type not allowed here
-    ZJOB_EKIND = -995,      //  Unknown job kind
-    ZJOB_EARGS = -994,      //  Bad job args
-    ZJOB_EJSON = -993,      //  Invalid JSON
-    ZJOB_ENOTFOUND = -992,  //  No such job
-    ZJOB_ESTATE = -991,     //  Job not in a state that allows this
-    ZJOB_ESTORE = -990,     //  Store error (coordinator side)
-    ZJOB_ESEND = -989,      //  Send failed
-    ZJOB_EUNREACH = -988,   //  Coordinator unreachable
-    ZJOB_ETIMEOUT = -987,   //  Timed out
-    ZJOB_ECANCELLED = -986, //  Cancelled or interrupted by a signal
-    ZJOB_ECRASH = -985,     //  Process crashed
-    ZJOB_ENOMEM = -984,     //  Out of memory
-    ZJOB_EUSAGE = -983,     //  Bad argument to a call
-    ZJOB_ESYS = -982,       //  System call failed
-    ZJOB_EDENIED = -981,    //  Not allowed
-    ZJOB_EINUSE = -980      //  Worker name held by another worker
-};
 
 #define ZJOB_DEFAULT_ENDPOINT "tcp://127.0.0.1:7700"
 #define ZJOB_SEND_TIMEOUT_MS 3000   //  Default: how long a send may block

@@ -153,9 +153,11 @@ test_fault_owner_result_kept_for_the_store_restored_under_the_coordinator() {
     wait_until 10 job_succeeded_in_memory "$id"
     stop_coordinator
     start_coordinator
-    zj wait "$id" >result || fail "wait exited $?"
-    grep -q '"slept"' result || fail "result: $(cat result)"
     #  Its result was sent again; it counts unless the new coordinator
-    #  has started the job again first (then the job runs twice).
+    #  has started the job again first (then the job runs twice). Either
+    #  way the wait ends: bounded, so a hang says where it hung.
+    zj wait "$id" --timeout 30s >result ||
+        fail "wait exited $?: $(cat result); job: $(sql "select * from jobs where id=$id")"
+    grep -q '"slept"' result || fail "result: $(cat result)"
     assert_eq "$(sql "select state from jobs where id=$id")" succeeded "the job in the restored store"
 }

@@ -8,7 +8,8 @@
 //  self (io) awaits itself, cpuparent (cpu) tries to submit one;
 //  progress and logs: steps (cpu) reports and prints each of its steps,
 //  chatty (io) logs lines of 100 bytes up to its bytes, printer (io)
-//  prints to stdout around a sleep.
+//  prints to stdout around a sleep; attempts: attempt (io) and
+//  cpuattempt (cpu) fail until their attempt number reaches "until".
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +220,28 @@ s_printer(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
     return 0;
 }
 
+//  {"until": N}: fails (retryably) while zjob_ctx_attempt is below N,
+//  naming the attempt; then {"attempt": A}.
+static int
+s_attempt(zjob_ctx_t *ctx, const char *args, char **result_p, char **error_p)
+{
+    int until = 0;
+    if (sscanf(args, "{\"until\": %d}", &until) != 1) {
+        *error_p = strdup("bad args: attempt takes {\"until\": N}");
+        return ZJOB_FAILED_FINAL;
+    }
+    char text[64];
+    int32_t attempt = zjob_ctx_attempt(ctx);
+    if (attempt < until) {
+        snprintf(text, sizeof text, "attempt %d is too early", (int) attempt);
+        *error_p = strdup(text);
+        return ZJOB_FAILED;
+    }
+    snprintf(text, sizeof text, "{\"attempt\": %d}", (int) attempt);
+    *result_p = strdup(text);
+    return 0;
+}
+
 int
 zjob_plugin_init(zjob_registry_t *registry)
 {
@@ -234,7 +257,9 @@ zjob_plugin_init(zjob_registry_t *registry)
         zjob_registry_add(registry, "cpuparent", ZJOB_CLASS_CPU, s_orphan) ||
         zjob_registry_add(registry, "steps", ZJOB_CLASS_CPU, s_steps) ||
         zjob_registry_add(registry, "chatty", ZJOB_CLASS_IO, s_chatty) ||
-        zjob_registry_add(registry, "printer", ZJOB_CLASS_IO, s_printer))
+        zjob_registry_add(registry, "printer", ZJOB_CLASS_IO, s_printer) ||
+        zjob_registry_add(registry, "attempt", ZJOB_CLASS_IO, s_attempt) ||
+        zjob_registry_add(registry, "cpuattempt", ZJOB_CLASS_CPU, s_attempt))
         return 1;
     return 0;
 }

@@ -46,7 +46,10 @@
     XX(stats)                                                                  \
     XX(listing)                                                                \
     XX(retry)                                                                  \
-    XX(unique)
+    XX(unique)                                                                 \
+    XX(metrics)                                                                \
+    XX(http_ep)                                                                \
+    XX(web_assets)
 
 #define XX(name) Suite *test_##name##_suite(void);
 ZJ_SUITE_LIST(XX)

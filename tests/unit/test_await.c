@@ -99,9 +99,10 @@ s_wait_counted(void)
 
 START_TEST(test_await_denied_without_loop)
 {
-    zjob_ctx_t ctx = {.job_id = 7, .kind = "sha256"};
+    zjob_ctx_t ctx = {.job_id = 7, .kind = "sha256", .attempt = 3};
     ck_assert_int_eq(zjob_ctx_job_id(&ctx), 7);
     ck_assert_str_eq(zjob_ctx_kind(&ctx), "sha256");
+    ck_assert_int_eq(zjob_ctx_attempt(&ctx), 3);
     ck_assert_int_eq(zjob_sleep(&ctx, 10), ZJ_EDENIED);
     ck_assert_int_eq(zjob_wait_fd(&ctx, 0, ZJOB_READABLE, 10), ZJ_EDENIED);
     char *argv[] = {"true", NULL};

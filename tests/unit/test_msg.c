@@ -106,6 +106,8 @@ s_full_msg(zj_msg_type_t type)
     msg->in_order = true;
     msg->timed_out = true;
     msg->draining = true;
+    msg->unacked = 7;
+    msg->blocked_ms = INT64_MAX;
     msg->timeout_ms = 30000;
     msg->state = strdup(type == ZJ_MSG_PURGE ? "failed" : "running");
     msg->limit = 50;
@@ -249,6 +251,8 @@ s_assert_msg(const zj_msg_t *got, const zj_msg_t *want)
     S_SAME_INT(got->in_order, want->in_order);
     S_SAME_INT(got->timed_out, want->timed_out);
     S_SAME_INT(got->draining, want->draining);
+    S_SAME_INT(got->unacked, want->unacked);
+    S_SAME_INT(got->blocked_ms, want->blocked_ms);
     S_SAME_INT(got->forget, want->forget);
     S_SAME_INT(got->timeout_ms, want->timeout_ms);
     S_SAME_TEXT(got->state, want->state);

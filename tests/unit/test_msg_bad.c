@@ -485,6 +485,10 @@ static const s_bad_t s_bad[] = {
          ZJ_EPROTO, "field 'limit' is negative"),
     JSON("negative credit", "{'v':1, 't':'HEARTBEAT', 'cpu_credit':-2}",
          ZJ_EPROTO, "field 'cpu_credit' is negative"),
+    JSON("negative unacked", "{'v':1, 't':'HEARTBEAT', 'unacked':-1}",
+         ZJ_EPROTO, "unacked and blocked_ms are >= 0"),
+    JSON("negative blocked_ms", "{'v':1, 't':'HEARTBEAT', 'blocked_ms':-1}",
+         ZJ_EPROTO, "unacked and blocked_ms are >= 0"),
     JSON("unknown job state", "{'v':1, 't':'RESULTS', "
          "'jobs':[{'id':1, 'state':'done'}]}", ZJ_EPROTO,
          "unknown state 'done'"),

@@ -160,6 +160,40 @@ START_TEST(test_scheduler_remove_ready_and_delayed)
 }
 END_TEST
 
+//  The job ready longest leads its kind, whatever the priorities: taken
+//  by dispatch, removed, or woken late, the order follows.
+START_TEST(test_scheduler_oldest_ready_by_kind)
+{
+    zj_scheduler_t *scheduler = zj_scheduler_new();
+    ck_assert_ptr_null(zj_scheduler_oldest(scheduler, "echo"));
+    zj_scheduler_push(scheduler, s_future(0, "echo", 0, 0), 100);
+    zj_scheduler_push(scheduler, s_future(1, "echo", 9, 0), 101);
+    zj_scheduler_push(scheduler, s_future(2, "echo", 0, 150), 102);
+    zj_scheduler_push(scheduler, s_future(3, "sleep", 0, 0), 103);
+    ck_assert_ptr_eq(zj_scheduler_oldest(scheduler, "echo"), &s_futures[0]);
+    ck_assert_double_eq(s_futures[0].ready_since, 100);
+    ck_assert_ptr_eq(zj_scheduler_oldest(scheduler, "sleep"), &s_futures[3]);
+    //  Priority 9 runs first; the oldest stays.
+    const char *echo[] = {"echo"};
+    ck_assert_ptr_eq(zj_scheduler_next(scheduler, echo, 1), &s_futures[1]);
+    ck_assert_ptr_eq(zj_scheduler_oldest(scheduler, "echo"), &s_futures[0]);
+    zj_scheduler_remove(scheduler, &s_futures[0]);
+    ck_assert_ptr_null(zj_scheduler_oldest(scheduler, "echo"));
+    //  The delayed one is ready from its wake, not from its push.
+    zj_scheduler_wake(scheduler, 160);
+    ck_assert_ptr_eq(zj_scheduler_oldest(scheduler, "echo"), &s_futures[2]);
+    ck_assert_double_eq(s_futures[2].ready_since, 160);
+    //  Pushed again after a run, it is ready last.
+    s_futures[1].job.state = ZJ_STATE_QUEUED;
+    zj_scheduler_push(scheduler, &s_futures[1], 170);
+    ck_assert_ptr_eq(zj_scheduler_oldest(scheduler, "echo"), &s_futures[2]);
+    ck_assert_ptr_eq(zj_scheduler_next(scheduler, echo, 1), &s_futures[1]);
+    ck_assert_ptr_eq(zj_scheduler_oldest(scheduler, "echo"), &s_futures[2]);
+    ck_assert(zj_scheduler_invariants_hold(scheduler));
+    zj_scheduler_destroy(&scheduler);
+}
+END_TEST
+
 Suite *
 test_scheduler_suite(void)
 {
@@ -171,6 +205,7 @@ test_scheduler_suite(void)
     tcase_add_test(tcase, test_scheduler_delays_until_due);
     tcase_add_test(tcase, test_scheduler_remove_ready_and_delayed);
     tcase_add_test(tcase, test_scheduler_keeps_last_chances_apart);
+    tcase_add_test(tcase, test_scheduler_oldest_ready_by_kind);
     suite_add_tcase(suite, tcase);
     return suite;
 }
