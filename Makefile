@@ -1,6 +1,6 @@
 # zjob: one non-recursive Makefile, every library through pkg-config.
 # Targets: all (default), deps, check, check-asan, demo, soak, fuzz, bench,
-# format, format-check, clean, install, uninstall.
+# format, format-check, clean, install, uninstall, deb, check-packages.
 
 PKGS   := libczmq libzmq msgpack sqlite3 libuv libcurl jansson libsodium
 CLANG_FORMAT ?= clang-format
