@@ -468,7 +468,7 @@ s_start(zj_http_ep_t *self, const char *bound, char *why)
                              "enable_keep_alive",
                              "yes",
                              "keep_alive_timeout_ms",
-                             "10000",
+                             "5000",
                              "tcp_nodelay",
                              "1",
                              NULL};

@@ -21,9 +21,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define ZJ_HTTP_FRESH_MS 250   //  An overview this recent is served as is
-#define ZJ_HTTP_WAIT_MS 2000   //  A request waits this long for the loop
-#define ZJ_HTTP_THREADS "4"    //  Requests served at once
+#define ZJ_HTTP_FRESH_MS 250 //  An overview this recent is served as is
+#define ZJ_HTTP_WAIT_MS 2000 //  A request waits this long for the loop
+#define ZJ_HTTP_THREADS                                                        \
+    "16"                       //  Connections served at once (a kept-alive
+                               //  one holds its thread: a browser opens 6)
 #define ZJ_HTTP_TOKEN_MIN 16   //  Bytes a token has at least
 #define ZJ_HTTP_TOKEN_MAX 1024 //  ... and at most
 
