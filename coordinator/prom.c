@@ -121,19 +121,29 @@ s_job_counters(FILE *out, const json_t *kinds)
                     json_object_get(entry, "duration"));
 }
 
+//  A family with one sample per entry of an array of objects (the
+//  overview's kinds or workers): {label="entry[key]"} entry[field].
+static void
+s_per_entry(FILE *out, const json_t *entries, const char *type,
+            const char *name, const char *label, const char *key,
+            const char *field, const char *help)
+{
+    s_family(out, name, type, help);
+    size_t index;
+    const json_t *entry;
+    json_array_foreach((json_t *) entries, index, entry) {
+        const char *labels[] = {
+            label, json_string_value(json_object_get(entry, key)), NULL};
+        s_sample(out, name, labels, s_get(entry, field));
+    }
+}
+
 //  A gauge by kind from the overview's "kinds" entries.
 static void
 s_kind_gauge(FILE *out, const json_t *kinds, const char *name,
              const char *field, const char *help)
 {
-    s_family(out, name, "gauge", help);
-    size_t index;
-    const json_t *entry;
-    json_array_foreach((json_t *) kinds, index, entry) {
-        const char *labels[] = {
-            "kind", json_string_value(json_object_get(entry, "kind")), NULL};
-        s_sample(out, name, labels, s_get(entry, field));
-    }
+    s_per_entry(out, kinds, "gauge", name, "kind", "kind", field, help);
 }
 
 static void
@@ -158,10 +168,10 @@ s_queues(FILE *out, const json_t *overview)
     }
 }
 
-//  A gauge per worker, by class where class is given.
+//  A gauge per worker and class.
 static void
-s_worker_gauges(FILE *out, const json_t *workers, const char *name,
-                const char *io_field, const char *cpu_field, const char *help)
+s_class_gauge(FILE *out, const json_t *workers, const char *name,
+              const char *io_field, const char *cpu_field, const char *help)
 {
     s_family(out, name, "gauge", help);
     size_t index;
@@ -170,33 +180,21 @@ s_worker_gauges(FILE *out, const json_t *workers, const char *name,
         const char *who = json_string_value(json_object_get(worker, "name"));
         const char *io[] = {"worker", who, "class", "io", NULL};
         const char *cpu[] = {"worker", who, "class", "cpu", NULL};
-        const char *plain[] = {"worker", who, NULL};
-        if (cpu_field == NULL) {
-            s_sample(out, name, plain, s_get(worker, io_field));
-            continue;
-        }
         s_sample(out, name, io, s_get(worker, io_field));
         s_sample(out, name, cpu, s_get(worker, cpu_field));
     }
 }
 
-//  A counter per worker.
+//  A gauge per worker.
 static void
-s_worker_counter(FILE *out, const json_t *workers, const char *name,
-                 const char *field, const char *help)
+s_worker_gauge(FILE *out, const json_t *workers, const char *name,
+               const char *field, const char *help)
 {
-    s_family(out, name, "counter", help);
-    size_t index;
-    const json_t *worker;
-    json_array_foreach((json_t *) workers, index, worker) {
-        const char *labels[] = {
-            "worker", json_string_value(json_object_get(worker, "name")), NULL};
-        s_sample(out, name, labels, s_get(worker, field));
-    }
+    s_per_entry(out, workers, "gauge", name, "worker", "name", field, help);
 }
 
 static void
-s_workers(FILE *out, const json_t *workers)
+s_worker_states(FILE *out, const json_t *workers)
 {
     double connected = 0, draining = 0;
     size_t index;
@@ -215,28 +213,33 @@ s_workers(FILE *out, const json_t *workers)
              connected);
     s_sample(out, "zjob_workers", (const char *[]){"state", "draining", NULL},
              draining);
-    s_worker_gauges(out, workers, "zjob_worker_slots", "io_slots", "cpu_slots",
-                    "Slots a connected worker has, by class.");
-    s_worker_gauges(out, workers, "zjob_worker_slots_free", "io_credit",
-                    "cpu_credit",
-                    "Slots of a connected worker the coordinator may fill "
-                    "now, by class.");
-    s_worker_gauges(out, workers, "zjob_worker_running", "running", NULL,
-                    "Jobs a connected worker runs now.");
-    s_worker_gauges(out, workers, "zjob_worker_suspended", "suspended", NULL,
-                    "Jobs of a connected worker awaiting other jobs without "
-                    "holding a slot.");
-    s_worker_gauges(out, workers, "zjob_worker_unacked_batches", "unacked",
-                    NULL,
-                    "RESULTS batches a connected worker sent that are not "
-                    "acknowledged yet (its last heartbeat's figure).");
-    s_worker_counter(out, workers, "zjob_worker_loop_blocked_seconds_total",
-                     "blocked_s",
-                     "Seconds handlers held a connected worker's loop past "
-                     "its --block-threshold, since the worker started.");
-    s_worker_gauges(out, workers, "zjob_worker_last_beat_seconds",
-                    "last_beat_s", NULL,
-                    "Seconds since a connected worker's last message.");
+}
+
+static void
+s_workers(FILE *out, const json_t *workers)
+{
+    s_worker_states(out, workers);
+    s_class_gauge(out, workers, "zjob_worker_slots", "io_slots", "cpu_slots",
+                  "Slots a connected worker has, by class.");
+    s_class_gauge(out, workers, "zjob_worker_slots_free", "io_credit",
+                  "cpu_credit",
+                  "Slots of a connected worker the coordinator may fill now, "
+                  "by class.");
+    s_worker_gauge(out, workers, "zjob_worker_running", "running",
+                   "Jobs a connected worker runs now.");
+    s_worker_gauge(out, workers, "zjob_worker_suspended", "suspended",
+                   "Jobs of a connected worker awaiting other jobs without "
+                   "holding a slot.");
+    s_worker_gauge(out, workers, "zjob_worker_unacked_batches", "unacked",
+                   "RESULTS batches a connected worker sent that are not "
+                   "acknowledged yet (its last heartbeat's figure).");
+    s_per_entry(out, workers, "counter",
+                "zjob_worker_loop_blocked_seconds_total", "worker", "name",
+                "blocked_s",
+                "Seconds handlers held a connected worker's loop past its "
+                "--block-threshold, since the worker started.");
+    s_worker_gauge(out, workers, "zjob_worker_last_beat_seconds", "last_beat_s",
+                   "Seconds since a connected worker's last message.");
 }
 
 static void

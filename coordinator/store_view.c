@@ -350,35 +350,27 @@ zj_store_view_jobs(const char *path, const zj_view_query_t *query, json_t **out,
     return s_run(path, s_jobs_body, query, out, why);
 }
 
+//  Every row of a small table: arg is the SQL.
 static int
-s_schedules_body(s_view_t *view, const void *arg, json_t **out)
+s_table_body(s_view_t *view, const void *arg, json_t **out)
 {
-    (void) arg;
-    return s_query(view,
-                   "SELECT name, kind, args, every_ms, cron, priority,"
-                   " next_at, last_at, last_id, created_at FROM schedules"
-                   " ORDER BY name",
-                   NULL, 0, -1, out, NULL);
+    return s_query(view, arg, NULL, 0, -1, out, NULL);
 }
 
 int
 zj_store_view_schedules(const char *path, json_t **out, char *why)
 {
-    return s_run(path, s_schedules_body, NULL, out, why);
-}
-
-static int
-s_limits_body(s_view_t *view, const void *arg, json_t **out)
-{
-    (void) arg;
-    return s_query(view,
-                   "SELECT kind, concurrency, rate, updated_at FROM limits"
-                   " ORDER BY kind",
-                   NULL, 0, -1, out, NULL);
+    return s_run(path, s_table_body,
+                 "SELECT name, kind, args, every_ms, cron, priority, next_at,"
+                 " last_at, last_id, created_at FROM schedules ORDER BY name",
+                 out, why);
 }
 
 int
 zj_store_view_limits(const char *path, json_t **out, char *why)
 {
-    return s_run(path, s_limits_body, NULL, out, why);
+    return s_run(path, s_table_body,
+                 "SELECT kind, concurrency, rate, updated_at FROM limits"
+                 " ORDER BY kind",
+                 out, why);
 }
