@@ -1,9 +1,10 @@
-"""scraper.py URL COUNT_FILE - for make bench ONLY=scrape: what a
-Prometheus server and an open status page ask of the coordinator's
---http endpoint, until killed: /metrics every 100 ms, and every 2 s the
-requests the page makes (overview, failures, a page of jobs), each on a
-kept-alive connection as both would. Writes how many requests it made,
-and how many failed, to COUNT_FILE at the end."""
+"""scraper.py URL COUNT_FILE [--metrics-only] - for make bench
+ONLY=scrape: what a Prometheus server and an open status page ask of the
+coordinator's --http endpoint, until killed: /metrics every 100 ms, and
+(unless --metrics-only: a real browser holds the page open) every 2 s
+the requests the page makes (overview, failures, a page of jobs), each
+on a kept-alive connection as both would. Writes how many requests it
+made, and how many failed, to COUNT_FILE at the end."""
 import http.client
 import signal
 import sys
@@ -16,6 +17,7 @@ PAGE = ["/api/overview", "/api/failures", "/api/jobs?limit=50"]
 def main():
     url = urllib.parse.urlsplit(sys.argv[1])
     count_file = sys.argv[2]
+    with_page = "--metrics-only" not in sys.argv[3:]
     made = failed = 0
     scraper = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
     page = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
@@ -42,7 +44,7 @@ def main():
     while True:
         started = time.monotonic()
         get(scraper, "/metrics")
-        if tick % 20 == 0:
+        if with_page and tick % 20 == 0:
             for path in PAGE:
                 get(page, path)
         tick += 1
