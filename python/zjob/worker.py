@@ -177,6 +177,7 @@ class Worker:
         self.progress_timer = None
         self.flush_due = False
         self.draining = False
+        self.blocked_ms = 0  # Held past --block-threshold, in all
         self.stopped = asyncio.Event()
         self.exit_code = 0
         self.side_dir = tempfile.mkdtemp(prefix="zjob-worker.")
@@ -413,7 +414,9 @@ class Worker:
                 continue
             if not self.welcomed and now - self.last_hello > silence:
                 self.hello()
-            self.send(_wire.encode("HEARTBEAT", draining=self.draining))
+            self.send(_wire.encode("HEARTBEAT", draining=self.draining,
+                                   unacked=len(self.results.unacked),
+                                   blocked_ms=self.blocked_ms))
             if self.welcomed:
                 for batch in self.results.late_frames(silence):
                     self.send(batch)
@@ -602,6 +605,7 @@ class Worker:
             return True
         handle, seconds = record.args
         held_ms = int(seconds * 1000)
+        self.blocked_ms += held_ms
         match = _TASK_NAME.search(str(handle))
         if match:
             _log.warning(f"loop blocked job={match.group(1)} kind={match.group(2)} "

@@ -9,8 +9,9 @@ import signal
 import subprocess
 import time
 import unittest
+import urllib.request
 
-from tests.python.harness import PYTHON, REPO, Cluster, wait_for
+from tests.python.harness import PYTHON, REPO, Cluster, free_ports, wait_for
 
 
 def _json(process):
@@ -198,6 +199,27 @@ class OwnCluster(unittest.TestCase):
         self.cluster = Cluster()
         self.addCleanup(self.cluster.close)
         self.cluster.start_coordinator()
+
+    def test_heartbeats_carry_blocked_time_to_metrics(self):
+        """A coroutine that held the loop 250 ms shows in the coordinator's
+        /metrics as the Python worker's blocked seconds."""
+        port = free_ports(1)[0]
+        self.cluster.coordinator.terminate()
+        self.cluster.coordinator.wait(10)
+        self.cluster.start_coordinator("--http", f"127.0.0.1:{port}")
+        self.cluster.start_py_worker("py1", "pyjobs")
+        job_id = self.cluster.zjob("submit", "hog", "[250]").stdout.strip()
+        self.assertEqual(_json(self.cluster.zjob("wait", job_id, timeout=20))["state"],
+                         "succeeded")
+
+        def blocked_seconds():
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+            match = re.search(r'^zjob_worker_loop_blocked_seconds_total\{worker="py1"\} (\S+)$',
+                              text, re.M)
+            return float(match.group(1)) if match else 0
+        self.cluster.wait_for(lambda: 0.2 <= blocked_seconds() < 5, 10,
+                              "the blocked seconds in /metrics")
 
     def test_sigterm_lets_running_jobs_finish_then_exits(self):
         worker = self.cluster.start_py_worker("py1", "pyjobs")
