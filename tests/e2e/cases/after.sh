@@ -10,7 +10,9 @@ started_after() {
 test_after_runs_a_chain_and_a_diamond_in_order() {
     start_coordinator
     start_worker w1
-    a=$(zj submit sleep '{"seconds": 0.5}') || fail "submit a"
+    #  a lasts long enough for four submits and a read of the store even
+    #  in a sanitizer build on a loaded machine (0.5 s was not).
+    a=$(zj submit sleep '{"seconds": 3}') || fail "submit a"
     b=$(zj submit echo '{"n": "b"}' --after "$a") || fail "submit b"
     c=$(zj submit echo '{"n": "c"}' --after "$a") || fail "submit c"
     d=$(zj submit echo '{"n": "d"}' --after "$b,$c") || fail "submit d"
